@@ -1,0 +1,39 @@
+# Plexica: `make run` serves a demo on http://127.0.0.1:8000, `make test` runs the whole suite.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: install run test schema worker beat clean
+
+$(BIN)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(BIN)/.installed
+
+# The embedded default: SQLite file in var/, local-memory cache, Celery tasks run in-process.
+run: export DEBUG ?= 1
+run: install
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py seed_demo
+	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+test: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+schema: install
+	DEBUG=1 $(BIN)/python manage.py spectacular --validate --fail-on-warn --file var/openapi.yaml
+
+# Full mode: set DATABASE_URL and REDIS_URL (and SECRET_KEY, PLEXICA_ENCRYPTION_KEYS) first.
+worker: install
+	$(BIN)/celery -A plexica worker --loglevel=INFO
+
+beat: install
+	$(BIN)/celery -A plexica beat --loglevel=INFO
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+
+
+class ApiConfig(AppConfig):
+    name = "plexica.api"
+    label = "plexica_api"
+    verbose_name = "API"
+
+    def ready(self):
+        from plexica.api import schema  # noqa: F401  (registers the OpenAPI auth extension)

@@ -1,0 +1,65 @@
+from urllib.parse import parse_qs, urlsplit
+
+from rest_framework import pagination
+from rest_framework.response import Response
+
+MAX_PAGE_SIZE = 100
+
+
+class CursorPagination(pagination.CursorPagination):
+    """`{items, nextCursor}` pages; `limit` (1 to 100) and `cursor` query parameters."""
+
+    page_size = 50
+    page_size_query_param = "limit"
+    max_page_size = MAX_PAGE_SIZE
+    cursor_query_param = "cursor"
+    ordering = ("-created_at", "pk")
+
+    def get_ordering(self, request, queryset, view):
+        ordering = getattr(view, "cursor_ordering", None) or self.ordering
+        return (ordering,) if isinstance(ordering, str) else tuple(ordering)
+
+    def get_page_size(self, request):
+        from rest_framework.exceptions import ValidationError
+
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
+            return self.page_size
+        if not raw.isdigit() or not 1 <= int(raw) <= self.max_page_size:
+            raise ValidationError({"limit": [f"Must be a whole number from 1 to {self.max_page_size}."]})
+        return int(raw)
+
+    def decode_cursor(self, request):
+        from rest_framework.exceptions import NotFound, ValidationError
+
+        try:
+            return super().decode_cursor(request)
+        except NotFound:
+            raise ValidationError({"cursor": ["Invalid cursor."]}) from None
+
+    def next_cursor(self):
+        link = self.get_next_link()
+        if not link:
+            return None
+        return parse_qs(urlsplit(link).query).get(self.cursor_query_param, [None])[0]
+
+    def get_paginated_response(self, data):
+        return Response({"items": data, "nextCursor": self.next_cursor()})
+
+    def get_paginated_response_schema(self, schema):
+        return {
+            "type": "object",
+            "required": ["items", "nextCursor"],
+            "properties": {
+                "items": schema,
+                "nextCursor": {"type": "string", "nullable": True, "description": "Pass as `cursor` for the next page."},
+            },
+        }
+
+    def get_schema_operation_parameters(self, view):
+        return [
+            {"name": "cursor", "in": "query", "required": False, "schema": {"type": "string"},
+             "description": "The `nextCursor` of the previous page."},
+            {"name": "limit", "in": "query", "required": False,
+             "schema": {"type": "integer", "minimum": 1, "maximum": self.max_page_size, "default": self.page_size}},
+        ]

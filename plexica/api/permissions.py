@@ -1,0 +1,74 @@
+"""Tenant access: the caller must belong to the organization that X-Tenant-Slug names."""
+
+from rest_framework import exceptions, permissions
+
+from plexica.api.authentication import Principal
+from plexica.api.errors import is_gateway_path
+from plexica.tenancy.models import ApiKey, Membership, Organization
+
+FOREIGN_ORG_MESSAGE = "This credential has no access to the organization named by X-Tenant-Slug."
+
+
+class TenantAccess(permissions.BasePermission):
+    """Resolves `request.tenant` and `request.principal`; 403 for a foreign, unknown or suspended org."""
+
+    message = FOREIGN_ORG_MESSAGE
+
+    def has_permission(self, request, view):
+        user = request.user
+        if not user or not user.is_authenticated:
+            return False  # DRF answers 401 (no credential) from here
+        principal = resolve_principal(request.auth, user, request.tenant_slug)
+        if principal is None:
+            raise exceptions.PermissionDenied(FOREIGN_ORG_MESSAGE)
+        if not principal.organization.is_active:
+            raise exceptions.PermissionDenied("This organization is suspended.")
+        _check_scope(request, principal)
+        request.tenant = principal.organization
+        request.principal = principal
+        request._request.tenant = principal.organization  # visible to middleware and logging too
+        return True
+
+
+def resolve_principal(api_key, user, slug):
+    """The Principal for this credential in org `slug`, or None when it does not belong there."""
+    if isinstance(api_key, ApiKey):
+        if api_key.organization.slug != slug:
+            return None
+        return Principal(organization=api_key.organization, api_key=api_key, membership=api_key.membership,
+                         user=api_key.membership.user if api_key.membership_id else None)
+    if not getattr(user, "pk", None):
+        return None
+    if user.is_superuser:
+        organization = Organization.objects.filter(slug=slug).first()
+        if organization is None:
+            return None
+        membership = Membership.objects.filter(organization=organization, user=user).first()
+        return Principal(organization=organization, membership=membership, user=user, is_superuser=True)
+    membership = Membership.objects.select_related("organization").filter(
+        organization__slug=slug, user=user
+    ).first()
+    if membership is None:
+        return None
+    return Principal(organization=membership.organization, membership=membership, user=user)
+
+
+def _check_scope(request, principal):
+    if is_gateway_path(request.path):
+        needed = (ApiKey.Scope.GATEWAY,)
+    elif request.method in permissions.SAFE_METHODS:
+        needed = (ApiKey.Scope.API_READ, ApiKey.Scope.API_WRITE)
+    else:
+        needed = (ApiKey.Scope.API_WRITE,)
+    if not principal.has_scope(*needed):
+        raise exceptions.PermissionDenied(f"This API key lacks the '{needed[-1]}' scope.")
+
+
+class IsOrgAdmin(permissions.BasePermission):
+    """Org keys, owners and admins of the organization, and superusers."""
+
+    message = "This needs an organization admin: an org API key, or an owner or admin member."
+
+    def has_permission(self, request, view):
+        principal = getattr(request, "principal", None)
+        return principal is not None and principal.is_org_admin

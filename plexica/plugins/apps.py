@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class PluginsConfig(AppConfig):
+    name = "plexica.plugins"
+    label = "plugins"
+    verbose_name = "Plugins"

@@ -1,0 +1,65 @@
+import semver
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db import models
+from django.utils import timezone
+
+from plexica.api.ids import public_id_field
+
+PLUGIN_ID_PATTERN = r"^plugin-[a-z0-9][a-z0-9-]*$"
+plugin_id_validator = RegexValidator(
+    PLUGIN_ID_PATTERN, "A plugin id is 'plugin-' followed by lowercase letters, digits and hyphens."
+)
+
+
+def validate_semver(value):
+    if not semver.Version.is_valid(value):
+        raise ValidationError(f"'{value}' is not a valid semantic version (for example 1.4.0).")
+
+
+class Plugin(models.Model):
+    """A plugin in one organization's catalog, known by its `plugin-{name}` id."""
+
+    class LifecycleState(models.TextChoices):
+        REGISTERED = "registered", "Registered"
+        INSTALLED = "installed", "Installed"
+        ACTIVE = "active", "Active"
+        DISABLED = "disabled", "Disabled"
+        UNINSTALLED = "uninstalled", "Uninstalled"
+
+    class CatalogStatus(models.TextChoices):
+        ACTIVE = "active", "Active"
+        ARCHIVED = "archived", "Archived"
+        DELETED = "deleted", "Deleted"
+
+    # States in which the plugin counts as installed (dependency resolution checks these).
+    INSTALLED_STATES = (LifecycleState.INSTALLED, LifecycleState.ACTIVE, LifecycleState.DISABLED)
+
+    id = public_id_field("plg")
+    organization = models.ForeignKey("tenancy.Organization", on_delete=models.CASCADE, related_name="plugins")
+    plugin_id = models.CharField("plugin id", max_length=100, validators=[plugin_id_validator])
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    version = models.CharField(max_length=64, default="0.0.0", validators=[validate_semver])
+    manifest = models.JSONField(default=dict, blank=True)
+    lifecycle_state = models.CharField(
+        max_length=16, choices=LifecycleState.choices, default=LifecycleState.REGISTERED
+    )
+    catalog_status = models.CharField(max_length=16, choices=CatalogStatus.choices, default=CatalogStatus.ACTIVE)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["organization__slug", "plugin_id"]
+        constraints = [models.UniqueConstraint(fields=["organization", "plugin_id"], name="plugin_id_unique_per_org")]
+
+    def __str__(self):
+        return self.plugin_id
+
+    @property
+    def is_installed(self):
+        return self.lifecycle_state in self.INSTALLED_STATES
+
+    def clean(self):
+        if self.manifest is not None and not isinstance(self.manifest, dict):
+            raise ValidationError({"manifest": "The manifest must be a JSON object."})

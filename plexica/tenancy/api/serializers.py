@@ -1,0 +1,77 @@
+from rest_framework import serializers
+
+from plexica.plugins.models import Plugin
+from plexica.tenancy.models import ApiKey, Membership, Organization
+
+
+class OrganizationSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Organization
+        fields = ["id", "slug", "name", "status"]
+        read_only_fields = fields
+
+
+class ApiKeySerializer(serializers.ModelSerializer):
+    kind = serializers.CharField(read_only=True)
+    pluginId = serializers.SerializerMethodField()
+    membershipId = serializers.CharField(source="membership_id", read_only=True, allow_null=True)
+    expiresAt = serializers.DateTimeField(source="expires_at", read_only=True, allow_null=True)
+    revokedAt = serializers.DateTimeField(source="revoked_at", read_only=True, allow_null=True)
+    lastUsedAt = serializers.DateTimeField(source="last_used_at", read_only=True, allow_null=True)
+    createdAt = serializers.DateTimeField(source="created_at", read_only=True)
+
+    class Meta:
+        model = ApiKey
+        fields = ["id", "name", "prefix", "kind", "pluginId", "membershipId", "scopes", "expiresAt",
+                  "revokedAt", "lastUsedAt", "createdAt"]
+        read_only_fields = fields
+
+    def get_pluginId(self, key) -> str | None:
+        return key.plugin.plugin_id if key.plugin_id else None
+
+
+class ApiKeyCreatedSerializer(ApiKeySerializer):
+    token = serializers.CharField(read_only=True, help_text="Shown once: store it now.")
+
+    class Meta(ApiKeySerializer.Meta):
+        fields = ApiKeySerializer.Meta.fields + ["token"]
+        read_only_fields = fields
+
+
+class ApiKeyCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    pluginId = serializers.CharField(required=False, help_text="Bind the key to this plugin of the organization.")
+    membershipId = serializers.CharField(required=False, help_text="Bind the key to this member (mem_…).")
+    scopes = serializers.ListField(
+        child=serializers.ChoiceField(choices=ApiKey.Scope.choices), required=False, default=list
+    )
+    expiresAt = serializers.DateTimeField(required=False, allow_null=True)
+
+    def validate(self, attrs):
+        organization = self.context["organization"]
+        if attrs.get("pluginId") and attrs.get("membershipId"):
+            raise serializers.ValidationError({"membershipId": "A key acts as a plugin or as a member, not both."})
+        if attrs.get("pluginId"):
+            attrs["plugin"] = Plugin.objects.filter(organization=organization, plugin_id=attrs["pluginId"]).first()
+            if attrs["plugin"] is None:
+                raise serializers.ValidationError({"pluginId": f"No plugin '{attrs['pluginId']}' in this organization."})
+        if attrs.get("membershipId"):
+            attrs["membership"] = Membership.objects.filter(organization=organization, pk=attrs["membershipId"]).first()
+            if attrs["membership"] is None:
+                raise serializers.ValidationError({"membershipId": "No such member in this organization."})
+        return attrs
+
+
+class PrincipalSerializer(serializers.Serializer):
+    kind = serializers.CharField()
+    apiKeyId = serializers.CharField(allow_null=True)
+    pluginId = serializers.CharField(allow_null=True)
+    username = serializers.CharField(allow_null=True)
+    role = serializers.CharField(allow_null=True)
+    isOrgAdmin = serializers.BooleanField()
+    scopes = serializers.ListField(child=serializers.CharField())
+
+
+class MeSerializer(serializers.Serializer):
+    organization = OrganizationSerializer()
+    principal = PrincipalSerializer()

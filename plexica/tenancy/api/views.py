@@ -1,0 +1,94 @@
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins
+from rest_framework.decorators import action
+
+from plexica.api.schema import item_envelope, mutation_envelope
+from plexica.api.permissions import IsOrgAdmin, TenantAccess
+from plexica.api.views import TenantAPIView, TenantViewSet, item_response, mutation_response
+from plexica.tenancy.api.serializers import (
+    ApiKeyCreatedSerializer,
+    ApiKeyCreateSerializer,
+    ApiKeySerializer,
+    MeSerializer,
+    OrganizationSerializer,
+)
+from plexica.tenancy.models import ApiKey
+from plexica.tenancy.services import issue_api_key, revoke_api_keys
+
+
+class MeView(TenantAPIView):
+    """Who the credential is, in which organization."""
+
+    schema_tags = ["identity"]
+
+    @extend_schema(responses=item_envelope("MeItem", MeSerializer()))
+    def get(self, request):
+        principal = request.principal
+        key = principal.api_key
+        return item_response(
+            {
+                "organization": OrganizationSerializer(principal.organization).data,
+                "principal": {
+                    "kind": principal.kind,
+                    "apiKeyId": key.pk if key else None,
+                    "pluginId": principal.plugin.plugin_id if principal.plugin else None,
+                    "username": principal.user.get_username() if principal.user else None,
+                    "role": principal.membership.role if principal.membership else None,
+                    "isOrgAdmin": principal.is_org_admin,
+                    "scopes": list(key.scopes) if key and key.scopes else list(ApiKey.Scope.values),
+                },
+            }
+        )
+
+
+@extend_schema(tags=["api-keys"])
+class ApiKeyViewSet(mixins.ListModelMixin, TenantViewSet):
+    """API keys of the organization. Tokens are shown once, in the create response."""
+
+    queryset = ApiKey.objects.select_related("plugin")
+    serializer_class = ApiKeySerializer
+    permission_classes = [TenantAccess, IsOrgAdmin]
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        state = self.request.query_params.get("state")
+        if state == "active":
+            queryset = queryset.filter(revoked_at__isnull=True)
+        elif state == "revoked":
+            queryset = queryset.filter(revoked_at__isnull=False)
+        plugin_id = self.request.query_params.get("pluginId")
+        if plugin_id:
+            queryset = queryset.filter(plugin__plugin_id=plugin_id)
+        return queryset
+
+    @extend_schema(responses=item_envelope("ApiKeyItem", ApiKeySerializer()))
+    def retrieve(self, request, *args, **kwargs):
+        return item_response(ApiKeySerializer(self.get_object()).data)
+
+    @extend_schema(
+        request=ApiKeyCreateSerializer,
+        responses={201: mutation_envelope("ApiKeyCreatedResponse", ApiKeyCreatedSerializer())},
+    )
+    def create(self, request, *args, **kwargs):
+        serializer = ApiKeyCreateSerializer(data=request.data, context={"organization": request.tenant})
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        key, token = issue_api_key(
+            request.tenant,
+            name=data["name"],
+            plugin=data.get("plugin"),
+            membership=data.get("membership"),
+            scopes=data.get("scopes", []),
+            expires_at=data.get("expiresAt"),
+            created_by=request.principal.user,
+        )
+        key.token = token
+        return mutation_response(ApiKeyCreatedSerializer(key).data, status=201)
+
+    @extend_schema(request=None, responses=mutation_envelope("ApiKeyRevoked", ApiKeySerializer()))
+    @action(detail=True, methods=["post"])
+    def revoke(self, request, *args, **kwargs):
+        key = self.get_object()
+        revoke_api_keys(ApiKey.objects.filter(pk=key.pk))
+        key.refresh_from_db()
+        return mutation_response(ApiKeySerializer(key).data)

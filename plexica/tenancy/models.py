@@ -1,0 +1,177 @@
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db import models
+from django.utils import timezone
+
+from plexica.api.ids import public_id_field
+
+SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{1,62}$"
+slug_validator = RegexValidator(
+    SLUG_PATTERN,
+    "Use 2 to 63 characters: lowercase letters, digits and hyphens, starting with a letter or digit.",
+)
+
+
+class Organization(models.Model):
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        SUSPENDED = "suspended", "Suspended"
+
+    id = public_id_field("org")
+    slug = models.CharField(max_length=63, unique=True, validators=[slug_validator])
+    name = models.CharField(max_length=200)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self):
+        return self.slug
+
+    @property
+    def is_active(self):
+        return self.status == self.Status.ACTIVE
+
+
+class Team(models.Model):
+    id = public_id_field("team")
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="teams")
+    slug = models.CharField(max_length=63, validators=[slug_validator])
+    name = models.CharField(max_length=200)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["organization__slug", "slug"]
+        constraints = [models.UniqueConstraint(fields=["organization", "slug"], name="team_slug_unique_per_org")]
+
+    def __str__(self):
+        return f"{self.organization.slug}/{self.slug}"
+
+
+class Membership(models.Model):
+    class Role(models.TextChoices):
+        OWNER = "owner", "Owner"
+        ADMIN = "admin", "Admin"
+        MEMBER = "member", "Member"
+
+    id = public_id_field("mem")
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
+    teams = models.ManyToManyField(Team, through="TeamMembership", related_name="members", blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["organization__slug", "user__username"]
+        constraints = [models.UniqueConstraint(fields=["organization", "user"], name="membership_unique_per_org")]
+
+    def __str__(self):
+        return f"{self.user} in {self.organization} ({self.role})"
+
+    @property
+    def is_org_admin(self):
+        return self.role in (self.Role.OWNER, self.Role.ADMIN)
+
+
+class TeamMembership(models.Model):
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="team_memberships")
+    membership = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="team_memberships")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["team", "membership"], name="team_membership_unique")]
+
+    def __str__(self):
+        return f"{self.membership.user} in {self.team}"
+
+    def clean(self):
+        if self.team_id and self.membership_id and self.team.organization_id != self.membership.organization_id:
+            raise ValidationError("The team and the membership belong to different organizations.")
+
+
+class ApiKey(models.Model):
+    """A bearer credential of one organization. Only the SHA-256 of the token is stored."""
+
+    class Scope(models.TextChoices):
+        GATEWAY = "gateway", "Plugin gateway"
+        API_READ = "api:read", "Admin API, read"
+        API_WRITE = "api:write", "Admin API, read and write"
+
+    class Kind(models.TextChoices):
+        ORGANIZATION = "organization", "Organization automation"
+        PLUGIN = "plugin", "Plugin"
+        MEMBER = "member", "Member"
+
+    id = public_id_field("key")
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=16, editable=False, help_text="The start of the token, to recognise it.")
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    plugin = models.ForeignKey(
+        "plugins.Plugin",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="api_keys",
+        help_text="The key acts as this plugin.",
+    )
+    membership = models.ForeignKey(
+        Membership,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="api_keys",
+        help_text="The key acts as this member.",
+    )
+    scopes = models.JSONField(
+        default=list, blank=True, help_text="Empty means every scope the key's principal may use."
+    )
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, editable=False, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "API key"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(plugin__isnull=True) | models.Q(membership__isnull=True),
+                name="apikey_bound_to_plugin_or_member_not_both",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def kind(self):
+        if self.plugin_id:
+            return self.Kind.PLUGIN
+        if self.membership_id:
+            return self.Kind.MEMBER
+        return self.Kind.ORGANIZATION
+
+    def is_usable(self, now=None):
+        now = now or timezone.now()
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
+
+    def clean(self):
+        errors = {}
+        if self.plugin_id and self.membership_id:
+            errors["membership"] = "A key acts either as a plugin or as a member, not both."
+        if self.organization_id:
+            if self.plugin_id and self.plugin.organization_id != self.organization_id:
+                errors["plugin"] = "This plugin belongs to another organization."
+            if self.membership_id and self.membership.organization_id != self.organization_id:
+                errors["membership"] = "This membership belongs to another organization."
+        unknown = [s for s in (self.scopes or []) if s not in self.Scope.values]
+        if not isinstance(self.scopes, list) or unknown:
+            errors["scopes"] = f"Scopes must be a list drawn from: {', '.join(self.Scope.values)}."
+        if errors:
+            raise ValidationError(errors)

@@ -1,0 +1,146 @@
+"""Tenancy rules: organizations, memberships and API keys. No HTTP here."""
+
+import hashlib
+import hmac
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from plexica.tenancy.models import ApiKey, Membership, Organization, Team, TeamMembership, slug_validator
+
+TOKEN_PREFIX = "plx_"
+VISIBLE_PREFIX_LENGTH = len(TOKEN_PREFIX) + 8
+
+
+def hash_token(token):
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def generate_token():
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def create_organization(slug, name=None):
+    """Create the organization `slug`, or return the existing one. Returns (org, created)."""
+    slug_validator(slug)
+    return Organization.objects.get_or_create(slug=slug, defaults={"name": name or slug})
+
+
+def add_member(organization, user, role=Membership.Role.MEMBER, team_slug=None):
+    """Make `user` a member of `organization` with `role` (updating the role if already a member)."""
+    if role not in Membership.Role.values:
+        raise ValidationError(f"Unknown role '{role}': use one of {', '.join(Membership.Role.values)}.")
+    with transaction.atomic():
+        membership, created = Membership.objects.get_or_create(
+            organization=organization, user=user, defaults={"role": role}
+        )
+        if not created and membership.role != role:
+            membership.role = role
+            membership.save(update_fields=["role"])
+        if team_slug:
+            slug_validator(team_slug)
+            team, _ = Team.objects.get_or_create(
+                organization=organization, slug=team_slug, defaults={"name": team_slug}
+            )
+            TeamMembership.objects.get_or_create(team=team, membership=membership)
+    return membership, created
+
+
+def ensure_user(username, password=None, **fields):
+    """Return the user `username`, creating it (unusable password unless one is given)."""
+    User = get_user_model()
+    user, created = User.objects.get_or_create(username=username, defaults=fields)
+    if created:
+        if password:
+            user.set_password(password)
+        else:
+            user.set_unusable_password()
+        user.save()
+    return user, created
+
+
+def issue_api_key(
+    organization, *, name, plugin=None, membership=None, scopes=(), expires_at=None, created_by=None
+):
+    """Create an API key and return (key, token). The token exists only in this return value."""
+    token = generate_token()
+    key = ApiKey(
+        organization=organization,
+        name=name,
+        plugin=plugin,
+        membership=membership,
+        scopes=list(scopes),
+        expires_at=expires_at,
+        created_by=created_by,
+    )
+    _set_token(key, token)
+    key.full_clean()
+    key.save()
+    return key, token
+
+
+def rotate_api_key(key):
+    """Give `key` a new token (the old one stops working at once). Returns the new token."""
+    token = generate_token()
+    _set_token(key, token)
+    key.revoked_at = None
+    key.save(update_fields=["key_hash", "prefix", "revoked_at"])
+    return token
+
+
+def _set_token(key, token):
+    key.key_hash = hash_token(token)
+    key.prefix = token[:VISIBLE_PREFIX_LENGTH]
+
+
+def revoke_api_keys(queryset):
+    """Revoke every not-yet-revoked key of `queryset`; returns how many were revoked."""
+    return queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+
+
+def find_api_key(token):
+    """The usable key whose token is `token`, with its organization, plugin and member loaded, or None."""
+    if not token or not token.startswith(TOKEN_PREFIX) or len(token) > 128:
+        return None
+    digest = hash_token(token)
+    key = (
+        ApiKey.objects.select_related("organization", "plugin", "membership__user")
+        .filter(key_hash=digest)
+        .first()
+    )
+    if key is None or not hmac.compare_digest(key.key_hash, digest):
+        return None
+    now = timezone.now()
+    if not key.is_usable(now):
+        return None
+    if key.membership_id and not key.membership.user.is_active:
+        return None
+    _touch_last_used(key, now)
+    return key
+
+
+def _touch_last_used(key, now):
+    # Written at most once per resolution window, so the hot path does not write on every request.
+    stale_before = now - timedelta(seconds=settings.APIKEY_LAST_USED_RESOLUTION)
+    if key.last_used_at is None or key.last_used_at < stale_before:
+        ApiKey.objects.filter(pk=key.pk).filter(
+            Q(last_used_at__isnull=True) | Q(last_used_at__lt=stale_before)
+        ).update(last_used_at=now)
+        key.last_used_at = now
+
+
+def admin_organization_ids(user):
+    """Ids of the organizations where `user` is an owner or admin."""
+    if not user.is_authenticated:
+        return []
+    return list(
+        Membership.objects.filter(
+            user=user, role__in=[Membership.Role.OWNER, Membership.Role.ADMIN]
+        ).values_list("organization_id", flat=True)
+    )

@@ -1,0 +1,30 @@
+from django.contrib import admin
+from django.urls import include, path, re_path
+from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from plexica import ops
+from plexica.api.errors import api_not_found
+
+admin.site.site_header = "Plexica control plane"
+admin.site.site_title = "Plexica"
+admin.site.index_title = "Organization administration"
+
+urlpatterns = [
+    path("", RedirectView.as_view(url="/admin/", permanent=False)),
+    path("admin/", admin.site.urls),
+    path("healthz", ops.HealthzView.as_view(), name="healthz"),
+    path("readyz", ops.ReadyzView.as_view(), name="readyz"),
+    path("api/v1/status", ops.StatusView.as_view(), name="status"),
+    path("api/v1/", include("plexica.tenancy.api.urls")),
+    path("api/v1/", include("plexica.plugins.api.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    re_path(r"^api/", api_not_found),
+]
+
+handler400 = "plexica.api.errors.handler400"
+handler403 = "plexica.api.errors.handler403"
+handler404 = "plexica.api.errors.handler404"
+handler500 = "plexica.api.errors.handler500"
