@@ -144,3 +144,83 @@ def admin_organization_ids(user):
             user=user, role__in=[Membership.Role.OWNER, Membership.Role.ADMIN]
         ).values_list("organization_id", flat=True)
     )
+
+
+def ensure_organization(slug, name=None):
+    """Create the organization `slug`, or return the existing one; rename it only when `name` is given.
+
+    Returns (org, created, renamed). Raises ValidationError for a bad slug or name.
+    """
+    if name is not None:
+        name = Organization._meta.get_field("name").clean(name.strip(), None)
+    organization, created = create_organization(slug, name)
+    renamed = False
+    if not created and name is not None and organization.name != name:
+        organization.name = name
+        organization.save(update_fields=["name"])
+        renamed = True
+    return organization, created, renamed
+
+
+def ensure_plugin(organization, plugin_id, *, name=None, **fields):
+    """Return `plugin_id` of `organization`, creating it (state registered unless `fields` say otherwise).
+
+    The name defaults to the id without its `plugin-` prefix (plugin-crm -> "crm"). An existing plugin is
+    returned unchanged. Returns (plugin, created); raises ValidationError for a bad id or field.
+    """
+    from plexica.plugins.models import Plugin, plugin_id_validator
+
+    plugin_id_validator(plugin_id)
+    existing = Plugin.objects.filter(organization=organization, plugin_id=plugin_id).first()
+    if existing is not None:
+        return existing, False
+    plugin = Plugin(
+        organization=organization, plugin_id=plugin_id, name=name or plugin_id.removeprefix("plugin-"), **fields
+    )
+    plugin.full_clean()
+    plugin.save()
+    return plugin, True
+
+
+def ensure_team(organization, slug, name=None):
+    """Return the team `slug` of `organization`, creating it named `name` (default: the slug)."""
+    slug_validator(slug)
+    return Team.objects.get_or_create(organization=organization, slug=slug, defaults={"name": name or slug})
+
+
+def ensure_admin_login(user):
+    """Let `user` log in to the admin (is_staff); never takes it away. Returns True when it changed.
+
+    Owners and admins of an organization need this to manage it in the org-scoped admin.
+    """
+    if user.is_staff:
+        return False
+    user.is_staff = True
+    user.save(update_fields=["is_staff"])
+    return True
+
+
+def reissue_api_key(organization, *, name, plugin=None, membership=None, scopes=(), expires_at=None):
+    """Issue the key named `name` with this binding, or give the existing one a fresh token.
+
+    For well-known keys (demo data, provisioning scripts) whose token must be shown again: the old token
+    stops working, the row is reused, and scopes and expiry are reset to the given ones.
+    Returns (key, token, created).
+    """
+    key = (
+        ApiKey.objects.filter(organization=organization, name=name, plugin=plugin, membership=membership)
+        .order_by("created_at")
+        .first()
+    )
+    if key is None:
+        key, token = issue_api_key(
+            organization, name=name, plugin=plugin, membership=membership, scopes=scopes, expires_at=expires_at
+        )
+        return key, token, True
+    with transaction.atomic():
+        token = rotate_api_key(key)
+        key.scopes = list(scopes)
+        key.expires_at = expires_at
+        key.full_clean()
+        key.save(update_fields=["scopes", "expires_at"])
+    return key, token, False

@@ -1,0 +1,92 @@
+from datetime import timedelta
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django.utils import timezone
+
+from plexica.tenancy.models import ApiKey, Membership, Organization
+from plexica.tenancy.services import ensure_plugin, issue_api_key
+
+
+def positive_int(value):
+    number = int(value)
+    if number < 1:
+        raise ValueError(value)
+    return number
+
+
+class Command(BaseCommand):
+    help = (
+        "Create an API key in an organization and print its token, alone, as the last line of output "
+        "(shown once: only its hash is stored). Without --plugin or --member the key is an org automation key."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("org_slug", help="Slug of the organization the key belongs to.")
+        bind = parser.add_mutually_exclusive_group()
+        bind.add_argument(
+            "--plugin",
+            metavar="PLUGIN_ID",
+            help="The key acts as this plugin (plugin-<name>); the plugin is registered if it is not there yet.",
+        )
+        bind.add_argument("--member", metavar="USERNAME", help="The key acts as this member of the organization.")
+        parser.add_argument("--name", help="Label of the key (default: 'cli key for <plugin|user|org>').")
+        parser.add_argument(
+            "--scope",
+            dest="scopes",
+            action="extend",
+            nargs="+",
+            choices=ApiKey.Scope.values,
+            metavar="SCOPE",
+            help=f"Limit the key to these scopes ({', '.join(ApiKey.Scope.values)}); default: all.",
+        )
+        parser.add_argument(
+            "--expires-in-days", type=positive_int, metavar="N", help="The key stops working after N days."
+        )
+
+    def handle(self, *args, org_slug, plugin, member, name, scopes, expires_in_days, **options):
+        if plugin and member:  # call_command() bypasses argparse's mutually exclusive group
+            raise CommandError("Use --plugin or --member, not both: a key acts as one plugin or one member.")
+        organization = Organization.objects.filter(slug=org_slug).first()
+        if organization is None:
+            raise CommandError(f"No organization '{org_slug}'. Create it first: manage.py createorg {org_slug}")
+        if expires_in_days is not None and expires_in_days < 1:
+            raise CommandError("--expires-in-days must be a whole number of days, 1 or more.")
+        expires_at = timezone.now() + timedelta(days=expires_in_days) if expires_in_days else None
+
+        with transaction.atomic():
+            plugin_obj = membership = None
+            if plugin:
+                try:
+                    plugin_obj, created = ensure_plugin(organization, plugin)
+                except ValidationError as error:
+                    raise CommandError(f"Invalid plugin id '{plugin}': {' '.join(error.messages)}") from error
+                if created:
+                    self.stdout.write(f"Registered plugin {plugin_obj.plugin_id} ({plugin_obj.name}) in {org_slug}.")
+            if member:
+                membership = Membership.objects.filter(organization=organization, user__username=member).first()
+                if membership is None:
+                    raise CommandError(
+                        f"'{member}' is not a member of {org_slug}. Add them first: "
+                        f"manage.py createmember {org_slug} {member}"
+                    )
+            subject = plugin or member or org_slug
+            try:
+                key, token = issue_api_key(
+                    organization,
+                    name=name or f"cli key for {subject}",
+                    plugin=plugin_obj,
+                    membership=membership,
+                    scopes=scopes or (),
+                    expires_at=expires_at,
+                )
+            except ValidationError as error:
+                raise CommandError(f"Cannot create the key: {' '.join(error.messages)}") from error
+
+        self.stdout.write(self.style.SUCCESS(f"Created {key.kind} key {key.pk} '{key.name}' in {org_slug} for {subject}."))
+        self.stdout.write(f"  prefix:  {key.prefix}")
+        self.stdout.write(f"  scopes:  {', '.join(key.scopes) or 'all'}")
+        self.stdout.write(f"  expires: {key.expires_at.isoformat() if key.expires_at else 'never'}")
+        self.stdout.write("The token follows on the last line. It is shown once; store it now.")
+        self.stdout.write(token)

@@ -1,0 +1,100 @@
+"""Every API error is JSON in its surface's dialect, with the request id; never an HTML page."""
+
+import pytest
+from django.test import override_settings
+from django.urls import path
+from rest_framework.response import Response
+
+from plexica.api.views import TenantAPIView
+from plexica.urls import urlpatterns as project_urlpatterns
+
+
+class Explodes(TenantAPIView):
+    def get(self, request):
+        raise RuntimeError("boom")
+
+
+urlpatterns = [path("api/v1/explodes", Explodes.as_view()), *project_urlpatterns]
+
+
+def test_request_id_is_echoed_when_sane(client):
+    response = client.get("/healthz", HTTP_X_REQUEST_ID="trace-123.abc")
+    assert response["X-Request-ID"] == "trace-123.abc"
+
+
+def test_request_id_is_generated_when_absent_or_insane(client):
+    generated = client.get("/healthz")["X-Request-ID"]
+    replaced = client.get("/healthz", HTTP_X_REQUEST_ID="<script>alert(1)</script>")["X-Request-ID"]
+    assert len(generated) == 32 and len(replaced) == 32 and generated != replaced
+
+
+def test_error_body_carries_the_request_id(api, org):
+    response = api(None).get("/api/v1/me", HTTP_X_REQUEST_ID="req-42")
+    assert response.json()["error"]["requestId"] == "req-42"
+    assert response["X-Request-ID"] == "req-42"
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_unknown_api_path_is_json_404_even_in_debug(client, settings, debug):
+    settings.DEBUG = debug
+    response = client.get("/api/v1/does-not-exist")
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["error"]["code"] == "not_found"
+
+
+def test_wrong_method_is_json_405(api, org_key):
+    response = api(org_key.token).delete("/api/v1/me")
+    assert response.status_code == 405
+    assert response.json()["error"]["code"] == "method_not_allowed"
+
+
+def test_malformed_json_is_400_and_changes_nothing(api, org_key):
+    from plexica.tenancy.models import ApiKey
+
+    before = ApiKey.objects.count()
+    response = api(org_key.token).post("/api/v1/api-keys", "{not json", content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_json"
+    assert ApiKey.objects.count() == before
+
+
+def test_non_json_body_is_415(api, org_key):
+    response = api(org_key.token).post("/api/v1/api-keys", "name=x", content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 415
+    assert response.json()["error"]["code"] == "unsupported_media_type"
+
+
+@override_settings(DATA_UPLOAD_MAX_MEMORY_SIZE=2048)
+def test_oversized_body_is_413(api, org_key):
+    body = '{"name": "' + "x" * 4096 + '"}'
+    response = api(org_key.token).post("/api/v1/api-keys", body, content_type="application/json")
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "payload_too_large"
+
+
+def test_validation_error_names_the_field(api, org_key):
+    response = api(org_key.token).post("/api/v1/api-keys", {"scopes": ["root"]}, format="json")
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "validation_error"
+    assert error["message"].startswith("name:")
+    assert set(error["details"]) == {"name", "scopes"}
+
+
+@pytest.mark.urls("tests.api.test_errors")
+def test_unexpected_exception_is_json_500_without_internals(api, org_key, settings):
+    settings.DEBUG = True  # even the debug page must not show on an API path
+    client = api(org_key.token)
+    client.raise_request_exception = False
+    response = client.get("/api/v1/explodes")
+    assert response.status_code == 500
+    assert response.json()["error"]["code"] == "internal_error"
+    assert "boom" not in response.content.decode()
+
+
+def test_non_api_404_is_still_a_page(client, settings):
+    settings.DEBUG = False
+    response = client.get("/no-such-page")
+    assert response.status_code == 404
+    assert "application/json" not in response["Content-Type"]
