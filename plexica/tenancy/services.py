@@ -69,7 +69,6 @@ def issue_api_key(
     organization, *, name, plugin=None, membership=None, scopes=(), expires_at=None, created_by=None
 ):
     """Create an API key and return (key, token). The token exists only in this return value."""
-    token = generate_token()
     key = ApiKey(
         organization=organization,
         name=name,
@@ -79,7 +78,7 @@ def issue_api_key(
         expires_at=expires_at,
         created_by=created_by,
     )
-    _set_token(key, token)
+    token = assign_new_token(key)
     key.full_clean()
     key.save()
     return key, token
@@ -87,16 +86,18 @@ def issue_api_key(
 
 def rotate_api_key(key):
     """Give `key` a new token (the old one stops working at once). Returns the new token."""
-    token = generate_token()
-    _set_token(key, token)
+    token = assign_new_token(key)
     key.revoked_at = None
     key.save(update_fields=["key_hash", "prefix", "revoked_at"])
     return token
 
 
-def _set_token(key, token):
+def assign_new_token(key):
+    """Give the (unsaved) `key` a fresh token's hash and prefix; returns the token, which is not stored."""
+    token = generate_token()
     key.key_hash = hash_token(token)
     key.prefix = token[:VISIBLE_PREFIX_LENGTH]
+    return token
 
 
 def revoke_api_keys(queryset):
@@ -162,26 +163,6 @@ def ensure_organization(slug, name=None):
     return organization, created, renamed
 
 
-def ensure_plugin(organization, plugin_id, *, name=None, **fields):
-    """Return `plugin_id` of `organization`, creating it (state registered unless `fields` say otherwise).
-
-    The name defaults to the id without its `plugin-` prefix (plugin-crm -> "crm"). An existing plugin is
-    returned unchanged. Returns (plugin, created); raises ValidationError for a bad id or field.
-    """
-    from plexica.plugins.models import Plugin, plugin_id_validator
-
-    plugin_id_validator(plugin_id)
-    existing = Plugin.objects.filter(organization=organization, plugin_id=plugin_id).first()
-    if existing is not None:
-        return existing, False
-    plugin = Plugin(
-        organization=organization, plugin_id=plugin_id, name=name or plugin_id.removeprefix("plugin-"), **fields
-    )
-    plugin.full_clean()
-    plugin.save()
-    return plugin, True
-
-
 def ensure_team(organization, slug, name=None):
     """Return the team `slug` of `organization`, creating it named `name` (default: the slug)."""
     slug_validator(slug)
@@ -214,7 +195,8 @@ def reissue_api_key(organization, *, name, plugin=None, membership=None, scopes=
     )
     if key is None:
         key, token = issue_api_key(
-            organization, name=name, plugin=plugin, membership=membership, scopes=scopes, expires_at=expires_at
+            organization, name=name, plugin=plugin, membership=membership, scopes=scopes,
+            expires_at=expires_at,
         )
         return key, token, True
     with transaction.atomic():

@@ -1,3 +1,4 @@
+import argparse
 from datetime import timedelta
 
 from django.core.exceptions import ValidationError
@@ -6,20 +7,20 @@ from django.db import transaction
 from django.utils import timezone
 
 from plexica.tenancy.models import ApiKey, Membership, Organization
-from plexica.tenancy.services import ensure_plugin, issue_api_key
+from plexica.plugins.services import ensure_plugin
+from plexica.tenancy.services import issue_api_key
 
 
 def positive_int(value):
-    number = int(value)
-    if number < 1:
-        raise ValueError(value)
-    return number
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"'{value}' is not a whole number of days, 1 or more")
+    return int(value)
 
 
 class Command(BaseCommand):
     help = (
         "Create an API key in an organization and print its token, alone, as the last line of output "
-        "(shown once: only its hash is stored). Without --plugin or --member the key is an org automation key."
+        "(shown once: only its hash is stored). Without --plugin or --member it is an org automation key."
     )
 
     def add_arguments(self, parser):
@@ -28,9 +29,9 @@ class Command(BaseCommand):
         bind.add_argument(
             "--plugin",
             metavar="PLUGIN_ID",
-            help="The key acts as this plugin (plugin-<name>); the plugin is registered if it is not there yet.",
+            help="The key acts as this plugin (plugin-<name>), which is registered if it is not there yet.",
         )
-        bind.add_argument("--member", metavar="USERNAME", help="The key acts as this member of the organization.")
+        bind.add_argument("--member", metavar="USERNAME", help="The key acts as this member of the org.")
         parser.add_argument("--name", help="Label of the key (default: 'cli key for <plugin|user|org>').")
         parser.add_argument(
             "--scope",
@@ -48,12 +49,13 @@ class Command(BaseCommand):
     def handle(self, *args, org_slug, plugin, member, name, scopes, expires_in_days, **options):
         if plugin and member:  # call_command() bypasses argparse's mutually exclusive group
             raise CommandError("Use --plugin or --member, not both: a key acts as one plugin or one member.")
-        organization = Organization.objects.filter(slug=org_slug).first()
-        if organization is None:
-            raise CommandError(f"No organization '{org_slug}'. Create it first: manage.py createorg {org_slug}")
         if expires_in_days is not None and expires_in_days < 1:
             raise CommandError("--expires-in-days must be a whole number of days, 1 or more.")
+        organization = Organization.objects.filter(slug=org_slug).first()
+        if organization is None:
+            raise CommandError(f"No organization '{org_slug}'. Create it: manage.py createorg {org_slug}")
         expires_at = timezone.now() + timedelta(days=expires_in_days) if expires_in_days else None
+        subject = plugin or member or org_slug
 
         with transaction.atomic():
             plugin_obj = membership = None
@@ -63,15 +65,14 @@ class Command(BaseCommand):
                 except ValidationError as error:
                     raise CommandError(f"Invalid plugin id '{plugin}': {' '.join(error.messages)}") from error
                 if created:
-                    self.stdout.write(f"Registered plugin {plugin_obj.plugin_id} ({plugin_obj.name}) in {org_slug}.")
+                    self.stdout.write(f"Registered plugin {plugin} ({plugin_obj.name}) in {org_slug}.")
             if member:
-                membership = Membership.objects.filter(organization=organization, user__username=member).first()
+                membership = organization.memberships.filter(user__username=member).first()
                 if membership is None:
                     raise CommandError(
                         f"'{member}' is not a member of {org_slug}. Add them first: "
                         f"manage.py createmember {org_slug} {member}"
                     )
-            subject = plugin or member or org_slug
             try:
                 key, token = issue_api_key(
                     organization,
@@ -84,7 +85,8 @@ class Command(BaseCommand):
             except ValidationError as error:
                 raise CommandError(f"Cannot create the key: {' '.join(error.messages)}") from error
 
-        self.stdout.write(self.style.SUCCESS(f"Created {key.kind} key {key.pk} '{key.name}' in {org_slug} for {subject}."))
+        self.stdout.write(self.style.SUCCESS(f"Created {key.kind} key {key.pk} '{key.name}' in {org_slug}."))
+        self.stdout.write(f"  acts as: {subject}")
         self.stdout.write(f"  prefix:  {key.prefix}")
         self.stdout.write(f"  scopes:  {', '.join(key.scopes) or 'all'}")
         self.stdout.write(f"  expires: {key.expires_at.isoformat() if key.expires_at else 'never'}")

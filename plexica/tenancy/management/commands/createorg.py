@@ -22,11 +22,10 @@ class Command(BaseCommand):
             organization, created, renamed = ensure_organization(slug, name)
         except ValidationError as error:
             raise CommandError(f"Cannot create organization '{slug}': {' '.join(error.messages)}") from error
+        label = f"{organization.slug} ({organization.name})"
         if created:
-            self.stdout.write(self.style.SUCCESS(f"Created organization {organization.slug} ({organization.name})."))
+            self.stdout.write(self.style.SUCCESS(f"Created organization {label}."))
         elif renamed:
-            self.stdout.write(
-                self.style.SUCCESS(f"Organization {organization.slug} already exists; renamed it to {organization.name}.")
-            )
+            self.stdout.write(self.style.SUCCESS(f"Organization {slug} already exists; renamed it: {label}."))
         else:
-            self.stdout.write(f"Organization {organization.slug} ({organization.name}) already exists; nothing to do.")
+            self.stdout.write(f"Organization {label} already exists; nothing to do.")

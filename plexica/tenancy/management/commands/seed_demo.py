@@ -2,12 +2,12 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from plexica.plugins.models import Plugin
+from plexica.plugins.services import ensure_plugin
 from plexica.tenancy.models import Membership
 from plexica.tenancy.services import (
     add_member,
     create_organization,
     ensure_admin_login,
-    ensure_plugin,
     ensure_team,
     ensure_user,
     reissue_api_key,
@@ -18,10 +18,11 @@ ORG_NAME = "Acme Corp"
 ADMIN_USERNAME = ADMIN_PASSWORD = "admin"
 TEAM_SLUG = "platform"
 ORG_KEY_NAME = "demo org key"
+ACTIVE, INSTALLED = Plugin.LifecycleState.ACTIVE, Plugin.LifecycleState.INSTALLED
 PLUGINS = [
-    ("plugin-crm", "CRM", "1.4.0", Plugin.LifecycleState.ACTIVE, "Contacts, companies and deals."),
-    ("plugin-analytics", "Analytics", "2.1.0", Plugin.LifecycleState.ACTIVE, "Dashboards and usage reports."),
-    ("plugin-marketing", "Marketing", "0.9.0", Plugin.LifecycleState.INSTALLED, "Campaigns and mailing lists."),
+    ("plugin-crm", "CRM", "1.4.0", ACTIVE, "Contacts, companies and deals."),
+    ("plugin-analytics", "Analytics", "2.1.0", ACTIVE, "Dashboards and usage reports."),
+    ("plugin-marketing", "Marketing", "0.9.0", INSTALLED, "Campaigns and mailing lists."),
 ]
 
 
@@ -38,7 +39,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument(
-            "--base-url", default="http://127.0.0.1:8000", help="Where the server runs, for the printed links."
+            "--base-url", default="http://127.0.0.1:8000", help="Where the server runs (for printed links)."
         )
 
     def handle(self, *args, base_url, **options):
@@ -50,7 +51,8 @@ class Command(BaseCommand):
             plugins = []
             for plugin_id, name, version, state, description in PLUGINS:
                 plugin, created = ensure_plugin(
-                    organization, plugin_id, name=name, version=version, lifecycle_state=state, description=description
+                    organization, plugin_id, name=name, version=version, lifecycle_state=state,
+                    description=description,
                 )
                 plugins.append(plugin)
                 self._report(f"plugin {plugin_id} {plugin.version} ({plugin.lifecycle_state})", created)
@@ -75,7 +77,8 @@ class Command(BaseCommand):
                 plugin_tokens.append((plugin.plugin_id, token))
 
         if not organization.is_active:
-            self.stdout.write(self.style.WARNING(f"Organization {ORG_SLUG} is {organization.status}: its keys get 403."))
+            warning = f"Organization {ORG_SLUG} is {organization.status}: its keys get 403."
+            self.stdout.write(self.style.WARNING(warning))
         if not user.is_active:
             self.stdout.write(self.style.WARNING(f"User {ADMIN_USERNAME} is inactive and cannot log in."))
         login = f"{ADMIN_USERNAME} / {ADMIN_PASSWORD}" if user_created else (

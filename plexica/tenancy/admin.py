@@ -1,0 +1,362 @@
+"""Admin of the tenancy models, and the organization-scoped base that every org-scoped admin builds on."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.utils import get_fields_from_path
+from django.contrib.auth import get_user_model
+from django.core.exceptions import FieldDoesNotExist
+from django.db.models import Q
+from django.template.defaultfilters import pluralize
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils import timezone
+
+from plexica.tenancy.models import ApiKey, Membership, Organization, Team, TeamMembership
+from plexica.tenancy.services import admin_organization_ids, assign_new_token, revoke_api_keys
+
+
+def organization_lookup(model):
+    """The lookup from `model` to its organization ("pk", "organization"), or None if it is not org-scoped."""
+    if model is Organization:
+        return "pk"
+    try:
+        field = model._meta.get_field("organization")
+    except FieldDoesNotExist:
+        return None
+    return "organization" if field.is_relation and field.related_model is Organization else None
+
+
+class OrganizationScopeMixin:
+    """Active superusers see everything; other staff see the organizations where they are owner or admin."""
+
+    def sees_everything(self, request):
+        return request.user.is_active and request.user.is_superuser
+
+    def admin_org_ids(self, request):
+        user = request.user
+        if not (user.is_active and user.is_staff):
+            return frozenset()
+        # Cached per request: the index asks every registered admin for its permissions.
+        if not hasattr(request, "_plexica_admin_org_ids"):
+            request._plexica_admin_org_ids = frozenset(admin_organization_ids(user))
+        return request._plexica_admin_org_ids
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        return self.limit_choices(super().formfield_for_foreignkey(db_field, request, **kwargs), request)
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        return self.limit_choices(super().formfield_for_manytomany(db_field, request, **kwargs), request)
+
+    def limit_choices(self, formfield, request):
+        """Offer only rows of the user's organizations when the field's target is org-scoped."""
+        if formfield is None or self.sees_everything(request):
+            return formfield
+        lookup = organization_lookup(formfield.queryset.model)
+        if lookup is not None:
+            formfield.queryset = formfield.queryset.filter(**{f"{lookup}__in": self.admin_org_ids(request)})
+        return formfield
+
+
+class OrganizationScopedAdmin(OrganizationScopeMixin, admin.ModelAdmin):
+    """A ModelAdmin that shows staff who are not superusers only the rows of organizations they administer.
+
+    `organization_field` is the lookup from the model to its Organization: "organization",
+    "team__organization", or "pk" for Organization itself. Access comes from an owner or admin
+    membership, not from Django model permissions. Related-field list filters only offer values in view,
+    and a saved row keeps its organization.
+    """
+
+    organization_field = "organization"
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if self.sees_everything(request):
+            return queryset
+        return queryset.filter(**{f"{self.organization_field}__in": self.admin_org_ids(request)})
+
+    def organization_id_of(self, obj):
+        *path, last = self.organization_field.split("__")
+        for name in path:
+            obj = getattr(obj, name, None)
+            if obj is None:
+                return None
+        return obj.pk if last == "pk" else getattr(obj, obj._meta.get_field(last).attname)
+
+    def may_manage(self, request, obj=None):
+        org_ids = self.admin_org_ids(request)
+        return bool(org_ids) and (obj is None or self.organization_id_of(obj) in org_ids)
+
+    def has_module_permission(self, request):
+        if self.sees_everything(request):
+            return super().has_module_permission(request)
+        return self.may_manage(request)
+
+    def has_view_permission(self, request, obj=None):
+        if self.sees_everything(request):
+            return super().has_view_permission(request, obj)
+        return self.may_manage(request, obj)
+
+    def has_add_permission(self, request):
+        if self.sees_everything(request):
+            return super().has_add_permission(request)
+        return self.may_manage(request)
+
+    def has_change_permission(self, request, obj=None):
+        if self.sees_everything(request):
+            return super().has_change_permission(request, obj)
+        return self.may_manage(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        if self.sees_everything(request):
+            return super().has_delete_permission(request, obj)
+        return self.may_manage(request, obj)
+
+    def direct_organization_field(self):
+        """The name of the model's own organization field, if it has one."""
+        name = self.organization_field
+        return None if "__" in name or name == "pk" else name
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        field = form.base_fields.get(self.direct_organization_field())
+        if obj is not None and field is not None:
+            # Disabled rather than read-only, so per-organization unique constraints are still validated.
+            field.disabled = True
+        return form
+
+    def get_changeform_initial_data(self, request):
+        initial = super().get_changeform_initial_data(request)
+        org_ids = self.admin_org_ids(request)
+        field = self.direct_organization_field()
+        if field and len(org_ids) == 1 and not self.sees_everything(request):
+            initial.setdefault(field, next(iter(org_ids)))
+        return initial
+
+    def get_list_filter(self, request):
+        # A plain related-field filter would list every organization's rows; offer only values in view.
+        return [self._related_only(spec) for spec in super().get_list_filter(request)]
+
+    def _related_only(self, spec):
+        if isinstance(spec, str) and get_fields_from_path(self.model, spec)[-1].is_relation:
+            return (spec, admin.RelatedOnlyFieldListFilter)
+        return spec
+
+
+class OrganizationScopedInline(OrganizationScopeMixin, admin.TabularInline):
+    """An inline of an OrganizationScopedAdmin: the parent admin guards the object, the inline its choices."""
+
+    def _allowed(self, request, obj=None, default=None):
+        return default(request, obj) if self.sees_everything(request) else bool(self.admin_org_ids(request))
+
+    def has_view_permission(self, request, obj=None):
+        return self._allowed(request, obj, super().has_view_permission)
+
+    def has_add_permission(self, request, obj):
+        return self._allowed(request, obj, super().has_add_permission)
+
+    def has_change_permission(self, request, obj=None):
+        return self._allowed(request, obj, super().has_change_permission)
+
+    def has_delete_permission(self, request, obj=None):
+        return self._allowed(request, obj, super().has_delete_permission)
+
+
+@admin.register(Organization)
+class OrganizationAdmin(OrganizationScopedAdmin):
+    """Organizations. Their admins rename them; only superusers create, delete, re-slug or suspend them."""
+
+    organization_field = "pk"
+    fields = ["id", "slug", "name", "status", "created_at"]
+    readonly_fields = ["id", "created_at"]
+    list_display = ["slug", "name", "status", "created_at"]
+    list_filter = ["status"]
+    search_fields = ["slug", "name"]
+    date_hierarchy = "created_at"
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = list(super().get_readonly_fields(request, obj))
+        return readonly if self.sees_everything(request) else readonly + ["slug", "status"]
+
+    def has_add_permission(self, request):
+        return self.sees_everything(request) and super().has_add_permission(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return self.sees_everything(request) and super().has_delete_permission(request, obj)
+
+
+@admin.register(Team)
+class TeamAdmin(OrganizationScopedAdmin):
+    """Teams: groups of members inside one organization."""
+
+    fields = ["id", "organization", "slug", "name", "created_at"]
+    readonly_fields = ["id", "created_at"]
+    list_display = ["slug", "name", "organization", "created_at"]
+    list_filter = ["organization"]
+    list_select_related = ["organization"]
+    search_fields = ["slug", "name", "organization__slug"]
+
+
+class TeamMembershipInline(OrganizationScopedInline):
+    model = TeamMembership
+    fields = ["team", "created_at"]
+    readonly_fields = ["created_at"]
+    extra = 0
+
+
+@admin.register(Membership)
+class MembershipAdmin(OrganizationScopedAdmin):
+    """Who belongs to which organization, with which role, in which teams."""
+
+    fields = ["id", "organization", "user", "role", "created_at"]
+    readonly_fields = ["id", "created_at"]
+    list_display = ["user", "organization", "role", "created_at"]
+    list_filter = ["role", "organization"]
+    list_select_related = ["user", "organization"]
+    search_fields = ["user__username", "user__email", "organization__slug"]
+    inlines = [TeamMembershipInline]
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "user" and not self.sees_everything(request):
+            User = get_user_model()
+            kwargs["queryset"] = (
+                User.objects.filter(memberships__organization__in=self.admin_org_ids(request))
+                .distinct()
+                .order_by(User.USERNAME_FIELD)
+            )
+            kwargs["help_text"] = (
+                "Only people who already belong to one of your organizations are listed; "
+                "ask a superuser to add someone new."
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        if obj is not None and "user" in form.base_fields:
+            form.base_fields["user"].disabled = True  # a membership is one person's; add a new one instead
+        return form
+
+
+@admin.register(TeamMembership)
+class TeamMembershipAdmin(OrganizationScopedAdmin):
+    """A member's place in a team (the team and the membership must share an organization)."""
+
+    organization_field = "team__organization"
+    fields = ["team", "membership", "created_at"]
+    readonly_fields = ["created_at"]
+    list_display = ["membership", "team", "created_at"]
+    list_filter = ["team"]
+    list_select_related = ["team__organization", "membership__user", "membership__organization"]
+    search_fields = ["membership__user__username", "team__slug", "team__name"]
+
+
+class ApiKeyForm(forms.ModelForm):
+    scopes = forms.MultipleChoiceField(
+        choices=ApiKey.Scope.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text="Leave all unticked for every scope the key's principal may use.",
+    )
+
+    class Meta:
+        model = ApiKey
+        fields = ["organization", "name", "plugin", "membership", "scopes", "expires_at"]
+
+
+class ApiKeyStateFilter(admin.SimpleListFilter):
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return [("active", "Active"), ("revoked", "Revoked"), ("expired", "Expired")]
+
+    def queryset(self, request, queryset):
+        now = timezone.now()
+        if self.value() == "active":
+            unexpired = Q(expires_at__isnull=True) | Q(expires_at__gt=now)
+            return queryset.filter(unexpired, revoked_at__isnull=True)
+        if self.value() == "revoked":
+            return queryset.filter(revoked_at__isnull=False)
+        if self.value() == "expired":
+            return queryset.filter(revoked_at__isnull=True, expires_at__lte=now)
+        return queryset
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(OrganizationScopedAdmin):
+    """API keys. The token is shown once, on the page after creation; only its SHA-256 hash is kept."""
+
+    form = ApiKeyForm
+    add_fields = ["organization", "name", "plugin", "membership", "scopes", "expires_at"]
+    change_fields = [
+        "id", "organization", "name", "prefix", "kind_label", "plugin", "membership", "scopes", "expires_at",
+        "created_by", "created_at", "last_used_at", "revoked_at",
+    ]
+    editable_after_creation = ["name", "scopes", "expires_at"]
+    list_display = [
+        "name", "prefix", "organization", "kind_label", "plugin", "membership", "scope_list", "state",
+        "created_by", "created_at", "last_used_at", "expires_at", "revoked_at",
+    ]
+    list_filter = [ApiKeyStateFilter, "organization"]
+    list_select_related = ["organization", "plugin", "membership__user", "created_by"]
+    search_fields = ["name", "prefix", "plugin__plugin_id", "membership__user__username"]
+    date_hierarchy = "created_at"
+    actions = ["revoke_selected"]
+
+    def get_fields(self, request, obj=None):
+        return self.add_fields if obj is None else self.change_fields
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return []
+        return [name for name in self.change_fields if name not in self.editable_after_creation]
+
+    def add_view(self, request, form_url="", extra_context=None):
+        # Saving always leads to the token page, so the "save and ..." variants would mislead.
+        extra_context = {
+            **(extra_context or {}), "show_save_and_add_another": False, "show_save_and_continue": False,
+        }
+        return super().add_view(request, form_url, extra_context)
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            # The services' token code path; the plain token lives on this instance until response_add.
+            token = assign_new_token(obj)
+            obj.created_by = request.user
+            obj._token_to_show = token
+        super().save_model(request, obj, form, change)
+
+    def response_add(self, request, obj, post_url_continue=None):
+        token = obj.__dict__.pop("_token_to_show", None)
+        if token is None:
+            return super().response_add(request, obj, post_url_continue)
+        # Rendered, not redirected with a message: the token must never reach a cookie or the session.
+        request.current_app = self.admin_site.name
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "API key created",
+            "opts": self.opts,
+            "key": obj,
+            "token": token,
+            "changelist_url": reverse(f"{self.admin_site.name}:tenancy_apikey_changelist"),
+            "change_url": reverse(f"{self.admin_site.name}:tenancy_apikey_change", args=[obj.pk]),
+        }
+        return TemplateResponse(request, "admin/tenancy/apikey/token_created.html", context)
+
+    @admin.action(description="Revoke selected API keys", permissions=["change"])
+    def revoke_selected(self, request, queryset):
+        count = revoke_api_keys(queryset)
+        self.message_user(request, f"Revoked {count} API key{pluralize(count)}.", messages.SUCCESS)
+
+    @admin.display(description="kind")
+    def kind_label(self, obj):
+        return ApiKey.Kind(obj.kind).label
+
+    @admin.display(description="scopes")
+    def scope_list(self, obj):
+        return ", ".join(obj.scopes) if obj.scopes else "all"
+
+    @admin.display(description="state")
+    def state(self, obj):
+        if obj.revoked_at is not None:
+            return "Revoked"
+        return "Active" if obj.is_usable() else "Expired"
