@@ -2,6 +2,7 @@
 
 import base64
 import hashlib
+import ipaddress
 from pathlib import Path
 
 import dj_database_url
@@ -188,6 +189,34 @@ RATELIMIT_KEY_PER_MINUTE = env_int("RATELIMIT_KEY_PER_MINUTE", 1000, minimum=1)
 
 # API keys: last-used time is written at most this often per key.
 APIKEY_LAST_USED_RESOLUTION = env_int("APIKEY_LAST_USED_RESOLUTION", 60, minimum=1)
+
+# Outbound calls to URLs that plugins or users supply may reach only these networks (link-local and
+# multicast never). Default: loopback and the private ranges.
+GATEWAY_ALLOWED_NETWORKS = env_list(
+    "GATEWAY_ALLOWED_NETWORKS",
+    ["127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"],
+)
+for _network in GATEWAY_ALLOWED_NETWORKS:
+    try:
+        ipaddress.ip_network(_network, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(f"GATEWAY_ALLOWED_NETWORKS has an invalid network: {_network!r}") from None
+
+# Service registry: health derives from heartbeat age (seconds).
+REGISTRY_DEGRADED_AFTER = env_int("REGISTRY_DEGRADED_AFTER", 90, minimum=1)
+REGISTRY_UNAVAILABLE_AFTER = env_int("REGISTRY_UNAVAILABLE_AFTER", 300, minimum=1)
+if REGISTRY_UNAVAILABLE_AFTER <= REGISTRY_DEGRADED_AFTER:
+    raise ImproperlyConfigured("REGISTRY_UNAVAILABLE_AFTER must be greater than REGISTRY_DEGRADED_AFTER")
+REGISTRY_DEREGISTER_AFTER = env_int("REGISTRY_DEREGISTER_AFTER", 0, minimum=0)  # 0: never
+REGISTRY_DISCOVER_CACHE_SECONDS = env_int("REGISTRY_DISCOVER_CACHE_SECONDS", 300, minimum=0)
+REGISTRY_MAX_BODY_BYTES = env_int("REGISTRY_MAX_BODY_BYTES", 256 * 1024, minimum=1024)
+
+# Gateway: upstream calls.
+GATEWAY_TIMEOUT_SECONDS = env_int("GATEWAY_TIMEOUT_SECONDS", 30, minimum=1)
+GATEWAY_MAX_RESPONSE_BYTES = env_int("GATEWAY_MAX_RESPONSE_BYTES", 10 * 1024 * 1024, minimum=1024)
+GATEWAY_BREAKER_FAILURES = env_int("GATEWAY_BREAKER_FAILURES", 5, minimum=1)
+GATEWAY_BREAKER_COOLDOWN = env_int("GATEWAY_BREAKER_COOLDOWN", 30, minimum=1)
+GATEWAY_POOL_MAXSIZE = env_int("GATEWAY_POOL_MAXSIZE", 32, minimum=1)
 
 # Celery: a real broker when REDIS_URL is set, eager in-process execution otherwise.
 CELERY_BROKER_URL = REDIS_URL or "memory://"

@@ -14,6 +14,8 @@ from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
+from plexica.errors import DomainError
+
 logger = logging.getLogger("plexica.api")
 
 GATEWAY_PREFIX = "/api/plugin-gateway/"
@@ -40,12 +42,6 @@ class RateLimited(exceptions.APIException):
     def __init__(self, detail=None, retry_after=1):
         super().__init__(detail)
         self.retry_after = max(1, int(retry_after))
-
-
-class Conflict(exceptions.APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_detail = "The request conflicts with the current state."
-    default_code = "conflict"
 
 
 # Titles of the gateway dialect, per status code.
@@ -104,11 +100,14 @@ def error_body(request, status_code, message, *, code=None, details=None, title=
     return {
         "error": {
             "code": code or _CODES.get(status_code, "error"),
-            "message": message,
+            "message": message or title or _GATEWAY_TITLES.get(status_code, "Error"),
             "details": details if details is not None else {},
             "requestId": getattr(request, "request_id", None),
         }
     }
+
+
+REQUIRED_MESSAGE = "This field is required."
 
 
 def _flatten(detail, prefix=""):
@@ -128,8 +127,10 @@ def _flatten(detail, prefix=""):
 
 
 def validation_message(detail):
-    """One sentence naming the first bad field, e.g. 'name: This field is required.'"""
+    """One sentence naming the first bad field: 'Missing required field: name', 'limit: Must be ...'."""
     for field, message in _flatten(detail):
+        if field and message == REQUIRED_MESSAGE:
+            return f"Missing required field: {field}"
         return f"{field}: {message}" if field else message
     return "Invalid request."
 
@@ -156,6 +157,10 @@ def _code_of(exc):
 def exception_handler(exc, context):
     """DRF exception handler: every API error in its surface's dialect, never an HTML page."""
     request = context.get("request")
+    if isinstance(exc, DomainError):
+        body = error_body(request, exc.status, exc.message, code=exc.code, details=exc.extra or None,
+                          title=exc.title, extra=exc.extra)
+        return Response(body, status=exc.status)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):

@@ -78,7 +78,7 @@ def test_validation_error_names_the_field(api, org_key):
     assert response.status_code == 400
     error = response.json()["error"]
     assert error["code"] == "validation_error"
-    assert error["message"].startswith("name:")
+    assert error["message"] == "Missing required field: name"
     assert set(error["details"]) == {"name", "scopes"}
 
 
