@@ -63,6 +63,8 @@ INSTALLED_APPS = [
     "plexica.tenancy",
     "plexica.plugins",
     "plexica.api",
+    "registry",
+    "gateway",
 ]
 
 MIDDLEWARE = [
@@ -180,6 +182,10 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/(v1/|plugin-gateway/)?",
+    "ENUM_NAME_OVERRIDES": {
+        "ServiceStatusEnum": "registry.models.ServiceStatus",
+        "OrganizationStatusEnum": "plexica.tenancy.models.Organization.Status",
+    },
 }
 
 # Rate limits (fixed one-minute windows, counted in the cache: Redis when REDIS_URL is set).

@@ -16,6 +16,8 @@ urlpatterns = [
     path("healthz", ops.HealthzView.as_view(), name="healthz"),
     path("readyz", ops.ReadyzView.as_view(), name="readyz"),
     path("api/v1/status", ops.StatusView.as_view(), name="status"),
+    path("api/plugin-gateway/", include("registry.api.urls")),
+    path("api/plugin-gateway/", include("gateway.api.urls")),
     path("api/v1/", include("plexica.tenancy.api.urls")),
     path("api/v1/", include("plexica.plugins.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

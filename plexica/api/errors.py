@@ -160,7 +160,7 @@ def exception_handler(exc, context):
     if isinstance(exc, DomainError):
         body = error_body(request, exc.status, exc.message, code=exc.code, details=exc.extra or None,
                           title=exc.title, extra=exc.extra)
-        return Response(body, status=exc.status)
+        return Response(body, status=exc.status, headers=getattr(exc, "headers", None))
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):

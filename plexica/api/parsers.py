@@ -11,7 +11,8 @@ class JSONParser(parsers.JSONParser):
     """JSON bodies only, read with a size cap (DRF otherwise streams past DATA_UPLOAD_MAX_MEMORY_SIZE)."""
 
     def parse(self, stream, media_type=None, parser_context=None):
-        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        view = (parser_context or {}).get("view")
+        limit = getattr(view, "max_body_bytes", None) or settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         request = (parser_context or {}).get("request")
         declared = request.META.get("CONTENT_LENGTH") if request is not None else None
         if declared and declared.isdigit() and int(declared) > limit:

@@ -1,4 +1,5 @@
 import semver
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
@@ -63,3 +64,34 @@ class Plugin(models.Model):
     def clean(self):
         if self.manifest is not None and not isinstance(self.manifest, dict):
             raise ValidationError({"manifest": "The manifest must be a JSON object."})
+
+
+PERMISSION_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:*-]{0,199}$"
+permission_validator = RegexValidator(
+    PERMISSION_PATTERN, "A permission is letters, digits and . _ : * - (for example crm:contacts:read)."
+)
+
+
+class PermissionGrant(models.Model):
+    """The organization lets `plugin` use endpoints that require `permission`."""
+
+    organization = models.ForeignKey("tenancy.Organization", on_delete=models.CASCADE, related_name="+")
+    plugin = models.ForeignKey(Plugin, on_delete=models.CASCADE, related_name="permission_grants")
+    permission = models.CharField(max_length=200, validators=[permission_validator])
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, editable=False, related_name="+"
+    )
+    granted_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["plugin__plugin_id", "permission"]
+        constraints = [
+            models.UniqueConstraint(fields=["plugin", "permission"], name="permission_grant_unique_per_plugin")
+        ]
+
+    def __str__(self):
+        return f"{self.plugin} may {self.permission}"
+
+    def clean(self):
+        if self.plugin_id and self.organization_id and self.plugin.organization_id != self.organization_id:
+            raise ValidationError({"plugin": "This plugin belongs to another organization."})

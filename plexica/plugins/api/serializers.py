@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from plexica.plugins.models import Plugin
+from plexica.plugins.models import PERMISSION_PATTERN, PermissionGrant, Plugin
 
 
 class PluginSerializer(serializers.ModelSerializer):
@@ -15,3 +15,21 @@ class PluginSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "description", "version", "manifest", "lifecycleState", "catalogStatus",
                   "createdAt", "updatedAt"]
         read_only_fields = fields
+
+
+class PermissionGrantSerializer(serializers.ModelSerializer):
+    pluginId = serializers.CharField(source="plugin.plugin_id", read_only=True)
+    grantedAt = serializers.DateTimeField(source="granted_at", read_only=True)
+    grantedBy = serializers.CharField(source="granted_by.username", read_only=True, allow_null=True, default=None)
+
+    class Meta:
+        model = PermissionGrant
+        fields = ["id", "pluginId", "permission", "grantedAt", "grantedBy"]
+        read_only_fields = ["id"]
+
+
+class GrantPermissionSerializer(serializers.Serializer):
+    permission = serializers.RegexField(
+        PERMISSION_PATTERN, max_length=200,
+        error_messages={"invalid": "Letters, digits and . _ : * - only (for example crm:contacts:read)."},
+    )

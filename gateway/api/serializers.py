@@ -1,0 +1,87 @@
+import re
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from gateway.services import CallRequest
+from plexica.plugins.models import PLUGIN_ID_PATTERN
+from registry.models import HttpMethod
+
+_CALL_SEGMENT = re.compile(r"^[A-Za-z0-9._~!$&'()*+,;=:@%-]*$")
+_PLUGIN_ID_ERRORS = {"invalid": "Must look like plugin-{name}: lowercase letters, digits and hyphens."}
+
+
+def validate_call_path(value):
+    """A concrete path: no dot segments or encoded slashes/dots that an upstream could resolve elsewhere."""
+    if not value.startswith("/"):
+        raise serializers.ValidationError("Must start with '/'.")
+    segments = value[1:].split("/")
+    lowered = value.lower()
+    if any(segment in (".", "..") for segment in segments) or "%2e" in lowered or "%2f" in lowered or "%5c" in lowered:
+        raise serializers.ValidationError("Must not contain '.' or '..' segments or encoded dots and slashes.")
+    if any(not _CALL_SEGMENT.match(segment) for segment in segments):
+        raise serializers.ValidationError("Contains characters that are not allowed in a path (put the query in 'query').")
+    return value
+
+
+@extend_schema_field(
+    {"oneOf": [{"type": "string"}, {"type": "number"}, {"type": "boolean"},
+               {"type": "array", "items": {"type": "string"}}]}
+)
+class QueryValueField(serializers.Field):
+    """A query value: a string, number or boolean, or a list of them (repeated parameter)."""
+
+    def to_internal_value(self, data):
+        values = data if isinstance(data, list) else [data]
+        if not values or any(isinstance(v, (dict, list)) or v is None for v in values):
+            raise serializers.ValidationError("Query values must be strings, numbers, booleans or lists of them.")
+        converted = [str(v).lower() if isinstance(v, bool) else str(v) for v in values]
+        return converted if isinstance(data, list) else converted[0]
+
+    def to_representation(self, value):
+        return value
+
+
+class CallSerializer(serializers.Serializer):
+    callerPluginId = serializers.RegexField(PLUGIN_ID_PATTERN, max_length=100, error_messages=_PLUGIN_ID_ERRORS)
+    targetPluginId = serializers.RegexField(PLUGIN_ID_PATTERN, max_length=100, error_messages=_PLUGIN_ID_ERRORS)
+    targetServiceName = serializers.CharField(max_length=200)
+    method = serializers.ChoiceField(choices=HttpMethod.choices)
+    path = serializers.CharField(max_length=2000, validators=[validate_call_path])
+    headers = serializers.DictField(child=serializers.CharField(max_length=8192, allow_blank=True), required=False,
+                                    default=dict)
+    query = serializers.DictField(child=QueryValueField(), required=False, default=dict)
+    body = serializers.JSONField(required=False, allow_null=True)
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict) and isinstance(data.get("method"), str):
+            data = {**data, "method": data["method"].upper()}
+        return super().to_internal_value(data)
+
+    def validate_headers(self, headers):
+        if len(headers) > 100:
+            raise serializers.ValidationError("At most 100 headers.")
+        for name in headers:
+            if not re.match(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,256}$", name):
+                raise serializers.ValidationError(f"'{name}' is not a valid header name.")
+        return headers
+
+    def call_request(self):
+        data = self.validated_data
+        return CallRequest(
+            caller_plugin_id=data["callerPluginId"],
+            target_plugin_id=data["targetPluginId"],
+            target_service_name=data["targetServiceName"],
+            method=data["method"],
+            path=data["path"],
+            headers=data["headers"],
+            query=data["query"],
+            body=data.get("body"),
+            has_body="body" in data,
+        )
+
+
+class CallResponseSerializer(serializers.Serializer):
+    status = serializers.IntegerField(help_text="The upstream's status code (also the HTTP status, except 204/304).")
+    data = serializers.JSONField(allow_null=True, help_text="Parsed JSON when the upstream sent JSON, else text.")
+    headers = serializers.DictField(child=serializers.CharField())

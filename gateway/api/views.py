@@ -1,0 +1,36 @@
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework.response import Response
+
+from gateway.api.serializers import CallResponseSerializer, CallSerializer
+from gateway.services import call_plugin
+from plexica.api.views import TenantAPIView
+from registry.api.serializers import GatewayErrorSerializer
+
+# Statuses that cannot carry our JSON envelope are answered 200; the envelope keeps the real one.
+_ENVELOPE_UNSAFE = {204, 304}
+
+
+class CallView(TenantAPIView):
+    schema_tags = ["plugin gateway: calls"]
+
+    @extend_schema(
+        operation_id="callPluginApi",
+        request=CallSerializer,
+        responses={
+            200: CallResponseSerializer,
+            **{code: OpenApiResponse(GatewayErrorSerializer) for code in (400, 401, 403, 404, 502, 503, 504)},
+        },
+        description=(
+            "Call an endpoint of another plugin's service. The answer carries the upstream's status code, "
+            "parsed body and headers."
+        ),
+    )
+    def post(self, request):
+        serializer = CallSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        result = call_plugin(
+            request.principal, serializer.call_request(), request_id=request._request.request_id,
+            traceparent=request.headers.get("traceparent") or serializer.validated_data["headers"].get("traceparent"),
+        )
+        status = 200 if result.status in _ENVELOPE_UNSAFE or result.status < 200 else result.status
+        return Response({"status": result.status, "data": result.data, "headers": result.headers}, status=status)

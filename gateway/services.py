@@ -1,0 +1,255 @@
+"""The plugin-to-plugin call: identity, routing, permissions, circuit breaker, upstream request."""
+
+import json
+import re
+import time
+from dataclasses import dataclass, field
+from urllib.parse import urlencode, urlsplit
+
+import urllib3
+from django.conf import settings
+
+from gateway.breaker import Breaker
+from gateway.client import upstream_pool
+from plexica.errors import BadGateway, Forbidden, GatewayTimeout, Invalid, NotFound, ServiceUnavailable
+from plexica.network import NetworkPolicyError
+from plexica.plugins.models import Plugin
+from plexica.plugins.services import granted_permissions
+from registry.models import ServiceStatus
+from registry.services import find_service, service_not_found
+
+HOP_BY_HOP = {
+    "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer", "trailers",
+    "transfer-encoding", "upgrade", "host", "content-length",
+}
+# Never forwarded from the caller: its platform credential and anything we set ourselves.
+_STRIPPED = {"authorization", "cookie", "x-caller-plugin-id", "x-request-id", "traceparent", "tracestate"}
+_TRACEPARENT = re.compile(r"^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$")
+_NO_BODY_STATUSES = {204, 304}
+
+
+@dataclass
+class CallRequest:
+    caller_plugin_id: str
+    target_plugin_id: str
+    target_service_name: str
+    method: str
+    path: str
+    headers: dict = field(default_factory=dict)
+    query: dict = field(default_factory=dict)
+    body: object = None
+    has_body: bool = False
+
+
+@dataclass
+class CallResult:
+    status: int
+    data: object
+    headers: dict
+
+
+def resolve_caller(principal, caller_plugin_id):
+    """The caller plugin's primary key: a plugin key is its own plugin; an org admin names any of the org's."""
+    if principal.plugin is not None:
+        if principal.plugin.plugin_id != caller_plugin_id:
+            raise Forbidden(
+                f"This API key acts as {principal.plugin.plugin_id}; it cannot call as {caller_plugin_id}."
+            )
+        return principal.plugin.pk
+    if not principal.is_org_admin:
+        raise Forbidden("Only a plugin's own key or an organization admin may call through the gateway.")
+    pk = (
+        Plugin.objects.filter(organization=principal.organization, plugin_id=caller_plugin_id)
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if pk is None:
+        raise Invalid(f"callerPluginId: no plugin {caller_plugin_id} in this organization.")
+    return pk
+
+
+def match_endpoint(endpoints, method, path):
+    """The endpoint for `method path`: an exact path first, then the most literal `:param` template."""
+    for endpoint in endpoints:
+        if endpoint["method"] == method and endpoint["path"] == path:
+            return endpoint
+    segments = path.split("/")
+    best, best_literals = None, -1
+    for endpoint in endpoints:
+        if endpoint["method"] != method:
+            continue
+        template = endpoint["path"].split("/")
+        if len(template) != len(segments):
+            continue
+        literals = 0
+        for expected, actual in zip(template, segments):
+            if expected.startswith(":"):
+                if not actual:
+                    break
+            elif expected != actual:
+                break
+            else:
+                literals += 1
+        else:
+            if literals > best_literals:
+                best, best_literals = endpoint, literals
+    return best
+
+
+def upstream_headers(organization, caller_plugin_id, caller_headers, request_id, traceparent):
+    headers = {
+        name: str(value)
+        for name, value in caller_headers.items()
+        if name.lower() not in HOP_BY_HOP and name.lower() not in _STRIPPED and not name.lower().startswith("x-tenant-")
+    }
+    headers.update(
+        {
+            "X-Tenant-ID": organization.pk,
+            "X-Tenant-Slug": organization.slug,
+            "X-Caller-Plugin-ID": caller_plugin_id,
+            "X-Request-ID": request_id,
+        }
+    )
+    if traceparent and _TRACEPARENT.match(traceparent):
+        headers["traceparent"] = traceparent
+    return headers
+
+
+def upstream_url(base_url, path, query):
+    parts = urlsplit(base_url)
+    url = f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}{path}"
+    if query:
+        url += "?" + urlencode(query, doseq=True)
+    return url
+
+
+def _encode_body(call, headers):
+    if not call.has_body or call.body is None:
+        return None
+    content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), None)
+    if isinstance(call.body, str) and content_type and "json" not in content_type.lower():
+        return call.body.encode()
+    if content_type is None:
+        headers["Content-Type"] = "application/json"
+    return json.dumps(call.body, separators=(",", ":")).encode()
+
+
+def _read_capped(response, deadline, service_name):
+    limit = settings.GATEWAY_MAX_RESPONSE_BYTES
+    declared = response.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise BadGateway(f"Upstream response is larger than {limit} bytes.", serviceName=service_name)
+    chunks, size = [], 0
+    for chunk in response.stream(65536):
+        size += len(chunk)
+        if size > limit:
+            raise BadGateway(f"Upstream response is larger than {limit} bytes.", serviceName=service_name)
+        if time.monotonic() > deadline:
+            raise GatewayTimeout("Upstream did not finish answering in time.", serviceName=service_name)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _decode(body, content_type):
+    if not body:
+        return None
+    text = body.decode("utf-8", errors="replace")
+    if "json" in (content_type or "").lower():
+        try:
+            return json.loads(text)
+        except ValueError:
+            return text
+    return text
+
+
+def call_plugin(principal, call, request_id, traceparent=None):
+    """Proxy `call` to the target service and return its CallResult; raises DomainErrors in check order."""
+    organization = principal.organization
+    caller_pk = resolve_caller(principal, call.caller_plugin_id)
+
+    service = find_service(organization, call.target_service_name)
+    if service is None or service["status"] == ServiceStatus.UNAVAILABLE:
+        raise service_not_found(call.target_service_name)
+    if service["pluginId"] != call.target_plugin_id:
+        raise Invalid(
+            f"Service {call.target_service_name} belongs to {service['pluginId']}, not {call.target_plugin_id}."
+        )
+    endpoint = match_endpoint(service["endpoints"], call.method, call.path)
+    if endpoint is None:
+        raise NotFound(
+            title="Endpoint not found",
+            serviceName=call.target_service_name,
+            method=call.method,
+            path=call.path,
+            availableEndpoints=[f"{e['method']} {e['path']}" for e in service["endpoints"]],
+        )
+    required = endpoint["permissions"]
+    if required:
+        missing = sorted(set(required) - granted_permissions(caller_pk))
+        if missing:
+            raise Forbidden(
+                f"{call.caller_plugin_id} lacks the permission(s) {', '.join(missing)} "
+                f"required by {call.method} {endpoint['path']}.",
+                missingPermissions=missing,
+            )
+    if not service["baseUrl"]:
+        raise BadGateway(f"Service {call.target_service_name} registered no baseUrl.", serviceName=call.target_service_name)
+
+    breaker = Breaker(service["id"])
+    allowed, retry_after = breaker.allow()
+    if not allowed:
+        error = ServiceUnavailable(
+            f"Circuit open for {call.target_service_name} after repeated failures; retry in {int(retry_after) + 1}s.",
+            serviceName=call.target_service_name,
+        )
+        error.headers = {"Retry-After": str(int(retry_after) + 1)}
+        raise error
+
+    timeout = _timeout_for(endpoint)
+    headers = upstream_headers(organization, call.caller_plugin_id, call.headers, request_id, traceparent)
+    body = _encode_body(call, headers)
+    try:
+        result = _send(service, call, headers, body, timeout)
+    except (BadGateway, GatewayTimeout):
+        breaker.record_failure()
+        raise
+    if result.status >= 500:
+        breaker.record_failure()
+    else:
+        breaker.record_success()
+    return result
+
+
+def _timeout_for(endpoint):
+    timeout_ms = (endpoint.get("metadata") or {}).get("timeoutMs")
+    if isinstance(timeout_ms, int) and not isinstance(timeout_ms, bool) and timeout_ms > 0:
+        return timeout_ms / 1000
+    return float(settings.GATEWAY_TIMEOUT_SECONDS)
+
+
+def _send(service, call, headers, body, timeout):
+    name = call.target_service_name
+    url = upstream_url(service["baseUrl"], call.path, call.query)
+    deadline = time.monotonic() + timeout
+    try:
+        response = upstream_pool().request(
+            call.method, url, body=body, headers=headers, redirect=False, retries=False, preload_content=False,
+            timeout=urllib3.Timeout(connect=min(timeout, 5.0), read=timeout),
+        )
+    except NetworkPolicyError as exc:
+        raise BadGateway(f"Upstream address refused by the network policy: {exc}.", serviceName=name) from None
+    except urllib3.exceptions.ReadTimeoutError:
+        raise GatewayTimeout(f"Upstream did not answer within {timeout:g}s.", serviceName=name) from None
+    except urllib3.exceptions.HTTPError as exc:
+        raise BadGateway(f"Upstream unreachable: {type(exc).__name__}.", serviceName=name) from None
+    try:
+        raw = _read_capped(response, deadline, name)
+    except urllib3.exceptions.ReadTimeoutError:
+        raise GatewayTimeout(f"Upstream did not answer within {timeout:g}s.", serviceName=name) from None
+    except urllib3.exceptions.HTTPError as exc:
+        raise BadGateway(f"Upstream connection failed: {type(exc).__name__}.", serviceName=name) from None
+    finally:
+        response.release_conn()
+    response_headers = {k.lower(): v for k, v in response.headers.items() if k.lower() not in HOP_BY_HOP}
+    return CallResult(status=response.status, data=_decode(raw, response.headers.get("content-type")),
+                      headers=response_headers)

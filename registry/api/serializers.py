@@ -1,0 +1,142 @@
+import re
+
+import semver
+from rest_framework import serializers
+
+from plexica.network import NetworkPolicyError, check_url
+from plexica.plugins.models import PERMISSION_PATTERN, PLUGIN_ID_PATTERN
+from registry.models import HttpMethod, ServiceStatus
+from registry.services import Registration
+
+SERVICE_NAME_PATTERN = r"^[a-z0-9][a-z0-9-]*(\.[a-z0-9][a-z0-9-]*)+$"
+# Literal segments of URL-safe characters, or `:param` segments.
+_PATH_SEGMENT = re.compile(r"^(:[A-Za-z_][A-Za-z0-9_]*|[A-Za-z0-9._~!$&'()*+,;=@%-]*)$")
+MAX_ENDPOINTS = 200
+
+
+def validate_endpoint_path(value):
+    if not value.startswith("/"):
+        raise serializers.ValidationError("Must start with '/'.")
+    if any(not _PATH_SEGMENT.match(segment) for segment in value[1:].split("/")):
+        raise serializers.ValidationError(
+            "Use literal segments of URL-safe characters or ':name' parameters, separated by '/'."
+        )
+    return value
+
+
+class EndpointSerializer(serializers.Serializer):
+    method = serializers.ChoiceField(choices=HttpMethod.choices)
+    path = serializers.CharField(max_length=500, validators=[validate_endpoint_path])
+    description = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    permissions = serializers.ListField(
+        child=serializers.RegexField(PERMISSION_PATTERN, error_messages={"invalid": "Not a valid permission string."}),
+        required=False, default=list, max_length=50,
+    )
+    metadata = serializers.DictField(required=False, default=dict)
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict) and isinstance(data.get("method"), str):
+            data = {**data, "method": data["method"].upper()}
+        return super().to_internal_value(data)
+
+
+class RegisterServiceSerializer(serializers.Serializer):
+    pluginId = serializers.RegexField(
+        PLUGIN_ID_PATTERN, max_length=100,
+        error_messages={"invalid": "Must look like plugin-{name}: lowercase letters, digits and hyphens."},
+    )
+    serviceName = serializers.RegexField(
+        SERVICE_NAME_PATTERN, max_length=200,
+        error_messages={"invalid": "Must be dotted lowercase words, e.g. crm.contacts."},
+    )
+    version = serializers.CharField(max_length=64)
+    baseUrl = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    endpoints = EndpointSerializer(many=True, required=False, max_length=MAX_ENDPOINTS)
+    metadata = serializers.DictField(required=False)
+
+    def validate_version(self, value):
+        if not semver.Version.is_valid(value):
+            raise serializers.ValidationError(f"'{value}' is not a valid semantic version (e.g. 1.0.0).")
+        return value
+
+    def validate_baseUrl(self, value):
+        if value:
+            try:
+                check_url(value)
+            except NetworkPolicyError as exc:
+                raise serializers.ValidationError(str(exc)) from None
+        return value.rstrip("/")
+
+    def validate_endpoints(self, endpoints):
+        seen = set()
+        for index, endpoint in enumerate(endpoints):
+            key = (endpoint["method"], endpoint["path"])
+            if key in seen:
+                raise serializers.ValidationError(f"endpoints[{index}] repeats {key[0]} {key[1]}.")
+            seen.add(key)
+        return endpoints
+
+    def registration(self):
+        data = self.validated_data
+        return Registration(
+            plugin_id=data["pluginId"],
+            service_name=data["serviceName"],
+            version=data["version"],
+            base_url=data["baseUrl"],
+            endpoints=[dict(endpoint) for endpoint in data["endpoints"]] if "endpoints" in data else None,
+            metadata=data.get("metadata"),
+        )
+
+
+class RegisteredSerializer(serializers.Serializer):
+    success = serializers.BooleanField()
+    serviceId = serializers.CharField()
+    message = serializers.CharField()
+
+
+class SuccessSerializer(serializers.Serializer):
+    success = serializers.BooleanField()
+    message = serializers.CharField()
+
+
+class DiscoveredEndpointSerializer(serializers.Serializer):
+    method = serializers.CharField()
+    path = serializers.CharField()
+    description = serializers.CharField()
+    permissions = serializers.ListField(child=serializers.CharField())
+    metadata = serializers.DictField()
+
+
+class DiscoveredServiceSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    pluginId = serializers.CharField()
+    serviceName = serializers.CharField()
+    version = serializers.CharField()
+    status = serializers.ChoiceField(choices=ServiceStatus.choices)
+    baseUrl = serializers.CharField()
+    endpoints = DiscoveredEndpointSerializer(many=True)
+    metadata = serializers.DictField()
+    lastSeenAt = serializers.DateTimeField()
+
+
+class DiscoverResponseSerializer(serializers.Serializer):
+    service = DiscoveredServiceSerializer()
+
+
+class ServiceSummarySerializer(serializers.Serializer):
+    id = serializers.CharField()
+    pluginId = serializers.CharField()
+    serviceName = serializers.CharField()
+    version = serializers.CharField()
+    status = serializers.ChoiceField(choices=ServiceStatus.choices)
+    lastSeenAt = serializers.DateTimeField()
+
+
+class ServiceListSerializer(serializers.Serializer):
+    services = ServiceSummarySerializer(many=True)
+    count = serializers.IntegerField()
+
+
+class GatewayErrorSerializer(serializers.Serializer):
+    error = serializers.CharField()
+    message = serializers.CharField(required=False)

@@ -1,0 +1,84 @@
+"""Plugin gateway endpoints 1-5: register, deregister, discover, list, heartbeat (the seed's wire format)."""
+
+from django.conf import settings
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.response import Response
+
+from plexica.api.views import TenantAPIView
+from plexica.errors import Invalid
+from registry import services
+from registry.api.serializers import (
+    DiscoverResponseSerializer,
+    GatewayErrorSerializer,
+    RegisteredSerializer,
+    RegisterServiceSerializer,
+    ServiceListSerializer,
+    ServiceSummarySerializer,
+    SuccessSerializer,
+)
+from registry.models import ServiceStatus
+
+ERRORS = {code: OpenApiResponse(GatewayErrorSerializer) for code in (400, 401, 403, 404, 409, 413)}
+
+
+class RegistryView(TenantAPIView):
+    schema_tags = ["plugin gateway: services"]
+
+
+class RegisterServiceView(RegistryView):
+    @property
+    def max_body_bytes(self):
+        return settings.REGISTRY_MAX_BODY_BYTES
+
+    @extend_schema(
+        operation_id="registerService", request=RegisterServiceSerializer,
+        responses={201: RegisteredSerializer, **ERRORS},
+        description="Create or update a service (upsert on pluginId + serviceName; the service keeps its id).",
+    )
+    def post(self, request):
+        serializer = RegisterServiceSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        registration = serializer.registration()
+        services.check_acts_for(request.principal, registration.plugin_id)
+        service, _ = services.register_service(request.tenant, registration)
+        return Response(
+            {"success": True, "serviceId": service.pk, "message": "Service registered successfully"}, status=201
+        )
+
+
+class DeregisterServiceView(RegistryView):
+    @extend_schema(operation_id="deregisterService", responses={200: SuccessSerializer, **ERRORS})
+    def delete(self, request, plugin_id, service_name):
+        services.check_acts_for(request.principal, plugin_id)
+        services.deregister_service(request.tenant, plugin_id, service_name)
+        return Response({"success": True, "message": "Service deregistered successfully"})
+
+
+class DiscoverServiceView(RegistryView):
+    @extend_schema(operation_id="discoverService", responses={200: DiscoverResponseSerializer, **ERRORS})
+    def get(self, request, service_name):
+        return Response({"service": services.discover_service(request.tenant, service_name)})
+
+
+class ListServicesView(RegistryView):
+    @extend_schema(
+        operation_id="listServices",
+        parameters=[
+            OpenApiParameter("pluginId", str, description="Only this plugin's services."),
+            OpenApiParameter("status", str, enum=ServiceStatus.values, description="Only services in this state."),
+        ],
+        responses={200: ServiceListSerializer, **ERRORS},
+    )
+    def get(self, request):
+        status = request.query_params.get("status") or None
+        if status is not None and status not in ServiceStatus.values:
+            raise Invalid(f"status must be one of {', '.join(ServiceStatus.values)}.")
+        found = services.list_services(request.tenant, request.query_params.get("pluginId") or None, status)
+        return Response({"services": ServiceSummarySerializer(found, many=True).data, "count": len(found)})
+
+
+class HeartbeatView(RegistryView):
+    @extend_schema(operation_id="serviceHeartbeat", request=None, responses={200: SuccessSerializer, **ERRORS})
+    def post(self, request, service_id):
+        services.record_heartbeat(request.principal, service_id)
+        return Response({"success": True, "message": "Heartbeat received"})
