@@ -1,4 +1,7 @@
+import logging
 import os
+import threading
+import time
 
 from celery import Celery
 
@@ -7,3 +10,51 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "plexica.settings")
 app = Celery("plexica")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+logger = logging.getLogger("plexica.celery")
+
+
+class EmbeddedBeat:
+    """Runs CELERY_BEAT_SCHEDULE's interval tasks in a daemon thread, for the embedded mode (no broker).
+
+    Tasks execute eagerly in this process; errors are logged and the schedule goes on.
+    """
+
+    def __init__(self, schedule, tick=1.0):
+        app.loader.import_default_modules()  # autodiscovery is lazy outside a worker
+        self.entries = {
+            name: float(entry["schedule"].total_seconds() if hasattr(entry["schedule"], "total_seconds")
+                        else entry["schedule"])
+            for name, entry in schedule.items()
+        }
+        self.tasks = {name: entry["task"] for name, entry in schedule.items()}
+        self.tick = tick
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="embedded-beat", daemon=True)
+
+    def start(self):
+        self._thread.start()
+        return self
+
+    def stop(self):
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def run_due(self, due_at, now):
+        """Run every entry whose time has come; returns the names run."""
+        ran = []
+        for name, interval in self.entries.items():
+            if now >= due_at.get(name, now):
+                try:
+                    app.tasks[self.tasks[name]].apply(throw=True)
+                except Exception:
+                    logger.exception("Periodic task %s failed", self.tasks[name])
+                due_at[name] = now + interval
+                ran.append(name)
+        return ran
+
+    def _run(self):
+        due_at = {}
+        while not self._stop.is_set():
+            self.run_due(due_at, time.monotonic())
+            self._stop.wait(self.tick)

@@ -237,7 +237,15 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
-CELERY_BEAT_SCHEDULE = {}
+CELERY_BEAT_SCHEDULE = {
+    "registry-sweep-service-health": {
+        "task": "registry.sweep_service_health",
+        "schedule": 15.0,
+        "options": {"expires": 14},
+    },
+}
+# Without a broker (embedded mode) `manage.py serve` runs the beat schedule in-process.
+EMBEDDED_BEAT = env_bool("EMBEDDED_BEAT", not REDIS_URL)
 
 LOGGING = {
     "version": 1,

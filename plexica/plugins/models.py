@@ -92,6 +92,11 @@ class PermissionGrant(models.Model):
     def __str__(self):
         return f"{self.plugin} may {self.permission}"
 
+    def save(self, *args, **kwargs):
+        if self.plugin_id and not self.organization_id:
+            self.organization_id = self.plugin.organization_id
+        super().save(*args, **kwargs)
+
     def clean(self):
         if self.plugin_id and self.organization_id and self.plugin.organization_id != self.organization_id:
             raise ValidationError({"plugin": "This plugin belongs to another organization."})

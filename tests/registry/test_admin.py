@@ -1,0 +1,41 @@
+from datetime import timedelta
+
+from django.urls import reverse
+from django.utils import timezone
+
+from plexica.plugins.models import Plugin
+from registry.models import PluginService
+from registry.services import Registration, find_service, register_service, sweep_service_health
+
+
+def _register(org, plugin_id, name, seconds_ago=0):
+    return register_service(
+        org, Registration(plugin_id=plugin_id, service_name=name, version="1.0.0"),
+        now=timezone.now() - timedelta(seconds=seconds_ago),
+    )[0]
+
+
+def test_org_admin_sees_their_services_with_live_status_and_health_history(client, org_admin, org, other_org):
+    mine = _register(org, "plugin-crm", "crm.contacts", seconds_ago=120)
+    theirs = _register(other_org, "plugin-erp", "erp.orders")
+    sweep_service_health()
+    client.force_login(org_admin.user)
+
+    changelist = client.get(reverse("admin:registry_pluginservice_changelist"))
+    assert {s.pk for s in changelist.context["cl"].result_list} == {mine.pk}
+    assert "DEGRADED" in changelist.content.decode()
+
+    page = client.get(reverse("admin:registry_pluginservice_change", args=[mine.pk])).content.decode()
+    assert "health history" in page.lower() and "HEALTHY" in page and "DEGRADED" in page
+    assert client.get(reverse("admin:registry_pluginservice_change", args=[theirs.pk])).status_code in (302, 404)
+
+
+def test_removing_a_service_in_the_admin_removes_it_from_discovery(client, org_admin, org):
+    service = _register(org, "plugin-crm", "crm.contacts")
+    assert find_service(org, "crm.contacts") is not None  # now cached
+    client.force_login(org_admin.user)
+    response = client.post(reverse("admin:registry_pluginservice_delete", args=[service.pk]), {"post": "yes"})
+    assert response.status_code == 302
+    assert not PluginService.objects.filter(pk=service.pk).exists()
+    assert find_service(org, "crm.contacts") is None
+    assert Plugin.objects.filter(organization=org, plugin_id="plugin-crm").exists()
