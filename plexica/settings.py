@@ -65,6 +65,8 @@ INSTALLED_APPS = [
     "plexica.api",
     "registry",
     "gateway",
+    "shareddata",
+    "dependencies",
 ]
 
 MIDDLEWARE = [
@@ -224,6 +226,10 @@ GATEWAY_BREAKER_FAILURES = env_int("GATEWAY_BREAKER_FAILURES", 5, minimum=1)
 GATEWAY_BREAKER_COOLDOWN = env_int("GATEWAY_BREAKER_COOLDOWN", 30, minimum=1)
 GATEWAY_POOL_MAXSIZE = env_int("GATEWAY_POOL_MAXSIZE", 32, minimum=1)
 
+# Shared data.
+SHAREDDATA_MAX_VALUE_BYTES = env_int("SHAREDDATA_MAX_VALUE_BYTES", 1024 * 1024, minimum=1)
+SHAREDDATA_LIST_MAX_KEYS = env_int("SHAREDDATA_LIST_MAX_KEYS", 1000, minimum=1)
+
 # Celery: a real broker when REDIS_URL is set, eager in-process execution otherwise.
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = None
@@ -242,6 +248,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "registry.sweep_service_health",
         "schedule": 15.0,
         "options": {"expires": 14},
+    },
+    "shareddata-purge-expired": {
+        "task": "shareddata.purge_expired",
+        "schedule": 60.0,
+        "options": {"expires": 55},
     },
 }
 # Without a broker (embedded mode) `manage.py serve` runs the beat schedule in-process.

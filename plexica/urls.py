@@ -18,6 +18,8 @@ urlpatterns = [
     path("api/v1/status", ops.StatusView.as_view(), name="status"),
     path("api/plugin-gateway/", include("registry.api.urls")),
     path("api/plugin-gateway/", include("gateway.api.urls")),
+    path("api/plugin-gateway/", include("shareddata.api.urls")),
+    path("api/plugin-gateway/", include("dependencies.api.urls")),
     path("api/v1/", include("plexica.tenancy.api.urls")),
     path("api/v1/", include("plexica.plugins.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

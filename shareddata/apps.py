@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ShareddataConfig(AppConfig):
+    name = "shareddata"
+    verbose_name = "Shared data"

@@ -1,0 +1,190 @@
+"""Shared data rules: namespaced JSON entries with TTL, ownership and optimistic concurrency. No HTTP here.
+
+Expiry is exact for readers: every read filters on `expires_at`, so an expired entry is never returned,
+listed or counted, whenever the purge task runs.
+"""
+
+import base64
+import json
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from plexica.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, PreconditionFailed
+from plexica.plugins.models import Plugin
+from shareddata.models import SharedEntry
+
+
+class PayloadTooLarge(DomainError):
+    status, title, code = 413, "Payload too large", "payload_too_large"
+
+
+def live_q(now):
+    return Q(expires_at__isnull=True) | Q(expires_at__gt=now)
+
+
+def data_not_found(namespace, key):
+    return NotFound(title="Data not found", namespace=namespace, key=key)
+
+
+def check_writer(principal, owner_plugin_id):
+    """A plugin key writes only as itself; org admins write as any plugin of the org."""
+    if principal.plugin is not None:
+        if principal.plugin.plugin_id != owner_plugin_id:
+            raise Forbidden(f"This API key acts as {principal.plugin.plugin_id}; ownerId must be that plugin.")
+    elif not principal.is_org_admin:
+        raise Forbidden("Only a plugin's own key or an organization admin may write shared data.")
+
+
+def _check_owner(principal, entry, action):
+    if principal.plugin is not None and entry.owner_id != principal.plugin.pk:
+        raise Forbidden(
+            f"Only the owner ({entry.owner.plugin_id}) or an organization admin may {action} this entry.",
+            ownerId=entry.owner.plugin_id,
+        )
+
+
+def _check_if_match(entry, if_match):
+    """`If-Match` succeeds only when it names the entry's current ETag (or `*` and the entry exists)."""
+    if if_match is None:
+        return
+    tags = {tag.strip().removeprefix("W/").strip('"') for tag in if_match.split(",")}
+    if entry is None or ("*" not in tags and entry.etag not in tags):
+        raise PreconditionFailed("The entry changed since you read it (If-Match does not match its ETag).")
+
+
+def serialized_size(value):
+    return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
+
+
+@dataclass(frozen=True)
+class Write:
+    namespace: str
+    key: str
+    value: object
+    owner_id: str
+    ttl: int | None = None
+
+
+def set_entry(principal, write, if_match=None, now=None):
+    """Create or overwrite the entry; returns (entry, created). Serialised per key by a row lock."""
+    now = now or timezone.now()
+    limit = settings.SHAREDDATA_MAX_VALUE_BYTES
+    if serialized_size(write.value) > limit:
+        raise PayloadTooLarge(f"value is larger than {limit} bytes once serialized.")
+    check_writer(principal, write.owner_id)
+    organization = principal.organization
+    expires_at = now + timedelta(seconds=write.ttl) if write.ttl else None
+    with transaction.atomic():
+        owner = principal.plugin if principal.plugin is not None else _org_plugin(organization, write.owner_id)
+        for _ in range(2):
+            entry = (
+                SharedEntry.objects.select_for_update()
+                .select_related("owner")
+                .filter(organization=organization, namespace=write.namespace, key=write.key)
+                .first()
+            )
+            live = entry if entry is not None and entry.is_live(now) else None
+            _check_if_match(live, if_match)
+            if entry is not None:
+                if live is not None:
+                    _check_owner(principal, live, "overwrite")
+                else:
+                    entry.created_at = now  # an expired entry is replaced by a new one
+                entry.value, entry.owner, entry.expires_at = write.value, owner, expires_at
+                entry.etag, entry.updated_at = SharedEntry._meta.get_field("etag").default(), now
+                entry.save()
+                return entry, live is None
+            try:
+                with transaction.atomic():
+                    return SharedEntry.objects.create(
+                        organization=organization, namespace=write.namespace, key=write.key, value=write.value,
+                        owner=owner, expires_at=expires_at, created_at=now, updated_at=now,
+                    ), True
+            except IntegrityError:
+                continue  # a concurrent writer created it first: lock it and go again
+    raise Conflict("The entry is being written concurrently; try again.")
+
+
+def _org_plugin(organization, plugin_id):
+    plugin = Plugin.objects.filter(organization=organization, plugin_id=plugin_id).first()
+    if plugin is None:
+        raise Invalid(f"ownerId: no plugin {plugin_id} in this organization.")
+    return plugin
+
+
+def get_entry(organization, namespace, key, now=None):
+    """The live entry, or NotFound (missing and expired alike)."""
+    entry = (
+        SharedEntry.objects.select_related("owner")
+        .filter(live_q(now or timezone.now()), organization=organization, namespace=namespace, key=key)
+        .first()
+    )
+    if entry is None:
+        raise data_not_found(namespace, key)
+    return entry
+
+
+def delete_entry(principal, namespace, key, if_match=None, now=None):
+    """Delete the live entry (owner or org admin only); NotFound when missing or expired."""
+    now = now or timezone.now()
+    if principal.plugin is None and not principal.is_org_admin:
+        raise Forbidden("Only a plugin's own key or an organization admin may delete shared data.")
+    with transaction.atomic():
+        entry = (
+            SharedEntry.objects.select_for_update()
+            .select_related("owner")
+            .filter(live_q(now), organization=principal.organization, namespace=namespace, key=key)
+            .first()
+        )
+        if entry is None:
+            raise data_not_found(namespace, key)
+        _check_if_match(entry, if_match)
+        _check_owner(principal, entry, "delete")
+        entry.delete()
+
+
+def _encode_cursor(key):
+    return base64.urlsafe_b64encode(key.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor):
+    if not re.fullmatch(r"[A-Za-z0-9_-]{1,400}", cursor):
+        raise Invalid("cursor: not a cursor this API gave out.")
+    try:
+        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (ValueError, UnicodeDecodeError):
+        raise Invalid("cursor: not a cursor this API gave out.") from None
+
+
+def list_keys(organization, namespace, owner_id=None, limit=None, after=None, now=None):
+    """(sorted live keys of the page, total live count, next cursor or None)."""
+    queryset = SharedEntry.objects.filter(live_q(now or timezone.now()), organization=organization, namespace=namespace)
+    if owner_id:
+        queryset = queryset.filter(owner__plugin_id=owner_id)
+    total = queryset.count()
+    page = queryset.order_by("key")
+    if after is not None:
+        page = page.filter(key__gt=after)
+    size = limit or settings.SHAREDDATA_LIST_MAX_KEYS
+    keys = list(page.values_list("key", flat=True)[: size + 1])
+    next_cursor = _encode_cursor(keys[size - 1]) if len(keys) > size else None
+    return keys[:size], total, next_cursor
+
+
+def purge_expired(now=None, batch_size=1000):
+    """Delete expired rows in batches; returns how many were removed."""
+    now = now or timezone.now()
+    removed = 0
+    while True:
+        ids = list(SharedEntry.objects.filter(expires_at__lte=now).values_list("pk", flat=True)[:batch_size])
+        if not ids:
+            return removed
+        removed += SharedEntry.objects.filter(pk__in=ids, expires_at__lte=now).delete()[0]
+        if len(ids) < batch_size:
+            return removed
