@@ -33,7 +33,12 @@ def pytest_runtest_setup(item):
 def _fresh_cache():
     """Rate-limit windows and cached reads never leak from one test into the next."""
     if settings.REDIS_URL:
+        from django_redis import get_redis_connection
+
         cache.delete_pattern("*")
+        redis = get_redis_connection("default")
+        for key in redis.scan_iter("plexica:ratelimit:*"):
+            redis.delete(key)
     else:
         cache.clear()
     yield
