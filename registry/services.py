@@ -5,7 +5,7 @@ when no sweep has run; the sweep only persists transitions (for history) and inv
 """
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
@@ -69,7 +69,7 @@ class Registration:
     plugin_id: str
     service_name: str
     version: str
-    base_url: str = ""
+    base_url: str | None = None  # None: keep the current base URL ("" clears it)
     endpoints: list | None = None  # None: keep the current list
     metadata: dict | None = None  # None: keep the current metadata
 
@@ -95,7 +95,9 @@ def register_service(organization, registration, now=None):
 
 
 def _upsert_service(organization, plugin, registration, now):
-    fields = {"version": registration.version, "base_url": registration.base_url, "last_seen_at": now}
+    fields = {"version": registration.version, "last_seen_at": now}
+    if registration.base_url is not None:
+        fields["base_url"] = registration.base_url
     if registration.metadata is not None:
         fields["metadata"] = registration.metadata
     for _ in range(2):
@@ -125,9 +127,8 @@ def _upsert_service(organization, plugin, registration, now):
                     organization=organization,
                     plugin=plugin,
                     service_name=registration.service_name,
-                    metadata=registration.metadata or {},
                     registered_at=now,
-                    **fields,
+                    **{"base_url": "", "metadata": {}, **fields},
                 ), True
         except IntegrityError:
             continue
@@ -173,8 +174,13 @@ def _service_snapshot(service):
             for endpoint in service.endpoints.all()
         ],
         "metadata": service.metadata,
-        "lastSeenAt": service.last_seen_at.isoformat(),
+        "lastSeenAt": _iso(service.last_seen_at),
     }
+
+
+def _iso(moment):
+    # The same form DRF renders (and the seed shows): UTC with a Z suffix, so discover and list agree.
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def find_service(organization, service_name, now=None):
@@ -236,22 +242,41 @@ def list_services(organization, plugin_id=None, status=None, now=None):
 
 
 def record_heartbeat(principal, service_id, now=None):
-    """Refresh the service's last-seen time; a DEGRADED or UNAVAILABLE service becomes HEALTHY."""
+    """Refresh the service's last-seen time; a DEGRADED or UNAVAILABLE service becomes HEALTHY.
+
+    The status changes with a compare-and-set update, so a concurrent sweep or heartbeat never makes
+    a recovery go unrecorded or recorded twice. A healthy service costs one read and one update.
+    """
     now = now or timezone.now()
     service = (
         PluginService.objects.filter(pk=service_id, organization=principal.organization)
-        .values("pk", "status", "service_name", "plugin__plugin_id")
+        .values("status", "service_name", "plugin__plugin_id")
         .first()
     )
     if service is None:
         raise NotFound(title="Service not found", serviceId=service_id)
     check_acts_for(principal, service["plugin__plugin_id"])
-    with transaction.atomic():
-        PluginService.objects.filter(pk=service_id).update(last_seen_at=now, status=ServiceStatus.HEALTHY)
-        if service["status"] != ServiceStatus.HEALTHY:
-            _record_transition(
-                principal.organization.pk, service_id, service["status"], ServiceStatus.HEALTHY, "heartbeat", now
-            )
+    previous = service["status"]
+    while True:
+        if previous == ServiceStatus.HEALTHY:
+            if PluginService.objects.filter(pk=service_id, status=previous).update(last_seen_at=now):
+                break
+        else:
+            with transaction.atomic():
+                won = PluginService.objects.filter(pk=service_id, status=previous).update(
+                    last_seen_at=now, status=ServiceStatus.HEALTHY
+                )
+                if won:
+                    _record_transition(
+                        principal.organization.pk, service_id, previous, ServiceStatus.HEALTHY,
+                        "heartbeat", now,
+                    )
+            if won:
+                break
+        # The status changed under us (a sweep ran, or the service was deregistered): read it again.
+        previous = PluginService.objects.filter(pk=service_id).values_list("status", flat=True).first()
+        if previous is None:
+            raise NotFound(title="Service not found", serviceId=service_id)
     invalidate_discovery(principal.organization.pk, service["service_name"])
 
 

@@ -114,6 +114,9 @@ def _flatten(detail, prefix=""):
     """Yield ("field.path", "message") pairs from a DRF error detail."""
     if isinstance(detail, dict):
         for key, value in detail.items():
+            if isinstance(key, int):  # DRF keys the errors of list items by their index
+                yield from _flatten(value, f"{prefix}[{key}]")
+                continue
             name = key if key != "non_field_errors" else ""
             yield from _flatten(value, f"{prefix}.{name}" if prefix and name else (name or prefix))
     elif isinstance(detail, list):

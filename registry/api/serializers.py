@@ -14,6 +14,25 @@ _PATH_SEGMENT = re.compile(r"^(:[A-Za-z_][A-Za-z0-9_]*|[A-Za-z0-9._~!$&'()*+,;=@
 MAX_ENDPOINTS = 200
 
 
+class StrictStringMixin:
+    """Only JSON strings: DRF's CharField would quietly turn 1.5 into "1.5" (a valid serviceName)."""
+
+    default_error_messages = {"not_a_string": "Must be a string."}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("not_a_string")
+        return super().to_internal_value(data)
+
+
+class StringField(StrictStringMixin, serializers.CharField):
+    pass
+
+
+class PatternField(StrictStringMixin, serializers.RegexField):
+    pass
+
+
 def validate_endpoint_path(value):
     if not value.startswith("/"):
         raise serializers.ValidationError("Must start with '/'.")
@@ -26,10 +45,10 @@ def validate_endpoint_path(value):
 
 class EndpointSerializer(serializers.Serializer):
     method = serializers.ChoiceField(choices=HttpMethod.choices)
-    path = serializers.CharField(max_length=500, validators=[validate_endpoint_path])
-    description = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    path = StringField(max_length=500, validators=[validate_endpoint_path])
+    description = StringField(max_length=2000, required=False, allow_blank=True, default="")
     permissions = serializers.ListField(
-        child=serializers.RegexField(PERMISSION_PATTERN, error_messages={"invalid": "Not a valid permission string."}),
+        child=PatternField(PERMISSION_PATTERN, error_messages={"invalid": "Not a valid permission string."}),
         required=False, default=list, max_length=50,
     )
     metadata = serializers.DictField(required=False, default=dict)
@@ -41,16 +60,16 @@ class EndpointSerializer(serializers.Serializer):
 
 
 class RegisterServiceSerializer(serializers.Serializer):
-    pluginId = serializers.RegexField(
+    pluginId = PatternField(
         PLUGIN_ID_PATTERN, max_length=100,
         error_messages={"invalid": "Must look like plugin-{name}: lowercase letters, digits and hyphens."},
     )
-    serviceName = serializers.RegexField(
+    serviceName = PatternField(
         SERVICE_NAME_PATTERN, max_length=200,
         error_messages={"invalid": "Must be dotted lowercase words, e.g. crm.contacts."},
     )
-    version = serializers.CharField(max_length=64)
-    baseUrl = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    version = StringField(max_length=64)
+    baseUrl = StringField(max_length=2000, required=False, allow_blank=True)  # absent: keep the current one
     endpoints = EndpointSerializer(many=True, required=False, max_length=MAX_ENDPOINTS)
     metadata = serializers.DictField(required=False)
 
@@ -82,7 +101,7 @@ class RegisterServiceSerializer(serializers.Serializer):
             plugin_id=data["pluginId"],
             service_name=data["serviceName"],
             version=data["version"],
-            base_url=data["baseUrl"],
+            base_url=data.get("baseUrl"),
             endpoints=[dict(endpoint) for endpoint in data["endpoints"]] if "endpoints" in data else None,
             metadata=data.get("metadata"),
         )

@@ -58,6 +58,9 @@ def plugin_form(plugin=None, **changes):
     data = {
         "plugin_id": "plugin-crm", "name": "CRM", "description": "", "version": "1.0.0", "manifest": "{}",
         "lifecycle_state": "registered", "catalog_status": "active",
+        # The permission-grants inline's empty management form.
+        "permission_grants-TOTAL_FORMS": "0", "permission_grants-INITIAL_FORMS": "0",
+        "permission_grants-MIN_NUM_FORMS": "0", "permission_grants-MAX_NUM_FORMS": "1000",
     }
     if plugin is not None:
         data.update(organization=plugin.organization_id, plugin_id=plugin.plugin_id, name=plugin.name,
