@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test schema worker beat clean
+.PHONY: install run test schema worker beat bench clean
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,10 @@ worker: install
 
 beat: install
 	$(BIN)/celery -A plexica beat --loglevel=INFO
+
+# Benchmark on PostgreSQL + Redis (bench/README.md); e.g. make bench BENCH_ARGS="--duration 3".
+bench: install
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -1,0 +1,682 @@
+"""Benchmark the plugin gateway against a real server: gunicorn, PostgreSQL, Redis, a real upstream.
+
+    make bench                                  # or: .venv/bin/python bench/run.py --help
+    make bench BENCH_ARGS="--duration 3 --ops discover,call,direct"
+
+Starts an upstream server (bench/upstream.py) and gunicorn serving plexica.wsgi on free ports,
+creates, migrates and seeds the benchmark database, then runs each operation of
+bench/operations.py in turn: concurrent keep-alive clients for a warm-up and a fixed duration.
+Prints a table (requests, errors, req/s, p50/p95/p99) and writes it as JSON. Every process it
+starts is stopped on exit, Ctrl-C and failure.
+"""
+
+import argparse
+import base64
+import ctypes
+import http.client
+import json
+import math
+import multiprocessing
+import os
+import platform
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from array import array
+from datetime import datetime, timezone
+from pathlib import Path
+from urllib.parse import unquote, urlsplit, urlunsplit
+
+BENCH_DIR = Path(__file__).resolve().parent
+ROOT = BENCH_DIR.parent
+sys.path.insert(0, str(BENCH_DIR))
+
+from operations import DIFFERENCES, OPERATIONS, TARGETS  # noqa: E402
+
+DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/plexica_bench"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/5"
+REQUEST_TIMEOUT = 30.0
+START_TIMEOUT = 60.0
+RATELIMIT_NOTE = "rate limiting off (RATELIMIT_ENABLED=0) so the limiter does not answer 429"
+
+try:
+    _LIBC = ctypes.CDLL(None, use_errno=True)
+except OSError:  # pragma: no cover - not Linux
+    _LIBC = None
+
+
+class BenchError(Exception):
+    """A step failed; the message says which and what to look at."""
+
+
+# --- Options ------------------------------------------------------------------------------------
+
+
+def parse_args(argv=None):
+    env = os.environ.get
+    parser = argparse.ArgumentParser(
+        description="Benchmark the plugin gateway (see bench/README.md).",
+        epilog="Every option can also be set as BENCH_<OPTION> in the environment (BENCH_DURATION=3).",
+    )
+    add = parser.add_argument
+    # String defaults go through `type` too, so a bad BENCH_* value is reported like a bad option.
+    add("--duration", type=float, default=env("BENCH_DURATION", "10"), help="seconds measured per operation")
+    add("--warmup", type=float, default=env("BENCH_WARMUP", "2"), help="unmeasured seconds before each")
+    add("--concurrency", type=int, default=env("BENCH_CONCURRENCY", "16"), help="concurrent clients")
+    add("--client-procs", type=int, default=env("BENCH_CLIENT_PROCS", "0"),
+        help="processes the clients are spread over (0: one per client, at most 32)")
+    add("--workers", type=int, default=env("BENCH_WORKERS", "4"), help="gunicorn workers")
+    add("--worker-class", default=env("BENCH_WORKER_CLASS", "sync"), help="gunicorn worker class")
+    add("--threads", type=int, default=env("BENCH_THREADS", "1"), help="threads per gunicorn worker")
+    add("--upstream-procs", type=int, default=env("BENCH_UPSTREAM_PROCS", "1"), help="upstream processes")
+    add("--database-url", default=env("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL))
+    add("--redis-url", default=env("BENCH_REDIS_URL", DEFAULT_REDIS_URL))
+    add("--output", default=env("BENCH_OUTPUT", "var/bench.json"), help="JSON results file")
+    add("--ops", default=env("BENCH_OPS", ""),
+        help="comma-separated operations, in the order given (default: all default ones)")
+    args = parser.parse_args(argv)
+    known = [op.name for op in OPERATIONS]
+    args.ops = [name.strip() for name in args.ops.split(",") if name.strip()] or [
+        op.name for op in OPERATIONS if op.default
+    ]
+    unknown = sorted(set(args.ops) - set(known))
+    if unknown:
+        parser.error(f"unknown operation(s) {', '.join(unknown)}; known: {', '.join(known)}")
+    if args.concurrency < 1 or args.duration <= 0 or args.warmup < 0 or args.workers < 1:
+        parser.error("concurrency and workers must be >= 1, duration > 0, warmup >= 0")
+    if args.client_procs <= 0:
+        args.client_procs = min(args.concurrency, 32)
+    args.client_procs = min(args.client_procs, args.concurrency)
+    args.database_name = unquote(urlsplit(args.database_url).path.lstrip("/"))
+    return args
+
+
+# --- Processes we start -------------------------------------------------------------------------
+
+
+def _die_with_parent():
+    """In a child: get SIGKILL if the benchmark itself is killed, so nothing outlives it (Linux)."""
+    if _LIBC is not None:
+        _LIBC.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
+class Supervisor:
+    """The server processes we started; stop_all() ends each one's whole process group."""
+
+    def __init__(self):
+        self.started = []
+
+    def start(self, name, command, **kwargs):
+        process = subprocess.Popen(command, start_new_session=True, preexec_fn=_die_with_parent, **kwargs)
+        self.started.append((name, process))
+        return process
+
+    def pid(self, name):
+        return next(process.pid for started, process in self.started if started == name)
+
+    def stop_all(self):
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the cleanup short
+        for name, process in reversed(self.started):
+            self._signal(process, signal.SIGTERM)
+        deadline = time.monotonic() + 10
+        for name, process in reversed(self.started):
+            try:
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                # Only while the leader is unreaped: its group id cannot belong to anyone else yet.
+                print(f"bench: {name} did not stop in time; killing it", file=sys.stderr)
+                self._signal(process, signal.SIGKILL)
+                process.wait()
+        self.started.clear()
+
+    @staticmethod
+    def _signal(process, signum):
+        try:
+            os.killpg(process.pid, signum)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+def _raise_on_signal(signum, frame):
+    raise SystemExit(128 + signum)
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def app_environment(args):
+    """The settings gunicorn, migrate and the seed script run with."""
+    env = dict(os.environ)
+    env.update(
+        DJANGO_SETTINGS_MODULE="plexica.settings",
+        DEBUG="0",
+        SECRET_KEY=secrets.token_urlsafe(50),
+        PLEXICA_ENCRYPTION_KEYS=base64.urlsafe_b64encode(os.urandom(32)).decode(),
+        ALLOWED_HOSTS="127.0.0.1",
+        RATELIMIT_ENABLED="0",
+        DATABASE_URL=args.database_url,
+        REDIS_URL=args.redis_url,
+        PYTHONUNBUFFERED="1",
+    )
+    return env
+
+
+def ensure_database(url):
+    """createdb the PostgreSQL database of `url` unless it exists (other databases: nothing to do)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("postgres", "postgresql", "pgsql"):
+        return
+    command = ["createdb", "-h", parts.hostname or "127.0.0.1", "-p", str(parts.port or 5432)]
+    if parts.username:
+        command += ["-U", unquote(parts.username)]
+    command.append(unquote(parts.path.lstrip("/")))
+    env = dict(os.environ)
+    if parts.password:
+        env["PGPASSWORD"] = unquote(parts.password)
+    try:
+        result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+    except FileNotFoundError:
+        raise BenchError("createdb (PostgreSQL client tools) is missing: create the database") from None
+    if result.returncode == 0:
+        print(f"bench: created database {command[-1]}")
+    elif "already exists" not in result.stderr:
+        raise BenchError(f"createdb failed: {result.stderr.strip()}")
+
+
+def run_step(what, command, env):
+    result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    if result.returncode != 0:
+        raise BenchError(f"{what} failed:\n{result.stdout}{result.stderr}")
+    return result.stdout
+
+
+def start_upstream(supervisor, args, log):
+    process = supervisor.start(
+        "upstream", [sys.executable, str(BENCH_DIR / "upstream.py"), "--procs", str(args.upstream_procs)],
+        stdout=subprocess.PIPE, stderr=log, text=True,
+    )
+    line = process.stdout.readline()  # "listening on http://127.0.0.1:PORT", or EOF if it died
+    if not line.startswith("listening on "):
+        raise BenchError(f"the upstream server did not start; see {log.name}")
+    url = line.split()[-1]
+    return url, urlsplit(url).port
+
+
+def start_gunicorn(supervisor, args, env, log):
+    port = free_port()
+    command = [
+        sys.executable, "-m", "gunicorn", "plexica.wsgi", "--chdir", str(ROOT), "--bind", f"127.0.0.1:{port}",
+        "--workers", str(args.workers), "--worker-class", args.worker_class, "--threads", str(args.threads),
+        "--graceful-timeout", "5", "--log-level", "warning",
+    ]
+    process = supervisor.start("gunicorn", command, env=env, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise BenchError(f"gunicorn exited with status {process.returncode}; see {log.name}")
+        try:
+            status, body = request_once(("127.0.0.1", port, "GET", "/readyz", None, {}))
+            if status == 200:
+                return port
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise BenchError(f"gunicorn did not become ready in {START_TIMEOUT:g}s; see {log.name}")
+
+
+# --- Requests -----------------------------------------------------------------------------------
+
+
+def _format(value, context):
+    if isinstance(value, str):
+        return value.format_map(context)
+    if isinstance(value, dict):
+        return {key: _format(item, context) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_format(item, context) for item in value]
+    return value
+
+
+def build_request(operation, context, ports):
+    """(host, port, method, path, body, headers) for `operation`, its placeholders filled in."""
+    headers = {"Accept": "application/json", "User-Agent": "plexica-bench"}
+    if operation.target == "plexica":
+        headers["X-Tenant-Slug"] = context["org"]
+    if operation.key:
+        headers["Authorization"] = f"Bearer {context[operation.key]}"
+    headers.update(_format(operation.headers, context))
+    body = None
+    if operation.body is not None:
+        body = json.dumps(_format(operation.body, context)).encode()
+        headers["Content-Type"] = "application/json"
+    path = _format(operation.path, context)
+    return ("127.0.0.1", ports[operation.target], operation.method, path, body, headers)
+
+
+def request_once(request):
+    host, port, method, path, body, headers = request
+    connection = http.client.HTTPConnection(host, port, timeout=REQUEST_TIMEOUT)
+    try:
+        connection.request(method, path, body, headers)
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+def _client_loop(request, start_at, measure_from, stop_at):
+    """One client: requests back to back on one keep-alive connection; latencies of measured successes."""
+    host, port, method, path, body, headers = request
+    connection = http.client.HTTPConnection(host, port, timeout=REQUEST_TIMEOUT)
+    latencies, errors = array("d"), {}
+    try:
+        connection.connect()
+    except OSError:
+        pass  # counted as errors by the loop
+    time.sleep(max(0.0, start_at - time.perf_counter()))
+    clock = time.perf_counter
+    while True:
+        started = clock()
+        if started >= stop_at:
+            break
+        try:
+            # http.client reconnects by itself when the server closed the connection (sync workers do).
+            connection.request(method, path, body, headers)
+            response = connection.getresponse()
+            response.read()
+            outcome = response.status
+        except (OSError, http.client.HTTPException) as exc:
+            connection.close()
+            outcome = type(exc).__name__
+        elapsed = clock() - started
+        if started < measure_from:
+            continue
+        if isinstance(outcome, int) and 200 <= outcome < 300:
+            latencies.append(elapsed)
+        else:
+            errors[str(outcome)] = errors.get(str(outcome), 0) + 1
+            if not isinstance(outcome, int):
+                time.sleep(0.01)  # do not spin on a refused connection
+    connection.close()
+    return latencies, errors
+
+
+def _client_process(request, threads, start_at, measure_from, stop_at, results, release):
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops us
+    _die_with_parent()
+    outcomes = [None] * threads
+
+    def client(slot):
+        outcomes[slot] = _client_loop(request, start_at, measure_from, stop_at)
+
+    workers = [threading.Thread(target=client, args=(slot,)) for slot in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    latencies, errors = array("d"), {}
+    for slot_latencies, slot_errors in outcomes:
+        latencies.extend(slot_latencies)
+        for outcome, count in slot_errors.items():
+            errors[outcome] = errors.get(outcome, 0) + count
+    results.put((latencies.tobytes(), errors))
+    release.wait(REQUEST_TIMEOUT)  # stay alive until the parent has read our CPU time
+
+
+def measure(request, args, cpu_groups):
+    """Run args.concurrency clients over args.client_procs processes; returns (latencies, errors, cpu)."""
+    context = multiprocessing.get_context("fork")
+    results, release = context.Queue(), context.Event()
+    start_at = time.perf_counter() + 0.3  # time to fork and connect before the clock starts
+    measure_from = start_at + args.warmup
+    stop_at = measure_from + args.duration
+    shares = [args.concurrency // args.client_procs + (i < args.concurrency % args.client_procs)
+              for i in range(args.client_procs)]
+    processes = [
+        context.Process(target=_client_process, daemon=True,
+                        args=(request, share, start_at, measure_from, stop_at, results, release))
+        for share in shares
+    ]
+    latencies, errors = array("d"), {}
+    sampler = CpuSampler(cpu_groups, args.database_name, measure_from, stop_at)
+    try:
+        for process in processes:
+            process.start()
+        for _ in processes:
+            timeout = max(1.0, stop_at - time.perf_counter()) + REQUEST_TIMEOUT + 10
+            raw, process_errors = results.get(timeout=timeout)
+            latencies.frombytes(raw)
+            for outcome, count in process_errors.items():
+                errors[outcome] = errors.get(outcome, 0) + count
+        cpu = sampler.finish()
+    finally:
+        release.set()
+        for process in processes:
+            process.join(timeout=5)
+            if process.is_alive():
+                process.terminate()
+                process.join()
+    return latencies, errors, cpu
+
+
+# --- CPU accounting -----------------------------------------------------------------------------
+# On a small shared machine latency mostly measures who else wants the CPU; CPU time per request, by
+# process, says what each request costs and how much of the machine other work took ("other").
+
+CPU_CLASSES = ("gunicorn", "postgres", "redis", "upstream", "clients", "other")
+
+
+def _cpu_by_process(groups, database):
+    """{pid: (class, cpu seconds)} for the processes we can classify, and the machine's busy seconds."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    found = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat") as handle:
+                comm, _, rest = handle.read().rpartition(")")
+            fields = rest.split()
+            cls = groups.get(int(fields[2]))  # process group
+            if cls is None and comm.endswith("(postgres"):
+                with open(f"/proc/{entry.name}/cmdline", "rb") as handle:
+                    cls = "postgres" if f" {database} ".encode() in handle.read() else None
+            elif cls is None and "(redis-server" in comm:
+                cls = "redis"
+        except (OSError, IndexError, ValueError):
+            continue
+        if cls is not None:
+            found[int(entry.name)] = (cls, (int(fields[11]) + int(fields[12])) / ticks)
+    with open("/proc/stat") as handle:
+        cpu = [int(value) for value in handle.readline().split()[1:]]
+    busy = (sum(cpu[:8]) - cpu[3] - cpu[4]) / ticks  # all but idle and iowait
+    return found, busy
+
+
+class CpuSampler:
+    """CPU seconds each class of process used between measure_from and stop_at (Linux /proc)."""
+
+    def __init__(self, groups, database, measure_from, stop_at):
+        self.args = (groups, database)
+        self.result = None
+        self.thread = threading.Thread(target=self._run, args=(measure_from, stop_at), daemon=True)
+        self.thread.start()
+
+    def _run(self, measure_from, stop_at):
+        try:
+            time.sleep(max(0.0, measure_from - time.perf_counter()))
+            before, busy_before = _cpu_by_process(*self.args)
+            time.sleep(max(0.0, stop_at - time.perf_counter()))
+            after, busy_after = _cpu_by_process(*self.args)
+        except OSError:
+            return  # no /proc: no CPU figures
+        used = dict.fromkeys(CPU_CLASSES, 0.0)
+        for pid, (cls, seconds) in after.items():
+            used[cls] += seconds - before.get(pid, (cls, 0.0))[1]
+        used["other"] = max(0.0, (busy_after - busy_before) - sum(used.values()))
+        self.result = {"busy_seconds": busy_after - busy_before, **used}
+
+    def finish(self):
+        self.thread.join(timeout=5)
+        return self.result
+
+
+# --- Results ------------------------------------------------------------------------------------
+
+
+def percentile(ordered, p):
+    """Nearest-rank percentile of an ascending list, in ms."""
+    if not ordered:
+        return None
+    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)] * 1000
+
+
+def summarize(name, latencies, errors, cpu, duration):
+    ordered = sorted(latencies)
+    error_count = sum(errors.values())
+    requests = len(ordered) + error_count
+    cpu_ms = None
+    if cpu and requests:
+        cpu_ms = {cls: cpu[cls] / requests * 1000 for cls in CPU_CLASSES}
+    return {
+        "operation": name,
+        "requests": requests,
+        "errors": error_count,
+        "errors_by_status": errors,
+        "rps": requests / duration,
+        "p50_ms": percentile(ordered, 50),
+        "p95_ms": percentile(ordered, 95),
+        "p99_ms": percentile(ordered, 99),
+        "mean_ms": sum(ordered) / len(ordered) * 1000 if ordered else None,
+        "max_ms": ordered[-1] * 1000 if ordered else None,
+        # CPU time per request by process class, and how busy the whole machine was (1.0 = every CPU).
+        "cpu_ms_per_request": cpu_ms,
+        "machine_busy": cpu["busy_seconds"] / duration / _nproc() if cpu else None,
+    }
+
+
+def differences(rows):
+    by_name = {row["operation"]: row for row in rows}
+    found = []
+    for label, operation, baseline in DIFFERENCES:
+        if operation in by_name and baseline in by_name:
+            a, b = by_name[operation], by_name[baseline]
+            found.append({
+                "label": label, "operation": operation, "baseline": baseline,
+                **{stat: _minus(a[stat], b[stat]) for stat in ("p50_ms", "p95_ms")},
+            })
+    return found
+
+
+def _minus(a, b):
+    return None if a is None or b is None else a - b
+
+
+def check_targets(rows, diffs):
+    subjects = {row["operation"]: row for row in rows} | {diff["label"]: diff for diff in diffs}
+    checked = []
+    for subject, statistic, limit in TARGETS:
+        value = subjects.get(subject, {}).get(statistic)
+        checked.append({"subject": subject, "statistic": statistic, "limit_ms": limit, "value_ms": value,
+                        "met": None if value is None else value < limit})
+    return checked
+
+
+def _nproc():
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+
+
+def machine_facts():
+    cpu = next((line.split(":", 1)[1].strip() for line in _read_lines("/proc/cpuinfo")
+                if line.startswith("model name")), platform.processor() or None)
+    try:
+        import gunicorn
+
+        gunicorn_version = gunicorn.__version__
+    except ImportError:  # pragma: no cover
+        gunicorn_version = None
+    return {
+        "nproc": _nproc(),
+        "cpu": cpu,
+        "memory_mb": _memory_mb(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "gunicorn": gunicorn_version,
+        "loadavg_before": list(os.getloadavg()),
+        "commit": _git_commit(),
+    }
+
+
+def _read_lines(path):
+    try:
+        with open(path) as handle:
+            return handle.readlines()
+    except OSError:
+        return []
+
+
+def _memory_mb():
+    for line in _read_lines("/proc/meminfo"):
+        if line.startswith("MemTotal:"):
+            return int(line.split()[1]) // 1024
+    return None
+
+
+def _git_commit():
+    try:
+        def git(*words):
+            result = subprocess.run(["git", *words], cwd=ROOT, capture_output=True, text=True, timeout=10)
+            return result.stdout.strip()
+
+        commit = git("rev-parse", "--short", "HEAD")
+        dirty = git("status", "--porcelain", "--untracked-files=no")
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return f"{commit}{'+dirty' if dirty else ''}" if commit else None
+
+
+def redact(url):
+    parts = urlsplit(url)
+    if parts.password:
+        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+        return urlunsplit(parts._replace(netloc=netloc))
+    return url
+
+
+def _ms(value):
+    return "-" if value is None else f"{value:.2f}"
+
+
+def render_table(report):
+    machine, config = report["machine"], report["config"]
+    lines = [
+        f"plexica bench {report['date']}  commit {machine['commit']}",
+        f"machine: {machine['nproc']} CPUs ({machine['cpu']}), Python {machine['python']}, "
+        f"{config['database']} {config['database_version']}, {config['cache']} {config['cache_version']}",
+        f"server: gunicorn {machine['gunicorn']}, {config['workers']} {config['worker_class']} workers x "
+        f"{config['threads']} threads; {config['ratelimit']}",
+        f"clients: {config['concurrency']} keep-alive clients in {config['client_procs']} processes; "
+        f"{config['warmup']:g}s warm-up + {config['duration']:g}s per operation",
+        "",
+        f"{'operation':<12}{'requests':>10}{'errors':>8}{'req/s':>10}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}",
+    ]
+    for row in report["operations"]:
+        lines.append(
+            f"{row['operation']:<12}{row['requests']:>10}{row['errors']:>8}{row['rps']:>10.1f}"
+            f"{_ms(row['p50_ms']):>9}{_ms(row['p95_ms']):>9}{_ms(row['p99_ms']):>9}"
+        )
+        if row["errors"]:
+            by_status = sorted(row["errors_by_status"].items())
+            detail = ", ".join(f"{outcome}: {count}" for outcome, count in by_status)
+            lines.append(f"{'':<12}errors by status: {detail}")
+    if any(row["cpu_ms_per_request"] for row in report["operations"]):
+        header = "".join(f"{cls:>10}" for cls in CPU_CLASSES)
+        lines.append(f"\n{'CPU ms per request':<21}{header}{'busy':>7}")
+        for row in report["operations"]:
+            cpu = row["cpu_ms_per_request"] or {}
+            cells = "".join(f"{_ms(cpu.get(cls)):>10}" for cls in CPU_CLASSES)
+            lines.append(f"{row['operation']:<21}{cells}{row['machine_busy'] or 0:>7.0%}")
+    for diff in report["differences"]:
+        lines.append(f"\n{diff['label']}: p50 {_ms(diff['p50_ms'])} ms, p95 {_ms(diff['p95_ms'])} ms")
+    if report["targets"]:
+        lines.append("\ntargets (issue 3):")
+        for target in report["targets"]:
+            verdict = {True: "met", False: "MISSED", None: "not measured"}[target["met"]]
+            statistic = target["statistic"].removesuffix("_ms")
+            lines.append(f"  {target['subject']} {statistic} < {target['limit_ms']:g} ms: "
+                         f"{_ms(target['value_ms'])} ms, {verdict}")
+    return "\n".join(lines)
+
+
+# --- Main ---------------------------------------------------------------------------------------
+
+
+def prepare(args, supervisor, env, logs):
+    """Upstream, database, seed data and gunicorn; returns the seed context and the ports."""
+    upstream_url, upstream_port = start_upstream(supervisor, args, logs["upstream"])
+    ensure_database(args.database_url)
+    print(f"bench: migrating {redact(args.database_url)}")
+    run_step("migrate", [sys.executable, "manage.py", "migrate", "--noinput"], env)
+    seed = [sys.executable, str(BENCH_DIR / "seed.py"), "--upstream-url", upstream_url]
+    context = json.loads(run_step("seeding", seed, env).strip().splitlines()[-1])
+    port = start_gunicorn(supervisor, args, env, logs["gunicorn"])
+    print(f"bench: gunicorn on 127.0.0.1:{port}, upstream on {upstream_url}; {RATELIMIT_NOTE}")
+    return context, {"plexica": port, "upstream": upstream_port}
+
+
+def run_operations(args, context, ports, cpu_groups):
+    by_name = {op.name: op for op in OPERATIONS}
+    requests = {name: build_request(by_name[name], context, ports) for name in args.ops}
+    for name, request in requests.items():  # fail fast, showing the answer, before measuring anything
+        status, body = request_once(request)
+        if not 200 <= status < 300:
+            raise BenchError(f"{name}: {request[2]} {request[3]} answered {status}: {body[:500]!r}")
+    rows = []
+    for name, request in requests.items():
+        print(f"bench: {name} ({args.warmup:g}s warm-up + {args.duration:g}s)", flush=True)
+        latencies, errors, cpu = measure(request, args, cpu_groups)
+        rows.append(summarize(name, latencies, errors, cpu, args.duration))
+    return rows
+
+
+def build_report(args, machine, facts, rows):
+    diffs = differences(rows)
+    return {
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "machine": machine,
+        "config": {
+            "duration": args.duration, "warmup": args.warmup, "concurrency": args.concurrency,
+            "client_procs": args.client_procs, "workers": args.workers, "worker_class": args.worker_class,
+            "threads": args.threads, "upstream_procs": args.upstream_procs,
+            "database": facts["database"], "database_version": facts["database_version"],
+            "database_url": redact(args.database_url), "cache": facts["cache"],
+            "cache_version": facts["cache_version"], "redis_url": redact(args.redis_url),
+            "ratelimit": RATELIMIT_NOTE,
+        },
+        "operations": rows,
+        "differences": diffs,
+        "targets": check_targets(rows, diffs),
+    }
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    signal.signal(signal.SIGTERM, _raise_on_signal)
+    signal.signal(signal.SIGHUP, _raise_on_signal)
+    output = Path(args.output) if Path(args.output).is_absolute() else ROOT / args.output
+    output.parent.mkdir(parents=True, exist_ok=True)
+    machine = machine_facts()
+    supervisor = Supervisor()
+    with open(output.parent / "bench-upstream.log", "w") as upstream_log, \
+            open(output.parent / "bench-gunicorn.log", "w") as gunicorn_log:
+        try:
+            logs = {"upstream": upstream_log, "gunicorn": gunicorn_log}
+            context, ports = prepare(args, supervisor, app_environment(args), logs)
+            cpu_groups = {supervisor.pid("gunicorn"): "gunicorn", supervisor.pid("upstream"): "upstream",
+                          os.getpgrp(): "clients"}
+            rows = run_operations(args, context, ports, cpu_groups)
+        except BenchError as exc:
+            print(f"bench: {exc}", file=sys.stderr)
+            return 1
+        except KeyboardInterrupt:
+            print("\nbench: interrupted; stopping everything it started", file=sys.stderr)
+            return 130
+        finally:
+            supervisor.stop_all()
+    report = build_report(args, machine, context["facts"], rows)
+    output.write_text(json.dumps(report, indent=2) + "\n")
+    print()
+    print(render_table(report))
+    print(f"\nwritten to {output.relative_to(ROOT) if output.is_relative_to(ROOT) else output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
