@@ -197,6 +197,8 @@ RATELIMIT_KEY_PER_MINUTE = env_int("RATELIMIT_KEY_PER_MINUTE", 1000, minimum=1)
 
 # API keys: last-used time is written at most this often per key.
 APIKEY_LAST_USED_RESOLUTION = env_int("APIKEY_LAST_USED_RESOLUTION", 60, minimum=1)
+# Resolved keys are cached this long (0: never); changes to a key, its org, plugin or member drop it at once.
+APIKEY_CACHE_SECONDS = env_int("APIKEY_CACHE_SECONDS", 300, minimum=0)
 
 # Outbound calls to URLs that plugins or users supply may reach only these networks (link-local and
 # multicast never). Default: loopback and the private ranges.

@@ -5,3 +5,6 @@ class TenancyConfig(AppConfig):
     name = "plexica.tenancy"
     label = "tenancy"
     verbose_name = "Tenancy"
+
+    def ready(self):
+        from plexica.tenancy import signals  # noqa: F401  (cache invalidation)

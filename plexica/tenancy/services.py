@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
@@ -86,6 +87,7 @@ def issue_api_key(
 
 def rotate_api_key(key):
     """Give `key` a new token (the old one stops working at once). Returns the new token."""
+    forget_api_keys([key.key_hash])
     token = assign_new_token(key)
     key.revoked_at = None
     key.save(update_fields=["key_hash", "prefix", "revoked_at"])
@@ -102,7 +104,25 @@ def assign_new_token(key):
 
 def revoke_api_keys(queryset):
     """Revoke every not-yet-revoked key of `queryset`; returns how many were revoked."""
-    return queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+    queryset = queryset.filter(revoked_at__isnull=True)
+    hashes = list(queryset.values_list("key_hash", flat=True))
+    revoked = queryset.update(revoked_at=timezone.now())
+    forget_api_keys(hashes)
+    return revoked
+
+
+# Resolved keys (with their organization, plugin and member) are cached by token hash, because the
+# lookup is most of a request's cost. Every change that affects a key drops its entry: the services
+# here and the signal handlers in tenancy/signals.py (saves and deletes of keys, organizations,
+# plugins, memberships and users). Expiry and revocation times are still checked on every request.
+def _key_cache_name(digest):
+    return f"apikey:{digest}"
+
+
+def forget_api_keys(hashes):
+    """Drop cached lookups of the keys with these token hashes."""
+    if hashes:
+        cache.delete_many([_key_cache_name(digest) for digest in hashes])
 
 
 def find_api_key(token):
@@ -110,12 +130,19 @@ def find_api_key(token):
     if not token or not token.startswith(TOKEN_PREFIX) or len(token) > 128:
         return None
     digest = hash_token(token)
-    key = (
-        ApiKey.objects.select_related("organization", "plugin", "membership__user")
-        .filter(key_hash=digest)
-        .first()
-    )
-    if key is None or not hmac.compare_digest(key.key_hash, digest):
+    ttl = settings.APIKEY_CACHE_SECONDS
+    key = cache.get(_key_cache_name(digest)) if ttl else None
+    if key is None:
+        key = (
+            ApiKey.objects.select_related("organization", "plugin", "membership__user")
+            .filter(key_hash=digest)
+            .first()
+        )
+        if key is None:
+            return None
+        if ttl:
+            cache.set(_key_cache_name(digest), key, timeout=ttl)
+    if not hmac.compare_digest(key.key_hash, digest):
         return None
     now = timezone.now()
     if not key.is_usable(now):
@@ -134,6 +161,8 @@ def _touch_last_used(key, now):
             Q(last_used_at__isnull=True) | Q(last_used_at__lt=stale_before)
         ).update(last_used_at=now)
         key.last_used_at = now
+        if settings.APIKEY_CACHE_SECONDS:
+            cache.set(_key_cache_name(key.key_hash), key, timeout=settings.APIKEY_CACHE_SECONDS)
 
 
 def admin_organization_ids(user):
