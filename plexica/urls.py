@@ -22,6 +22,7 @@ urlpatterns = [
     path("api/plugin-gateway/", include("dependencies.api.urls")),
     path("api/v1/", include("plexica.tenancy.api.urls")),
     path("api/v1/", include("plexica.plugins.api.urls")),
+    path("api/v1/", include("dependencies.api.lifecycle_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),

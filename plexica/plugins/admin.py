@@ -1,6 +1,8 @@
 from django.contrib import admin
+from django.utils.html import format_html, format_html_join
+from django.utils.timezone import localtime
 
-from plexica.plugins.models import PermissionGrant, Plugin
+from plexica.plugins.models import LifecycleTransition, PermissionGrant, Plugin
 from plexica.tenancy.admin import OrganizationScopedAdmin, OrganizationScopedInline
 
 
@@ -18,14 +20,38 @@ class PluginAdmin(OrganizationScopedAdmin):
 
     fields = [
         "id", "organization", "plugin_id", "name", "description", "version", "manifest",
-        "lifecycle_state", "catalog_status", "created_at", "updated_at",
+        "lifecycle_state", "catalog_status", "created_at", "updated_at", "lifecycle_history",
     ]
-    readonly_fields = ["id", "created_at", "updated_at"]
+    readonly_fields = ["id", "created_at", "updated_at", "lifecycle_history"]
+    change_only_fields = ["lifecycle_history"]
     list_display = ["plugin_id", "name", "organization", "version", "lifecycle_state", "catalog_status"]
     list_filter = ["lifecycle_state", "catalog_status", "organization"]
     list_select_related = ["organization"]
     search_fields = ["plugin_id", "name"]
     inlines = [PermissionGrantInline]
+
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        return fields if obj is not None else [f for f in fields if f not in self.change_only_fields]
+
+    # A rendered table rather than an inline: read-only history needs no formset (nor its management form).
+    @admin.display(description="lifecycle history")
+    def lifecycle_history(self, plugin):
+        transitions = plugin.lifecycle_transitions.all()[:50]
+        if not transitions:
+            return "No lifecycle changes yet."
+        rows = format_html_join(
+            "", "<tr><td>{}</td><td>{}</td><td>{} → {}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (localtime(t.at).strftime("%Y-%m-%d %H:%M:%S"), t.get_action_display(), t.from_state, t.to_state,
+                 t.version, t.actor, t.get_via_display())
+                for t in transitions
+            ),
+        )
+        return format_html(
+            "<table><thead><tr><th>when</th><th>action</th><th>state</th><th>version</th><th>who</th>"
+            "<th>via</th></tr></thead><tbody>{}</tbody></table>", rows,
+        )
 
     def save_formset(self, request, form, formset, change):
         for grant in formset.save(commit=False):
@@ -52,3 +78,20 @@ class PermissionGrantAdmin(OrganizationScopedAdmin):
         if not change:
             obj.granted_by = request.user
         super().save_model(request, obj, form, change)
+
+
+@admin.register(LifecycleTransition)
+class LifecycleTransitionAdmin(OrganizationScopedAdmin):
+    """Every lifecycle change of every plugin: who, when, from which state to which."""
+
+    list_display = ["plugin", "action", "from_state", "to_state", "version", "actor", "via", "at", "organization"]
+    list_filter = ["action", "to_state", "via", "organization"]
+    list_select_related = ["plugin", "organization"]
+    search_fields = ["plugin__plugin_id", "actor"]
+    date_hierarchy = "at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -100,3 +100,40 @@ class PermissionGrant(models.Model):
     def clean(self):
         if self.plugin_id and self.organization_id and self.plugin.organization_id != self.organization_id:
             raise ValidationError({"plugin": "This plugin belongs to another organization."})
+
+
+class LifecycleTransition(models.Model):
+    """One change of a plugin's lifecycle state: who did what, when, from which state to which."""
+
+    class Action(models.TextChoices):
+        INSTALL = "install", "Install"
+        ENABLE = "enable", "Enable"
+        DISABLE = "disable", "Disable"
+        UNINSTALL = "uninstall", "Uninstall"
+
+    class Via(models.TextChoices):
+        API = "api", "API"
+        ADMIN = "admin", "Admin"
+
+    organization = models.ForeignKey("tenancy.Organization", on_delete=models.CASCADE, related_name="+")
+    plugin = models.ForeignKey(Plugin, on_delete=models.CASCADE, related_name="lifecycle_transitions")
+    action = models.CharField(max_length=16, choices=Action.choices)
+    from_state = models.CharField(max_length=16, choices=Plugin.LifecycleState.choices)
+    to_state = models.CharField(max_length=16, choices=Plugin.LifecycleState.choices)
+    version = models.CharField(max_length=64, help_text="The plugin's version after the transition.")
+    actor = models.CharField(max_length=200, help_text="Who did it, as shown when it happened.")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    api_key = models.ForeignKey(
+        "tenancy.ApiKey", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    via = models.CharField(max_length=8, choices=Via.choices)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["plugin", "-at"], name="lifecycle_plugin_at_idx")]
+
+    def __str__(self):
+        return f"{self.plugin}: {self.from_state} → {self.to_state} ({self.action} by {self.actor})"

@@ -1,0 +1,113 @@
+from django.core.exceptions import ValidationError
+from rest_framework import serializers
+
+from dependencies.ranges import MAX_RANGE_LENGTH, is_valid_range
+from dependencies.resolver import Dependency
+from plexica.plugins.models import PLUGIN_ID_PATTERN, validate_semver
+
+MAX_DEPENDENCIES_PER_REQUEST = 500
+_PLUGIN_ID_MESSAGE = "Must look like plugin-{name}: lowercase letters, digits and hyphens."
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """JSON true or false only (DRF's BooleanField would also take "yes", 1, "on" ...)."""
+
+    default_error_messages = {"invalid": "Must be true or false."}
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool):
+            return data
+        self.fail("invalid")
+
+
+def validate_range(value):
+    if not is_valid_range(value):
+        raise serializers.ValidationError(
+            f"'{value}' is not a valid npm version range (for example ^1.0.0, ~2.3.4, >=1.0.0 <2, 1.x || 2.x)."
+        )
+    return value
+
+
+class DependencySerializer(serializers.Serializer):
+    pluginId = serializers.RegexField(PLUGIN_ID_PATTERN, max_length=100, error_messages={"invalid": _PLUGIN_ID_MESSAGE})
+    dependsOnPluginId = serializers.RegexField(
+        PLUGIN_ID_PATTERN, max_length=100, error_messages={"invalid": _PLUGIN_ID_MESSAGE}
+    )
+    version = serializers.CharField(max_length=MAX_RANGE_LENGTH, validators=[validate_range])
+    required = StrictBooleanField(required=False, default=True)
+
+    def validate(self, data):
+        if data["pluginId"] == data["dependsOnPluginId"]:
+            raise serializers.ValidationError({"dependsOnPluginId": "A plugin cannot depend on itself."})
+        return data
+
+
+class RegisterDependenciesSerializer(serializers.Serializer):
+    dependencies = DependencySerializer(many=True, allow_empty=False, max_length=MAX_DEPENDENCIES_PER_REQUEST)
+
+    def validate_dependencies(self, entries):
+        first_seen, errors = {}, [{} for _ in entries]
+        for index, entry in enumerate(entries):
+            key = (entry["pluginId"], entry["dependsOnPluginId"])
+            if key in first_seen:
+                errors[index] = {"dependsOnPluginId": [
+                    f"Repeats dependencies[{first_seen[key]}] ({key[0]} → {key[1]}); name each dependency once."
+                ]}
+            first_seen.setdefault(key, index)
+        if any(errors):
+            raise serializers.ValidationError(errors)
+        return entries
+
+    def dependency_list(self):
+        return [
+            Dependency(e["pluginId"], e["dependsOnPluginId"], e["version"], e["required"])
+            for e in self.validated_data["dependencies"]
+        ]
+
+
+class DependenciesRegisteredSerializer(serializers.Serializer):
+    success = serializers.BooleanField()
+    message = serializers.CharField()
+
+
+class ResolveResponseSerializer(serializers.Serializer):
+    valid = serializers.BooleanField()
+    errors = serializers.ListField(child=serializers.CharField())
+    warnings = serializers.ListField(child=serializers.CharField())
+    installOrder = serializers.ListField(
+        child=serializers.CharField(), required=False,
+        help_text="Present when valid: dependencies first, the plugin itself last.",
+    )
+
+
+class DependencyListSerializer(serializers.Serializer):
+    pluginId = serializers.CharField()
+    dependencies = DependencySerializer(many=True)
+    count = serializers.IntegerField()
+
+
+class DependentsSerializer(serializers.Serializer):
+    pluginId = serializers.CharField()
+    dependents = serializers.ListField(child=serializers.CharField())
+    count = serializers.IntegerField()
+
+
+class BlockerSerializer(serializers.Serializer):
+    pluginId = serializers.CharField()
+    reason = serializers.CharField()
+
+
+class CanUninstallSerializer(serializers.Serializer):
+    canUninstall = serializers.BooleanField()
+    blockedBy = BlockerSerializer(many=True)
+
+
+class InstallSerializer(serializers.Serializer):
+    version = serializers.CharField(max_length=64)
+
+    def validate_version(self, value):
+        try:
+            validate_semver(value)
+        except ValidationError as exc:
+            raise serializers.ValidationError(exc.messages) from None
+        return value

@@ -1,0 +1,83 @@
+"""Plugin lifecycle with its cross-app rules: the one entry point of the API and the admin actions.
+
+The state machine and the history are the core's (`plexica.plugins.lifecycle`); this module adds what
+the core must not know about, since nothing in `plexica` imports a feature app:
+- install refuses while the plugin's required dependencies are not satisfied (409, the resolve errors);
+- uninstall refuses while installed plugins require it (409, `blockedBy`), and deregisters its services.
+"""
+
+from django.db import transaction
+
+from dependencies import resolver
+from dependencies.services import plugin_not_found
+from plexica.errors import Conflict, DomainError
+from plexica.plugins.lifecycle import Action, Actor, apply_transition, target_state
+from plexica.plugins.models import Plugin, validate_semver
+from plexica.tenancy.models import Organization
+from registry.models import PluginService
+from registry.services import deregister_service
+
+__all__ = ["Action", "Actor", "change_lifecycle", "explain"]
+
+
+def change_lifecycle(organization, plugin_id, action, actor, *, version=None):
+    """Apply `action` (install, enable, disable, uninstall) to the plugin; returns the updated Plugin.
+
+    `version` (install only) becomes the plugin's version; without it the current one is installed.
+    Raises NotFound for an unknown plugin and Conflict for a refused transition.
+    """
+    action = Action(action)
+    if version is not None:
+        validate_semver(version)
+    with transaction.atomic():
+        # One lifecycle change at a time per organization: the dependency checks read other plugins'
+        # states, so two concurrent changes (install A, uninstall its dependency B) must not interleave.
+        list(Organization.objects.select_for_update().filter(pk=organization.pk).values_list("pk"))
+        plugin = Plugin.objects.select_for_update().filter(organization=organization, plugin_id=plugin_id).first()
+        if plugin is None:
+            raise plugin_not_found(plugin_id)
+        target_state(plugin, action)  # an impossible transition is refused before any other check
+        if action == Action.INSTALL:
+            _check_installable(organization, plugin)
+        elif action == Action.UNINSTALL:
+            _check_uninstallable(organization, plugin)
+            _deregister_services(organization, plugin)
+        apply_transition(plugin, action, actor, version=version if action == Action.INSTALL else None)
+    return plugin
+
+
+def _check_installable(organization, plugin):
+    graph = resolver.DependencyGraph.load(organization, plugin.plugin_id)
+    resolution = resolver.resolve(graph, plugin.plugin_id)
+    if not resolution.valid:
+        raise Conflict(
+            f"Cannot install {plugin.plugin_id}: its required dependencies are not satisfied.",
+            code="dependencies_not_satisfied", errors=resolution.errors, warnings=resolution.warnings,
+        )
+
+
+def _check_uninstallable(organization, plugin):
+    graph = resolver.DependencyGraph.load(organization, plugin.plugin_id)
+    blockers = resolver.uninstall_blockers(graph, plugin.plugin_id)
+    if blockers:
+        raise Conflict(
+            f"Cannot uninstall {plugin.plugin_id}: installed plugins require it.",
+            code="plugin_required", blockedBy=[blocker.as_wire() for blocker in blockers],
+        )
+
+
+def _deregister_services(organization, plugin):
+    for service_name in PluginService.objects.filter(plugin=plugin).values_list("service_name", flat=True):
+        deregister_service(organization, plugin.plugin_id, service_name)
+
+
+def explain(error):
+    """One sentence for people (admin messages): the error's message followed by its reasons."""
+    if not isinstance(error, DomainError):
+        return " ".join(getattr(error, "messages", [str(error)]))
+    reasons = list(error.extra.get("errors", []))
+    reasons += [f"{b['pluginId']} ({b['reason']})" for b in error.extra.get("blockedBy", [])]
+    message = error.message or error.title
+    if error.extra.get("blockedBy"):
+        return f"{message} Blocked by: {'; '.join(reasons)}."
+    return f"{message} {'; '.join(reasons)}".strip() if reasons else message

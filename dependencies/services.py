@@ -1,0 +1,77 @@
+"""Dependency rules: registration and the graph questions of the plugin gateway. No HTTP here."""
+
+from django.db import transaction
+
+from dependencies import resolver
+from dependencies.models import PluginDependency
+from plexica.errors import NotFound
+from plexica.plugins.models import Plugin
+from registry.services import check_acts_for
+
+
+def plugin_not_found(plugin_id):
+    return NotFound(title="Plugin not found", pluginId=plugin_id)
+
+
+def register_dependencies(principal, dependencies):
+    """Replace the dependency list of every plugin named in `dependencies` (resolver.Dependency items).
+
+    All or nothing, in one transaction. A plugin key may only declare its own plugin's dependencies;
+    plugins that declare some are added to the catalog (state registered) when new.
+    """
+    organization = principal.organization
+    plugin_ids = sorted({dependency.plugin_id for dependency in dependencies})
+    for plugin_id in plugin_ids:
+        check_acts_for(principal, plugin_id)
+    with transaction.atomic():
+        plugins = _lock_plugins(organization, plugin_ids)
+        PluginDependency.objects.filter(plugin__in=plugins.values()).delete()
+        PluginDependency.objects.bulk_create(
+            PluginDependency(
+                organization=organization, plugin=plugins[dependency.plugin_id],
+                depends_on_plugin_id=dependency.depends_on, version=dependency.version,
+                required=dependency.required,
+            )
+            for dependency in dependencies
+        )
+
+
+def _lock_plugins(organization, plugin_ids):
+    """{plugin_id: Plugin}, creating the missing ones; rows locked in id order so writers queue up."""
+    existing = set(
+        Plugin.objects.filter(organization=organization, plugin_id__in=plugin_ids).values_list("plugin_id", flat=True)
+    )
+    for plugin_id in plugin_ids:
+        if plugin_id not in existing:
+            # get_or_create: a concurrent first registration of the same plugin is not an error
+            Plugin.objects.get_or_create(
+                organization=organization, plugin_id=plugin_id,
+                defaults={"name": plugin_id.removeprefix("plugin-")},
+            )
+    locked = Plugin.objects.select_for_update().filter(organization=organization, plugin_id__in=plugin_ids)
+    return {plugin.plugin_id: plugin for plugin in locked.order_by("plugin_id")}
+
+
+def load_graph(organization, plugin_id):
+    """The organization's graph; NotFound when `plugin_id` is neither in the catalog nor named in it."""
+    graph = resolver.DependencyGraph.load(organization, plugin_id)
+    if not graph.knows(plugin_id):
+        raise plugin_not_found(plugin_id)
+    return graph
+
+
+def resolve_dependencies(organization, plugin_id):
+    """The Resolution of `plugin_id` against the organization's installed plugins."""
+    return resolver.resolve(load_graph(organization, plugin_id), plugin_id)
+
+
+def get_dependencies(organization, plugin_id, recursive=False):
+    return resolver.dependencies_of(load_graph(organization, plugin_id), plugin_id, recursive)
+
+
+def get_dependents(organization, plugin_id, recursive=False):
+    return resolver.dependents_of(load_graph(organization, plugin_id), plugin_id, recursive)
+
+
+def uninstall_blockers(organization, plugin_id):
+    return resolver.uninstall_blockers(load_graph(organization, plugin_id), plugin_id)
