@@ -2,7 +2,8 @@
 
 The state machine and the history are the core's (`plexica.plugins.lifecycle`); this module adds what
 the core must not know about, since nothing in `plexica` imports a feature app:
-- install refuses while the plugin's required dependencies are not satisfied (409, the resolve errors);
+- install and enable refuse while the plugin's required dependencies are not satisfied (409, the
+  resolve errors);
 - uninstall refuses while installed plugins require it (409, `blockedBy`), and deregisters its services.
 """
 
@@ -37,8 +38,9 @@ def change_lifecycle(organization, plugin_id, action, actor, *, version=None):
         if plugin is None:
             raise plugin_not_found(plugin_id)
         target_state(plugin, action)  # an impossible transition is refused before any other check
-        if action == Action.INSTALL:
-            _check_installable(organization, plugin)
+        if action in (Action.INSTALL, Action.ENABLE):
+            # Enable checks again: dependencies declared after the install may be unmet.
+            _check_installable(organization, plugin, action)
         elif action == Action.UNINSTALL:
             _check_uninstallable(organization, plugin)
             _deregister_services(organization, plugin)
@@ -46,12 +48,12 @@ def change_lifecycle(organization, plugin_id, action, actor, *, version=None):
     return plugin
 
 
-def _check_installable(organization, plugin):
+def _check_installable(organization, plugin, action):
     graph = resolver.DependencyGraph.load(organization, plugin.plugin_id)
     resolution = resolver.resolve(graph, plugin.plugin_id)
     if not resolution.valid:
         raise Conflict(
-            f"Cannot install {plugin.plugin_id}: its required dependencies are not satisfied.",
+            f"Cannot {action.value} {plugin.plugin_id}: its required dependencies are not satisfied.",
             code="dependencies_not_satisfied", errors=resolution.errors, warnings=resolution.warnings,
         )
 

@@ -103,6 +103,20 @@ def test_install_is_refused_with_the_resolve_errors_while_required_dependencies_
     assert not LifecycleTransition.objects.exists()
 
 
+def test_enable_is_refused_when_a_dependency_declared_after_install_is_unmet(api, org, org_key):
+    analytics = plugin(org, "plugin-analytics", state=State.INSTALLED)
+    depend(analytics, "plugin-crm", "^2.0.0")
+    response = api(org_key.token).post(url("plugin-analytics", "enable"))
+    assert response.status_code == 409
+    assert response.json()["error"]["message"] == (
+        "Cannot enable plugin-analytics: its required dependencies are not satisfied.")
+    assert response.json()["error"]["details"]["errors"] == [
+        "Missing dependency: plugin-crm (required by plugin-analytics)"]
+    assert state_of(org, "plugin-analytics") == State.INSTALLED
+    plugin(org, "plugin-crm", "2.1.0", State.ACTIVE)
+    assert api(org_key.token).post(url("plugin-analytics", "enable")).status_code == 200
+
+
 def test_install_succeeds_once_dependencies_are_installed_even_with_optional_ones_missing(api, org, org_key):
     analytics = plugin(org, "plugin-analytics")
     depend(analytics, "plugin-crm", "^1.0.0")
