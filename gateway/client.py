@@ -6,29 +6,38 @@ import urllib3
 from django.conf import settings
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
 from plexica.network import NetworkPolicyError, check_address, resolve
 
 
 class _PolicyCheckedConnection:
-    """Dial only an address that passes the policy, so DNS answers cannot steer us elsewhere."""
+    """Dial only addresses that pass the policy, so DNS answers cannot steer us elsewhere.
+
+    Like socket.create_connection, every allowed address is tried in turn: a name whose first address
+    does not answer (localhost as ::1 while the service listens on 127.0.0.1) still connects.
+    """
 
     def _new_conn(self):
-        address = None
-        refusals = []
-        for candidate in resolve(self._dns_host, self.port):
+        name = self._dns_host
+        allowed, refusals = [], []
+        for candidate in resolve(name, self.port):
             try:
-                address = str(check_address(candidate))
-                break
+                allowed.append(str(check_address(candidate)))
             except NetworkPolicyError as exc:
                 refusals.append(str(exc))
-        if address is None:
-            raise NetworkPolicyError("; ".join(refusals) or f"host '{self._dns_host}' has no address")
-        host, self._dns_host = self._dns_host, address
-        try:
-            return super()._new_conn()
-        finally:
-            self._dns_host = host
+        if not allowed:
+            raise NetworkPolicyError("; ".join(refusals) or f"host '{name}' has no address")
+        last_error = None
+        for address in allowed:
+            self._dns_host = address
+            try:
+                return super()._new_conn()
+            except (NewConnectionError, ConnectTimeoutError) as exc:
+                last_error = exc
+            finally:
+                self._dns_host = name
+        raise last_error
 
 
 class PolicyHTTPConnection(_PolicyCheckedConnection, HTTPConnection):

@@ -24,7 +24,8 @@ HOP_BY_HOP = {
 }
 # Never forwarded from the caller: its platform credential and anything we set ourselves.
 _STRIPPED = {"authorization", "cookie", "x-caller-plugin-id", "x-request-id", "traceparent", "tracestate"}
-_TRACEPARENT = re.compile(r"^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$")
+# W3C trace context: version ff is invalid, and so are all-zero trace and parent ids.
+_TRACEPARENT = re.compile(r"^(?!ff)[0-9a-f]{2}-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}$")
 _NO_BODY_STATUSES = {204, 304}
 
 
@@ -96,6 +97,13 @@ def match_endpoint(endpoints, method, path):
     return best
 
 
+def caller_traceparent(http_traceparent, call_headers):
+    """The trace context the caller sent: its own traceparent header, else one named in the call's headers."""
+    if http_traceparent:
+        return http_traceparent
+    return next((value for name, value in call_headers.items() if name.lower() == "traceparent"), None)
+
+
 def upstream_headers(organization, caller_plugin_id, caller_headers, request_id, traceparent):
     headers = {
         name: str(value)
@@ -163,7 +171,10 @@ def _decode(body, content_type):
 
 
 def call_plugin(principal, call, request_id, traceparent=None):
-    """Proxy `call` to the target service and return its CallResult; raises DomainErrors in check order."""
+    """Proxy `call` to the target service and return its CallResult; raises DomainErrors in check order.
+
+    `traceparent` is the caller's own header; without it, a traceparent in `call.headers` is used.
+    """
     organization = principal.organization
     caller_pk = resolve_caller(principal, call.caller_plugin_id)
 
@@ -206,6 +217,7 @@ def call_plugin(principal, call, request_id, traceparent=None):
         raise error
 
     timeout = _timeout_for(endpoint)
+    traceparent = caller_traceparent(traceparent, call.headers)
     headers = upstream_headers(organization, call.caller_plugin_id, call.headers, request_id, traceparent)
     body = _encode_body(call, headers)
     try:
@@ -243,13 +255,36 @@ def _send(service, call, headers, body, timeout):
     except urllib3.exceptions.HTTPError as exc:
         raise BadGateway(f"Upstream unreachable: {type(exc).__name__}.", serviceName=name) from None
     try:
+        if not 100 <= response.status <= 599:
+            raise BadGateway(f"Upstream answered with an invalid status {response.status}.", serviceName=name)
         raw = _read_capped(response, deadline, name)
     except urllib3.exceptions.ReadTimeoutError:
+        _discard(response)
         raise GatewayTimeout(f"Upstream did not answer within {timeout:g}s.", serviceName=name) from None
     except urllib3.exceptions.HTTPError as exc:
+        _discard(response)
         raise BadGateway(f"Upstream connection failed: {type(exc).__name__}.", serviceName=name) from None
-    finally:
-        response.release_conn()
-    response_headers = {k.lower(): v for k, v in response.headers.items() if k.lower() not in HOP_BY_HOP}
+    except BaseException:
+        _discard(response)
+        raise
+    response.release_conn()  # fully read: the connection goes back to the pool for keep-alive
     return CallResult(status=response.status, data=_decode(raw, response.headers.get("content-type")),
-                      headers=response_headers)
+                      headers=_response_headers(response.headers))
+
+
+def _discard(response):
+    """Close a connection whose answer was not read to the end, so the rest never reaches the next caller."""
+    response.close()
+    response.release_conn()
+
+
+def _response_headers(headers):
+    # The body is handed back decoded, so an encoding urllib3 undid no longer applies to it.
+    decoded = {part.strip().lower() for part in headers.get("content-encoding", "").split(",") if part.strip()}
+    undone = decoded and decoded <= set(urllib3.response.HTTPResponse.CONTENT_DECODERS)
+    # A repeated header (Set-Cookie, Link) keeps all its values, joined as HTTP allows.
+    return {
+        name.lower(): value
+        for name, value in headers.itermerged()
+        if name.lower() not in HOP_BY_HOP and not (undone and name.lower() == "content-encoding")
+    }

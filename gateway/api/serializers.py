@@ -9,16 +9,42 @@ from registry.models import HttpMethod
 
 _CALL_SEGMENT = re.compile(r"^[A-Za-z0-9._~!$&'()*+,;=:@%-]*$")
 _PLUGIN_ID_ERRORS = {"invalid": "Must look like plugin-{name}: lowercase letters, digits and hyphens."}
+_ESCAPE = re.compile(r"%([0-9A-Fa-f]{2})")
+_BROKEN_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+# Encoded slash, backslash and control characters: an upstream decoding them would see another path.
+_FORBIDDEN_ESCAPE = re.compile(r"%(2F|5C|[01][0-9A-F]|7F)")
+_UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+# Visible characters, space, tab and Latin-1 (what HTTP/1.1 can carry); never CR, LF or NUL.
+_HEADER_VALUE = re.compile(r"^[\t\x20-\x7e\x80-\xff]*$")
+
+
+def _normalize_escapes(path):
+    """RFC 3986 normalization: escaped unreserved characters decoded (%65 is e), other escapes upper-cased."""
+
+    def replace(match):
+        char = chr(int(match.group(1), 16))
+        return char if char in _UNRESERVED else "%" + match.group(1).upper()
+
+    return _ESCAPE.sub(replace, path)
 
 
 def validate_call_path(value):
-    """A concrete path: no dot segments or encoded slashes/dots that an upstream could resolve elsewhere."""
+    """A concrete path, normalized so that endpoint matching sees what the upstream will route.
+
+    Escaped letters are decoded ("/contacts/%65xport" is "/contacts/export", not a value of
+    "/contacts/:id"); dot segments (also "..;" and encoded ones), encoded slashes and control
+    characters are refused, since an upstream could resolve them to another path.
+    """
     if not value.startswith("/"):
         raise serializers.ValidationError("Must start with '/'.")
+    if _BROKEN_ESCAPE.search(value):
+        raise serializers.ValidationError("'%' must start a percent-encoded byte such as %20.")
+    value = _normalize_escapes(value)
     segments = value[1:].split("/")
-    lowered = value.lower()
-    if any(segment in (".", "..") for segment in segments) or "%2e" in lowered or "%2f" in lowered or "%5c" in lowered:
-        raise serializers.ValidationError("Must not contain '.' or '..' segments or encoded dots and slashes.")
+    if any(segment.split(";")[0] in (".", "..") for segment in segments) or _FORBIDDEN_ESCAPE.search(value):
+        raise serializers.ValidationError(
+            "Must not contain '.' or '..' segments, encoded slashes or encoded control characters."
+        )
     if any(not _CALL_SEGMENT.match(segment) for segment in segments):
         raise serializers.ValidationError("Contains characters that are not allowed in a path (put the query in 'query').")
     return value
@@ -47,7 +73,7 @@ class CallSerializer(serializers.Serializer):
     targetPluginId = serializers.RegexField(PLUGIN_ID_PATTERN, max_length=100, error_messages=_PLUGIN_ID_ERRORS)
     targetServiceName = serializers.CharField(max_length=200)
     method = serializers.ChoiceField(choices=HttpMethod.choices)
-    path = serializers.CharField(max_length=2000, validators=[validate_call_path])
+    path = serializers.CharField(max_length=2000)
     headers = serializers.DictField(child=serializers.CharField(max_length=8192, allow_blank=True), required=False,
                                     default=dict)
     query = serializers.DictField(child=QueryValueField(), required=False, default=dict)
@@ -58,12 +84,19 @@ class CallSerializer(serializers.Serializer):
             data = {**data, "method": data["method"].upper()}
         return super().to_internal_value(data)
 
+    def validate_path(self, value):
+        return validate_call_path(value)
+
     def validate_headers(self, headers):
         if len(headers) > 100:
             raise serializers.ValidationError("At most 100 headers.")
         for name in headers:
             if not re.match(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,256}$", name):
                 raise serializers.ValidationError(f"'{name}' is not a valid header name.")
+            if not _HEADER_VALUE.match(headers[name]):
+                raise serializers.ValidationError(
+                    f"'{name}' has a value with control characters (CR, LF...) or characters beyond Latin-1."
+                )
         return headers
 
     def call_request(self):

@@ -30,7 +30,7 @@ class CallView(TenantAPIView):
         serializer.is_valid(raise_exception=True)
         result = call_plugin(
             request.principal, serializer.call_request(), request_id=request._request.request_id,
-            traceparent=request.headers.get("traceparent") or serializer.validated_data["headers"].get("traceparent"),
+            traceparent=request.headers.get("traceparent"),
         )
         status = 200 if result.status in _ENVELOPE_UNSAFE or result.status < 200 else result.status
         return Response({"status": result.status, "data": result.data, "headers": result.headers}, status=status)
