@@ -6,7 +6,6 @@ from dependencies import resolver
 from dependencies.models import PluginDependency
 from plexica.errors import NotFound
 from plexica.plugins.models import Plugin
-from registry.services import check_acts_for
 
 
 def plugin_not_found(plugin_id):
@@ -22,7 +21,7 @@ def register_dependencies(principal, dependencies):
     organization = principal.organization
     plugin_ids = sorted({dependency.plugin_id for dependency in dependencies})
     for plugin_id in plugin_ids:
-        check_acts_for(principal, plugin_id)
+        principal.check_acts_for(plugin_id)
     with transaction.atomic():
         plugins = _lock_plugins(organization, plugin_ids)
         PluginDependency.objects.filter(plugin__in=plugins.values()).delete()

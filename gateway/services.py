@@ -51,14 +51,9 @@ class CallResult:
 
 def resolve_caller(principal, caller_plugin_id):
     """The caller plugin's primary key: a plugin key is its own plugin; an org admin names any of the org's."""
+    principal.check_acts_for(caller_plugin_id, doing="call as")
     if principal.plugin is not None:
-        if principal.plugin.plugin_id != caller_plugin_id:
-            raise Forbidden(
-                f"This API key acts as {principal.plugin.plugin_id}; it cannot call as {caller_plugin_id}."
-            )
         return principal.plugin.pk
-    if not principal.is_org_admin:
-        raise Forbidden("Only a plugin's own key or an organization admin may call through the gateway.")
     pk = (
         Plugin.objects.filter(organization=principal.organization, plugin_id=caller_plugin_id)
         .values_list("pk", flat=True)

@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from plexica.errors import Conflict, Forbidden, NotFound
+from plexica.errors import Conflict, NotFound
 from plexica.plugins.models import Plugin
 from registry.models import PluginService, ServiceEndpoint, ServiceStatus, ServiceStatusTransition
 
@@ -49,16 +49,6 @@ def status_q(status, now):
 
 def service_not_found(service_name):
     return NotFound(title="Service not found", serviceName=service_name)
-
-
-def check_acts_for(principal, plugin_id):
-    """A plugin key acts only as its own plugin; org admins act for any plugin of their org."""
-    if principal.plugin is not None:
-        if principal.plugin.plugin_id != plugin_id:
-            raise Forbidden(f"This API key acts as {principal.plugin.plugin_id}; it cannot act for {plugin_id}.")
-        return
-    if not principal.is_org_admin:
-        raise Forbidden("Only a plugin's own key or an organization admin may do this.")
 
 
 # --- Registration ---------------------------------------------------------------------------------
@@ -255,7 +245,7 @@ def record_heartbeat(principal, service_id, now=None):
     )
     if service is None:
         raise NotFound(title="Service not found", serviceId=service_id)
-    check_acts_for(principal, service["plugin__plugin_id"])
+    principal.check_acts_for(service["plugin__plugin_id"])
     previous = service["status"]
     while True:
         if previous == ServiceStatus.HEALTHY:

@@ -32,15 +32,6 @@ def data_not_found(namespace, key):
     return NotFound(title="Data not found", namespace=namespace, key=key)
 
 
-def check_writer(principal, owner_plugin_id):
-    """A plugin key writes only as itself; org admins write as any plugin of the org."""
-    if principal.plugin is not None:
-        if principal.plugin.plugin_id != owner_plugin_id:
-            raise Forbidden(f"This API key acts as {principal.plugin.plugin_id}; ownerId must be that plugin.")
-    elif not principal.is_org_admin:
-        raise Forbidden("Only a plugin's own key or an organization admin may write shared data.")
-
-
 def _check_owner(principal, entry, action):
     if principal.plugin is not None and entry.owner_id != principal.plugin.pk:
         raise Forbidden(
@@ -77,7 +68,7 @@ def set_entry(principal, write, if_match=None, now=None):
     limit = settings.SHAREDDATA_MAX_VALUE_BYTES
     if serialized_size(write.value) > limit:
         raise PayloadTooLarge(f"value is larger than {limit} bytes once serialized.")
-    check_writer(principal, write.owner_id)
+    principal.check_acts_for(write.owner_id, doing="write data owned by")
     organization = principal.organization
     expires_at = now + timedelta(seconds=write.ttl) if write.ttl else None
     with transaction.atomic():

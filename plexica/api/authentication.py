@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from rest_framework import authentication, exceptions
 
+from plexica.errors import Forbidden
 from plexica.tenancy.models import ApiKey
 from plexica.tenancy.services import find_api_key
 
@@ -81,6 +82,14 @@ class Principal:
         if self.api_key is not None and self.api_key.kind == ApiKey.Kind.ORGANIZATION:
             return True
         return self.membership is not None and self.membership.is_org_admin
+
+    def check_acts_for(self, plugin_id, doing="act for"):
+        """A plugin key acts only as its own plugin; org admins act for any plugin of their org."""
+        if self.plugin is not None:
+            if self.plugin.plugin_id != plugin_id:
+                raise Forbidden(f"This API key acts as {self.plugin.plugin_id}; it cannot {doing} {plugin_id}.")
+        elif not self.is_org_admin:
+            raise Forbidden("Only a plugin's own key or an organization admin may do this.")
 
     def has_scope(self, *scopes):
         """True when the key carries one of `scopes` (sessions and unscoped keys carry them all)."""

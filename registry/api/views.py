@@ -39,7 +39,7 @@ class RegisterServiceView(RegistryView):
         serializer = RegisterServiceSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         registration = serializer.registration()
-        services.check_acts_for(request.principal, registration.plugin_id)
+        request.principal.check_acts_for(registration.plugin_id)
         service, _ = services.register_service(request.tenant, registration)
         return Response(
             {"success": True, "serviceId": service.pk, "message": "Service registered successfully"}, status=201
@@ -49,7 +49,7 @@ class RegisterServiceView(RegistryView):
 class DeregisterServiceView(RegistryView):
     @extend_schema(operation_id="deregisterService", responses={200: SuccessSerializer, **ERRORS})
     def delete(self, request, plugin_id, service_name):
-        services.check_acts_for(request.principal, plugin_id)
+        request.principal.check_acts_for(plugin_id)
         services.deregister_service(request.tenant, plugin_id, service_name)
         return Response({"success": True, "message": "Service deregistered successfully"})
 
