@@ -25,8 +25,10 @@ def test_org_admin_sees_their_services_with_live_status_and_health_history(clien
     assert {s.pk for s in changelist.context["cl"].result_list} == {mine.pk}
     assert "DEGRADED" in changelist.content.decode()
 
-    page = client.get(reverse("admin:registry_pluginservice_change", args=[mine.pk])).content.decode()
-    assert "health history" in page.lower() and "HEALTHY" in page and "DEGRADED" in page
+    response = client.get(reverse("admin:registry_pluginservice_change", args=[mine.pk]))
+    assert "health history" in response.content.decode().lower()
+    history = response.context["inline_admin_formsets"][1].formset.queryset
+    assert [(t.from_status, t.to_status, t.cause) for t in history] == [("HEALTHY", "DEGRADED", "sweep")]
     assert client.get(reverse("admin:registry_pluginservice_change", args=[theirs.pk])).status_code in (302, 404)
 
 
