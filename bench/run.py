@@ -260,6 +260,11 @@ def build_request(operation, context, ports):
     return ("127.0.0.1", ports[operation.target], operation.method, path, body, headers)
 
 
+def build_requests(operation, context, ports, clients):
+    """One request per client: `{client}` in the operation is that client's number (0, 1, ...)."""
+    return [build_request(operation, {**context, "client": client}, ports) for client in range(clients)]
+
+
 def request_once(request):
     host, port, method, path, body, headers = request
     connection = http.client.HTTPConnection(host, port, timeout=REQUEST_TIMEOUT)
@@ -308,15 +313,16 @@ def _client_loop(request, start_at, measure_from, stop_at):
     return latencies, errors
 
 
-def _client_process(request, threads, start_at, measure_from, stop_at, results, release):
+def _client_process(requests, start_at, measure_from, stop_at, results, release):
+    """One thread per request in `requests` (each client's own request; see build_requests)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops us
     _die_with_parent()
-    outcomes = [None] * threads
+    outcomes = [None] * len(requests)
 
     def client(slot):
-        outcomes[slot] = _client_loop(request, start_at, measure_from, stop_at)
+        outcomes[slot] = _client_loop(requests[slot], start_at, measure_from, stop_at)
 
-    workers = [threading.Thread(target=client, args=(slot,)) for slot in range(threads)]
+    workers = [threading.Thread(target=client, args=(slot,)) for slot in range(len(requests))]
     for worker in workers:
         worker.start()
     for worker in workers:
@@ -330,8 +336,11 @@ def _client_process(request, threads, start_at, measure_from, stop_at, results, 
     release.wait(REQUEST_TIMEOUT)  # stay alive until the parent has read our CPU time
 
 
-def measure(request, args, cpu_groups):
-    """Run args.concurrency clients over args.client_procs processes; returns (latencies, errors, cpu)."""
+def measure(requests, args, cpu_groups):
+    """Run one client per request (args.concurrency of them) over args.client_procs processes.
+
+    Returns (latencies, errors, cpu).
+    """
     context = multiprocessing.get_context("fork")
     results, release = context.Queue(), context.Event()
     start_at = time.perf_counter() + 0.3  # time to fork and connect before the clock starts
@@ -339,10 +348,11 @@ def measure(request, args, cpu_groups):
     stop_at = measure_from + args.duration
     shares = [args.concurrency // args.client_procs + (i < args.concurrency % args.client_procs)
               for i in range(args.client_procs)]
+    bounds = [sum(shares[:i]) for i in range(len(shares) + 1)]  # process i: requests[bounds[i]:bounds[i + 1]]
     processes = [
         context.Process(target=_client_process, daemon=True,
-                        args=(request, share, start_at, measure_from, stop_at, results, release))
-        for share in shares
+                        args=(requests[start:end], start_at, measure_from, stop_at, results, release))
+        for start, end in zip(bounds, bounds[1:])
     ]
     latencies, errors = array("d"), {}
     sampler = CpuSampler(cpu_groups, args.database_name, measure_from, stop_at)
@@ -586,7 +596,7 @@ def render_table(report):
     for diff in report["differences"]:
         lines.append(f"\n{diff['label']}: p50 {_ms(diff['p50_ms'])} ms, p95 {_ms(diff['p95_ms'])} ms")
     if report["targets"]:
-        lines.append("\ntargets (issue 3):")
+        lines.append("\ntargets (issues 3 and 4; reported, not enforced):")
         for target in report["targets"]:
             verdict = {True: "met", False: "MISSED", None: "not measured"}[target["met"]]
             statistic = target["statistic"].removesuffix("_ms")
@@ -604,7 +614,8 @@ def prepare(args, supervisor, env, logs):
     ensure_database(args.database_url)
     print(f"bench: migrating {redact(args.database_url)}")
     run_step("migrate", [sys.executable, "manage.py", "migrate", "--noinput"], env)
-    seed = [sys.executable, str(BENCH_DIR / "seed.py"), "--upstream-url", upstream_url]
+    seed = [sys.executable, str(BENCH_DIR / "seed.py"), "--upstream-url", upstream_url,
+            "--clients", str(args.concurrency)]
     context = json.loads(run_step("seeding", seed, env).strip().splitlines()[-1])
     port = start_gunicorn(supervisor, args, env, logs["gunicorn"])
     print(f"bench: gunicorn on 127.0.0.1:{port}, upstream on {upstream_url}; {RATELIMIT_NOTE}")
@@ -613,15 +624,16 @@ def prepare(args, supervisor, env, logs):
 
 def run_operations(args, context, ports, cpu_groups):
     by_name = {op.name: op for op in OPERATIONS}
-    requests = {name: build_request(by_name[name], context, ports) for name in args.ops}
-    for name, request in requests.items():  # fail fast, showing the answer, before measuring anything
-        status, body = request_once(request)
-        if not 200 <= status < 300:
-            raise BenchError(f"{name}: {request[2]} {request[3]} answered {status}: {body[:500]!r}")
+    requests = {name: build_requests(by_name[name], context, ports, args.concurrency) for name in args.ops}
+    for name, per_client in requests.items():  # fail fast, showing the answer, before measuring anything
+        for request in {repr(request): request for request in per_client}.values():  # each distinct one once
+            status, body = request_once(request)
+            if not 200 <= status < 300:
+                raise BenchError(f"{name}: {request[2]} {request[3]} answered {status}: {body[:500]!r}")
     rows = []
-    for name, request in requests.items():
+    for name, per_client in requests.items():
         print(f"bench: {name} ({args.warmup:g}s warm-up + {args.duration:g}s)", flush=True)
-        latencies, errors, cpu = measure(request, args, cpu_groups)
+        latencies, errors, cpu = measure(per_client, args, cpu_groups)
         rows.append(summarize(name, latencies, errors, cpu, args.duration))
     return rows
 

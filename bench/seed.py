@@ -2,7 +2,7 @@
 
 Run by bench/run.py with the benchmark's settings in the environment (DATABASE_URL, REDIS_URL, ...):
 
-    python bench/seed.py --upstream-url http://127.0.0.1:3100
+    python bench/seed.py --upstream-url http://127.0.0.1:3100 --clients 16
 
 Everything an operation needs (ids, tokens) goes into the printed context; operations use it as
 `{name}` placeholders. Tokens are reissued on every run (only their hashes are stored).
@@ -25,16 +25,30 @@ django.setup()
 from django.core.cache import cache  # noqa: E402
 from django.db import connection  # noqa: E402
 
+from dependencies.models import PluginDependency  # noqa: E402
+from dependencies.resolver import Dependency  # noqa: E402
+from dependencies.services import register_dependencies, resolve_dependencies  # noqa: E402
 from gateway.breaker import Breaker  # noqa: E402
+from operations import SHARED_VALUE  # noqa: E402
+from plexica.api.authentication import Principal  # noqa: E402
+from plexica.plugins.models import Plugin  # noqa: E402
 from plexica.plugins.services import ensure_plugin, grant_permission  # noqa: E402
 from plexica.tenancy.services import ensure_organization, reissue_api_key  # noqa: E402
 from registry.services import Registration, register_service  # noqa: E402
+from shareddata.services import Write, set_entry  # noqa: E402
 
 ORG = "bench-org"
 CONTACTS_READ = "crm:contacts:read"
+SHARED_NAMESPACE = "crm.cache"
+SHARED_GET_KEY = "contact_count"
+SHARED_SET_PREFIX = "bench-client-"  # shared-set: client n overwrites crm.cache/bench-client-n
+GRAPH_PREFIX = "plugin-graph-"
+GRAPH_TOP = "plugin-graph-top"
+GRAPH_SIZE = 200  # plugins, the top one included
+GRAPH_DEPTH = 6  # dependency levels below the top: the longest chain top -> ... -> leaf has 6 edges
 
 
-def seed(upstream_url):
+def seed(upstream_url, clients):
     organization, _, _ = ensure_organization(ORG, "Benchmark org")
     crm, _ = ensure_plugin(organization, "plugin-crm")
     analytics, _ = ensure_plugin(organization, "plugin-analytics")
@@ -62,6 +76,8 @@ def seed(upstream_url):
     # A breaker opened by an earlier run (say, the upstream was down) must not answer 503 in this one.
     breaker = Breaker(service.pk)
     cache.delete_many([breaker.failures_key, breaker.opened_key, breaker.trial_key])
+    seed_shared_data(organization, clients)
+    seed_dependency_graph(organization)
     return {
         "org": ORG,
         "org_id": str(organization.pk),
@@ -70,8 +86,102 @@ def seed(upstream_url):
         "upstream_url": upstream_url,
         "crm_key": keys["crm"],
         "analytics_key": keys["analytics"],
+        "shared_namespace": SHARED_NAMESPACE,
+        "shared_key": SHARED_GET_KEY,
+        "shared_set_prefix": SHARED_SET_PREFIX,
+        "graph_top": GRAPH_TOP,
         "facts": backend_facts(),
     }
+
+
+def _admin(organization):
+    """The organization acting as a whole (what an org key or admin can do), for the services below."""
+    return Principal(organization=organization, is_superuser=True)
+
+
+def seed_shared_data(organization, clients):
+    """plugin-crm's entry for shared-get, and one entry per client for shared-set to overwrite."""
+    admin = _admin(organization)
+    for key in [SHARED_GET_KEY] + [f"{SHARED_SET_PREFIX}{client}" for client in range(clients)]:
+        set_entry(admin, Write(SHARED_NAMESPACE, key, SHARED_VALUE, owner_id="plugin-crm"))
+
+
+def _level_sizes():
+    """How many plugins each level below the top holds: 199 over 6 levels, 33 or 34 each."""
+    below = GRAPH_SIZE - 1
+    return [below // GRAPH_DEPTH + (level < below % GRAPH_DEPTH) for level in range(GRAPH_DEPTH)][::-1]
+
+
+def _graph_version(level, index):
+    return f"{1 + index % 4}.{level}.{index}"
+
+
+def _graph_range(version, variant):
+    """A range `version` satisfies, in one of the npm range forms (caret, tilde, x, hyphen, ||, ...)."""
+    major, minor, patch = (int(part) for part in version.split("."))
+    return [
+        f"^{major}.{minor}.0",
+        f"~{major}.{minor}.0",
+        f">={major}.0.0 <{major + 1}.0.0",
+        f"{major}.x",
+        f"{major}.0.0 - {major}.{minor}.{patch}",
+        f"^{major + 1}.0.0 || ~{major}.{minor}",
+        f">={major}.{minor}.{patch}",
+    ][variant % 7]
+
+
+def graph_plan():
+    """({plugin_id: version}, [Dependency]) of the benchmark's dependency graph.
+
+    GRAPH_TOP depends on every plugin of level 1; a plugin of level l (1..5) requires three plugins of
+    level l + 1, every third one also one of level l + 2 (diamonds), every fifth one optionally one more
+    of level l + 1 (installed, so followed). Every plugin is reached from the top, every edge goes down
+    at least one level, so the longest chain has GRAPH_DEPTH edges; every range is satisfied.
+    """
+    sizes = _level_sizes()
+    ids = {(level, index): f"{GRAPH_PREFIX}{level}-{index:02d}"
+           for level in range(1, GRAPH_DEPTH + 1) for index in range(sizes[level - 1])}
+    versions = {GRAPH_TOP: "1.0.0"} | {ids[node]: _graph_version(*node) for node in ids}
+    edges = {}  # (from, to) -> Dependency; one edge per pair
+
+    def add(source, level, index, required=True):
+        target = ids[(level, index % sizes[level - 1])]
+        variant = len(edges)
+        version_range = _graph_range(versions[target], variant)
+        edges.setdefault((source, target), Dependency(source, target, version_range, required))
+
+    for index in range(sizes[0]):
+        add(GRAPH_TOP, 1, index)
+    for (level, index), source in ids.items():
+        if level == GRAPH_DEPTH:
+            continue
+        for step in (0, 1, 11):
+            add(source, level + 1, index + step)
+        if index % 3 == 0 and level + 2 <= GRAPH_DEPTH:
+            add(source, level + 2, index * 5)
+        if index % 5 == 0:
+            add(source, level + 1, index + 17, required=False)
+    return versions, list(edges.values())
+
+
+def seed_dependency_graph(organization):
+    """GRAPH_SIZE installed plugins and their dependencies; checks that resolving the top is valid."""
+    versions, dependencies = graph_plan()
+    installed = Plugin.LifecycleState.INSTALLED
+    for plugin_id, version in versions.items():
+        plugin, created = ensure_plugin(organization, plugin_id, version=version, lifecycle_state=installed)
+        if not created and (plugin.version, plugin.lifecycle_state) != (version, installed):
+            Plugin.objects.filter(pk=plugin.pk).update(version=version, lifecycle_state=installed)
+    # Replaces the lists of the plugins that declare dependencies; leaves declare none, so clear theirs.
+    register_dependencies(_admin(organization), dependencies)
+    sources = {dependency.plugin_id for dependency in dependencies}
+    PluginDependency.objects.filter(
+        organization=organization, plugin__plugin_id__startswith=GRAPH_PREFIX
+    ).exclude(plugin__plugin_id__in=sources).delete()
+    resolution = resolve_dependencies(organization, GRAPH_TOP)
+    if not resolution.valid or resolution.warnings or len(resolution.install_order or ()) != GRAPH_SIZE:
+        raise SystemExit(f"seed: resolving {GRAPH_TOP} is not a valid plan of {GRAPH_SIZE} plugins: "
+                         f"{resolution.as_wire()}")
 
 
 def backend_facts():
@@ -98,8 +208,9 @@ def backend_facts():
 def main(argv=None):
     parser = argparse.ArgumentParser(description="Seed the benchmark data.")
     parser.add_argument("--upstream-url", required=True)
+    parser.add_argument("--clients", type=int, default=16, help="concurrent clients (shared-set: a key each)")
     args = parser.parse_args(argv)
-    print(json.dumps(seed(args.upstream_url)), flush=True)
+    print(json.dumps(seed(args.upstream_url, args.clients)), flush=True)
 
 
 if __name__ == "__main__":
