@@ -106,7 +106,15 @@ def is_valid_version(text):
 
 def satisfies(version, range_text):
     """Whether `version` is in `range_text`, with npm's prerelease rules; False if either is invalid."""
-    parsed = _compile(range_text) if isinstance(range_text, str) else None
+    if not isinstance(version, str) or not isinstance(range_text, str):
+        return False
+    return _satisfies(version, range_text)
+
+
+@lru_cache(maxsize=65536)
+def _satisfies(version, range_text):
+    # Pure, and a graph repeats the same (version, range) pairs: resolve checks every edge.
+    parsed = _compile(range_text)
     if parsed is None or not is_valid_version(version):
         return False
     return parsed.test(version)
