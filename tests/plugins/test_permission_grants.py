@@ -12,6 +12,7 @@ def test_org_admin_grants_lists_and_revokes_a_permission(api, org_key, crm_plugi
     created = client.post(url, {"permission": "crm:contacts:read"}, format="json")
     assert created.status_code == 201
     assert created.json()["item"]["permission"] == "crm:contacts:read"
+    assert "id" not in created.json()["item"]  # no bare row numbers on the wire
     again = client.post(url, {"permission": "crm:contacts:read"}, format="json")
     assert again.status_code == 200  # idempotent
     assert [i["permission"] for i in client.get(url).json()["items"]] == ["crm:contacts:read"]

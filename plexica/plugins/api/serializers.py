@@ -24,8 +24,8 @@ class PermissionGrantSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = PermissionGrant
-        fields = ["id", "pluginId", "permission", "grantedAt", "grantedBy"]
-        read_only_fields = ["id"]
+        # A grant is known by its permission string (the revoke URL names it), never by a row number.
+        fields = ["pluginId", "permission", "grantedAt", "grantedBy"]
 
 
 class GrantPermissionSerializer(serializers.Serializer):
