@@ -3,13 +3,20 @@ import os
 import threading
 import time
 
-from celery import Celery
+from celery import Celery, signals
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "plexica.settings")
 
 app = Celery("plexica")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@signals.worker_init.connect
+def _require_secrets(**kwargs):
+    from plexica.checks import require_secrets
+
+    require_secrets()
 
 logger = logging.getLogger("plexica.celery")
 

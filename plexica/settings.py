@@ -16,11 +16,10 @@ VAR_DIR = BASE_DIR / "var"
 
 DEBUG = env_bool("DEBUG", False)
 
-SECRET_KEY = env_str("SECRET_KEY")
-if not SECRET_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off")
-    SECRET_KEY = "insecure-development-key-only-for-debug-mode"
+# Required when DEBUG is off, but only to serve: plexica.checks stops the web server, the Celery
+# worker and manage.py's serving and database commands without it, while offline commands such as
+# `makemigrations --check` still work on a bare checkout.
+SECRET_KEY = env_str("SECRET_KEY") or ("insecure-development-key-only-for-debug-mode" if DEBUG else "")
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
@@ -30,10 +29,7 @@ def _encryption_keys():
     raw = env_list("PLEXICA_ENCRYPTION_KEYS")
     if not raw:
         if not DEBUG:
-            raise ImproperlyConfigured(
-                "PLEXICA_ENCRYPTION_KEYS must be set when DEBUG is off "
-                "(comma-separated Fernet keys, newest first)"
-            )
+            return []  # required to serve: see plexica.checks
         # Development only: a stable key derived from SECRET_KEY.
         raw = [base64.urlsafe_b64encode(hashlib.sha256(SECRET_KEY.encode()).digest()).decode()]
     for position, key in enumerate(raw, start=1):
@@ -48,6 +44,11 @@ def _encryption_keys():
 
 
 PLEXICA_ENCRYPTION_KEYS = _encryption_keys()
+# Secrets a serving process cannot do without; plexica.checks refuses to serve while any is missing.
+PLEXICA_MISSING_SECRETS = [
+    name for name, value in (("SECRET_KEY", SECRET_KEY), ("PLEXICA_ENCRYPTION_KEYS", PLEXICA_ENCRYPTION_KEYS))
+    if not value
+]
 
 INSTALLED_APPS = [
     "django.contrib.admin",

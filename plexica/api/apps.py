@@ -7,4 +7,5 @@ class ApiConfig(AppConfig):
     verbose_name = "API"
 
     def ready(self):
+        from plexica import checks  # noqa: F401  (registers the start-up checks)
         from plexica.api import schema  # noqa: F401  (registers the OpenAPI auth extension)
