@@ -111,14 +111,12 @@ def _org_plugin(organization, plugin_id):
 
 def get_entry(organization, namespace, key, now=None):
     """The live entry, or NotFound (missing and expired alike)."""
-    entry = (
-        SharedEntry.objects.select_related("owner")
-        .filter(live_q(now or timezone.now()), organization=organization, namespace=namespace, key=key)
-        .first()
-    )
-    if entry is None:
-        raise data_not_found(namespace, key)
-    return entry
+    try:  # unique per (organization, namespace, key): no ORDER BY needed
+        return SharedEntry.objects.select_related("owner").get(
+            live_q(now or timezone.now()), organization=organization, namespace=namespace, key=key
+        )
+    except SharedEntry.DoesNotExist:
+        raise data_not_found(namespace, key) from None
 
 
 def delete_entry(principal, namespace, key, if_match=None, now=None):
