@@ -12,6 +12,13 @@ from plexica.api import ratelimit
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _early_in_a_window(time_machine):
+    """Start each test 5 s into a fresh one-minute window, so no test straddles a window boundary."""
+    now = time.time()
+    time_machine.move_to(now - now % 60 + 65, tick=True)
+
+
 def _hammer(bucket, limit, attempts, now):
     barrier = threading.Barrier(8)
 
