@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "gateway",
     "shareddata",
     "dependencies",
+    "marketplaces",
 ]
 
 MIDDLEWARE = [

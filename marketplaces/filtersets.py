@@ -1,0 +1,28 @@
+import django_filters
+from django.db.models import Q
+
+from marketplaces.models import ConfigObject, ConfigObjectType
+
+
+class ConfigObjectFilterSet(django_filters.FilterSet):
+    type = django_filters.ChoiceFilter(choices=ConfigObjectType.choices)
+    status = django_filters.ChoiceFilter(choices=ConfigObject.Status.choices)
+    sourceMode = django_filters.ChoiceFilter(field_name="source_mode", choices=ConfigObject.SourceMode.choices)
+    q = django_filters.CharFilter(method="search", label="Search in title and description")
+    includeDeleted = django_filters.BooleanFilter(method="keep", label="Also list soft-deleted objects")
+
+    class Meta:
+        model = ConfigObject
+        fields = []
+
+    def search(self, queryset, name, value):
+        return queryset.filter(Q(title__icontains=value) | Q(description__icontains=value))
+
+    def keep(self, queryset, name, value):
+        return queryset  # applied in filter_queryset: deleted objects are hidden unless this is true
+
+    def filter_queryset(self, queryset):
+        queryset = super().filter_queryset(queryset)
+        if self.form.cleaned_data.get("includeDeleted") or self.form.cleaned_data.get("status") == "deleted":
+            return queryset
+        return queryset.filter(deleted_at__isnull=True)

@@ -1,0 +1,212 @@
+"""Config object rules: create with a first version, add immutable versions, archive, delete, restore. No HTTP.
+
+A new version is serialised per object by a row lock on the ConfigObject, so "is my base still the
+latest?" and the insert happen atomically: of two writers starting from the same version, one gets 409.
+"""
+
+import difflib
+import json
+import posixpath
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.db import transaction
+from django.db.models import OuterRef, Subquery
+from django.utils import timezone
+
+from marketplaces.models import ConfigObject, ConfigObjectVersion
+from marketplaces.parsing import parse_version_input
+from plexica.errors import Conflict, Invalid, NotFound
+
+CREATED_VIA_BY_SOURCE_MODE = {
+    ConfigObject.SourceMode.CLOUD: ConfigObjectVersion.CreatedVia.CLOUD,
+    ConfigObject.SourceMode.IMPORT: ConfigObjectVersion.CreatedVia.IMPORT,
+    ConfigObject.SourceMode.CONNECTOR: ConfigObjectVersion.CreatedVia.CONNECTOR,
+}
+READ_ONLY_STATUSES = (ConfigObject.Status.ARCHIVED, ConfigObject.Status.DELETED)
+
+
+@dataclass(frozen=True)
+class VersionInput:
+    raw_source_text: str | None = None
+    normalized_payload_json: object = None
+    schema_version: str = ""
+    metadata: dict = field(default_factory=dict)
+    reason: str = ""
+    source_revision: str = ""
+
+
+def _user(principal):
+    return getattr(principal, "user", None) if principal is not None else None
+
+
+def with_latest_version(queryset):
+    """Annotate each object with its latest version's summary in the same query (no N+1)."""
+    newest = ConfigObjectVersion.objects.filter(config_object=OuterRef("pk")).order_by(
+        *ConfigObjectVersion.NEWEST_FIRST
+    )
+    return queryset.annotate(**{
+        f"latest_version_{name}": Subquery(newest.values(name)[:1])
+        for name in ("id", "created_at", "created_via", "schema_version", "sha256", "is_deleted_version")
+    })
+
+
+def object_queryset(organization, include_deleted=False):
+    queryset = with_latest_version(ConfigObject.objects.filter(organization=organization))
+    return queryset if include_deleted else queryset.filter(deleted_at__isnull=True)
+
+
+def get_config_object(organization, object_id, include_deleted=False):
+    """The object with its latest version summary, or NotFound (deleted ones only when asked for)."""
+    found = object_queryset(organization, include_deleted).filter(pk=object_id).first()
+    if found is None:
+        raise NotFound(f"No config object {object_id} in this organization.", title="Config object not found")
+    return found
+
+
+def _apply_projection(obj, parsed, metadata):
+    obj.title = parsed.title or obj.title or f"Untitled {obj.get_type_display().lower()}"
+    obj.description = parsed.description
+    path = metadata.get("relativePath") if isinstance(metadata.get("relativePath"), str) else ""
+    name = metadata.get("fileName") if isinstance(metadata.get("fileName"), str) else ""
+    if path or name:
+        obj.relative_path = path[:1024]
+        obj.file_name = (name or posixpath.basename(path))[:255]
+        obj.file_extension = posixpath.splitext(obj.file_name)[1].lstrip(".")[:32]
+    obj.search_text = "\n".join(filter(None, [obj.title, obj.description, obj.relative_path])).lower()
+
+
+def _insert_version(obj, parsed, data, principal, created_via, after=None, now=None):
+    created_at = now or timezone.now()
+    if after is not None and created_at <= after.created_at:
+        # Clocks of different web hosts disagree a little; the newest must still sort last.
+        created_at = after.created_at + timedelta(microseconds=1)
+    return ConfigObjectVersion.objects.create(
+        config_object=obj, raw_source_text=parsed.raw_source_text,
+        normalized_payload_json=parsed.normalized_payload_json, schema_version=data.schema_version,
+        metadata=data.metadata, reason=data.reason, created_via=created_via, created_by=_user(principal),
+        source_revision=data.source_revision, sha256=parsed.sha256, created_at=created_at,
+    )
+
+
+def create_config_object(principal, type_, source_mode, data, now=None):
+    """A new config object with its first version; (object, version). Invalid input creates nothing."""
+    parsed = parse_version_input(type_, data.raw_source_text, data.normalized_payload_json)
+    now = now or timezone.now()
+    with transaction.atomic():
+        obj = ConfigObject(organization=principal.organization, type=type_, source_mode=source_mode,
+                           created_by=_user(principal), created_at=now, updated_at=now)
+        _apply_projection(obj, parsed, data.metadata)
+        obj.save()
+        version = _insert_version(obj, parsed, data, principal, CREATED_VIA_BY_SOURCE_MODE[source_mode], now=now)
+    return obj, version
+
+
+def parse_if_match(header):
+    """The version ids an `If-Match` header names (quotes and W/ removed); None when absent."""
+    if header is None:
+        return None
+    return {tag.strip().removeprefix("W/").strip('"') for tag in header.split(",") if tag.strip()}
+
+
+def add_version(principal, object_id, data, base_version_ids=None, created_via=None, now=None):
+    """Add a version unless its parsed content equals the latest; (version, created).
+
+    `base_version_ids` (from If-Match or baseVersionId) must name the latest version, else Conflict:
+    someone else added a version since the caller read it.
+    """
+    with transaction.atomic():
+        obj = (ConfigObject.objects.select_for_update()
+               .filter(organization=principal.organization, pk=object_id, deleted_at__isnull=True).first())
+        if obj is None:
+            raise NotFound(f"No config object {object_id} in this organization.", title="Config object not found")
+        if obj.status in READ_ONLY_STATUSES:
+            raise Conflict(f"Config object {obj.pk} is {obj.status}; restore it before adding versions.",
+                           status=obj.status)
+        latest = obj.latest_version()
+        if base_version_ids is not None and "*" not in base_version_ids and latest.pk not in base_version_ids:
+            raise Conflict(
+                "Someone else added a version since you read this config object; read the latest and retry.",
+                latestVersionId=latest.pk,
+            )
+        parsed = parse_version_input(obj.type, data.raw_source_text, data.normalized_payload_json)
+        if parsed.sha256 == latest.sha256:
+            return latest, False
+        version = _insert_version(obj, parsed, data, principal,
+                                  created_via or CREATED_VIA_BY_SOURCE_MODE[obj.source_mode], after=latest, now=now)
+        _apply_projection(obj, parsed, data.metadata)
+        obj.updated_at = version.created_at
+        obj.save(update_fields=["title", "description", "search_text", "relative_path", "file_name",
+                                "file_extension", "updated_at"])
+    return version, True
+
+
+def _set_status(principal, object_id, allowed_from, status, include_deleted=False, **changes):
+    with transaction.atomic():
+        queryset = ConfigObject.objects.select_for_update().filter(organization=principal.organization, pk=object_id)
+        obj = (queryset if include_deleted else queryset.filter(deleted_at__isnull=True)).first()
+        if obj is None:
+            raise NotFound(f"No config object {object_id} in this organization.", title="Config object not found")
+        if obj.status != status:
+            if obj.status not in allowed_from:
+                raise Conflict(f"Config object {obj.pk} is {obj.status}; it cannot become {status}.",
+                               status=obj.status)
+            obj.status = status
+            for name, value in changes.items():
+                setattr(obj, name, value)
+            obj.updated_at = timezone.now()
+            obj.save(update_fields=["status", "updated_at", *changes])
+    return obj
+
+
+def archive_config_object(principal, object_id):
+    """Archived objects keep their versions but take no new ones until restored."""
+    S = ConfigObject.Status
+    return _set_status(principal, object_id, (S.ACTIVE, S.INACTIVE, S.INGESTION_ERROR), S.ARCHIVED)
+
+
+def delete_config_object(principal, object_id, now=None):
+    """Soft delete: the row and its versions stay; lists hide it unless includeDeleted."""
+    S = ConfigObject.Status
+    return _set_status(principal, object_id, (S.ACTIVE, S.INACTIVE, S.ARCHIVED, S.INGESTION_ERROR), S.DELETED,
+                       deleted_at=now or timezone.now())
+
+
+def restore_config_object(principal, object_id):
+    """Bring an archived or deleted object back to active."""
+    S = ConfigObject.Status
+    return _set_status(principal, object_id, (S.ARCHIVED, S.DELETED), S.ACTIVE, include_deleted=True,
+                       deleted_at=None)
+
+
+def versions_of(obj):
+    return ConfigObjectVersion.objects.filter(config_object=obj).select_related("created_by")
+
+
+def get_version(obj, version_id):
+    version = versions_of(obj).filter(pk=version_id).first()
+    if version is None:
+        raise NotFound(f"Config object {obj.pk} has no version {version_id}.", title="Version not found")
+    return version
+
+
+def _diff_text(version, as_json):
+    if not as_json:
+        return version.raw_source_text
+    payload = version.normalized_payload_json
+    if payload is None:
+        payload = version.raw_source_text
+    return json.dumps(payload, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def compare_versions(obj, from_id, to_id):
+    """A unified diff from one version of `obj` to another (raw text if both have it, else their JSON)."""
+    if not from_id or not to_id:
+        raise Invalid("from and to: both version ids are required.", field="from" if not from_id else "to")
+    old, new = get_version(obj, from_id), get_version(obj, to_id)
+    as_json = old.raw_source_text is None or new.raw_source_text is None
+    diff = difflib.unified_diff(
+        _diff_text(old, as_json).splitlines(keepends=True), _diff_text(new, as_json).splitlines(keepends=True),
+        fromfile=old.pk, tofile=new.pk,
+    )
+    return old, new, "".join(diff)

@@ -1,0 +1,51 @@
+from django.urls import reverse
+
+from marketplaces import services
+from marketplaces.models import ConfigObject
+from plexica.api.authentication import Principal
+from tests.marketplaces.conftest import SKILL_V1, SKILL_V2
+
+
+def _object(org, text=SKILL_V1):
+    return services.create_config_object(Principal(organization=org), "skill", "cloud", services.VersionInput(text))[0]
+
+
+def test_org_admin_sees_their_objects_with_versions_newest_first_read_only(client, org_admin, org, other_org):
+    mine, theirs = _object(org), _object(other_org)
+    newer, _ = services.add_version(Principal(organization=org), mine.pk, services.VersionInput(SKILL_V2))
+    client.force_login(org_admin.user)
+
+    changelist = client.get(reverse("admin:marketplaces_configobject_changelist"))
+    assert {o.pk for o in changelist.context["cl"].result_list} == {mine.pk}
+
+    page = client.get(reverse("admin:marketplaces_configobject_change", args=[mine.pk]))
+    assert page.status_code == 200
+    formset = page.context["inline_admin_formsets"][0]
+    assert [v.pk for v in formset.formset.queryset] == [newer.pk, mine.versions.last().pk]
+    assert not formset.has_add_permission and not formset.has_change_permission and not formset.has_delete_permission
+    assert "Summarize tickets" in page.content.decode()
+    assert client.get(reverse("admin:marketplaces_configobject_change", args=[theirs.pk])).status_code in (302, 404)
+
+
+def test_archive_and_restore_actions_change_the_status(client, org_admin, org):
+    obj = _object(org)
+    client.force_login(org_admin.user)
+    url = reverse("admin:marketplaces_configobject_changelist")
+    response = client.post(url, {"action": "archive_selected", "_selected_action": [obj.pk]}, follow=True)
+    assert "Archived 1 config object." in response.content.decode()
+    obj.refresh_from_db()
+    assert obj.status == ConfigObject.Status.ARCHIVED
+    client.post(url, {"action": "restore_selected", "_selected_action": [obj.pk]})
+    obj.refresh_from_db()
+    assert obj.status == ConfigObject.Status.ACTIVE
+
+
+def test_an_action_that_does_not_apply_is_reported_not_crashed(client, org_admin, org):
+    obj = _object(org)
+    services.delete_config_object(Principal(organization=org), obj.pk)
+    client.force_login(org_admin.user)
+    response = client.post(reverse("admin:marketplaces_configobject_changelist"),
+                           {"action": "archive_selected", "_selected_action": [obj.pk]}, follow=True)
+    assert "No config object" in response.content.decode()
+    obj.refresh_from_db()
+    assert obj.status == ConfigObject.Status.DELETED

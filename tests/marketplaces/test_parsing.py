@@ -1,0 +1,78 @@
+import pytest
+
+from marketplaces.parsing import MAX_PAYLOAD_BYTES, PayloadTooLarge, parse_version_input
+from plexica.errors import Invalid
+
+SKILL = """---
+name: Summarize tickets
+description: Turns a support thread into three bullet points.
+---
+# Summarize
+
+Read the thread, then write the bullets.
+"""
+
+
+def test_skill_front_matter_gives_the_title_and_description():
+    parsed = parse_version_input("skill", SKILL)
+    assert parsed.title == "Summarize tickets"
+    assert parsed.description == "Turns a support thread into three bullet points."
+
+
+def test_a_skill_without_front_matter_takes_its_title_from_the_first_heading():
+    assert parse_version_input("agent", "# Release captain\n\nShips things.").title == "Release captain"
+
+
+def test_bad_front_matter_is_invalid_and_names_the_line():
+    text = "---\nname: ok\n  bad: indent: x\n---\nbody\n"  # the file's line 3 is the bad one
+    with pytest.raises(Invalid) as caught:
+        parse_version_input("command", text)
+    assert "line 3" in caught.value.message
+    assert caught.value.extra == {"field": "input.rawSourceText", "line": 3}
+
+
+def test_front_matter_that_is_not_a_mapping_is_invalid():
+    with pytest.raises(Invalid):
+        parse_version_input("skill", "---\n- a\n- b\n---\nbody")
+
+
+@pytest.mark.parametrize("server", [{"command": "npx", "args": ["srv"]}, {"url": "https://mcp.example.com/sse"}])
+def test_an_mcp_server_needs_a_command_or_a_url(server):
+    assert parse_version_input("mcp", normalized_payload_json=server).sha256
+
+
+@pytest.mark.parametrize("server", [{}, {"command": "npx", "url": "https://x.example"}, {"command": ""},
+                                    {"url": "ftp://x"}, ["npx"]])
+def test_an_mcp_server_with_neither_both_or_bad_values_is_invalid(server):
+    with pytest.raises(Invalid):
+        parse_version_input("mcp", normalized_payload_json=server)
+
+
+def test_mcp_source_text_that_is_not_json_names_the_line():
+    with pytest.raises(Invalid) as caught:
+        parse_version_input("mcp", '{\n  "command": "npx",\n  oops\n}')
+    assert caught.value.extra["line"] == 3
+
+
+def test_mcp_json_differing_only_in_whitespace_has_the_same_digest():
+    one = parse_version_input("mcp", '{"command": "npx", "args": ["a"]}')
+    two = parse_version_input("mcp", '{\n  "args": ["a"],\n  "command": "npx"\n}')
+    assert one.sha256 == two.sha256
+
+
+def test_other_types_accept_free_text_or_any_json():
+    assert parse_version_input("context", "Our style guide\n\nUse British spelling.").title == "Our style guide"
+    assert parse_version_input("custom", normalized_payload_json=[1, 2, 3]).sha256
+    assert parse_version_input("hook", normalized_payload_json={"name": "pre-commit"}).title == "pre-commit"
+
+
+def test_payloads_over_one_mebibyte_are_refused():
+    with pytest.raises(PayloadTooLarge):
+        parse_version_input("context", "x" * (MAX_PAYLOAD_BYTES + 1))
+    with pytest.raises(PayloadTooLarge):
+        parse_version_input("custom", normalized_payload_json={"x": "y" * MAX_PAYLOAD_BYTES})
+
+
+def test_input_without_any_payload_is_invalid():
+    with pytest.raises(Invalid):
+        parse_version_input("tool")
