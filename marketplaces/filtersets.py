@@ -1,7 +1,7 @@
 import django_filters
 from django.db.models import Q
 
-from marketplaces.models import ConfigObject, ConfigObjectType
+from marketplaces.models import ConfigObject, ConfigObjectType, Marketplace
 
 
 class ConfigObjectFilterSet(django_filters.FilterSet):
@@ -9,6 +9,7 @@ class ConfigObjectFilterSet(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=ConfigObject.Status.choices)
     sourceMode = django_filters.ChoiceFilter(field_name="source_mode", choices=ConfigObject.SourceMode.choices)
     q = django_filters.CharFilter(method="search", label="Search in title and description")
+    pluginId = django_filters.CharFilter(method="in_plugin", label="Only active members of this plugin (plugin-...)")
     includeDeleted = django_filters.BooleanFilter(method="keep", label="Also list soft-deleted objects")
 
     class Meta:
@@ -18,6 +19,11 @@ class ConfigObjectFilterSet(django_filters.FilterSet):
     def search(self, queryset, name, value):
         return queryset.filter(Q(title__icontains=value) | Q(description__icontains=value))
 
+    def in_plugin(self, queryset, name, value):
+        # One filter() call: both conditions apply to the same membership row.
+        return queryset.filter(plugin_memberships__plugin__plugin_id=value,
+                               plugin_memberships__removed_at__isnull=True)
+
     def keep(self, queryset, name, value):
         return queryset  # applied in filter_queryset: deleted objects are hidden unless this is true
 
@@ -26,3 +32,23 @@ class ConfigObjectFilterSet(django_filters.FilterSet):
         if self.form.cleaned_data.get("includeDeleted") or self.form.cleaned_data.get("status") == "deleted":
             return queryset
         return queryset.filter(deleted_at__isnull=True)
+
+
+class MarketplaceFilterSet(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=Marketplace.Status.choices)
+    q = django_filters.CharFilter(method="search", label="Search in name and description")
+    includeDeleted = django_filters.BooleanFilter(method="keep", label="Also list soft-deleted marketplaces")
+
+    class Meta:
+        model = Marketplace
+        fields = []
+
+    def search(self, queryset, name, value):
+        return queryset.filter(Q(name__icontains=value) | Q(description__icontains=value))
+
+    def keep(self, queryset, name, value):
+        return queryset  # applied in filter_queryset
+
+    def filter_queryset(self, queryset):
+        queryset = super().filter_queryset(queryset)
+        return queryset if self.form.cleaned_data.get("includeDeleted") else queryset.filter(deleted_at__isnull=True)

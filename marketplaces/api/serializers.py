@@ -1,7 +1,16 @@
 from rest_framework import serializers
 
-from marketplaces.models import ConfigObject, ConfigObjectType, ConfigObjectVersion
+from marketplaces.models import (
+    ConfigObject,
+    ConfigObjectType,
+    ConfigObjectVersion,
+    Marketplace,
+    MarketplacePlugin,
+    PluginConfigObject,
+    validate_logo_url,
+)
 from marketplaces.services import VersionInput
+from plexica.plugins.api.serializers import PluginSerializer
 
 
 class VersionInputSerializer(serializers.Serializer):
@@ -31,6 +40,8 @@ class CreateConfigObjectSerializer(serializers.Serializer):
     type = serializers.ChoiceField(choices=ConfigObjectType.choices)
     sourceMode = serializers.ChoiceField(choices=ConfigObject.SourceMode.choices,
                                          default=ConfigObject.SourceMode.CLOUD)
+    pluginIds = serializers.ListField(child=serializers.CharField(max_length=100), required=False, default=list,
+                                      max_length=100, help_text="Plugins (plugin-... ids) the object joins.")
     input = VersionInputSerializer()
 
 
@@ -108,3 +119,79 @@ class VersionCompareSerializer(serializers.Serializer):
     toVersionId = serializers.CharField()
     identical = serializers.BooleanField()
     diff = serializers.CharField(help_text="A unified diff (difflib), empty when the versions are identical.")
+
+
+class PluginMembershipSerializer(serializers.ModelSerializer):
+    """A config object's active membership of a plugin."""
+
+    pluginId = serializers.CharField(source="plugin.plugin_id")
+    pluginName = serializers.CharField(source="plugin.name")
+    configObjectId = serializers.CharField(source="config_object_id")
+    configObjectType = serializers.CharField(source="config_object.type")
+    configObjectTitle = serializers.CharField(source="config_object.title")
+    addedBy = serializers.CharField(source="added_by.username", allow_null=True, default=None)
+    addedAt = serializers.DateTimeField(source="added_at")
+
+    class Meta:
+        model = PluginConfigObject
+        fields = ["pluginId", "pluginName", "configObjectId", "configObjectType", "configObjectTitle", "source",
+                  "addedBy", "addedAt"]
+        read_only_fields = fields
+
+
+class AddPluginSerializer(serializers.Serializer):
+    pluginId = serializers.CharField(max_length=100)
+
+
+class AddConfigObjectSerializer(serializers.Serializer):
+    configObjectId = serializers.CharField(max_length=32)
+
+
+class MarketplaceSerializer(serializers.ModelSerializer):
+    logoUrl = serializers.CharField(source="logo_url")
+    createdBy = serializers.CharField(source="created_by.username", allow_null=True, default=None)
+    createdAt = serializers.DateTimeField(source="created_at")
+    updatedAt = serializers.DateTimeField(source="updated_at")
+    deletedAt = serializers.DateTimeField(source="deleted_at", allow_null=True)
+
+    class Meta:
+        model = Marketplace
+        fields = ["id", "name", "description", "logoUrl", "status", "createdBy", "createdAt", "updatedAt",
+                  "deletedAt"]
+        read_only_fields = fields
+
+
+class MarketplaceInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+    logoUrl = serializers.CharField(required=False, allow_blank=True, default="", max_length=2048,
+                                    validators=[validate_logo_url],
+                                    help_text="An https URL or a root-relative path.")
+
+    def changes(self):
+        names = {"name": "name", "description": "description", "logoUrl": "logo_url"}
+        return {names[key]: value for key, value in self.validated_data.items()}
+
+
+class MarketplacePluginSerializer(serializers.ModelSerializer):
+    marketplaceId = serializers.CharField(source="marketplace_id")
+    pluginId = serializers.CharField(source="plugin.plugin_id")
+    pluginName = serializers.CharField(source="plugin.name")
+    addedBy = serializers.CharField(source="added_by.username", allow_null=True, default=None)
+    addedAt = serializers.DateTimeField(source="added_at")
+
+    class Meta:
+        model = MarketplacePlugin
+        fields = ["marketplaceId", "pluginId", "pluginName", "addedBy", "addedAt"]
+        read_only_fields = fields
+
+
+class ResolvedPluginSerializer(serializers.Serializer):
+    plugin = PluginSerializer()
+    configObjects = ConfigObjectSerializer(source="config_objects", many=True,
+                                           help_text="Active members, each with its latest version summary.")
+
+
+class ResolvedMarketplaceSerializer(serializers.Serializer):
+    marketplace = MarketplaceSerializer()
+    plugins = ResolvedPluginSerializer(many=True)

@@ -1,11 +1,19 @@
 from django.urls import path
 
+from marketplaces.api.composition_views import (
+    ConfigObjectPluginViewSet,
+    MarketplacePluginViewSet,
+    MarketplaceViewSet,
+    PluginConfigObjectViewSet,
+)
 from marketplaces.api.views import ConfigObjectVersionViewSet, ConfigObjectViewSet
 
 app_name = "marketplaces-api"
 
 OBJECT = "config-objects/<str:config_object_id>"
 VERSIONS = ConfigObjectVersionViewSet
+PLUGIN = "plugins/<str:plugin_id>"
+MARKETPLACE = "marketplaces/<str:marketplace_id>"
 
 urlpatterns = [
     path("config-objects", ConfigObjectViewSet.as_view({"get": "list", "post": "create"}), name="config-object-list"),
@@ -16,4 +24,23 @@ urlpatterns = [
     path(f"{OBJECT}/versions/latest", VERSIONS.as_view({"get": "latest"}), name="version-latest"),
     path(f"{OBJECT}/versions/compare", VERSIONS.as_view({"get": "compare"}), name="version-compare"),
     path(f"{OBJECT}/versions/<str:version_id>", VERSIONS.as_view({"get": "retrieve"}), name="version-detail"),
+    path(f"{OBJECT}/plugins", ConfigObjectPluginViewSet.as_view({"get": "list", "post": "create"}),
+         name="config-object-plugin-list"),
+    path(f"{OBJECT}/plugins/<str:plugin_id>", ConfigObjectPluginViewSet.as_view({"delete": "destroy"}),
+         name="config-object-plugin-detail"),
+    path(f"{PLUGIN}/config-objects", PluginConfigObjectViewSet.as_view({"get": "list", "post": "create"}),
+         name="plugin-config-object-list"),
+    path(f"{PLUGIN}/config-objects/<str:config_object_id>", PluginConfigObjectViewSet.as_view({"delete": "destroy"}),
+         name="plugin-config-object-detail"),
+    path(f"{PLUGIN}/resolved", PluginConfigObjectViewSet.as_view({"get": "resolved"}), name="plugin-resolved"),
+    path("marketplaces", MarketplaceViewSet.as_view({"get": "list", "post": "create"}), name="marketplace-list"),
+    path(MARKETPLACE, MarketplaceViewSet.as_view({"get": "retrieve", "patch": "partial_update", "delete": "destroy"}),
+         name="marketplace-detail"),
+    path(f"{MARKETPLACE}/archive", MarketplaceViewSet.as_view({"post": "archive"}), name="marketplace-archive"),
+    path(f"{MARKETPLACE}/restore", MarketplaceViewSet.as_view({"post": "restore"}), name="marketplace-restore"),
+    path(f"{MARKETPLACE}/resolved", MarketplaceViewSet.as_view({"get": "resolved"}), name="marketplace-resolved"),
+    path(f"{MARKETPLACE}/plugins", MarketplacePluginViewSet.as_view({"get": "list", "post": "create"}),
+         name="marketplace-plugin-list"),
+    path(f"{MARKETPLACE}/plugins/<str:plugin_id>", MarketplacePluginViewSet.as_view({"delete": "destroy"}),
+         name="marketplace-plugin-detail"),
 ]

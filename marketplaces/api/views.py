@@ -5,7 +5,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import mixins, serializers
 from rest_framework.response import Response
 
-from marketplaces import services
+from marketplaces import composition, services
 from marketplaces.api.serializers import (
     ConfigObjectSerializer,
     CreateConfigObjectSerializer,
@@ -79,8 +79,9 @@ class ConfigObjectViewSet(mixins.ListModelMixin, ConfigObjectAPI):
         serializer = CreateConfigObjectSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        obj, _ = services.create_config_object(request.principal, data["type"], data["sourceMode"],
-                                               version_input(data["input"]))
+        obj, _ = composition.create_config_object_in_plugins(
+            request.principal, data["type"], data["sourceMode"], version_input(data["input"]), data["pluginIds"]
+        )
         return self._item(obj, status=201, mutation=True)
 
     @extend_schema(operation_id="getConfigObject", parameters=[OBJECT_ID, INCLUDE_DELETED],
