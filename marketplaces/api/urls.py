@@ -6,6 +6,7 @@ from marketplaces.api.composition_views import (
     MarketplaceViewSet,
     PluginConfigObjectViewSet,
 )
+from marketplaces.api.plugin_views import CatalogPluginViewSet
 from marketplaces.api.views import ConfigObjectVersionViewSet, ConfigObjectViewSet
 
 app_name = "marketplaces-api"
@@ -15,7 +16,13 @@ VERSIONS = ConfigObjectVersionViewSet
 PLUGIN = "plugins/<str:plugin_id>"
 MARKETPLACE = "marketplaces/<str:marketplace_id>"
 
+CATALOG = CatalogPluginViewSet
+
 urlpatterns = [
+    path("plugins", CATALOG.as_view({"get": "list", "post": "create"}), name="plugin-list"),
+    path(PLUGIN, CATALOG.as_view({"get": "retrieve", "patch": "partial_update"}), name="plugin-detail"),
+    path(f"{PLUGIN}/archive", CATALOG.as_view({"post": "archive"}), name="plugin-archive"),
+    path(f"{PLUGIN}/restore", CATALOG.as_view({"post": "restore"}), name="plugin-restore"),
     path("config-objects", ConfigObjectViewSet.as_view({"get": "list", "post": "create"}), name="config-object-list"),
     path(OBJECT, ConfigObjectViewSet.as_view({"get": "retrieve", "delete": "destroy"}), name="config-object-detail"),
     path(f"{OBJECT}/archive", ConfigObjectViewSet.as_view({"post": "archive"}), name="config-object-archive"),

@@ -1,12 +1,13 @@
 from django.urls import path
 
-from plexica.plugins.api.views import PermissionGrantViewSet, PluginViewSet
+from plexica.plugins.api.views import PermissionGrantViewSet
 
 app_name = "plugins-api"
 
+# /plugins and /plugins/<plugin_id> (the catalog with member counts and marketplaces) are mounted from
+# marketplaces.api.urls, whose view extends PluginViewSet and PluginSerializer.
+
 urlpatterns = [
-    path("plugins", PluginViewSet.as_view({"get": "list"}), name="plugin-list"),
-    path("plugins/<str:plugin_id>", PluginViewSet.as_view({"get": "retrieve"}), name="plugin-detail"),
     path(
         "plugins/<str:plugin_id>/permissions",
         PermissionGrantViewSet.as_view({"get": "list", "post": "create"}),
