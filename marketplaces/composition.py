@@ -52,6 +52,12 @@ def _activate(model, lookup, defaults, now=None):
     return row, False, False
 
 
+def _deactivate(model, filters, not_found, now=None):
+    """Soft-remove the active membership row matching `filters`; raise `not_found` when there is none."""
+    if not model.objects.filter(**filters, removed_at__isnull=True).update(removed_at=now or timezone.now()):
+        raise not_found
+
+
 # Plugin membership of config objects
 
 
@@ -68,12 +74,12 @@ def add_config_object_to_plugin(principal, plugin, obj, source=MembershipSource.
 
 def remove_config_object_from_plugin(principal, plugin, obj, now=None):
     """Soft-remove the membership; NotFound when `obj` is not an active member of `plugin`."""
-    removed = PluginConfigObject.objects.filter(
-        organization=principal.organization, plugin=plugin, config_object=obj, removed_at__isnull=True
-    ).update(removed_at=now or timezone.now())
-    if not removed:
-        raise NotFound(f"Config object {obj.pk} is not a member of plugin {plugin.plugin_id}.",
-                       title="Membership not found")
+    _deactivate(
+        PluginConfigObject, {"organization": principal.organization, "plugin": plugin, "config_object": obj},
+        NotFound(f"Config object {obj.pk} is not a member of plugin {plugin.plugin_id}.",
+                 title="Membership not found"),
+        now,
+    )
 
 
 def plugin_memberships(organization):
@@ -233,12 +239,11 @@ def add_plugin_to_marketplace(principal, marketplace, plugin, now=None):
 
 
 def remove_plugin_from_marketplace(principal, marketplace, plugin, now=None):
-    removed = MarketplacePlugin.objects.filter(
-        organization=principal.organization, marketplace=marketplace, plugin=plugin, removed_at__isnull=True
-    ).update(removed_at=now or timezone.now())
-    if not removed:
-        raise NotFound(f"Plugin {plugin.plugin_id} is not in marketplace {marketplace.pk}.",
-                       title="Membership not found")
+    _deactivate(
+        MarketplacePlugin, {"organization": principal.organization, "marketplace": marketplace, "plugin": plugin},
+        NotFound(f"Plugin {plugin.plugin_id} is not in marketplace {marketplace.pk}.", title="Membership not found"),
+        now,
+    )
 
 
 def marketplace_memberships(organization):

@@ -1,33 +1,12 @@
 """Concurrent writers on PostgreSQL: registrations replace whole lists; lifecycle checks do not interleave."""
 
-import threading
-
 import pytest
-from django.db import connection
 
 from dependencies.models import PluginDependency
 from plexica.plugins.models import Plugin
+from tests.concurrency import run_together
 
 BASE = "/api/plugin-gateway/dependencies"
-
-
-def run_together(*jobs):
-    barrier = threading.Barrier(len(jobs))
-    results = [None] * len(jobs)
-
-    def run(index, job):
-        try:
-            barrier.wait()
-            results[index] = job()
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, job)) for i, job in enumerate(jobs)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
 
 
 @pytest.mark.requires_postgres

@@ -1,11 +1,9 @@
-import threading
-
 import pytest
-from django.db import connection
 
 from marketplaces import services
 from marketplaces.models import ConfigObject, ConfigObjectVersion, VersionIsImmutable
 from plexica.api.authentication import Principal
+from tests.concurrency import run_together
 from tests.marketplaces.conftest import SKILL_V1, SKILL_V2, add_version
 
 
@@ -35,25 +33,6 @@ def test_a_version_from_the_connector_is_recorded_as_such(principal):
                                            services.VersionInput("echo hi", source_revision="abc123"))
     version = obj.latest_version()
     assert (version.created_via, version.source_revision) == ("connector", "abc123")
-
-
-def run_together(*jobs):
-    barrier = threading.Barrier(len(jobs))
-    results = [None] * len(jobs)
-
-    def run(index, job):
-        try:
-            barrier.wait()
-            results[index] = job()
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, job)) for i, job in enumerate(jobs)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
 
 
 @pytest.mark.requires_postgres
