@@ -69,6 +69,8 @@ INSTALLED_APPS = [
     "shareddata",
     "dependencies",
     "marketplaces",
+    "webhooks",
+    "connectors",
 ]
 
 MIDDLEWARE = [
@@ -233,6 +235,14 @@ GATEWAY_POOL_MAXSIZE = env_int("GATEWAY_POOL_MAXSIZE", 32, minimum=1)
 # Shared data.
 SHAREDDATA_MAX_VALUE_BYTES = env_int("SHAREDDATA_MAX_VALUE_BYTES", 1024 * 1024, minimum=1)
 SHAREDDATA_LIST_MAX_KEYS = env_int("SHAREDDATA_LIST_MAX_KEYS", 1000, minimum=1)
+
+# GitHub connector: the App that repositories are synced through, and the secret its webhooks are signed with.
+GITHUB_API_URL = env_url("GITHUB_API_URL", "https://api.github.com", schemes=("https", "http")).rstrip("/")
+GITHUB_APP_ID = env_str("GITHUB_APP_ID", "")
+GITHUB_APP_PRIVATE_KEY = env_str("GITHUB_APP_PRIVATE_KEY", "").replace("\\n", "\n")
+GITHUB_WEBHOOK_SECRET = env_str("GITHUB_WEBHOOK_SECRET", "")
+GITHUB_SYNC_MAX_ATTEMPTS = env_int("GITHUB_SYNC_MAX_ATTEMPTS", 6, minimum=1)
+WEBHOOK_MAX_BODY_BYTES = env_int("WEBHOOK_MAX_BODY_BYTES", 25 * 1024 * 1024, minimum=1024)
 
 # Celery: a real broker when REDIS_URL is set, eager in-process execution otherwise.
 CELERY_BROKER_URL = REDIS_URL or "memory://"
