@@ -130,15 +130,56 @@ def add_version(principal, object_id, data, base_version_ids=None, created_via=N
                 latestVersionId=latest.pk,
             )
         parsed = parse_version_input(obj.type, data.raw_source_text, data.normalized_payload_json)
+        recovered = obj.status == ConfigObject.Status.INGESTION_ERROR  # valid content again clears the error
+        if recovered:
+            obj.status = ConfigObject.Status.ACTIVE
         if parsed.sha256 == latest.sha256:
+            if recovered:
+                obj.save(update_fields=["status"])
             return latest, False
         version = _insert_version(obj, parsed, data, principal,
                                   created_via or CREATED_VIA_BY_SOURCE_MODE[obj.source_mode], after=latest, now=now)
         _apply_projection(obj, parsed, data.metadata)
         obj.updated_at = version.created_at
         obj.save(update_fields=["title", "description", "search_text", "relative_path", "file_name",
-                                "file_extension", "updated_at"])
+                                "file_extension", "updated_at", "status"])
     return version, True
+
+
+def record_deleted_version(principal, object_id, source_revision="", reason="", created_via=None, now=None):
+    """The source of `object_id` is gone (a connector saw the file removed): add a version marked
+    `is_deleted_version` (it repeats the last payload, so history shows what was removed) and soft-delete the
+    object, which takes it out of delivery. Returns the new version; an already deleted object is left alone
+    (None)."""
+    with transaction.atomic():
+        obj = ConfigObject.objects.select_for_update().filter(organization=principal.organization,
+                                                              pk=object_id).first()
+        if obj is None:
+            raise NotFound(f"No config object {object_id} in this organization.", title="Config object not found")
+        if obj.deleted_at is not None:
+            return None
+        latest = obj.latest_version()
+        created_at = now or timezone.now()
+        if created_at <= latest.created_at:
+            created_at = latest.created_at + timedelta(microseconds=1)
+        version = ConfigObjectVersion.objects.create(
+            config_object=obj, raw_source_text=latest.raw_source_text,
+            normalized_payload_json=latest.normalized_payload_json, schema_version=latest.schema_version,
+            metadata=latest.metadata, reason=reason or "The source was removed.",
+            created_via=created_via or CREATED_VIA_BY_SOURCE_MODE[obj.source_mode], created_by=_user(principal),
+            source_revision=source_revision, is_deleted_version=True, sha256=latest.sha256, created_at=created_at,
+        )
+        obj.status, obj.deleted_at, obj.updated_at = ConfigObject.Status.DELETED, created_at, created_at
+        obj.save(update_fields=["status", "deleted_at", "updated_at"])
+    return version
+
+
+def mark_ingestion_error(principal, object_id):
+    """The newest source of `object_id` failed to parse: it keeps its last good version and shows the error
+    status until valid content arrives (add_version clears it)."""
+    return ConfigObject.objects.filter(organization=principal.organization, pk=object_id,
+                                       deleted_at__isnull=True).update(status=ConfigObject.Status.INGESTION_ERROR,
+                                                                       updated_at=timezone.now())
 
 
 def _set_status(principal, object_id, allowed_from, status, include_deleted=False, **changes):
