@@ -1,0 +1,254 @@
+"""Who may do what to config objects, plugins, marketplaces and connector instances. No HTTP.
+
+Roles are viewer < editor < manager. A caller's effective role on a resource is the strongest active grant
+that names them (their membership, one of their teams, or the whole organization). On top of grants:
+
+- org owners/admins, org API keys and superusers are managers of everything in their organization;
+- a plugin visible through an active marketplace the caller can see is viewable;
+- a config object in a plugin the caller can access (directly or through a marketplace) is viewable;
+- a plugin's own API key views that plugin (and so its config objects), nothing more;
+- inherited access never grants more than viewer. Everything is private by default.
+
+Denials come in two kinds, so a 403 says which one it is: `org_capability_required` when the caller's
+standing in the organization does not allow the action at all (creating a marketplace as a plain member),
+`resource_access_denied` when they lack the role on that one resource.
+"""
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from marketplaces.models import (
+    ROLE_RANK,
+    AccessGrant,
+    AccessRole,
+    ConfigObject,
+    Marketplace,
+    MarketplacePlugin,
+    PluginConfigObject,
+    ResourceType,
+)
+from plexica.errors import Forbidden, Invalid, NotFound
+from plexica.plugins.models import Plugin
+from plexica.tenancy.models import Membership, Team, TeamMembership
+
+VIEWER, EDITOR, MANAGER = AccessRole.VIEWER, AccessRole.EDITOR, AccessRole.MANAGER
+NOUNS = {
+    ResourceType.CONFIG_OBJECT: "config object",
+    ResourceType.PLUGIN: "plugin",
+    ResourceType.MARKETPLACE: "marketplace",
+    ResourceType.CONNECTOR_INSTANCE: "connector instance",
+}
+
+
+def strongest(*roles):
+    """The strongest of `roles` (None when there is none)."""
+    present = [role for role in roles if role]
+    return max(present, key=lambda role: ROLE_RANK[role]) if present else None
+
+
+def _user(principal):
+    return getattr(principal, "user", None)
+
+
+# What the caller's standing in the organization allows
+
+
+def require_org_admin(principal, doing):
+    """Org-level actions (creating plugins and marketplaces...) need an org admin."""
+    if not principal.is_org_admin:
+        raise Forbidden(f"{doing} needs an organization admin (an owner or admin member, or an org API key).",
+                        code="org_capability_required", capability="org_admin")
+
+
+def require_member_capability(principal, doing):
+    """Actions any person in the organization may take (creating a config object); plugin keys may not."""
+    if principal.is_org_admin:
+        return
+    if principal.plugin is not None or principal.membership is None:
+        raise Forbidden(f"{doing} needs an organization member or admin; a plugin's API key cannot do it.",
+                        code="org_capability_required", capability="member")
+
+
+# Grants that name the caller
+
+
+def grants_for(principal, resource_type):
+    """Active grants of `resource_type` that apply to the caller (none for keys without a member)."""
+    membership = principal.membership
+    grants = AccessGrant.objects.filter(organization=principal.organization, resource_type=resource_type,
+                                        revoked_at__isnull=True)
+    if membership is None:
+        return grants.none()
+    teams = TeamMembership.objects.filter(membership=membership).values("team_id")
+    return grants.filter(Q(org_wide=True) | Q(membership=membership) | Q(team_id__in=teams))
+
+
+def _granted_ids(principal, resource_type):
+    return grants_for(principal, resource_type).values("resource_id")
+
+
+def _direct_role(principal, resource_type, resource_id):
+    roles = grants_for(principal, resource_type).filter(resource_id=resource_id).values_list("role", flat=True)
+    return strongest(*roles)
+
+
+def _visible_marketplace_ids(principal):
+    return Marketplace.objects.filter(
+        organization=principal.organization, pk__in=_granted_ids(principal, ResourceType.MARKETPLACE),
+        status=Marketplace.Status.ACTIVE, deleted_at__isnull=True,
+    ).values("pk")
+
+
+def accessible_plugin_ids(principal):
+    """A subquery of the plugin pks the caller can at least view (None: all of them, for org admins)."""
+    if principal.is_org_admin:
+        return None
+    own = Q(pk=principal.plugin.pk) if principal.plugin is not None else Q(pk__in=[])
+    through_marketplace = MarketplacePlugin.objects.filter(
+        marketplace_id__in=_visible_marketplace_ids(principal), removed_at__isnull=True
+    ).values("plugin_id")
+    return Plugin.objects.filter(
+        Q(pk__in=_granted_ids(principal, ResourceType.PLUGIN)) | Q(pk__in=through_marketplace) | own,
+        organization=principal.organization,
+    ).values("pk")
+
+
+def accessible_ids(principal, resource_type):
+    """A subquery of the ids of `resource_type` the caller can at least view (None: all, for org admins)."""
+    if principal.is_org_admin:
+        return None
+    if resource_type == ResourceType.PLUGIN:
+        return accessible_plugin_ids(principal)
+    if resource_type == ResourceType.CONFIG_OBJECT:
+        in_plugins = PluginConfigObject.objects.filter(
+            plugin_id__in=_inheriting_plugins(principal), removed_at__isnull=True
+        ).values("config_object_id")
+        return ConfigObject.objects.filter(
+            Q(pk__in=_granted_ids(principal, resource_type)) | Q(pk__in=in_plugins),
+            organization=principal.organization,
+        ).values("pk")
+    return _granted_ids(principal, resource_type)
+
+
+def _inheriting_plugins(principal):
+    """Plugins whose config objects the caller may view: accessible ones that are not deleted."""
+    return Plugin.objects.filter(pk__in=accessible_plugin_ids(principal)).exclude(
+        catalog_status=Plugin.CatalogStatus.DELETED).values("pk")
+
+
+def restrict(queryset, principal, resource_type, field="pk"):
+    """`queryset` limited to the resources the caller can view (unchanged for org admins)."""
+    ids = accessible_ids(principal, resource_type)
+    return queryset if ids is None else queryset.filter(**{f"{field}__in": ids})
+
+
+def effective_role(principal, resource_type, resource_id):
+    """The caller's role on one resource (None: no access at all)."""
+    if principal.is_org_admin:
+        return MANAGER
+    direct = _direct_role(principal, resource_type, resource_id)
+    if direct is not None or resource_type not in (ResourceType.PLUGIN, ResourceType.CONFIG_OBJECT):
+        return direct
+    if resource_type == ResourceType.PLUGIN:
+        visible = accessible_plugin_ids(principal).filter(pk=resource_id).exists()
+    else:
+        visible = PluginConfigObject.objects.filter(
+            config_object_id=resource_id, removed_at__isnull=True, plugin_id__in=_inheriting_plugins(principal)
+        ).exists()
+    return VIEWER if visible else None
+
+
+def require_role(principal, resource_type, resource_id, needed, doing=None):
+    """The caller's role on the resource if it is at least `needed`; otherwise a 403 that says what is missing."""
+    role = effective_role(principal, resource_type, resource_id)
+    if role is not None and ROLE_RANK[role] >= ROLE_RANK[needed]:
+        return role
+    noun = NOUNS[resource_type]
+    doing = doing or f"This needs the {needed} role on {noun} {resource_id}"
+    have = f"you are {role}" if role else f"you have no access to this {noun}"
+    raise Forbidden(f"{doing}; {have}.", code="resource_access_denied", resourceType=str(resource_type),
+                    resourceId=resource_id, requiredRole=str(needed), role=role)
+
+
+# Managing grants
+
+
+def _subject(organization, membership_id=None, team_id=None, org_wide=False):
+    given = sum(bool(x) for x in (membership_id, team_id, org_wide))
+    if given != 1:
+        raise Invalid("A grant names exactly one of orgMembershipId, teamId or orgWide: true.",
+                      field="orgMembershipId")
+    if membership_id:
+        membership = Membership.objects.filter(organization=organization, pk=membership_id).first()
+        if membership is None:
+            raise NotFound(f"No member {membership_id} in this organization.", title="Member not found",
+                           field="orgMembershipId")
+        return {"membership": membership}
+    if team_id:
+        team = Team.objects.filter(organization=organization, pk=team_id).first()
+        if team is None:
+            raise NotFound(f"No team {team_id} in this organization.", title="Team not found", field="teamId")
+        return {"team": team}
+    return {"org_wide": True}
+
+
+def active_grants(organization, resource_type, resource_id):
+    return (AccessGrant.objects.filter(organization=organization, resource_type=resource_type,
+                                       resource_id=resource_id, revoked_at__isnull=True)
+            .select_related("membership__user", "team", "created_by"))
+
+
+def grant(principal, resource_type, resource_id, role, *, membership_id=None, team_id=None, org_wide=False,
+          now=None):
+    """Give a subject `role` on the resource (the caller must be its manager); (grant, created).
+
+    Granting a subject that already has a grant changes its role; a revoked grant comes back.
+    """
+    require_role(principal, resource_type, resource_id, MANAGER, f"Sharing this {NOUNS[resource_type]}")
+    if role not in ROLE_RANK:
+        raise Invalid(f"role must be one of viewer, editor, manager (got {role!r}).", field="role")
+    subject = _subject(principal.organization, membership_id, team_id, org_wide)
+    return _upsert_grant(principal.organization, resource_type, resource_id, role, subject, _user(principal), now)
+
+
+def _upsert_grant(organization, resource_type, resource_id, role, subject, user, now=None):
+    now = now or timezone.now()
+    key = AccessGrant.subject_key_for(**subject)
+    lookup = {"resource_type": resource_type, "resource_id": resource_id, "subject_key": key}
+    for _ in range(2):  # a concurrent first grant of the same subject wins the insert; then we update it
+        with transaction.atomic():
+            row = AccessGrant.objects.select_for_update().filter(**lookup).first()
+            if row is None:
+                try:
+                    with transaction.atomic():
+                        row = AccessGrant.objects.create(organization=organization, role=role, created_by=user,
+                                                         created_at=now, updated_at=now, **lookup, **subject)
+                    return row, True
+                except IntegrityError:
+                    continue
+            row.role, row.revoked_at, row.revoked_by, row.updated_at = role, None, None, now
+            row.save(update_fields=["role", "revoked_at", "revoked_by", "updated_at"])
+            return row, False
+    raise RuntimeError("could not insert or update the grant")
+
+
+def grant_creator(principal, resource_type, resource_id):
+    """The member who creates a resource becomes its manager (keys without a member need no grant).
+
+    Admins manage everything anyway; for them the grant records who created it and survives a demotion.
+    """
+    if principal.membership is not None:
+        _upsert_grant(principal.organization, resource_type, resource_id, MANAGER,
+                      {"membership": principal.membership}, _user(principal))
+
+
+def revoke(principal, resource_type, resource_id, grant_id, now=None):
+    """Revoke one active grant on the resource (soft: the row stays with revoked_at); the caller must manage it."""
+    require_role(principal, resource_type, resource_id, MANAGER, f"Changing who can use this {NOUNS[resource_type]}")
+    changed = AccessGrant.objects.filter(
+        organization=principal.organization, resource_type=resource_type, resource_id=resource_id, pk=grant_id,
+        revoked_at__isnull=True,
+    ).update(revoked_at=now or timezone.now(), revoked_by=_user(principal))
+    if not changed:
+        raise NotFound(f"No active grant {grant_id} on this {NOUNS[resource_type]}.", title="Grant not found")
