@@ -1,0 +1,32 @@
+"""Celery tasks of the GitHub connector. They take ids, have explicit names and are idempotent: a claim is a
+compare-and-set, so a redelivered or duplicated task finds nothing to do."""
+
+from celery import shared_task
+
+from connectors import queueing
+
+
+@shared_task(name="connectors.run_sync_event", ignore_result=True)
+def run_sync_event(event_id):
+    """Claim sync event `event_id` and reconcile its target with the branch head (no-op when not claimable)."""
+    from connectors import sync  # sync imports the GitHub client; keep queueing importable without it
+
+    event = sync.run_sync_event(event_id)
+    return event.status if event is not None else None
+
+
+@shared_task(name="connectors.run_due_sync_events", ignore_result=True)
+def run_due_sync_events(limit=100):
+    """Enqueue retries whose time came, queued events nobody picked up, and events of workers that died."""
+    event_ids = queueing.due_event_ids(limit=limit)
+    for event_id in event_ids:
+        run_sync_event.delay(event_id)
+    return len(event_ids)
+
+
+@shared_task(name="connectors.reconcile_targets", ignore_result=True)
+def reconcile_targets(limit=200):
+    """Queue a resync for each active target whose branch head moved past its last completed sync."""
+    from connectors import sync
+
+    return sync.reconcile_targets(limit=limit)
