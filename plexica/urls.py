@@ -24,6 +24,8 @@ urlpatterns = [
     path("api/v1/", include("plexica.plugins.api.urls")),
     path("api/v1/", include("dependencies.api.lifecycle_urls")),
     path("api/v1/", include("marketplaces.api.urls")),
+    path("api/v1/", include("marketplaces.api.release_urls")),
+    path("api/v1/delivery/", include("marketplaces.api.delivery_urls")),
     path("api/v1/", include("webhooks.api.urls")),
     path("api/v1/", include("connectors.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
