@@ -1,0 +1,1 @@
+"""The GitHub REST API as the connector needs it (see client.py)."""

@@ -1,0 +1,115 @@
+"""Fixtures for the GitHub connector tests.
+
+- `github_app_keys`  (session) an RSA key pair for the test GitHub App: `.private_pem`, `.public_pem`.
+- `github_server`    (session) the stub GitHub REST server on 127.0.0.1 (tests/connectors/github_stub.py).
+- `github_app`       settings pointing at the stub: GITHUB_API_URL, GITHUB_APP_ID, GITHUB_APP_PRIVATE_KEY,
+                     GITHUB_WEBHOOK_SECRET; `.sign(body) -> "sha256=..."` signs a webhook body like GitHub.
+- `github`           the stub, reset for this test (and `github_app` applied): `github.repository(...)`
+                     creates a repository, `repo.commit({path: text})` / `repo.update({path: text|None})` move
+                     its branch, `github.fail(endpoint, status, ...)`, `github.slow(...)`, `github.requests`.
+- `github_target`    factory: github_target(repo, mappings=[("skills/**", "skill")], ...) -> ConnectorTarget of
+                     `org` with account (the repo's installation), instance and mappings.
+- `system`           the principal the sync acts as for `org` (no user).
+"""
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+from types import SimpleNamespace
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from connectors.models import ConnectorAccount, ConnectorInstance, ConnectorMapping, ConnectorTarget
+from tests.connectors.github_stub import start_stub
+
+GITHUB_APP_ID = "98765"
+GITHUB_WEBHOOK_SECRET = "test-webhook-secret"
+
+
+@dataclass(frozen=True)
+class AppKeys:
+    private_pem: str
+    public_pem: str
+
+
+@pytest.fixture(scope="session")
+def github_app_keys():
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                    serialization.NoEncryption()).decode()
+    public_pem = key.public_key().public_bytes(serialization.Encoding.PEM,
+                                               serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    return AppKeys(private_pem, public_pem)
+
+
+@pytest.fixture(scope="session")
+def github_server(github_app_keys):
+    stub = start_stub(GITHUB_APP_ID, github_app_keys.public_pem)
+    yield stub
+    stub.stop()
+
+
+@dataclass(frozen=True)
+class GitHubApp:
+    app_id: str
+    private_pem: str
+    public_pem: str
+    webhook_secret: str
+    api_url: str
+
+    def sign(self, body, secret=None):
+        """The X-Hub-Signature-256 header GitHub sends for `body` (bytes)."""
+        key = (secret if secret is not None else self.webhook_secret).encode()
+        return "sha256=" + hmac.new(key, body, hashlib.sha256).hexdigest()
+
+
+@pytest.fixture
+def github_app(settings, github_server, github_app_keys):
+    settings.GITHUB_API_URL = github_server.url
+    settings.GITHUB_APP_ID = GITHUB_APP_ID
+    settings.GITHUB_APP_PRIVATE_KEY = github_app_keys.private_pem
+    settings.GITHUB_WEBHOOK_SECRET = GITHUB_WEBHOOK_SECRET
+    return GitHubApp(GITHUB_APP_ID, github_app_keys.private_pem, github_app_keys.public_pem,
+                     GITHUB_WEBHOOK_SECRET, github_server.url)
+
+
+@pytest.fixture
+def github(github_app, github_server):
+    github_server.reset()
+    yield github_server
+    github_server.reset()
+
+
+@pytest.fixture
+def system(org):
+    return SimpleNamespace(organization=org, user=None)
+
+
+@pytest.fixture
+def github_target(org):
+    def make(repo, mappings=(("skills/**", "skill"),), branch=None, organization=None, instance_name=None):
+        organization = organization or org
+        account, _ = ConnectorAccount.objects.get_or_create(
+            organization=organization, installation_id=repo.installation_id,
+            defaults={"account_login": repo.full_name.split("/")[0], "account_type": "Organization"},
+        )
+        instance = ConnectorInstance.objects.create(
+            organization=organization, account=account,
+            name=instance_name or f"{repo.full_name}@{branch or repo.default_branch}",
+        )
+        target = ConnectorTarget.objects.create(
+            organization=organization, instance=instance, repository_id=repo.id,
+            repository_full_name=repo.full_name, branch=branch or repo.default_branch,
+        )
+        for position, mapping in enumerate(mappings):
+            selector, object_type, *rest = mapping
+            plugin = rest[0] if rest else None
+            ConnectorMapping.objects.create(
+                organization=organization, target=target, selector=selector, object_type=object_type,
+                plugin=plugin, auto_add_to_plugin=plugin is not None, position=position,
+            )
+        return target
+
+    return make
