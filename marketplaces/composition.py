@@ -10,13 +10,14 @@ from django.db import transaction
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
-from marketplaces import services
+from marketplaces import access, services
 from marketplaces.models import (
     ConfigObjectVersion,
     Marketplace,
     MarketplacePlugin,
     MembershipSource,
     PluginConfigObject,
+    ResourceType,
 )
 from plexica.errors import Conflict, NotFound
 from plexica.plugins.models import Plugin
@@ -92,10 +93,17 @@ def get_plugin_membership(organization, plugin, obj):
 
 
 def create_config_object_in_plugins(principal, type_, source_mode, data, plugin_ids=()):
-    """Create a config object (with its first version) as a member of these plugins; all or nothing."""
+    """Create a config object (with its first version) as a member of these plugins; all or nothing.
+
+    The caller needs the editor role on each plugin, and becomes the object's manager.
+    """
     plugins = [get_plugin(principal.organization, plugin_id) for plugin_id in dict.fromkeys(plugin_ids or ())]
+    for plugin in plugins:
+        access.require_role(principal, ResourceType.PLUGIN, plugin.pk, access.EDITOR,
+                            f"Adding a config object to plugin {plugin.plugin_id} needs the editor role on it")
     with transaction.atomic():
         obj, version = services.create_config_object(principal, type_, source_mode, data)
+        access.grant_creator(principal, ResourceType.CONFIG_OBJECT, obj.pk)
         for plugin in plugins:
             add_config_object_to_plugin(principal, plugin, obj, source=MembershipSource.API)
     return obj, version
@@ -171,9 +179,12 @@ def get_marketplace(organization, marketplace_id, include_deleted=False):
 
 def create_marketplace(principal, name, description="", logo_url="", now=None):
     now = now or timezone.now()
-    return Marketplace.objects.create(organization=principal.organization, name=name, description=description,
-                                      logo_url=logo_url, created_by=_user(principal), created_at=now,
-                                      updated_at=now)
+    with transaction.atomic():
+        marketplace = Marketplace.objects.create(organization=principal.organization, name=name,
+                                                 description=description, logo_url=logo_url,
+                                                 created_by=_user(principal), created_at=now, updated_at=now)
+        access.grant_creator(principal, ResourceType.MARKETPLACE, marketplace.pk)
+    return marketplace
 
 
 def update_marketplace(principal, marketplace_id, **changes):

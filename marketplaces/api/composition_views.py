@@ -4,7 +4,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins
 from rest_framework.response import Response
 
-from marketplaces import composition, services
+from marketplaces import access, composition
 from marketplaces.api.serializers import (
     AddConfigObjectSerializer,
     AddPluginSerializer,
@@ -15,10 +15,10 @@ from marketplaces.api.serializers import (
     ResolvedMarketplaceSerializer,
     ResolvedPluginSerializer,
 )
-from marketplaces.api.views import INCLUDE_DELETED, OBJECT_ID, ConfigObjectAPI, _wants_deleted
+from marketplaces.api.views import INCLUDE_DELETED, OBJECT_ID, ConfigObjectAPI, _wants_deleted, find_object
 from marketplaces.filtersets import MarketplaceFilterSet
-from marketplaces.models import Marketplace, MarketplacePlugin, PluginConfigObject
-from plexica.api.permissions import IsOrgAdmin, TenantAccess
+from marketplaces.models import Marketplace, MarketplacePlugin, PluginConfigObject, ResourceType
+from plexica.api.permissions import TenantAccess
 from plexica.api.schema import item_envelope, mutation_envelope
 from plexica.api.views import TenantViewSet, item_response, mutation_response
 
@@ -29,6 +29,23 @@ MEMBERSHIP_RESPONSES = {
     201: mutation_envelope("PluginMembershipAdded", PluginMembershipSerializer()),
     200: mutation_envelope("PluginMembershipReactivated", PluginMembershipSerializer()),
 }
+
+
+def find_plugin(request, plugin_id, role, doing=None):
+    """The plugin (404 when it does not exist in this organization), after the role check (403)."""
+    plugin = composition.get_plugin(request.tenant, plugin_id)
+    access.require_role(request.principal, ResourceType.PLUGIN, plugin.pk, role, doing)
+    return plugin
+
+
+def find_marketplace(request, marketplace_id, role, doing=None, include_deleted=False):
+    """The marketplace (404 when it does not exist in this organization), after the role check (403)."""
+    marketplace = composition.get_marketplace(request.tenant, marketplace_id, include_deleted=include_deleted)
+    access.require_role(request.principal, ResourceType.MARKETPLACE, marketplace.pk, role, doing)
+    return marketplace
+
+
+MEMBERSHIP_EDIT = "Changing a plugin's config objects needs the editor role on the plugin"
 
 
 class MembershipAPI(mixins.ListModelMixin, ConfigObjectAPI):
@@ -46,10 +63,11 @@ class ConfigObjectPluginViewSet(MembershipAPI):
     """The plugins a config object is an active member of."""
 
     def config_object(self):
-        return services.get_config_object(self.request.tenant, self.kwargs["config_object_id"])
+        return find_object(self.request, self.kwargs["config_object_id"], access.VIEWER)
 
     def get_queryset(self):
-        return composition.plugin_memberships(self.request.tenant).filter(config_object=self.config_object())
+        memberships = composition.plugin_memberships(self.request.tenant).filter(config_object=self.config_object())
+        return access.restrict(memberships, self.request.principal, ResourceType.PLUGIN, field="plugin_id")
 
     @extend_schema(operation_id="listConfigObjectPlugins", parameters=[OBJECT_ID])
     def list(self, request, *args, **kwargs):
@@ -61,14 +79,16 @@ class ConfigObjectPluginViewSet(MembershipAPI):
         serializer = AddPluginSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         obj = self.config_object()
-        return self._added(composition.get_plugin(request.tenant, serializer.validated_data["pluginId"]), obj)
+        return self._added(find_plugin(request, serializer.validated_data["pluginId"], access.EDITOR, MEMBERSHIP_EDIT),
+                           obj)
 
     @extend_schema(operation_id="removeConfigObjectFromPlugin", request=None, parameters=[OBJECT_ID, PLUGIN_ID],
                    responses={204: None})
     def destroy(self, request, config_object_id, plugin_id):
         obj = self.config_object()
-        composition.remove_config_object_from_plugin(request.principal, composition.get_plugin(request.tenant,
-                                                                                               plugin_id), obj)
+        composition.remove_config_object_from_plugin(request.principal,
+                                                     find_plugin(request, plugin_id, access.EDITOR, MEMBERSHIP_EDIT),
+                                                     obj)
         return Response(status=204)
 
 
@@ -77,8 +97,8 @@ class PluginConfigObjectViewSet(MembershipAPI):
 
     schema_tags = ["plugins"]
 
-    def plugin(self):
-        return composition.get_plugin(self.request.tenant, self.kwargs["plugin_id"])
+    def plugin(self, role=access.VIEWER, doing=None):
+        return find_plugin(self.request, self.kwargs["plugin_id"], role, doing)
 
     def get_queryset(self):
         return composition.plugin_memberships(self.request.tenant).filter(plugin=self.plugin())
@@ -92,27 +112,29 @@ class PluginConfigObjectViewSet(MembershipAPI):
     def create(self, request, plugin_id):
         serializer = AddConfigObjectSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        plugin = self.plugin()
-        return self._added(plugin, services.get_config_object(request.tenant,
-                                                              serializer.validated_data["configObjectId"]))
+        plugin = self.plugin(access.EDITOR, MEMBERSHIP_EDIT)
+        return self._added(plugin, find_object(request, serializer.validated_data["configObjectId"], access.VIEWER))
 
     @extend_schema(operation_id="removePluginConfigObject", request=None, parameters=[PLUGIN_ID, OBJECT_ID],
                    responses={204: None})
     def destroy(self, request, plugin_id, config_object_id):
-        plugin = self.plugin()
-        obj = services.get_config_object(request.tenant, config_object_id)
+        plugin = self.plugin(access.EDITOR, MEMBERSHIP_EDIT)
+        obj = find_object(request, config_object_id, access.VIEWER)
         composition.remove_config_object_from_plugin(request.principal, plugin, obj)
         return Response(status=204)
 
     @extend_schema(operation_id="getResolvedPlugin", parameters=[PLUGIN_ID],
                    responses=item_envelope("ResolvedPluginItem", ResolvedPluginSerializer()))
     def resolved(self, request, plugin_id):
+        self.plugin()
         return item_response(ResolvedPluginSerializer(composition.resolve_plugin(request.tenant, plugin_id)).data)
 
 
 class MarketplaceAPI(TenantViewSet):
+    """Open to every principal of the organization; each action checks the caller's role on the marketplace."""
+
     schema_tags = ["marketplaces"]
-    permission_classes = [TenantAccess, IsOrgAdmin]
+    permission_classes = [TenantAccess]
 
 
 class MarketplaceViewSet(mixins.ListModelMixin, MarketplaceAPI):
@@ -122,6 +144,9 @@ class MarketplaceViewSet(mixins.ListModelMixin, MarketplaceAPI):
     serializer_class = MarketplaceSerializer
     filterset_class = MarketplaceFilterSet
     cursor_ordering = ("-created_at", "id")
+
+    def get_queryset(self):
+        return access.restrict(super().get_queryset(), self.request.principal, ResourceType.MARKETPLACE)
 
     def _item(self, marketplace, status=200):
         return mutation_response(MarketplaceSerializer(marketplace).data, status=status)
@@ -135,12 +160,13 @@ class MarketplaceViewSet(mixins.ListModelMixin, MarketplaceAPI):
     def create(self, request):
         serializer = MarketplaceInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        access.require_org_admin(request.principal, "Creating a marketplace")
         return self._item(composition.create_marketplace(request.principal, **serializer.changes()), status=201)
 
     @extend_schema(operation_id="getMarketplace", parameters=[MARKETPLACE_ID, INCLUDE_DELETED],
                    responses=item_envelope("MarketplaceItem", MarketplaceSerializer()))
     def retrieve(self, request, marketplace_id):
-        marketplace = composition.get_marketplace(request.tenant, marketplace_id, _wants_deleted(request))
+        marketplace = find_marketplace(request, marketplace_id, access.VIEWER, include_deleted=_wants_deleted(request))
         return item_response(MarketplaceSerializer(marketplace).data)
 
     @extend_schema(operation_id="updateMarketplace", request=MarketplaceInputSerializer(partial=True),
@@ -149,32 +175,41 @@ class MarketplaceViewSet(mixins.ListModelMixin, MarketplaceAPI):
     def partial_update(self, request, marketplace_id):
         serializer = MarketplaceInputSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
+        find_marketplace(request, marketplace_id, access.EDITOR, "Editing a marketplace needs the editor role")
         composition.update_marketplace(request.principal, marketplace_id, **serializer.changes())
         return self._item(composition.get_marketplace(request.tenant, marketplace_id))
 
     @extend_schema(operation_id="deleteMarketplace", request=None, parameters=[MARKETPLACE_ID],
                    responses={204: None})
     def destroy(self, request, marketplace_id):
+        find_marketplace(request, marketplace_id, access.MANAGER, "Deleting a marketplace needs the manager role")
         composition.delete_marketplace(request.principal, marketplace_id)
         return Response(status=204)
 
     @extend_schema(operation_id="archiveMarketplace", request=None, parameters=[MARKETPLACE_ID],
                    responses=mutation_envelope("MarketplaceArchived", MarketplaceSerializer()))
     def archive(self, request, marketplace_id):
+        find_marketplace(request, marketplace_id, access.MANAGER, "Archiving a marketplace needs the manager role")
         composition.archive_marketplace(request.principal, marketplace_id)
         return self._item(composition.get_marketplace(request.tenant, marketplace_id))
 
     @extend_schema(operation_id="restoreMarketplace", request=None, parameters=[MARKETPLACE_ID],
                    responses=mutation_envelope("MarketplaceRestored", MarketplaceSerializer()))
     def restore(self, request, marketplace_id):
+        find_marketplace(request, marketplace_id, access.MANAGER, "Restoring a marketplace needs the manager role",
+                         include_deleted=True)
         composition.restore_marketplace(request.principal, marketplace_id)
         return self._item(composition.get_marketplace(request.tenant, marketplace_id))
 
     @extend_schema(operation_id="getResolvedMarketplace", parameters=[MARKETPLACE_ID, INCLUDE_DELETED],
                    responses=item_envelope("ResolvedMarketplaceItem", ResolvedMarketplaceSerializer()))
     def resolved(self, request, marketplace_id):
+        find_marketplace(request, marketplace_id, access.VIEWER, include_deleted=_wants_deleted(request))
         resolved = composition.resolve_marketplace(request.tenant, marketplace_id, _wants_deleted(request))
         return item_response(ResolvedMarketplaceSerializer(resolved).data)
+
+
+MARKETPLACE_EDIT = "Changing a marketplace's plugins needs the editor role on the marketplace"
 
 
 class MarketplacePluginViewSet(mixins.ListModelMixin, MarketplaceAPI):
@@ -184,8 +219,8 @@ class MarketplacePluginViewSet(mixins.ListModelMixin, MarketplaceAPI):
     serializer_class = MarketplacePluginSerializer
     cursor_ordering = ("-added_at", "-id")
 
-    def marketplace(self):
-        return composition.get_marketplace(self.request.tenant, self.kwargs["marketplace_id"])
+    def marketplace(self, role=access.VIEWER, doing=None):
+        return find_marketplace(self.request, self.kwargs["marketplace_id"], role, doing)
 
     def get_queryset(self):
         return composition.marketplace_memberships(self.request.tenant).filter(marketplace=self.marketplace())
@@ -200,8 +235,8 @@ class MarketplacePluginViewSet(mixins.ListModelMixin, MarketplaceAPI):
     def create(self, request, marketplace_id):
         serializer = AddPluginSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        marketplace = self.marketplace()
-        plugin = composition.get_plugin(request.tenant, serializer.validated_data["pluginId"])
+        marketplace = self.marketplace(access.EDITOR, MARKETPLACE_EDIT)
+        plugin = find_plugin(request, serializer.validated_data["pluginId"], access.VIEWER)
         _, created = composition.add_plugin_to_marketplace(request.principal, marketplace, plugin)
         membership = composition.marketplace_memberships(request.tenant).get(marketplace=marketplace, plugin=plugin)
         return mutation_response(MarketplacePluginSerializer(membership).data, status=201 if created else 200)
@@ -209,7 +244,7 @@ class MarketplacePluginViewSet(mixins.ListModelMixin, MarketplaceAPI):
     @extend_schema(operation_id="removeMarketplacePlugin", request=None, parameters=[MARKETPLACE_ID, PLUGIN_ID],
                    responses={204: None})
     def destroy(self, request, marketplace_id, plugin_id):
-        marketplace = self.marketplace()
+        marketplace = self.marketplace(access.EDITOR, MARKETPLACE_EDIT)
         composition.remove_plugin_from_marketplace(request.principal, marketplace,
                                                    composition.get_plugin(request.tenant, plugin_id))
         return Response(status=204)

@@ -6,8 +6,11 @@ nothing in plexica imports a feature app. Org admins only.
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 
-from marketplaces import plugin_catalog
+from marketplaces import access, plugin_catalog
+from marketplaces.api.composition_views import find_plugin
 from marketplaces.api.plugin_serializers import CatalogPluginSerializer, PluginInputSerializer, PluginPatchSerializer
+from marketplaces.models import ResourceType
+from plexica.api.permissions import TenantAccess
 from plexica.api.schema import item_envelope, mutation_envelope
 from plexica.api.views import item_response, mutation_response
 from plexica.plugins.api.views import PluginViewSet
@@ -20,9 +23,11 @@ class CatalogPluginViewSet(PluginViewSet):
     """The organization's plugin catalog, each plugin with its member count and marketplaces."""
 
     serializer_class = CatalogPluginSerializer
+    permission_classes = [TenantAccess]  # each action checks the caller's role on the plugin
 
     def get_queryset(self):
-        return plugin_catalog.enriched(super().get_queryset())
+        plugins = access.restrict(super().get_queryset(), self.request.principal, ResourceType.PLUGIN)
+        return plugin_catalog.enriched(plugins)
 
     def _item(self, plugin_id, status=200):
         plugin = plugin_catalog.get_enriched_plugin(self.request.tenant, plugin_id)
@@ -37,13 +42,16 @@ class CatalogPluginViewSet(PluginViewSet):
     def create(self, request):
         serializer = PluginInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        access.require_org_admin(request.principal, "Adding a plugin to the catalog")
         plugin = plugin_catalog.create_plugin(request.tenant, serializer.validated_data["pluginId"],
                                               **serializer.changes())
+        access.grant_creator(request.principal, ResourceType.PLUGIN, plugin.pk)
         return self._item(plugin.plugin_id, status=201)
 
     @extend_schema(operation_id="getPlugin", parameters=[PLUGIN_ID],
                    responses=item_envelope("PluginItem", CatalogPluginSerializer()))
     def retrieve(self, request, plugin_id):
+        find_plugin(request, plugin_id, access.VIEWER)
         plugin = plugin_catalog.get_enriched_plugin(request.tenant, plugin_id)
         return item_response(CatalogPluginSerializer(plugin).data)
 
@@ -52,17 +60,20 @@ class CatalogPluginViewSet(PluginViewSet):
     def partial_update(self, request, plugin_id):
         serializer = PluginPatchSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
+        find_plugin(request, plugin_id, access.EDITOR, "Editing a plugin needs the editor role")
         plugin_catalog.update_plugin(request.tenant, plugin_id, **serializer.changes())
         return self._item(plugin_id)
 
     @extend_schema(operation_id="archivePlugin", request=None, parameters=[PLUGIN_ID],
                    responses=mutation_envelope("PluginArchived", CatalogPluginSerializer()))
     def archive(self, request, plugin_id):
+        find_plugin(request, plugin_id, access.MANAGER, "Archiving a plugin needs the manager role")
         plugin_catalog.archive_plugin(request.tenant, plugin_id)
         return self._item(plugin_id)
 
     @extend_schema(operation_id="restorePlugin", request=None, parameters=[PLUGIN_ID],
                    responses=mutation_envelope("PluginRestored", CatalogPluginSerializer()))
     def restore(self, request, plugin_id):
+        find_plugin(request, plugin_id, access.MANAGER, "Restoring a plugin needs the manager role")
         plugin_catalog.restore_plugin(request.tenant, plugin_id)
         return self._item(plugin_id)

@@ -6,6 +6,7 @@ from marketplaces.api.composition_views import (
     MarketplaceViewSet,
     PluginConfigObjectViewSet,
 )
+from marketplaces.api.grant_views import ConfigObjectGrantViewSet, MarketplaceGrantViewSet, PluginGrantViewSet
 from marketplaces.api.plugin_views import CatalogPluginViewSet
 from marketplaces.api.views import ConfigObjectVersionViewSet, ConfigObjectViewSet
 
@@ -18,7 +19,18 @@ MARKETPLACE = "marketplaces/<str:marketplace_id>"
 
 CATALOG = CatalogPluginViewSet
 
+
+def grant_routes(prefix, viewset, name):
+    return [
+        path(f"{prefix}/grants", viewset.as_view({"get": "list", "post": "create"}), name=f"{name}-grant-list"),
+        path(f"{prefix}/grants/<str:grant_id>", viewset.as_view({"delete": "destroy"}), name=f"{name}-grant-detail"),
+    ]
+
+
 urlpatterns = [
+    *grant_routes(OBJECT, ConfigObjectGrantViewSet, "config-object"),
+    *grant_routes(PLUGIN, PluginGrantViewSet, "plugin"),
+    *grant_routes(MARKETPLACE, MarketplaceGrantViewSet, "marketplace"),
     path("plugins", CATALOG.as_view({"get": "list", "post": "create"}), name="plugin-list"),
     path(PLUGIN, CATALOG.as_view({"get": "retrieve", "patch": "partial_update"}), name="plugin-detail"),
     path(f"{PLUGIN}/archive", CATALOG.as_view({"post": "archive"}), name="plugin-archive"),

@@ -5,7 +5,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import mixins, serializers
 from rest_framework.response import Response
 
-from marketplaces import composition, services
+from marketplaces import access, composition, services
 from marketplaces.api.serializers import (
     ConfigObjectSerializer,
     CreateConfigObjectSerializer,
@@ -16,9 +16,9 @@ from marketplaces.api.serializers import (
     version_input,
 )
 from marketplaces.filtersets import ConfigObjectFilterSet
-from marketplaces.models import ConfigObject, ConfigObjectVersion
+from marketplaces.models import ConfigObject, ConfigObjectVersion, ResourceType
 from marketplaces.parsing import MAX_PAYLOAD_BYTES
-from plexica.api.permissions import IsOrgAdmin, TenantAccess
+from plexica.api.permissions import TenantAccess
 from plexica.api.schema import item_envelope, mutation_envelope
 from plexica.api.views import TenantViewSet, item_response, mutation_response
 
@@ -44,9 +44,24 @@ def _wants_deleted(request):
     return request.query_params.get("includeDeleted", "").lower() in ("true", "1", "yes")
 
 
+def require_object_role(request, obj_or_id, role, doing=None):
+    """403 unless the caller holds `role` on the config object (see marketplaces.access)."""
+    pk = getattr(obj_or_id, "pk", obj_or_id)
+    return access.require_role(request.principal, ResourceType.CONFIG_OBJECT, pk, role, doing)
+
+
+def find_object(request, object_id, role, doing=None, include_deleted=False):
+    """The config object (404 when it does not exist in this organization), after the role check (403)."""
+    obj = services.get_config_object(request.tenant, object_id, include_deleted=include_deleted)
+    require_object_role(request, obj, role, doing)
+    return obj
+
+
 class ConfigObjectAPI(TenantViewSet):
+    """Open to every principal of the organization; each action checks the caller's role on the resource."""
+
     schema_tags = ["config objects"]
-    permission_classes = [TenantAccess, IsOrgAdmin]
+    permission_classes = [TenantAccess]
     # Two 1 MiB payloads, JSON-escaped, plus the envelope.
     max_body_bytes = 4 * MAX_PAYLOAD_BYTES + 64 * 1024
 
@@ -61,7 +76,8 @@ class ConfigObjectViewSet(mixins.ListModelMixin, ConfigObjectAPI):
     lookup_url_kwarg = "config_object_id"
 
     def get_queryset(self):
-        return services.with_latest_version(super().get_queryset())
+        queryset = access.restrict(super().get_queryset(), self.request.principal, ResourceType.CONFIG_OBJECT)
+        return services.with_latest_version(queryset)
 
     def _item(self, obj, status=200, mutation=False):
         obj = services.get_config_object(self.request.tenant, obj.pk, include_deleted=True)
@@ -79,6 +95,7 @@ class ConfigObjectViewSet(mixins.ListModelMixin, ConfigObjectAPI):
         serializer = CreateConfigObjectSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
+        access.require_member_capability(request.principal, "Creating a config object")
         obj, _ = composition.create_config_object_in_plugins(
             request.principal, data["type"], data["sourceMode"], version_input(data["input"]), data["pluginIds"]
         )
@@ -87,22 +104,26 @@ class ConfigObjectViewSet(mixins.ListModelMixin, ConfigObjectAPI):
     @extend_schema(operation_id="getConfigObject", parameters=[OBJECT_ID, INCLUDE_DELETED],
                    responses=item_envelope("ConfigObjectItem", ConfigObjectSerializer()))
     def retrieve(self, request, config_object_id):
-        obj = services.get_config_object(request.tenant, config_object_id, include_deleted=_wants_deleted(request))
+        obj = find_object(request, config_object_id, access.VIEWER, include_deleted=_wants_deleted(request))
         return item_response(ConfigObjectSerializer(obj).data, headers=_etag(obj.latest_version_id))
 
     @extend_schema(operation_id="deleteConfigObject", request=None, parameters=[OBJECT_ID], responses={204: None})
     def destroy(self, request, config_object_id):
+        find_object(request, config_object_id, access.MANAGER, "Deleting a config object needs the manager role")
         services.delete_config_object(request.principal, config_object_id)
         return Response(status=204)
 
     @extend_schema(operation_id="archiveConfigObject", request=None, parameters=[OBJECT_ID],
                    responses=mutation_envelope("ConfigObjectArchived", ConfigObjectSerializer()))
     def archive(self, request, config_object_id):
+        find_object(request, config_object_id, access.MANAGER, "Archiving a config object needs the manager role")
         return self._item(services.archive_config_object(request.principal, config_object_id), mutation=True)
 
     @extend_schema(operation_id="restoreConfigObject", request=None, parameters=[OBJECT_ID],
                    responses=mutation_envelope("ConfigObjectRestored", ConfigObjectSerializer()))
     def restore(self, request, config_object_id):
+        find_object(request, config_object_id, access.MANAGER, "Restoring a config object needs the manager role",
+                    include_deleted=True)
         return self._item(services.restore_config_object(request.principal, config_object_id), mutation=True)
 
 
@@ -114,9 +135,9 @@ class ConfigObjectVersionViewSet(mixins.ListModelMixin, ConfigObjectAPI):
     organization_field = "config_object__organization"
     cursor_ordering = ("-created_at", "-id")
 
-    def config_object(self):
-        return services.get_config_object(self.request.tenant, self.kwargs["config_object_id"],
-                                          include_deleted=_wants_deleted(self.request))
+    def config_object(self, role=access.VIEWER, doing=None):
+        return find_object(self.request, self.kwargs["config_object_id"], role, doing,
+                           include_deleted=_wants_deleted(self.request))
 
     def get_queryset(self):
         return services.versions_of(self.config_object())
@@ -161,6 +182,7 @@ class ConfigObjectVersionViewSet(mixins.ListModelMixin, ConfigObjectAPI):
         serializer = NewVersionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
+        self.config_object(access.EDITOR, "Adding a version needs the editor role")
         bases = services.parse_if_match(request.headers.get("If-Match"))
         if "baseVersionId" in data:  # given both ways, they must agree
             bases = {data["baseVersionId"]} if bases is None else bases & {data["baseVersionId"]}

@@ -273,14 +273,13 @@ def test_an_unknown_object_is_404_in_the_api_v1_dialect(admin_api):
     assert error["code"] == "not_found" and error["requestId"]
 
 
-# --- who may call: org admins only in this slice ---------------------------------------------------------
+# --- who may call (the whole RBAC table is in test_access.py) ---------------------------------------------
 
 
 def _every_endpoint(object_id, version_id):
     obj = f"{BASE}/{object_id}"
     body = {"input": {"rawSourceText": "changed"}}
     return [
-        ("get", BASE, None), ("post", BASE, {"type": "context", "input": {"rawSourceText": "x"}}),
         ("get", obj, None), ("delete", obj, None), ("post", f"{obj}/archive", None), ("post", f"{obj}/restore", None),
         ("get", f"{obj}/versions", None), ("post", f"{obj}/versions", body), ("get", f"{obj}/versions/latest", None),
         ("get", f"{obj}/versions/{version_id}", None),
@@ -289,15 +288,31 @@ def _every_endpoint(object_id, version_id):
 
 
 @pytest.mark.parametrize("who", ["plugin_key", "member_key"])
-def test_plugin_and_member_keys_get_403_on_every_endpoint(api, create, request, who):
+def test_keys_without_a_grant_see_no_objects_and_get_403_naming_the_missing_access(api, create, request, who):
     item = create("context", "secret notes")
     client = api(request.getfixturevalue(who).token)
+    assert client.get(BASE).json()["items"] == []
     for method, url, body in _every_endpoint(item["id"], item["latestVersion"]["id"]):
         response = getattr(client, method)(url, body, format="json")
         assert response.status_code == 403, (method, url)
-        assert response.json()["error"]["code"] == "forbidden"
+        error = response.json()["error"]
+        assert error["code"] == "resource_access_denied", (method, url)
+        assert "no access to this config object" in error["message"]
     assert ConfigObject.objects.get().status == "active"
     assert ConfigObjectVersion.objects.count() == 1
+
+
+def test_a_plugin_key_may_not_create_config_objects_for_lack_of_an_org_capability(api, plugin_key):
+    response = api(plugin_key.token).post(BASE, {"type": "context", "input": {"rawSourceText": "x"}}, format="json")
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "org_capability_required"
+    assert not ConfigObject.objects.exists()
+
+
+def test_a_member_creates_a_config_object_and_becomes_its_manager(api, member, member_key, create):
+    item = create(client=api(member_key.token))
+    grants = api(member_key.token).get(f"{BASE}/{item['id']}/grants").json()["items"]
+    assert [(g["orgMembershipId"], g["role"]) for g in grants] == [(member.pk, "manager")]
 
 
 def test_an_org_admin_member_may_use_the_api(api, org_admin, create):
@@ -322,7 +337,9 @@ def test_another_organization_sees_none_of_these_objects_on_any_endpoint(api, cr
             assert response.status_code == 404, (method, url)
     assert ConfigObject.objects.get(pk=item["id"]).status == "active"
     assert ConfigObjectVersion.objects.filter(config_object_id=item["id"]).count() == 1
-    assert foreign.get(BASE, {"includeDeleted": "true"}).json()["items"][0]["id"] != item["id"]
+    assert foreign.post(BASE, {"type": "context", "input": {"rawSourceText": "x"}}, format="json").status_code == 201
+    assert [i["id"] for i in foreign.get(BASE, {"includeDeleted": "true"}).json()["items"]] != [item["id"]]
+    assert item["id"] not in [i["id"] for i in foreign.get(BASE, {"includeDeleted": "true"}).json()["items"]]
 
 
 def test_a_key_of_another_organization_naming_this_one_is_403(api, create, other_org_key):

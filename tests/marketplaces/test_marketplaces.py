@@ -267,7 +267,6 @@ def test_resolving_costs_the_same_queries_for_small_and_large_marketplaces(admin
 def _every_endpoint(marketplace_id):
     one = f"{MARKETPLACES}/{marketplace_id}"
     return [
-        ("get", MARKETPLACES, None), ("post", MARKETPLACES, {"name": "Theirs"}),
         ("get", one, None), ("patch", one, {"name": "Hijacked"}), ("post", f"{one}/archive", None),
         ("post", f"{one}/restore", None), ("get", f"{one}/plugins", None),
         ("post", f"{one}/plugins", {"pluginId": "plugin-crm"}), ("delete", f"{one}/plugins/plugin-crm", None),
@@ -276,13 +275,16 @@ def _every_endpoint(marketplace_id):
 
 
 @pytest.mark.parametrize("who", ["plugin_key", "member_key"])
-def test_plugin_and_member_keys_get_403_on_every_marketplace_endpoint(api, marketplace, crm_plugin, request, who):
+def test_keys_without_a_grant_see_no_marketplaces_and_get_403_on_each(api, marketplace, crm_plugin, request, who):
     item = marketplace()
     client = api(request.getfixturevalue(who).token)
+    assert client.get(MARKETPLACES).json()["items"] == []
+    create = client.post(MARKETPLACES, {"name": "Theirs"}, format="json")
+    assert create.status_code == 403 and create.json()["error"]["code"] == "org_capability_required"
     for method, url, body in _every_endpoint(item["id"]):
         response = getattr(client, method)(url, body, format="json")
         assert response.status_code == 403, (method, url)
-        assert response.json()["error"]["code"] == "forbidden"
+        assert response.json()["error"]["code"] == "resource_access_denied"
     stored = Marketplace.objects.get()
     assert (stored.name, stored.status, stored.deleted_at) == ("Sales tools", "active", None)
 

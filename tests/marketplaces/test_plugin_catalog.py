@@ -261,15 +261,29 @@ def _every_endpoint():
     ]
 
 
-@pytest.mark.parametrize("who", ["plugin_key", "member_key"])
-def test_plugin_and_member_keys_get_403_on_every_catalog_endpoint(api, crm_plugin, request, who):
-    client = api(request.getfixturevalue(who).token)
-    for method, url, body in _every_endpoint():
+def test_a_member_without_a_grant_sees_no_plugins_and_may_change_none(api, crm_plugin, member_key):
+    client = api(member_key.token)
+    assert client.get(PLUGINS).json()["items"] == []
+    for method, url, body in _every_endpoint()[1:]:
         response = getattr(client, method)(url, body, format="json")
         assert response.status_code == 403, (method, url)
-        assert response.json()["error"]["code"] == "forbidden"
+        expected = "org_capability_required" if method == "post" and url == PLUGINS else "resource_access_denied"
+        assert response.json()["error"]["code"] == expected, (method, url)
     crm_plugin.refresh_from_db()
     assert (crm_plugin.name, crm_plugin.catalog_status, Plugin.objects.count()) == ("CRM", "active", 1)
+
+
+def test_a_plugin_key_sees_its_own_plugin_only_and_may_change_nothing(api, crm_plugin, plugin_key, org):
+    Plugin.objects.create(organization=org, plugin_id="plugin-billing", name="Billing", version="1.0.0")
+    client = api(plugin_key.token)
+    assert [p["id"] for p in client.get(PLUGINS).json()["items"]] == ["plugin-crm"]
+    assert client.get(f"{PLUGINS}/plugin-crm").status_code == 200
+    assert client.get(f"{PLUGINS}/plugin-billing").json()["error"]["code"] == "resource_access_denied"
+    for method, url, body in _every_endpoint()[3:]:
+        response = getattr(client, method)(url, body, format="json")
+        assert response.status_code == 403, (method, url)
+    crm_plugin.refresh_from_db()
+    assert (crm_plugin.name, crm_plugin.catalog_status, Plugin.objects.count()) == ("CRM", "active", 2)
 
 
 def test_another_organization_sees_none_of_the_plugins_and_changes_nothing(foreign, crm_plugin):

@@ -265,16 +265,30 @@ def _every_endpoint(object_id):
     ]
 
 
-@pytest.mark.parametrize("who", ["plugin_key", "member_key"])
-def test_plugin_and_member_keys_get_403_on_every_membership_endpoint(admin_api, api, create, crm_plugin, request,
-                                                                     who):
+def test_a_member_without_a_grant_gets_403_on_every_membership_endpoint(admin_api, api, create, crm_plugin,
+                                                                        member_key):
     item = create()
     admin_api.post(f"{BASE}/{item['id']}/plugins", {"pluginId": "plugin-crm"}, format="json")
-    client = api(request.getfixturevalue(who).token)
+    client = api(member_key.token)
     for method, url, body in _every_endpoint(item["id"]):
         response = getattr(client, method)(url, body, format="json")
+        if url.startswith(f"{BASE}?"):
+            assert response.status_code == 200 and response.json()["items"] == []
+            continue
         assert response.status_code == 403, (method, url)
-        assert response.json()["error"]["code"] == "forbidden"
+        assert response.json()["error"]["code"] == "resource_access_denied"
+    assert PluginConfigObject.objects.get().removed_at is None
+
+
+def test_a_plugin_key_views_its_plugins_objects_but_changes_no_membership(admin_api, api, create, crm_plugin,
+                                                                          plugin_key):
+    item = create()
+    admin_api.post(f"{BASE}/{item['id']}/plugins", {"pluginId": "plugin-crm"}, format="json")
+    client = api(plugin_key.token)
+    for method, url, body in _every_endpoint(item["id"]):
+        response = getattr(client, method)(url, body, format="json")
+        assert response.status_code == (200 if method == "get" else 403), (method, url)
+    assert [o["id"] for o in client.get(f"{BASE}?pluginId=plugin-crm").json()["items"]] == [item["id"]]
     assert PluginConfigObject.objects.get().removed_at is None
 
 
