@@ -191,6 +191,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "ServiceStatusEnum": "registry.models.ServiceStatus",
         "OrganizationStatusEnum": "plexica.tenancy.models.Organization.Status",
+        "MembershipRoleEnum": "plexica.tenancy.models.Membership.Role",
+        "AccessRoleEnum": "marketplaces.models.AccessRole",
     },
 }
 

@@ -72,3 +72,13 @@ class IsOrgAdmin(permissions.BasePermission):
     def has_permission(self, request, view):
         principal = getattr(request, "principal", None)
         return principal is not None and principal.is_org_admin
+
+
+class IsOrgPerson(permissions.BasePermission):
+    """Members (sessions and member keys), org admins and org keys; not a plugin's key."""
+
+    message = "This needs an organization member or admin; a plugin's API key cannot do it."
+
+    def has_permission(self, request, view):
+        principal = getattr(request, "principal", None)
+        return principal is not None and (principal.is_org_admin or principal.plugin is None)

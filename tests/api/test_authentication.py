@@ -116,6 +116,7 @@ def test_member_key_acts_as_its_member(api, member_key):
         "apiKeyId": member_key.key.pk,
         "pluginId": None,
         "username": "mia",
+        "orgMembershipId": member_key.key.membership_id,
         "role": "member",
         "isOrgAdmin": False,
         "scopes": ["gateway", "api:read", "api:write"],

@@ -1,7 +1,7 @@
 from rest_framework import serializers
 
 from plexica.plugins.models import Plugin
-from plexica.tenancy.models import ApiKey, Membership, Organization
+from plexica.tenancy.models import ApiKey, Membership, Organization, Team
 
 
 class OrganizationSerializer(serializers.ModelSerializer):
@@ -67,6 +67,7 @@ class PrincipalSerializer(serializers.Serializer):
     apiKeyId = serializers.CharField(allow_null=True)
     pluginId = serializers.CharField(allow_null=True)
     username = serializers.CharField(allow_null=True)
+    orgMembershipId = serializers.CharField(allow_null=True, help_text="Name this member in access grants.")
     role = serializers.CharField(allow_null=True)
     isOrgAdmin = serializers.BooleanField()
     scopes = serializers.ListField(child=serializers.CharField())
@@ -75,3 +76,30 @@ class PrincipalSerializer(serializers.Serializer):
 class MeSerializer(serializers.Serializer):
     organization = OrganizationSerializer()
     principal = PrincipalSerializer()
+
+
+class TeamSerializer(serializers.ModelSerializer):
+    memberCount = serializers.IntegerField(source="member_count", read_only=True)
+
+    class Meta:
+        model = Team
+        fields = ["id", "slug", "name", "memberCount"]
+
+
+class MemberSerializer(serializers.ModelSerializer):
+    """A person in the organization: `id` is the orgMembershipId that access grants name."""
+
+    username = serializers.CharField(source="user.username")
+    displayName = serializers.SerializerMethodField()
+    teamIds = serializers.SerializerMethodField()
+    createdAt = serializers.DateTimeField(source="created_at")
+
+    class Meta:
+        model = Membership
+        fields = ["id", "username", "displayName", "role", "teamIds", "createdAt"]
+
+    def get_displayName(self, membership) -> str:
+        return membership.user.get_full_name() or membership.user.username
+
+    def get_teamIds(self, membership) -> list[str]:
+        return sorted(team.pk for team in membership.teams.all())

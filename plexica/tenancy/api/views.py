@@ -1,18 +1,21 @@
-from drf_spectacular.utils import extend_schema
+from django.db.models import Count
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins
 from rest_framework.decorators import action
 
 from plexica.api.schema import item_envelope, mutation_envelope
-from plexica.api.permissions import IsOrgAdmin, TenantAccess
+from plexica.api.permissions import IsOrgAdmin, IsOrgPerson, TenantAccess
 from plexica.api.views import TenantAPIView, TenantViewSet, item_response, mutation_response
 from plexica.tenancy.api.serializers import (
     ApiKeyCreatedSerializer,
     ApiKeyCreateSerializer,
     ApiKeySerializer,
+    MemberSerializer,
     MeSerializer,
     OrganizationSerializer,
+    TeamSerializer,
 )
-from plexica.tenancy.models import ApiKey
+from plexica.tenancy.models import ApiKey, Membership, Team
 from plexica.tenancy.services import issue_api_key, revoke_api_keys
 
 
@@ -33,6 +36,7 @@ class MeView(TenantAPIView):
                     "apiKeyId": key.pk if key else None,
                     "pluginId": principal.plugin.plugin_id if principal.plugin else None,
                     "username": principal.user.get_username() if principal.user else None,
+                    "orgMembershipId": principal.membership.pk if principal.membership else None,
                     "role": principal.membership.role if principal.membership else None,
                     "isOrgAdmin": principal.is_org_admin,
                     "scopes": list(key.scopes) if key and key.scopes else list(ApiKey.Scope.values),
@@ -92,3 +96,38 @@ class ApiKeyViewSet(mixins.ListModelMixin, TenantViewSet):
         revoke_api_keys(ApiKey.objects.filter(pk=key.pk))
         key.refresh_from_db()
         return mutation_response(ApiKeySerializer(key).data)
+
+
+@extend_schema(tags=["identity"])
+class MemberViewSet(mixins.ListModelMixin, TenantViewSet):
+    """The organization's members, for anyone in it: their ids are what access grants name."""
+
+    queryset = Membership.objects.select_related("user").prefetch_related("teams")
+    serializer_class = MemberSerializer
+    permission_classes = [TenantAccess, IsOrgPerson]
+    cursor_ordering = ("user__username", "id")
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        team = self.request.query_params.get("teamId")
+        return queryset.filter(teams__pk=team) if team else queryset
+
+    @extend_schema(operation_id="listMembers", parameters=[
+        OpenApiParameter("teamId", str, description="Only the members of this team (team_...)."),
+    ])
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+
+@extend_schema(tags=["identity"])
+class TeamViewSet(mixins.ListModelMixin, TenantViewSet):
+    """The organization's teams, for anyone in it."""
+
+    queryset = Team.objects.annotate(member_count=Count("team_memberships"))
+    serializer_class = TeamSerializer
+    permission_classes = [TenantAccess, IsOrgPerson]
+    cursor_ordering = ("slug", "id")
+
+    @extend_schema(operation_id="listTeams")
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
