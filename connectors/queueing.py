@@ -90,7 +90,7 @@ def claim_sync_event(event_id, now=None, lease=SYNC_LEASE):
         )
     if not claimed:
         return None
-    return SyncEvent.objects.select_related("target__instance__account").get(pk=event_id)
+    return SyncEvent.objects.select_related("target__organization", "target__instance__account").get(pk=event_id)
 
 
 def renew_lease(event, now=None, lease=SYNC_LEASE):
