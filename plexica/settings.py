@@ -270,6 +270,16 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
         "options": {"expires": 55},
     },
+    "connectors-run-due-sync-events": {
+        "task": "connectors.run_due_sync_events",
+        "schedule": 30.0,
+        "options": {"expires": 25},
+    },
+    "connectors-reconcile-targets": {
+        "task": "connectors.reconcile_targets",
+        "schedule": 300.0,
+        "options": {"expires": 240},
+    },
 }
 # Without a broker (embedded mode) `manage.py serve` runs the beat schedule in-process.
 EMBEDDED_BEAT = env_bool("EMBEDDED_BEAT", not REDIS_URL)
