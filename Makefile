@@ -20,6 +20,7 @@ run: export DEBUG ?= 1
 run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo --base-url http://$(HOST):$(PORT)
+	$(BIN)/python manage.py seed_demo_content
 	$(BIN)/python manage.py serve $(HOST):$(PORT)
 
 test: install

@@ -1,0 +1,72 @@
+"""Demo content for `make run`, on top of `seed_demo`: config objects bundled in plugins, a marketplace
+shared with the whole organization, and a plain member with a key, so delivery and access grants can be
+tried right away. Idempotent."""
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from marketplaces import access, composition
+from marketplaces.models import ConfigObject, Marketplace, ResourceType
+from marketplaces.services import VersionInput
+from plexica.api.authentication import Principal
+from plexica.plugins.models import Plugin
+from plexica.tenancy.models import Membership, Organization
+from plexica.tenancy.services import add_member, ensure_user, reissue_api_key
+
+MEMBER_USERNAME = "mia"
+MARKETPLACE_NAME = "Sales tools"
+OBJECTS = [
+    # (plugin, type, title (the idempotency key), source)
+    ("plugin-crm", "skill", "Summarize a deal", (
+        "---\nname: Summarize a deal\ndescription: Three bullets on where a deal stands.\n---\n"
+        "Read the deal's notes and emails, then write three bullets: stage, blockers, next step.\n")),
+    ("plugin-crm", "command", "Log a call", (
+        "---\nname: Log a call\ndescription: Turn call notes into a CRM activity.\n---\n"
+        "Ask for the contact, the date and the outcome; create the activity.\n")),
+    ("plugin-analytics", "agent", "Weekly report writer", (
+        "---\nname: Weekly report writer\ndescription: Drafts the Monday usage report.\n---\n"
+        "Pull last week's dashboards and write a one-page summary with three charts.\n")),
+]
+
+
+class Command(BaseCommand):
+    help = ("Add demo config objects, the 'Sales tools' marketplace (viewable by everyone in the org) and member "
+            "'mia' with an API key to the demo organization (run seed_demo first). Prints "
+            "PLEXICA_DEMO_MEMBER_KEY=... (a new token every run).")
+
+    def add_arguments(self, parser):
+        parser.add_argument("--org", default="acme-corp", help="The organization's slug.")
+
+    def handle(self, *args, org, **options):
+        organization = Organization.objects.filter(slug=org).first()
+        if organization is None:
+            raise CommandError(f"No organization {org}; run `manage.py seed_demo` first.")
+        admin = Principal(organization=organization, is_superuser=True)
+        with transaction.atomic():
+            for plugin_id, type_, title, source in OBJECTS:
+                plugin = Plugin.objects.filter(organization=organization, plugin_id=plugin_id).first()
+                if plugin is None:
+                    raise CommandError(f"No plugin {plugin_id} in {org}; run `manage.py seed_demo` first.")
+                obj = ConfigObject.objects.filter(organization=organization, title=title).first()
+                created = obj is None
+                if created:
+                    obj, _ = composition.create_config_object_in_plugins(
+                        admin, type_, ConfigObject.SourceMode.CLOUD, VersionInput(raw_source_text=source),
+                        [plugin_id])
+                self.stdout.write(f"  {type_} '{title}' in {plugin_id}: {'created' if created else 'already there'}")
+            marketplace = Marketplace.objects.filter(organization=organization, name=MARKETPLACE_NAME,
+                                                     deleted_at__isnull=True).first()
+            if marketplace is None:
+                marketplace = composition.create_marketplace(
+                    admin, MARKETPLACE_NAME, "What the sales team installs.")
+            for plugin_id in ("plugin-crm", "plugin-analytics"):
+                composition.add_plugin_to_marketplace(admin, marketplace,
+                                                      composition.get_plugin(organization, plugin_id))
+            access.grant(admin, ResourceType.MARKETPLACE, marketplace.pk, access.VIEWER, org_wide=True)
+            self.stdout.write(f"  marketplace '{MARKETPLACE_NAME}' ({marketplace.pk}): everyone may view it")
+            user, _ = ensure_user(MEMBER_USERNAME)
+            membership = add_member(organization, user, Membership.Role.MEMBER)[0]
+            _, token, _ = reissue_api_key(organization, name=f"demo key for {MEMBER_USERNAME}",
+                                          membership=membership)
+        self.stdout.write(f"  member {MEMBER_USERNAME} ({membership.pk}) sees what the marketplace offers:")
+        self.stdout.write(f"PLEXICA_DEMO_MEMBER_KEY={token}")
