@@ -4,3 +4,6 @@ from django.apps import AppConfig
 class ConnectorsConfig(AppConfig):
     name = "connectors"
     verbose_name = "Connectors"
+
+    def ready(self):
+        from connectors.github import webhook  # noqa: F401  registers the GitHub provider with webhooks

@@ -1,5 +1,9 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from webhooks.api import views
 
 app_name = "webhooks-api"
 
-urlpatterns = []
+urlpatterns = [
+    path("webhooks/connectors/<str:provider>", views.ProviderWebhookView.as_view(), name="connector-webhook"),
+]

@@ -1,0 +1,306 @@
+"""What GitHub's webhook events do to connector rows: push routing, installation and repository changes."""
+
+import json
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from connectors.models import ConnectorAccount, ConnectorInstance, ConnectorTarget, SyncEvent
+from connectors.queueing import queue_sync_event
+from tests.webhooks import SECRET, connect, deliver, push_payload
+from webhooks.models import WebhookDelivery
+
+pytestmark = pytest.mark.django_db
+
+INSTALLATION = 1001
+REPO = 555
+HEAD = "c0ffee" + "1" * 34
+
+
+@pytest.fixture
+def webhook_secret(settings):
+    settings.GITHUB_WEBHOOK_SECRET = SECRET
+    return SECRET
+
+
+@pytest.fixture
+def send(webhook_secret, django_capture_on_commit_callbacks):
+    """send(event, payload, **kw) -> (response, callbacks enqueued on commit, not executed)."""
+
+    def run(event, payload, **kwargs):
+        with django_capture_on_commit_callbacks(execute=False) as callbacks:
+            response = deliver(event, payload, **kwargs)
+        return response, callbacks
+
+    return run
+
+
+def push(ref="refs/heads/main", after=HEAD, installation=INSTALLATION, repo=REPO, **kwargs):
+    return push_payload(repo, "acme/skills", installation, ref=ref, after=after, **kwargs)
+
+
+def installation_event(action, installation=INSTALLATION):
+    return {"action": action, "installation": {"id": installation, "account": {"login": "acme"}},
+            "sender": {"login": "octocat"}}
+
+
+def repository_event(action, full_name, installation=INSTALLATION, repo=REPO):
+    name = full_name.split("/")[1]
+    return {"action": action, "repository": {"id": repo, "full_name": full_name, "name": name},
+            "changes": {"repository": {"name": {"from": "skills"}}},
+            "installation": {"id": installation}, "sender": {"login": "octocat"}}
+
+
+# push
+
+def test_a_push_to_a_mapped_branch_queues_one_sync_per_target_at_the_pushed_head(send, org, other_org):
+    mine = connect(org, INSTALLATION, REPO, "acme/skills")
+    theirs = connect(other_org, INSTALLATION, REPO, "acme/skills")  # the same installation, connected twice
+    connect(org, INSTALLATION, REPO, "acme/skills", branch="dev")  # another branch of the repository
+
+    response, callbacks = send("push", push(), delivery_id="push-1")
+
+    assert response.status_code == 202
+    assert response.json() == {"ok": True, "accepted": True, "deliveryId": "push-1", "event": "push",
+                               "queued": 2}
+    events = SyncEvent.objects.order_by("organization_id")
+    assert {(e.target_id, e.organization_id) for e in events} == {
+        (mine.pk, org.pk), (theirs.pk, other_org.pk)}
+    for event in events:
+        assert (event.event_type, event.trigger, event.head_sha, event.delivery_id, event.status) == (
+            "push", "webhook", HEAD, "push-1", "queued")
+    assert len(callbacks) == 2  # one worker task per event, sent only once the request commits
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.status == WebhookDelivery.Status.QUEUED
+    assert sorted(delivery.result["syncEventIds"]) == sorted(e.pk for e in events)
+
+
+def test_a_push_to_another_branch_is_accepted_and_queues_nothing(send, org):
+    connect(org, INSTALLATION, REPO, "acme/skills")
+    response, callbacks = send("push", push(ref="refs/heads/feature/x"))
+    assert response.status_code == 202
+    assert response.json()["queued"] == 0
+    assert not SyncEvent.objects.exists()
+    assert callbacks == []
+
+
+def test_a_push_of_a_tag_with_the_branch_name_does_not_match_the_branch(send, org):
+    connect(org, INSTALLATION, REPO, "acme/skills")
+    response, _ = send("push", push(ref="refs/tags/main"))
+    assert response.json()["queued"] == 0
+
+
+def test_a_push_of_a_head_already_queued_by_another_delivery_queues_nothing_new(send, org):
+    target = connect(org, INSTALLATION, REPO, "acme/skills")
+    send("push", push(), delivery_id="first")
+    response, callbacks = send("push", push(), delivery_id="second")  # GitHub sent the same push twice
+    assert response.status_code == 202
+    assert response.json()["queued"] == 0
+    assert "duplicate" not in response.json()
+    assert callbacks == []
+    assert SyncEvent.objects.filter(target=target).count() == 1
+    assert "already queued" in WebhookDelivery.objects.get(delivery_id="second").result["reason"]
+
+
+def test_a_redelivery_of_a_push_is_a_duplicate_and_queues_no_second_sync(send, org):
+    connect(org, INSTALLATION, REPO, "acme/skills")
+    first, first_callbacks = send("push", push(), delivery_id="again")
+    SyncEvent.objects.update(status=SyncEvent.Status.COMPLETED)  # the sync ran in the meantime
+    second, second_callbacks = send("push", push(), delivery_id="again")
+    assert (first.json()["queued"], len(first_callbacks)) == (1, 1)
+    assert second.json() == {"ok": True, "accepted": True, "deliveryId": "again", "event": "push",
+                             "queued": 0, "duplicate": True}
+    assert second_callbacks == []
+    assert SyncEvent.objects.count() == 1
+    assert WebhookDelivery.objects.count() == 1
+
+
+def test_a_push_that_deletes_the_branch_queues_no_sync_and_says_so(send, org):
+    connect(org, INSTALLATION, REPO, "acme/skills")
+    response, callbacks = send("push", push(deleted=True), delivery_id="gone")
+    assert response.status_code == 202
+    assert response.json()["queued"] == 0
+    assert callbacks == [] and not SyncEvent.objects.exists()
+    reason = WebhookDelivery.objects.get().result["reason"]
+    assert reason == "branch refs/heads/main was deleted; no sync queued"
+
+
+def test_a_push_never_reaches_a_target_whose_account_holds_another_installation(send, org, other_org):
+    # Globex follows the same repository id through its own installation; Acme's installation pushes.
+    theirs = connect(other_org, 2002, REPO, "acme/skills")
+    mine = connect(org, INSTALLATION, REPO, "acme/skills")
+    response, _ = send("push", push())
+    assert response.json()["queued"] == 1
+    assert list(SyncEvent.objects.values_list("target_id", flat=True)) == [mine.pk]
+    # And a push naming an installation nobody connected reaches nobody.
+    response, _ = send("push", push(installation=3003, after="d" * 40))
+    assert response.json()["queued"] == 0
+    assert not SyncEvent.objects.filter(target=theirs).exists()
+
+
+@pytest.mark.parametrize("switch_off", ["target", "instance", "account"])
+def test_a_push_skips_targets_that_are_not_synced(send, org, switch_off):
+    target = connect(org, INSTALLATION, REPO, "acme/skills")
+    if switch_off == "target":
+        ConnectorTarget.objects.filter(pk=target.pk).update(status=ConnectorTarget.Status.DISABLED)
+    elif switch_off == "instance":
+        ConnectorInstance.objects.filter(pk=target.instance_id).update(status=ConnectorInstance.Status.DISABLED)
+    else:
+        ConnectorAccount.objects.update(status=ConnectorAccount.Status.DISCONNECTED)
+    response, callbacks = send("push", push())
+    assert response.json()["queued"] == 0
+    assert callbacks == [] and not SyncEvent.objects.exists()
+
+
+def test_a_push_with_a_malformed_head_sha_is_a_400(send, org):
+    connect(org, INSTALLATION, REPO, "acme/skills")
+    response, _ = send("push", push(after="not-a-sha"))
+    assert response.status_code == 400
+    assert "after" in response.json()["error"]["message"]
+    assert not WebhookDelivery.objects.exists() and not SyncEvent.objects.exists()
+
+
+def test_an_accepted_push_does_a_bounded_number_of_queries_per_target(send, org, other_org):
+    connect(org, INSTALLATION, REPO, "acme/skills")
+    connect(other_org, INSTALLATION, REPO, "acme/skills")
+    with CaptureQueriesContext(connection) as queries:
+        assert send("push", push())[0].json()["queued"] == 2
+    statements = [q["sql"] for q in queries.captured_queries
+                  if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))]
+    # delivery insert, target lookup, result update; per target: the (target, SHA) check and the event insert
+    assert len(statements) == 3 + 2 * 2, statements
+
+
+# installation
+
+def test_a_deleted_installation_disconnects_every_org_holding_it_and_nothing_else(send, org, other_org):
+    mine = connect(org, INSTALLATION, REPO, "acme/skills")
+    theirs = connect(other_org, INSTALLATION, REPO, "acme/skills")
+    unrelated = connect(other_org, 2002, 777, "globex/skills")
+    manual = {"event_type": SyncEvent.Type.MANUAL_RESYNC, "trigger": SyncEvent.Trigger.MANUAL}
+    queued, _ = queue_sync_event(mine, **manual)
+    other_queued, _ = queue_sync_event(unrelated, **manual)
+
+    response, callbacks = send("installation", installation_event("deleted"))
+
+    assert response.status_code == 202
+    assert response.json()["queued"] == 0 and callbacks == []
+    for target in (mine, theirs):
+        account = ConnectorAccount.objects.get(pk=target.instance.account_id)
+        assert account.status == ConnectorAccount.Status.DISCONNECTED
+        assert account.disconnected_at is not None
+    untouched = ConnectorAccount.objects.get(pk=unrelated.instance.account_id)
+    assert (untouched.status, untouched.disconnected_at) == (ConnectorAccount.Status.ACTIVE, None)
+    # Work queued for the gone installation is dropped; other work stays.
+    queued.refresh_from_db()
+    other_queued.refresh_from_db()
+    assert (queued.status, queued.error) == (SyncEvent.Status.IGNORED, "installation deleted")
+    assert other_queued.status == SyncEvent.Status.QUEUED
+    assert WebhookDelivery.objects.get().status == WebhookDelivery.Status.PROCESSED
+
+    # The targets are no longer synced: a later push to them queues nothing.
+    assert send("push", push())[0].json()["queued"] == 0
+
+
+def test_a_suspended_installation_stops_syncing_until_it_is_unsuspended(send, org):
+    target = connect(org, INSTALLATION, REPO, "acme/skills")
+    send("installation", installation_event("suspend"))
+    account = ConnectorAccount.objects.get()
+    assert account.status == ConnectorAccount.Status.INACTIVE
+    assert send("push", push())[0].json()["queued"] == 0
+
+    send("installation", installation_event("unsuspend"))
+    account.refresh_from_db()
+    assert (account.status, account.disconnected_at) == (ConnectorAccount.Status.ACTIVE, None)
+    assert send("push", push())[0].json()["queued"] == 1
+    assert SyncEvent.objects.get().target_id == target.pk
+
+
+def test_unsuspending_does_not_revive_a_deleted_installation(send, org):
+    connect(org, INSTALLATION, REPO, "acme/skills")
+    send("installation", installation_event("deleted"))
+    send("installation", installation_event("unsuspend"))
+    assert ConnectorAccount.objects.get().status == ConnectorAccount.Status.DISCONNECTED
+
+
+def test_an_installation_created_event_is_accepted_and_changes_nothing(send, org):
+    connect(org, INSTALLATION, REPO, "acme/skills")
+    response, _ = send("installation", installation_event("created"))
+    assert response.status_code == 202 and response.json()["queued"] == 0
+    assert ConnectorAccount.objects.get().status == ConnectorAccount.Status.ACTIVE
+    assert WebhookDelivery.objects.get().status == WebhookDelivery.Status.IGNORED
+
+
+# installation_repositories
+
+def test_removed_repositories_disable_only_their_targets_under_that_installation(send, org, other_org):
+    removed = connect(org, INSTALLATION, REPO, "acme/skills")
+    removed_dev = connect(org, INSTALLATION, REPO, "acme/skills", branch="dev")
+    kept = connect(org, INSTALLATION, 556, "acme/agents")
+    elsewhere = connect(other_org, 2002, REPO, "acme/skills")  # same repository, another installation
+    payload = {
+        "action": "removed", "installation": {"id": INSTALLATION}, "repository_selection": "selected",
+        "repositories_added": [], "repositories_removed": [{"id": REPO, "full_name": "acme/skills"}],
+    }
+    response, callbacks = send("installation_repositories", payload)
+
+    assert response.status_code == 202 and callbacks == []
+    for target in (removed, removed_dev):
+        target.refresh_from_db()
+        assert target.status == ConnectorTarget.Status.DISABLED
+        assert "removed from GitHub App installation 1001" in target.disabled_reason
+    for target in (kept, elsewhere):
+        target.refresh_from_db()
+        assert (target.status, target.disabled_reason) == (ConnectorTarget.Status.ACTIVE, "")
+    assert WebhookDelivery.objects.get().result["targetsDisabled"] == 2
+    assert send("push", push())[0].json()["queued"] == 0
+
+
+def test_added_repositories_are_accepted_and_change_nothing(send, org):
+    target = connect(org, INSTALLATION, REPO, "acme/skills")
+    payload = {"action": "added", "installation": {"id": INSTALLATION},
+               "repositories_added": [{"id": REPO}], "repositories_removed": []}
+    assert send("installation_repositories", payload)[0].status_code == 202
+    target.refresh_from_db()
+    assert target.status == ConnectorTarget.Status.ACTIVE
+
+
+# repository
+
+def test_a_renamed_repository_is_followed_by_its_targets_and_resynced(send, org, other_org):
+    main = connect(org, INSTALLATION, REPO, "acme/skills")
+    dev = connect(org, INSTALLATION, REPO, "acme/skills", branch="dev")
+    ConnectorTarget.objects.filter(pk=dev.pk).update(status=ConnectorTarget.Status.DISABLED)
+    elsewhere = connect(other_org, 2002, REPO, "acme/skills")
+
+    response, callbacks = send("repository", repository_event("renamed", "acme/skill-library"))
+
+    assert response.status_code == 202
+    assert response.json()["queued"] == 1
+    for target in (main, dev):
+        target.refresh_from_db()
+        assert target.repository_full_name == "acme/skill-library"  # a disabled target follows the name too
+    elsewhere.refresh_from_db()
+    assert elsewhere.repository_full_name == "acme/skills"
+    event = SyncEvent.objects.get()
+    assert (event.target_id, event.event_type, event.trigger, event.head_sha) == (
+        main.pk, "repository", "webhook", "")
+    assert len(callbacks) == 1
+
+
+def test_a_deleted_repository_disables_its_targets(send, org):
+    target = connect(org, INSTALLATION, REPO, "acme/skills")
+    send("repository", repository_event("deleted", "acme/skills"))
+    target.refresh_from_db()
+    assert target.status == ConnectorTarget.Status.DISABLED
+    assert target.disabled_reason == "Repository deleted on GitHub."
+
+
+def test_a_repository_event_without_an_installation_is_a_400(send, org):
+    payload = repository_event("renamed", "acme/x")
+    del payload["installation"]
+    response, _ = send("repository", payload)
+    assert response.status_code == 400
+    assert "installation.id" in response.json()["error"]["message"]
+    assert json.loads(response.content)["error"]["details"] == {"field": "installation.id"}

@@ -1,0 +1,67 @@
+"""Signing and sending GitHub webhook deliveries the way GitHub does, for the ingress and connector tests."""
+
+import hashlib
+import hmac
+import json
+import uuid
+
+from django.test import Client
+
+from connectors.models import ConnectorAccount, ConnectorInstance, ConnectorTarget
+
+URL = "/api/v1/webhooks/connectors/github"
+SECRET = "ingress-test-secret"
+
+
+def sign(body, secret=SECRET):
+    """The X-Hub-Signature-256 header GitHub sends for `body` (bytes)."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def deliver(event, payload=None, *, body=None, delivery_id=None, signature=None, headers=None, client=None):
+    """POST a signed delivery (`payload` as JSON, or the raw `body`); the response.
+
+    `signature=None` signs the body with SECRET; a string is sent as the header instead, "" sends none.
+    `event=None` or `delivery_id=""` leave that header out.
+    """
+    body = body if body is not None else json.dumps(payload).encode()
+    sent = {"User-Agent": "GitHub-Hookshot/abc123"}
+    if event is not None:
+        sent["X-GitHub-Event"] = event
+    delivery_id = str(uuid.uuid4()) if delivery_id is None else delivery_id
+    if delivery_id:
+        sent["X-GitHub-Delivery"] = delivery_id
+    signature = sign(body) if signature is None else signature
+    if signature:
+        sent["X-Hub-Signature-256"] = signature
+    sent.update(headers or {})
+    # CSRF checks on: the ingress must not need a token (providers have none).
+    client = client or Client(enforce_csrf_checks=True)
+    return client.post(URL, data=body, content_type="application/json", headers=sent)
+
+
+def connect(org, installation_id, repository_id, full_name, branch="main", instance_name=None):
+    """A target of `org` following `full_name`@`branch` through the account of `installation_id`."""
+    account, _ = ConnectorAccount.objects.get_or_create(
+        organization=org, installation_id=installation_id,
+        defaults={"account_login": full_name.split("/")[0], "account_type": "Organization"},
+    )
+    instance = ConnectorInstance.objects.create(
+        organization=org, account=account, name=instance_name or f"{full_name}@{branch}",
+    )
+    return ConnectorTarget.objects.create(
+        organization=org, instance=instance, repository_id=repository_id, repository_full_name=full_name,
+        branch=branch,
+    )
+
+
+def push_payload(repository_id, full_name, installation_id, ref="refs/heads/main", after="a" * 40,
+                 deleted=False):
+    return {
+        "ref": ref, "before": "b" * 40, "after": "0" * 40 if deleted else after,
+        "created": False, "deleted": deleted, "forced": False,
+        "repository": {"id": repository_id, "full_name": full_name, "name": full_name.split("/")[1]},
+        "installation": {"id": installation_id, "node_id": "MDIz"},
+        "sender": {"login": "octocat", "id": 1},
+        "commits": [], "head_commit": None,
+    }
