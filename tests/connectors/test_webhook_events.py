@@ -6,8 +6,10 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from connectors.models import ConnectorAccount, ConnectorInstance, ConnectorTarget, SyncEvent
+from connectors.models import ConnectorAccount, ConnectorInstance, ConnectorTarget, SourceBinding, SyncEvent
 from connectors.queueing import queue_sync_event
+from marketplaces.models import ConfigObject
+from plexica.celery import app as celery_app
 from tests.webhooks import SECRET, connect, deliver, push_payload
 from webhooks.models import WebhookDelivery
 
@@ -304,3 +306,38 @@ def test_a_repository_event_without_an_installation_is_a_400(send, org):
     assert response.status_code == 400
     assert "installation.id" in response.json()["error"]["message"]
     assert json.loads(response.content)["error"]["details"] == {"field": "installation.id"}
+
+
+# end to end, with the sync worker's task run in-process against the stub GitHub server
+
+@pytest.fixture
+def eager_tasks():
+    """Enqueued tasks run in-process, whichever broker the settings name."""
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = previous
+
+
+def test_a_signed_push_brings_the_pushed_files_into_config_objects(
+        github, github_target, settings, org, eager_tasks, django_capture_on_commit_callbacks):
+    settings.GITHUB_WEBHOOK_SECRET = SECRET
+    repo = github.repository("acme/config", installation_id=101)
+    repo.commit({"skills/a.md": "# A\n", "README.md": "not mapped\n"})
+    target = github_target(repo, mappings=[("skills/**", "skill")])
+
+    head = repo.update({"skills/b.md": "# B\n"})
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = deliver("push", push_payload(repo.id, repo.full_name, repo.installation_id, after=head))
+
+    assert response.status_code == 202 and response.json()["queued"] == 1
+    assert len(callbacks) == 1
+    event = SyncEvent.objects.get()
+    assert (event.status, event.head_sha) == (SyncEvent.Status.COMPLETED, head)
+    objects = ConfigObject.objects.filter(organization=org).order_by("relative_path")
+    assert [(o.relative_path, o.type) for o in objects] == [("skills/a.md", "skill"),
+                                                            ("skills/b.md", "skill")]  # README.md unmapped
+    bindings = SourceBinding.objects.filter(target=target).values_list("path", "last_seen_revision")
+    assert sorted(bindings) == [("skills/a.md", head), ("skills/b.md", head)]
+    target.refresh_from_db()
+    assert target.last_synced_sha == head
