@@ -1,0 +1,266 @@
+from rest_framework import serializers
+
+from connectors import services
+from connectors.models import ConnectorAccount, ConnectorInstance, ConnectorMapping, ConnectorTarget, SyncEvent
+from marketplaces.models import ConfigObjectType
+from plexica.plugins.models import PLUGIN_ID_PATTERN
+
+POSITIVE_ID = {"min_value": 1, "max_value": 2**63 - 1}
+# The values alone (labels = values): a choice set distinct from config objects' `type` in the OpenAPI schema,
+# so it gets its own enum component (ObjectTypeEnum) instead of two names for one set.
+OBJECT_TYPES = [(value, value) for value in ConfigObjectType.values]
+PLUGIN_ID_ERRORS = {"invalid": "A plugin id is 'plugin-' followed by lowercase letters, digits and hyphens."}
+
+
+class RefusesReadOnly:
+    """Names, in a 400, the fields a patch may not change (instead of silently ignoring them)."""
+
+    READ_ONLY = {}
+
+    def validate(self, attrs):
+        errors = {key: message for key, message in self.READ_ONLY.items() if key in self.initial_data}
+        if errors:
+            raise serializers.ValidationError(errors)
+        return super().validate(attrs)
+
+
+# Accounts
+
+
+class ConnectorAccountSerializer(serializers.ModelSerializer):
+    installationId = serializers.IntegerField(source="installation_id")
+    accountLogin = serializers.CharField(source="account_login")
+    accountType = serializers.CharField(source="account_type")
+    displayName = serializers.CharField(source="display_name")
+    instanceCount = serializers.IntegerField(source="instance_count", help_text="Instances using this account.")
+    createdBy = serializers.CharField(source="created_by.username", allow_null=True, default=None)
+    createdAt = serializers.DateTimeField(source="created_at")
+    updatedAt = serializers.DateTimeField(source="updated_at")
+    disconnectedAt = serializers.DateTimeField(source="disconnected_at", allow_null=True)
+
+    class Meta:
+        model = ConnectorAccount
+        fields = ["id", "provider", "installationId", "accountLogin", "accountType", "displayName", "status",
+                  "instanceCount", "createdBy", "createdAt", "updatedAt", "disconnectedAt"]
+        read_only_fields = fields
+
+
+class ConnectorAccountInputSerializer(serializers.Serializer):
+    installationId = serializers.IntegerField(**POSITIVE_ID, help_text="The GitHub App installation id.")
+    accountLogin = serializers.CharField(required=False, allow_blank=True, max_length=100, default="")
+    accountType = serializers.ChoiceField(choices=ConnectorAccount.AccountType.choices, required=False,
+                                          allow_blank=True, default="")
+    displayName = serializers.CharField(required=False, allow_blank=True, max_length=200, default="")
+
+
+# Instances
+
+
+class ConnectorInstanceSerializer(serializers.ModelSerializer):
+    accountId = serializers.CharField(source="account_id")
+    lastSyncedAt = serializers.DateTimeField(source="last_synced_at", allow_null=True)
+    lastSyncStatus = serializers.CharField(source="last_sync_status")
+    lastSyncRevision = serializers.CharField(source="last_sync_revision")
+    targetCount = serializers.IntegerField(source="target_count")
+    createdBy = serializers.CharField(source="created_by.username", allow_null=True, default=None)
+    createdAt = serializers.DateTimeField(source="created_at")
+    updatedAt = serializers.DateTimeField(source="updated_at")
+
+    class Meta:
+        model = ConnectorInstance
+        fields = ["id", "accountId", "provider", "name", "description", "status", "lastSyncedAt", "lastSyncStatus",
+                  "lastSyncRevision", "targetCount", "createdBy", "createdAt", "updatedAt"]
+        read_only_fields = fields
+
+
+class ConnectorInstanceInputSerializer(RefusesReadOnly, serializers.Serializer):
+    """Create (accountId and name) or patch (name, description); the status changes through its actions."""
+
+    READ_ONLY = {"status": "The status changes only through disable, enable and archive."}
+
+    accountId = serializers.CharField(max_length=32, help_text="The connector account (cac_...) it uses.")
+    name = serializers.CharField(max_length=200, help_text="Unique in the organization.")
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+
+    def changes(self):
+        names = {"name": "name", "description": "description"}
+        return {names[key]: value for key, value in self.validated_data.items() if key in names}
+
+
+class ConnectorInstancePatchSerializer(ConnectorInstanceInputSerializer):
+    READ_ONLY = {**ConnectorInstanceInputSerializer.READ_ONLY,
+                 "accountId": "The account of an instance cannot be changed."}
+
+    accountId = None
+
+
+# Mappings
+
+
+class ConnectorMappingSerializer(serializers.ModelSerializer):
+    targetId = serializers.CharField(source="target_id")
+    objectType = serializers.CharField(source="object_type")
+    pluginId = serializers.CharField(source="plugin.plugin_id", allow_null=True, default=None)
+    autoAddToPlugin = serializers.BooleanField(source="auto_add_to_plugin")
+    createdAt = serializers.DateTimeField(source="created_at")
+    updatedAt = serializers.DateTimeField(source="updated_at")
+
+    class Meta:
+        model = ConnectorMapping
+        fields = ["id", "targetId", "selector", "objectType", "pluginId", "autoAddToPlugin", "position",
+                  "createdAt", "updatedAt"]
+        read_only_fields = fields
+
+
+class ConnectorMappingInputSerializer(RefusesReadOnly, serializers.Serializer):
+    """A mapping to create, or (partial) the fields of one to change."""
+
+    READ_ONLY = {"targetId": "A mapping cannot move to another target; create one there instead."}
+
+    selector = serializers.CharField(max_length=services.SELECTOR_MAX_LENGTH, trim_whitespace=False,
+                                     validators=[services.validate_selector],
+                                     help_text="A path glob relative to the repository root, e.g. sales/skills/**.")
+    objectType = serializers.ChoiceField(choices=OBJECT_TYPES)
+    pluginId = serializers.RegexField(PLUGIN_ID_PATTERN, max_length=100, required=False, allow_null=True,
+                                      error_messages=PLUGIN_ID_ERRORS,
+                                      help_text="A plugin of the organization the objects belong with.")
+    autoAddToPlugin = serializers.BooleanField(required=False, default=False,
+                                               help_text="Add each synced object to the plugin (needs pluginId).")
+    position = serializers.IntegerField(required=False, min_value=0, max_value=2**31 - 1,
+                                        help_text="Order of evaluation; the first matching mapping wins.")
+
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        if not self.partial and attrs.get("autoAddToPlugin") and not attrs.get("pluginId"):
+            raise serializers.ValidationError({"autoAddToPlugin": "Needs a pluginId to add the objects to."})
+        return attrs
+
+    def mapping_input(self):
+        data = self.validated_data
+        return services.MappingInput(selector=data["selector"], object_type=data["objectType"],
+                                     plugin_id=data.get("pluginId"), auto_add_to_plugin=data["autoAddToPlugin"])
+
+    def changes(self):
+        names = {"selector": "selector", "objectType": "object_type", "pluginId": "plugin_id",
+                 "autoAddToPlugin": "auto_add_to_plugin", "position": "position"}
+        # A partial serializer still fills defaults; only what the caller sent changes.
+        return {names[key]: value for key, value in self.validated_data.items() if key in self.initial_data}
+
+
+# Targets
+
+
+class ConnectorTargetSerializer(serializers.ModelSerializer):
+    instanceId = serializers.CharField(source="instance_id")
+    repositoryId = serializers.IntegerField(source="repository_id")
+    repositoryFullName = serializers.CharField(source="repository_full_name")
+    disabledReason = serializers.CharField(source="disabled_reason")
+    lastSyncedAt = serializers.DateTimeField(source="last_synced_at", allow_null=True)
+    lastSyncedSha = serializers.CharField(source="last_synced_sha")
+    mappings = ConnectorMappingSerializer(many=True, help_text="In evaluation order.")
+    createdAt = serializers.DateTimeField(source="created_at")
+    updatedAt = serializers.DateTimeField(source="updated_at")
+
+    class Meta:
+        model = ConnectorTarget
+        fields = ["id", "instanceId", "repositoryId", "repositoryFullName", "branch", "ref", "status",
+                  "disabledReason", "lastSyncedAt", "lastSyncedSha", "mappings", "createdAt", "updatedAt"]
+        read_only_fields = fields
+
+
+class ConnectorTargetInputSerializer(RefusesReadOnly, serializers.Serializer):
+    """A target to create."""
+
+    repositoryId = serializers.IntegerField(**POSITIVE_ID, help_text="GitHub's numeric repository id.")
+    repositoryFullName = serializers.CharField(max_length=200, validators=[services.validate_repository_full_name],
+                                               help_text="owner/name")
+    branch = serializers.CharField(max_length=255, trim_whitespace=False, validators=[services.validate_branch])
+
+    NAMES = {"repositoryId": "repository_id", "repositoryFullName": "repository_full_name", "branch": "branch",
+             "status": "status", "disabledReason": "disabled_reason"}
+
+    def changes(self):
+        return {self.NAMES[key]: value for key, value in self.validated_data.items()}
+
+
+class ConnectorTargetPatchSerializer(ConnectorTargetInputSerializer):
+    """The fields a patch may change: the repository's name, the branch, and the status (to disable it)."""
+
+    READ_ONLY = {"repositoryId": "A target's repository cannot change (a renamed repository keeps its id).",
+                 "instanceId": "A target cannot move to another instance.",
+                 "ref": "The ref follows the branch."}
+
+    repositoryId = None
+    # Values as labels: its own enum component, apart from the response's (see OBJECT_TYPES).
+    status = serializers.ChoiceField(choices=[(v, v) for v in ConnectorTarget.Status.values], required=False,
+                                     help_text="Disable the target (it stops syncing) or make it active again.")
+    disabledReason = serializers.CharField(required=False, allow_blank=True, max_length=300,
+                                           help_text="Why it is disabled; cleared when it becomes active.")
+
+
+# Sync events
+
+
+class SyncEventSerializer(serializers.ModelSerializer):
+    targetId = serializers.CharField(source="target_id")
+    instanceId = serializers.CharField(source="target.instance_id")
+    eventType = serializers.CharField(source="event_type")
+    deliveryId = serializers.CharField(source="delivery_id")
+    headSha = serializers.CharField(source="head_sha")
+    nextAttemptAt = serializers.DateTimeField(source="next_attempt_at", allow_null=True)
+    startedAt = serializers.DateTimeField(source="started_at", allow_null=True)
+    finishedAt = serializers.DateTimeField(source="finished_at", allow_null=True)
+    summary = serializers.JSONField(help_text="created/updated/deleted/skipped counts and per-file errors.")
+    createdBy = serializers.CharField(source="created_by.username", allow_null=True, default=None)
+    createdAt = serializers.DateTimeField(source="created_at")
+    updatedAt = serializers.DateTimeField(source="updated_at")
+
+    class Meta:
+        model = SyncEvent
+        fields = ["id", "targetId", "instanceId", "eventType", "trigger", "deliveryId", "headSha", "status",
+                  "attempts", "nextAttemptAt", "startedAt", "finishedAt", "summary", "error", "createdBy",
+                  "createdAt", "updatedAt"]
+        read_only_fields = fields
+
+
+# Setup
+
+
+class SetupMappingSerializer(serializers.Serializer):
+    selector = serializers.CharField(max_length=services.SELECTOR_MAX_LENGTH, trim_whitespace=False,
+                                     validators=[services.validate_selector])
+    objectType = serializers.ChoiceField(choices=OBJECT_TYPES)
+    pluginId = serializers.RegexField(PLUGIN_ID_PATTERN, max_length=100, required=False, allow_null=True,
+                                      error_messages=PLUGIN_ID_ERRORS)
+    autoAddToPlugin = serializers.BooleanField(required=False, default=False)
+
+    def validate(self, attrs):
+        if attrs.get("autoAddToPlugin") and not attrs.get("pluginId"):
+            raise serializers.ValidationError({"autoAddToPlugin": "Needs a pluginId to add the objects to."})
+        return attrs
+
+
+class GitHubSetupSerializer(serializers.Serializer):
+    installationId = serializers.IntegerField(**POSITIVE_ID, help_text="The GitHub App installation id.")
+    connectorInstanceName = serializers.CharField(max_length=200, help_text="Unique in the organization.")
+    repositoryId = serializers.IntegerField(**POSITIVE_ID, help_text="GitHub's numeric repository id.")
+    repositoryFullName = serializers.CharField(max_length=200, validators=[services.validate_repository_full_name],
+                                               help_text="owner/name")
+    branch = serializers.CharField(max_length=255, trim_whitespace=False, validators=[services.validate_branch])
+    mappings = SetupMappingSerializer(many=True, allow_empty=False, max_length=100,
+                                      help_text="In evaluation order; the first matching mapping wins.")
+
+    def mapping_inputs(self):
+        return [services.MappingInput(selector=m["selector"], object_type=m["objectType"],
+                                      plugin_id=m.get("pluginId"), auto_add_to_plugin=m["autoAddToPlugin"])
+                for m in self.validated_data["mappings"]]
+
+
+class GitHubSetupResultSerializer(serializers.Serializer):
+    accountId = serializers.CharField()
+    accountCreated = serializers.BooleanField(help_text="False when the organization's account of this "
+                                                        "installation was reused.")
+    instanceId = serializers.CharField()
+    targetId = serializers.CharField()
+    mappingIds = serializers.ListField(child=serializers.CharField(), help_text="In the order given.")
+    syncEventId = serializers.CharField(help_text="The first sync, queued.")
