@@ -1,0 +1,185 @@
+"""Plugin releases: immutable snapshots of a plugin's config object versions, and pinning one. No HTTP.
+
+A release records, for every active member object of the plugin, the version that was latest when it was
+made (deleted objects and objects whose latest version is a deleted version are left out). Delivery serves
+the rolling latest unless a release is pinned; at most one release of a plugin is pinned, and pinning and
+creating are serialised per plugin by a row lock on the plugin, so two pins never race into the constraint.
+"""
+
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.db.models import Count, OuterRef, Subquery
+from django.utils import timezone
+
+from marketplaces import access, composition
+from marketplaces.models import (
+    ConfigObjectVersion,
+    PluginConfigObject,
+    PluginRelease,
+    PluginReleaseItem,
+    ResourceType,
+)
+from plexica.errors import Conflict, NotFound
+from plexica.plugins.models import Plugin
+
+
+@dataclass(frozen=True)
+class ServedItem:
+    """One config object version a plugin delivers (or a release holds); no payload."""
+
+    plugin_pk: str
+    config_object_id: str
+    type: str
+    title: str
+    version_id: str
+    sha256: str
+
+
+def _user(principal):
+    return getattr(principal, "user", None)
+
+
+def latest_version_value(field, outer="config_object_id"):
+    """A subquery of one field of the latest version of the config object `outer` names."""
+    newest = ConfigObjectVersion.objects.filter(config_object=OuterRef(outer)).order_by(
+        *ConfigObjectVersion.NEWEST_FIRST
+    )
+    return Subquery(newest.values(field)[:1])
+
+
+def latest_member_items(plugin_pks):
+    """{plugin pk: [ServedItem]}: each active member's latest version, in one query.
+
+    Deleted objects and objects whose latest version is a deleted version are left out. Values only, so no
+    payload is loaded (or decrypted).
+    """
+    rows = (PluginConfigObject.objects
+            .filter(plugin_id__in=plugin_pks, removed_at__isnull=True, config_object__deleted_at__isnull=True)
+            .annotate(latest_id=latest_version_value("id"), latest_sha256=latest_version_value("sha256"),
+                      latest_deleted=latest_version_value("is_deleted_version"))
+            .filter(latest_id__isnull=False, latest_deleted=False)
+            .order_by("config_object__title", "config_object_id")
+            .values_list("plugin_id", "config_object_id", "config_object__type", "config_object__title",
+                         "latest_id", "latest_sha256"))
+    items = {pk: [] for pk in plugin_pks}
+    for row in rows:
+        items[row[0]].append(ServedItem(*row))
+    return items
+
+
+def release_items(release_pks, deliverable_only=False):
+    """{release pk: [ServedItem]} in one query. `deliverable_only` leaves out objects deleted since (or whose
+    latest version is now a deleted version): a deletion takes an object out of every manifest."""
+    rows = PluginReleaseItem.objects.filter(release_id__in=release_pks)
+    if deliverable_only:
+        rows = (rows.filter(config_object__deleted_at__isnull=True)
+                .annotate(latest_deleted=latest_version_value("is_deleted_version"))
+                .filter(latest_deleted=False))
+    rows = rows.order_by("config_object__title", "config_object_id").values_list(
+        "release_id", "release__plugin_id", "config_object_id", "config_object__type", "config_object__title",
+        "version_id", "version__sha256")
+    items = {pk: [] for pk in release_pks}
+    for release_id, *rest in rows:
+        items[release_id].append(ServedItem(*rest))
+    return items
+
+
+# Reading
+
+
+def find_plugin(principal, plugin_id, role, doing=None):
+    """The plugin by its plugin-... id (NotFound in this organization), after the role check (403)."""
+    plugin = composition.get_plugin(principal.organization, plugin_id)
+    access.require_role(principal, ResourceType.PLUGIN, plugin.pk, role, doing)
+    return plugin
+
+
+def releases_of(plugin):
+    """The plugin's releases with their item counts, for listing (newest first)."""
+    return (PluginRelease.objects.filter(organization=plugin.organization, plugin=plugin)
+            .select_related("plugin", "created_by").annotate(item_count=Count("items")))
+
+
+def get_release(plugin, release_id):
+    """One release of `plugin` with its item count; NotFound when the plugin has no such release."""
+    release = releases_of(plugin).filter(pk=release_id).first()
+    if release is None:
+        raise NotFound(f"Plugin {plugin.plugin_id} has no release {release_id}.", title="Release not found")
+    return release
+
+
+def with_items(release):
+    """`release` with `.served_items`: every item it holds, deleted objects included (it never changes)."""
+    release.served_items = release_items([release.pk])[release.pk]
+    return release
+
+
+def pinned_release(plugin):
+    """The plugin's pinned release, or None (delivery then serves the rolling latest)."""
+    return PluginRelease.objects.filter(plugin=plugin, pinned_at__isnull=False).first()
+
+
+# Changing
+
+
+def _locked_plugin(plugin):
+    return Plugin.objects.select_for_update().get(pk=plugin.pk)
+
+
+def _pin(plugin, release, now):
+    """Pin `release` and unpin every other release of `plugin`; the caller holds the plugin's row lock."""
+    others = PluginRelease.objects.filter(plugin=plugin, pinned_at__isnull=False).exclude(pk=release.pk)
+    others.update(pinned_at=None)
+    if release.pinned_at is None:
+        release.pinned_at = now
+        release.save(update_fields=["pinned_at"])
+
+
+def create_release(principal, plugin_id, name="", notes="", pin=False, now=None):
+    """Snapshot the plugin's current latest version of every active member object; needs the manager role.
+
+    With `pin`, the new release is pinned (and any other unpinned) in the same transaction.
+    """
+    plugin = find_plugin(principal, plugin_id, access.MANAGER,
+                         "Making a release needs the manager role on the plugin")
+    if plugin.catalog_status == Plugin.CatalogStatus.DELETED:
+        raise Conflict(f"Plugin {plugin_id} is deleted; it cannot get a release.",
+                       catalogStatus=plugin.catalog_status)
+    now = now or timezone.now()
+    with transaction.atomic():
+        plugin = _locked_plugin(plugin)
+        release = PluginRelease.objects.create(organization=principal.organization, plugin=plugin, name=name,
+                                               notes=notes, created_by=_user(principal), created_at=now)
+        PluginReleaseItem.objects.bulk_create([
+            PluginReleaseItem(release=release, config_object_id=item.config_object_id,
+                              version_id=item.version_id)
+            for item in latest_member_items([plugin.pk])[plugin.pk]
+        ])
+        if pin:
+            _pin(plugin, release, now)
+    return get_release(plugin, release.pk)
+
+
+def pin_release(principal, plugin_id, release_id, now=None):
+    """Make delivery serve `release_id` (unpinning any other); pinning the pinned release changes nothing."""
+    plugin = find_plugin(principal, plugin_id, access.MANAGER,
+                         "Pinning a release needs the manager role on the plugin")
+    with transaction.atomic():
+        plugin = _locked_plugin(plugin)
+        release = get_release(plugin, release_id)
+        _pin(plugin, release, now or timezone.now())
+    return get_release(plugin, release_id)
+
+
+def unpin_release(principal, plugin_id):
+    """Return the plugin to the rolling latest; the release that was pinned, or None when none was."""
+    plugin = find_plugin(principal, plugin_id, access.MANAGER,
+                         "Unpinning a release needs the manager role on the plugin")
+    with transaction.atomic():
+        plugin = _locked_plugin(plugin)
+        pinned = pinned_release(plugin)
+        if pinned is None:
+            return None
+        PluginRelease.objects.filter(pk=pinned.pk).update(pinned_at=None)
+    return get_release(plugin, pinned.pk)
