@@ -73,10 +73,6 @@ def get_provider(name):
     return _providers.get(name)
 
 
-def registered_providers():
-    return sorted(_providers)
-
-
 def hmac_sha256_signature_valid(body, signature, secret, *, prefix="sha256="):
     """Whether `signature` is `prefix` + hex HMAC-SHA256 of the raw `body` under `secret` (constant time)."""
     if not signature or not secret or not signature.startswith(prefix):
