@@ -40,11 +40,14 @@ def queue_sync_event(target, event_type, *, trigger, head_sha="", delivery_id=""
     answers the existing event with created=False and enqueues nothing.
     """
     fields = {
-        "organization_id": target.organization_id, "target": target, "event_type": event_type, "trigger": trigger,
-        "head_sha": head_sha or "", "delivery_id": delivery_id or "", "created_by": created_by,
+        "organization_id": target.organization_id, "target": target, "event_type": event_type,
+        "trigger": trigger, "head_sha": head_sha or "", "delivery_id": delivery_id or "",
+        "created_by": created_by,
     }
     if event_type == SyncEvent.Type.PUSH:
-        existing = SyncEvent.objects.filter(target=target, event_type=event_type, head_sha=fields["head_sha"]).first()
+        same_push = SyncEvent.objects.filter(target=target, event_type=event_type,
+                                             head_sha=fields["head_sha"])
+        existing = same_push.first()
         if existing is not None:
             return existing, False
         try:
@@ -52,7 +55,7 @@ def queue_sync_event(target, event_type, *, trigger, head_sha="", delivery_id=""
                 event = SyncEvent.objects.create(**fields)
         except IntegrityError:
             # Another delivery of the same push won the race on sync_event_push_sha_unique.
-            return SyncEvent.objects.get(target=target, event_type=event_type, head_sha=fields["head_sha"]), False
+            return same_push.get(), False
     else:
         event = SyncEvent.objects.create(**fields)
     enqueue_sync_event(event.pk)
@@ -63,7 +66,8 @@ def claimable_events(now):
     """Events a worker may claim now: queued and due, or running with an expired lease (its worker died)."""
     due = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
     return SyncEvent.objects.filter(
-        (Q(status=SyncEvent.Status.QUEUED) & due) | Q(status=SyncEvent.Status.RUNNING, lease_expires_at__lte=now)
+        (Q(status=SyncEvent.Status.QUEUED) & due)
+        | Q(status=SyncEvent.Status.RUNNING, lease_expires_at__lte=now)
     )
 
 
@@ -80,7 +84,8 @@ def claim_sync_event(event_id, now=None, lease=SYNC_LEASE):
         return None
     with transaction.atomic():
         list(ConnectorTarget.objects.select_for_update().filter(pk=target_id).values_list("pk", flat=True))
-        busy = (SyncEvent.objects.filter(target_id=target_id, status=SyncEvent.Status.RUNNING, lease_expires_at__gt=now)
+        busy = (SyncEvent.objects
+                .filter(target_id=target_id, status=SyncEvent.Status.RUNNING, lease_expires_at__gt=now)
                 .exclude(pk=event_id).exists())
         if busy:
             return None
@@ -90,7 +95,8 @@ def claim_sync_event(event_id, now=None, lease=SYNC_LEASE):
         )
     if not claimed:
         return None
-    return SyncEvent.objects.select_related("target__organization", "target__instance__account").get(pk=event_id)
+    return (SyncEvent.objects.select_related("target__organization", "target__instance__account")
+            .get(pk=event_id))
 
 
 def renew_lease(event, now=None, lease=SYNC_LEASE):
@@ -116,7 +122,8 @@ def due_event_ids(now=None, limit=100):
     return list(
         SyncEvent.objects.filter(
             Q(status=SyncEvent.Status.QUEUED, next_attempt_at__lte=now)
-            | Q(status=SyncEvent.Status.QUEUED, next_attempt_at__isnull=True, updated_at__lte=now - DISPATCH_GRACE)
+            | Q(status=SyncEvent.Status.QUEUED, next_attempt_at__isnull=True,
+                updated_at__lte=now - DISPATCH_GRACE)
             | Q(status=SyncEvent.Status.RUNNING, lease_expires_at__lte=now)
         ).order_by("created_at", "id").values_list("pk", flat=True)[:limit]
     )

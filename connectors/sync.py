@@ -1,4 +1,4 @@
-"""The sync of one event: make a target's config objects match the files of its branch head. No HTTP framework.
+"""The sync of one event: make a target's config objects match the files of its branch head. No HTTP here.
 
 The branch head is the truth, whatever SHA the event names: each run reads the head's tree, selects the files
 the mappings match (the first matching mapping by position wins) and reconciles them with the target's open
@@ -105,7 +105,8 @@ def select_files(files, mappings):
 
 def _target_is_active(target):
     instance = target.instance
-    return (target.status == ConnectorTarget.Status.ACTIVE and instance.status == ConnectorInstance.Status.ACTIVE
+    return (target.status == ConnectorTarget.Status.ACTIVE
+            and instance.status == ConnectorInstance.Status.ACTIVE
             and instance.account.status == ConnectorAccount.Status.ACTIVE)
 
 
@@ -152,8 +153,8 @@ class _Reconciler:
         files = client.tree_files(self.installation_id, target.repository_full_name, self.head)
         mappings = list(target.mappings.select_related("plugin").order_by("position", "created_at", "id"))
         selected = select_files(files, mappings)
-        bindings = {binding.path: binding for binding in
-                    SourceBinding.objects.filter(target=target, closed_at__isnull=True).select_related("config_object")}
+        open_bindings = SourceBinding.objects.filter(target=target, closed_at__isnull=True)
+        bindings = {binding.path: binding for binding in open_bindings.select_related("config_object")}
         seen = []
         for path, (entry, mapping) in selected.items():
             self._keep_lease()
@@ -189,7 +190,8 @@ class _Reconciler:
                     created_at=self.now, updated_at=self.now,
                 )
                 if mapping.auto_add_to_plugin and mapping.plugin_id:
-                    add_config_object_to_plugin(self.principal, mapping.plugin, obj, source=MembershipSource.CONNECTOR)
+                    add_config_object_to_plugin(self.principal, mapping.plugin, obj,
+                                                source=MembershipSource.CONNECTOR)
         except DomainError as exc:  # Invalid, PayloadTooLarge: no object for content that does not parse
             self.summary.error(path, exc.message or str(exc))
             return
@@ -234,8 +236,8 @@ class _Reconciler:
         self._bind(binding, entry, mapping)
 
     def _bind(self, binding, entry, mapping):
-        SourceBinding.objects.filter(pk=binding.pk).update(last_blob_sha=entry.sha, last_seen_revision=self.head,
-                                                           mapping=mapping, updated_at=self.now)
+        SourceBinding.objects.filter(pk=binding.pk).update(
+            last_blob_sha=entry.sha, last_seen_revision=self.head, mapping=mapping, updated_at=self.now)
 
     def _remove(self, binding):
         with transaction.atomic():
@@ -252,8 +254,8 @@ class _Reconciler:
 def _finish(event, now, **changes):
     """Write the outcome unless another worker reclaimed the event meanwhile; True when written."""
     changes.setdefault("finished_at", now)
-    return bool(SyncEvent.objects.filter(pk=event.pk, status=SyncEvent.Status.RUNNING, started_at=event.started_at)
-                .update(lease_expires_at=None, updated_at=now, **changes))
+    ours = SyncEvent.objects.filter(pk=event.pk, status=SyncEvent.Status.RUNNING, started_at=event.started_at)
+    return bool(ours.update(lease_expires_at=None, updated_at=now, **changes))
 
 
 def _record_instance(event, status, now, revision=None):
@@ -316,7 +318,8 @@ def _sync(event, clock, rand):
     except Exception as exc:
         # A bug or a database hiccup: retried like a transient failure, still bounded by the attempts.
         logger.exception("Sync event %s failed unexpectedly", event.pk)
-        _retry_or_fail(event, GitHubTransientError(f"Unexpected error: {type(exc).__name__}: {exc}"), clock(), rand)
+        unexpected = GitHubTransientError(f"Unexpected error: {type(exc).__name__}: {exc}")
+        _retry_or_fail(event, unexpected, clock(), rand)
         return
     now = clock()
     status = SyncEvent.Status.PARTIAL if summary.errors else SyncEvent.Status.COMPLETED
@@ -324,7 +327,8 @@ def _sync(event, clock, rand):
     if not event.head_sha:
         changes["head_sha"] = head  # resyncs name the SHA they synced; pushes keep their dedupe key
     if _finish(event, now, **changes):
-        ConnectorTarget.objects.filter(pk=target.pk).update(last_synced_sha=head, last_synced_at=now, updated_at=now)
+        ConnectorTarget.objects.filter(pk=target.pk).update(last_synced_sha=head, last_synced_at=now,
+                                                            updated_at=now)
         _record_instance(event, status, now, revision=head)
 
 
@@ -343,7 +347,8 @@ def reconcile_targets(limit=200, now=None):
     """
     open_events = SyncEvent.objects.filter(target=OuterRef("pk"), status__in=SyncEvent.OPEN_STATUSES)
     candidates = (ConnectorTarget.objects
-                  .filter(status=ConnectorTarget.Status.ACTIVE, instance__status=ConnectorInstance.Status.ACTIVE,
+                  .filter(status=ConnectorTarget.Status.ACTIVE,
+                          instance__status=ConnectorInstance.Status.ACTIVE,
                           instance__account__status=ConnectorAccount.Status.ACTIVE)
                   .exclude(Exists(open_events)).select_related("instance__account").order_by("pk"))
     cursor = cache.get(RECONCILE_CURSOR_KEY)

@@ -3,14 +3,12 @@ compare-and-set, so a redelivered or duplicated task finds nothing to do."""
 
 from celery import shared_task
 
-from connectors import queueing
+from connectors import queueing, sync
 
 
 @shared_task(name="connectors.run_sync_event", ignore_result=True)
 def run_sync_event(event_id):
-    """Claim sync event `event_id` and reconcile its target with the branch head (no-op when not claimable)."""
-    from connectors import sync  # sync imports the GitHub client; keep queueing importable without it
-
+    """Claim sync event `event_id` and reconcile its target with the branch head (no-op if not claimable)."""
     event = sync.run_sync_event(event_id)
     return event.status if event is not None else None
 
@@ -27,6 +25,4 @@ def run_due_sync_events(limit=100):
 @shared_task(name="connectors.reconcile_targets", ignore_result=True)
 def reconcile_targets(limit=200):
     """Queue a resync for each active target whose branch head moved past its last completed sync."""
-    from connectors import sync
-
     return sync.reconcile_targets(limit=limit)

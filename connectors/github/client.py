@@ -122,9 +122,11 @@ def _request(method, path, *, auth, body=None):
     except urllib3.exceptions.NewConnectionError as exc:  # a subclass of the timeout error in urllib3 2
         raise GitHubTransientError(f"{label}: could not reach GitHub ({exc}).") from None
     except urllib3.exceptions.TimeoutError as exc:
-        raise GitHubTransientError(f"{label}: GitHub did not answer in time ({type(exc).__name__}).") from None
+        raise GitHubTransientError(f"{label}: GitHub did not answer in time ({type(exc).__name__}).") \
+            from None
     except (urllib3.exceptions.HTTPError, OSError) as exc:
-        raise GitHubTransientError(f"{label}: could not reach GitHub ({type(exc).__name__}: {exc}).") from None
+        raise GitHubTransientError(f"{label}: could not reach GitHub ({type(exc).__name__}: {exc}).") \
+            from None
     status = response.status
     if len(content) > MAX_RESPONSE_BYTES:
         raise GitHubPermanentError(f"{label}: the answer is larger than {MAX_RESPONSE_BYTES} bytes.", status)
@@ -137,19 +139,23 @@ def _request(method, path, *, auth, body=None):
     try:
         return json.loads(content)
     except ValueError:
-        raise GitHubPermanentError(f"{label}: GitHub answered {status} with a body that is not JSON.", status) from None
+        raise GitHubPermanentError(f"{label}: GitHub answered {status} with a body that is not JSON.",
+                                   status) from None
 
 
 def app_jwt(now=None):
     """A JSON Web Token that authenticates as the GitHub App itself (RS256 with the App's private key)."""
     if not settings.GITHUB_APP_ID or not settings.GITHUB_APP_PRIVATE_KEY:
-        raise GitHubPermanentError("The GitHub App is not configured (GITHUB_APP_ID, GITHUB_APP_PRIVATE_KEY).")
+        raise GitHubPermanentError("The GitHub App is not configured: set GITHUB_APP_ID and "
+                                   "GITHUB_APP_PRIVATE_KEY.")
     now = int(now if now is not None else time.time())
-    claims = {"iat": now - JWT_BACKDATE_SECONDS, "exp": now + JWT_LIFETIME_SECONDS, "iss": str(settings.GITHUB_APP_ID)}
+    claims = {"iat": now - JWT_BACKDATE_SECONDS, "exp": now + JWT_LIFETIME_SECONDS,
+              "iss": str(settings.GITHUB_APP_ID)}
     try:
         return jwt.encode(claims, settings.GITHUB_APP_PRIVATE_KEY, algorithm="RS256")
     except (ValueError, TypeError, jwt.exceptions.PyJWTError) as exc:
-        raise GitHubPermanentError(f"GITHUB_APP_PRIVATE_KEY is not a usable RSA private key ({exc}).") from None
+        raise GitHubPermanentError(f"GITHUB_APP_PRIVATE_KEY is not a usable RSA private key ({exc}).") \
+            from None
 
 
 def _token_cache_key(installation_id):
@@ -227,6 +233,10 @@ def _tree(installation_id, full_name, sha, recursive):
     return answer
 
 
+def _file(path, item):
+    return TreeEntry(path, _sha(item.get("sha"), "blob"), int(item.get("size") or 0))
+
+
 def tree_files(installation_id, full_name, commit_sha):
     """Every file (blob) of the commit's tree as {path: TreeEntry}.
 
@@ -237,7 +247,7 @@ def tree_files(installation_id, full_name, commit_sha):
     if not answer.get("truncated"):
         for item in answer["tree"]:
             if item.get("type") == "blob":
-                files[item["path"]] = TreeEntry(item["path"], _sha(item.get("sha"), "blob"), int(item.get("size") or 0))
+                files[item["path"]] = _file(item["path"], item)
         return files
     pending = [("", commit_sha)]
     while pending:
@@ -247,7 +257,7 @@ def tree_files(installation_id, full_name, commit_sha):
             if item.get("type") == "tree":
                 pending.append((path + "/", _sha(item.get("sha"), "tree")))
             elif item.get("type") == "blob":
-                files[path] = TreeEntry(path, _sha(item.get("sha"), "blob"), int(item.get("size") or 0))
+                files[path] = _file(path, item)
     return files
 
 
@@ -259,7 +269,7 @@ def blob_bytes(installation_id, full_name, blob_sha):
     if answer.get("encoding", "base64") == "utf-8":
         return answer["content"].encode()
     try:
-        return base64.b64decode(answer["content"])  # GitHub wraps base64 at 60 columns; b64decode skips newlines
+        return base64.b64decode(answer["content"])  # GitHub wraps lines at 60 columns; newlines are skipped
     except (binascii.Error, ValueError):
         raise GitHubPermanentError(f"GitHub's blob {blob_sha} is not valid base64.") from None
 

@@ -7,8 +7,9 @@
 - `github`           the stub, reset for this test (and `github_app` applied): `github.repository(...)`
                      creates a repository, `repo.commit({path: text})` / `repo.update({path: text|None})` move
                      its branch, `github.fail(endpoint, status, ...)`, `github.slow(...)`, `github.requests`.
-- `github_target`    factory: github_target(repo, mappings=[("skills/**", "skill")], ...) -> ConnectorTarget of
-                     `org` with account (the repo's installation), instance and mappings.
+- `github_target`    factory: github_target(repo, mappings=[("skills/**", "skill")], ...) -> a ConnectorTarget
+                     of `org` with account (the repo's installation), instance and mappings; a mapping may
+                     name a plugin as third item (auto-added).
 - `system`           the principal the sync acts as for `org` (no user).
 """
 

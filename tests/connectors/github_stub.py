@@ -63,11 +63,13 @@ class StubRepository:
         for name in sorted(children):
             value = children[name]
             if isinstance(value, dict):
-                entries.append({"path": name, "mode": "040000", "type": "tree", "sha": self._write_tree(value)})
+                subtree = self._write_tree(value)
+                entries.append({"path": name, "mode": "040000", "type": "tree", "sha": subtree})
             else:
                 sha = _git_sha("blob", value)
                 self.blobs[sha] = value
-                entries.append({"path": name, "mode": "100644", "type": "blob", "sha": sha, "size": len(value)})
+                entries.append({"path": name, "mode": "100644", "type": "blob", "sha": sha,
+                                "size": len(value)})
         sha = _git_sha("tree", json.dumps(entries, sort_keys=True).encode())
         self.trees[sha] = entries
         return sha
@@ -75,7 +77,8 @@ class StubRepository:
     def commit(self, files, branch=None):
         """Make the branch hold exactly `files` ({path: text or bytes}) in a new commit; its SHA."""
         branch = branch or self.default_branch
-        encoded = {path: content.encode() if isinstance(content, str) else content for path, content in files.items()}
+        encoded = {path: content.encode() if isinstance(content, str) else content
+                   for path, content in files.items()}
         tree = self._write_tree(encoded)
         parent = self.branches.get(branch, "")
         sha = _git_sha("commit", f"tree {tree}\nparent {parent}\n{next(self._counter)}".encode())
@@ -135,7 +138,8 @@ class GitHubStub:
         host, port = self.server.server_address[:2]
         return f"http://{host}:{port}"
 
-    def repository(self, full_name="acme/config", repository_id=4242, installation_id=101, default_branch="main"):
+    def repository(self, full_name="acme/config", repository_id=4242, installation_id=101,
+                   default_branch="main"):
         """Create (or return) a repository visible to `installation_id`."""
         with self.lock:
             self.installations.add(installation_id)
@@ -289,7 +293,8 @@ class _Handler(BaseHTTPRequestHandler):
         if installation not in self.stub.installations:
             return self._send(404, {"message": "Not Found"})
         token, expires_at = self.stub.issue_token(installation)
-        return self._send(201, {"token": token, "expires_at": expires_at, "permissions": {"contents": "read"}})
+        return self._send(201, {"token": token, "expires_at": expires_at,
+                                "permissions": {"contents": "read"}})
 
     def _repository(self, params, installation, query):
         found = next((r for r in self.stub.repositories.values()
@@ -310,7 +315,8 @@ class _Handler(BaseHTTPRequestHandler):
         repo, sha = self._head(params, installation)
         if sha is None:
             return self._send(404, {"message": "Not Found"})
-        return self._send(200, {"ref": f"refs/heads/{params['branch']}", "object": {"sha": sha, "type": "commit"}})
+        return self._send(200, {"ref": f"refs/heads/{params['branch']}",
+                                "object": {"sha": sha, "type": "commit"}})
 
     def _branch(self, params, installation, query):
         repo, sha = self._head(params, installation)
@@ -336,8 +342,9 @@ class _Handler(BaseHTTPRequestHandler):
         if content is None:
             return self._send(404, {"message": "Not Found"})
         encoded = base64.b64encode(content).decode()
-        wrapped = "\n".join(encoded[i:i + 60] for i in range(0, len(encoded), 60)) + "\n"  # as GitHub wraps it
-        return self._send(200, {"sha": params["sha"], "size": len(content), "encoding": "base64", "content": wrapped})
+        wrapped = "\n".join(encoded[i:i + 60] for i in range(0, len(encoded), 60)) + "\n"  # as GitHub does
+        return self._send(200, {"sha": params["sha"], "size": len(content), "encoding": "base64",
+                                "content": wrapped})
 
 
 def start_stub(app_id, public_key_pem):

@@ -67,7 +67,8 @@ def test_a_running_event_also_makes_the_target_busy(repo, github, github_target)
 def test_inactive_targets_instances_and_accounts_are_not_reconciled(repo, github, github_target):
     targets = [github_target(repo, instance_name=f"instance {n}") for n in range(3)]
     ConnectorTarget.objects.filter(pk=targets[0].pk).update(status=ConnectorTarget.Status.DISABLED)
-    ConnectorInstance.objects.filter(pk=targets[1].instance_id).update(status=ConnectorInstance.Status.DISABLED)
+    ConnectorInstance.objects.filter(pk=targets[1].instance_id).update(
+        status=ConnectorInstance.Status.DISABLED)
     other = github.repository("acme/other", repository_id=77, installation_id=202)
     other.commit({"skills/x.md": "# X\n"})
     disconnected = github_target(other)

@@ -25,8 +25,9 @@ def run_resync(target, **kwargs):
 
 
 def objects_by_path(target):
-    return {b.path: b.config_object for b in SourceBinding.objects.filter(target=target, closed_at__isnull=True)
-            .select_related("config_object")}
+    bindings = SourceBinding.objects.filter(target=target, closed_at__isnull=True)
+    bindings = bindings.select_related("config_object")
+    return {binding.path: binding.config_object for binding in bindings}
 
 
 @pytest.fixture
@@ -159,13 +160,15 @@ def test_an_unchanged_resync_costs_the_same_queries_for_5_files_as_for_50(repo, 
 
 
 def test_the_first_matching_mapping_by_position_wins_and_can_add_to_a_plugin(repo, github_target, crm_plugin):
-    target = github_target(repo, mappings=[("agents/special/*.md", "agent", crm_plugin), ("agents/**", "command")])
+    target = github_target(repo, mappings=[("agents/special/*.md", "agent", crm_plugin),
+                                           ("agents/**", "command")])
     repo.commit({"agents/special/closer.md": "# Closer\n", "agents/deep/x/helper.md": "# Helper\n",
                  "agents/notes.txt": "plain"})
     run_resync(target)
     objects = objects_by_path(target)
     assert {path: obj.type for path, obj in objects.items()} == {
-        "agents/special/closer.md": "agent", "agents/deep/x/helper.md": "command", "agents/notes.txt": "command"}
+        "agents/special/closer.md": "agent", "agents/deep/x/helper.md": "command",
+        "agents/notes.txt": "command"}
     membership = PluginConfigObject.objects.get(config_object=objects["agents/special/closer.md"])
     assert (membership.plugin_id, membership.source, membership.removed_at) == (
         crm_plugin.pk, MembershipSource.CONNECTOR, None)
@@ -239,7 +242,8 @@ def test_429_and_500_are_retried_with_growing_backoff_then_the_sync_succeeds(rep
     with time_machine.travel(start, tick=False) as clock:
         failed_once = sync.run_sync_event(event.pk, rand=lambda: 0.0)
         assert (failed_once.status, failed_once.attempts) == (SyncEvent.Status.QUEUED, 1)
-        assert failed_once.next_attempt_at == start + timedelta(seconds=15)  # max(15s backoff, Retry-After 5s)
+        # The larger of the backoff (15s) and GitHub's Retry-After (5s).
+        assert failed_once.next_attempt_at == start + timedelta(seconds=15)
         assert "429" in failed_once.error and "retrying" in failed_once.error
         assert sync.run_sync_event(event.pk) is None  # not due yet
 

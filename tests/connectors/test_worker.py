@@ -42,7 +42,8 @@ def resync(target):
 
 
 def synced_paths(target):
-    return sorted(SourceBinding.objects.filter(target=target, closed_at__isnull=True).values_list("path", flat=True))
+    open_bindings = SourceBinding.objects.filter(target=target, closed_at__isnull=True)
+    return sorted(open_bindings.values_list("path", flat=True))
 
 
 # Queueing
@@ -50,13 +51,16 @@ def synced_paths(target):
 
 def test_a_push_is_queued_once_per_target_and_sha(repo, github_target, django_capture_on_commit_callbacks):
     target = github_target(repo)
+    def push(delivery_id):
+        return queue_sync_event(target, SyncEvent.Type.PUSH, trigger=SyncEvent.Trigger.WEBHOOK,
+                                head_sha=repo.head(), delivery_id=delivery_id)
+
     with django_capture_on_commit_callbacks() as callbacks:
-        event, created = queue_sync_event(target, SyncEvent.Type.PUSH, trigger=SyncEvent.Trigger.WEBHOOK,
-                                          head_sha=repo.head(), delivery_id="d-1")
-        again, created_again = queue_sync_event(target, SyncEvent.Type.PUSH, trigger=SyncEvent.Trigger.WEBHOOK,
-                                                head_sha=repo.head(), delivery_id="d-2")
+        event, created = push("d-1")
+        again, created_again = push("d-2")
     assert created and not created_again and again.pk == event.pk
-    assert (event.status, event.delivery_id, event.organization_id) == ("queued", "d-1", target.organization_id)
+    assert (event.status, event.delivery_id) == ("queued", "d-1")
+    assert event.organization_id == target.organization_id
     assert len(callbacks) == 1  # one task for one event, sent only after commit
     other, created = queue_sync_event(target, SyncEvent.Type.PUSH, trigger=SyncEvent.Trigger.WEBHOOK,
                                       head_sha=repo.update({"skills/d.md": "# D\n"}))
@@ -75,7 +79,8 @@ def test_two_deliveries_of_one_push_racing_create_one_event(repo, github_target)
     for round_ in range(5):
         sha = repo.update({"skills/n.md": f"# {round_}\n"})
         results = run_together(*[
-            lambda: queue_sync_event(target, SyncEvent.Type.PUSH, trigger=SyncEvent.Trigger.WEBHOOK, head_sha=sha)
+            lambda: queue_sync_event(target, SyncEvent.Type.PUSH, trigger=SyncEvent.Trigger.WEBHOOK,
+                                     head_sha=sha)
         ] * 2)
         assert sorted(created for _, created in results) == [False, True]
         assert results[0][0].pk == results[1][0].pk
@@ -89,7 +94,8 @@ def test_an_event_is_claimed_once(repo, github_target):
     event = resync(github_target(repo))
     now = timezone.now()
     claimed = claim_sync_event(event.pk, now=now)
-    assert (claimed.status, claimed.attempts, claimed.lease_expires_at) == ("running", 1, now + queueing.SYNC_LEASE)
+    assert (claimed.status, claimed.attempts) == ("running", 1)
+    assert claimed.lease_expires_at == now + queueing.SYNC_LEASE
     assert claim_sync_event(event.pk, now=now) is None
     assert claim_sync_event("sev_doesnotexist") is None
 
@@ -117,7 +123,8 @@ def test_only_one_event_of_a_target_runs_at_a_time(repo, github_target, monkeypa
 
 
 def test_events_of_different_targets_run_side_by_side(repo, github, github_target):
-    one, two = resync(github_target(repo, instance_name="one")), resync(github_target(repo, instance_name="two"))
+    one = resync(github_target(repo, instance_name="one"))
+    two = resync(github_target(repo, instance_name="two"))
     assert claim_sync_event(one.pk) is not None
     assert claim_sync_event(two.pk) is not None
 
@@ -191,13 +198,15 @@ def test_a_worker_whose_lease_was_taken_over_stops_without_writing(repo, github,
 # The due-events sweep
 
 
-def test_the_sweep_enqueues_due_retries_stale_queued_events_and_orphans(repo, github, github_target, eager_tasks):
+def test_the_sweep_enqueues_due_retries_stale_queued_events_and_orphans(repo, github, github_target,
+                                                                         eager_tasks):
     targets = [github_target(repo, instance_name=f"t{n}") for n in range(4)]
     now = timezone.now()
     retry_due, retry_later, fresh, stale = (resync(target) for target in targets)
     SyncEvent.objects.filter(pk=retry_due.pk).update(next_attempt_at=now - timedelta(seconds=1), attempts=1)
     SyncEvent.objects.filter(pk=retry_later.pk).update(next_attempt_at=now + timedelta(minutes=5), attempts=1)
-    SyncEvent.objects.filter(pk=stale.pk).update(updated_at=now - queueing.DISPATCH_GRACE - timedelta(seconds=1))
+    SyncEvent.objects.filter(pk=stale.pk).update(
+        updated_at=now - queueing.DISPATCH_GRACE - timedelta(seconds=1))
     assert set(queueing.due_event_ids(now=now)) == {retry_due.pk, stale.pk}
 
     assert run_due_sync_events.apply().get() == 2
