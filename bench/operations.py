@@ -22,6 +22,8 @@ class Operation:
     headers: dict = field(default_factory=dict)
     target: str = "plexica"  # "plexica" (gunicorn) or "upstream" (the upstream server, directly)
     default: bool = True  # run without --ops; False: only when named in --ops
+    sign_with: str | None = None  # context entry holding a webhook secret: adds X-Hub-Signature-256
+    unique_header: str | None = None  # a header given a value never sent before, on every request
 
 
 GATEWAY = "/api/plugin-gateway"
@@ -60,6 +62,15 @@ OPERATIONS = [
     ),
     # The top of a graph of 200 installed plugins, 6 levels of dependencies below it, all satisfied: 200.
     Operation("resolve", "POST", f"{GATEWAY}/dependencies/{{graph_top}}/resolve"),
+    # GitHub delivers a push for a mapped repository branch: signed, each with a new delivery id, so every
+    # one is verified, stored and routed. The head SHA is the same, so only the first queues a sync.
+    Operation(
+        "ingress", "POST", "/api/v1/webhooks/connectors/github", key=None,
+        body={"ref": "refs/heads/main", "before": "0" * 40, "after": "{push_sha}",
+              "repository": {"id": "{repository_id}", "full_name": "{repository_full_name}"},
+              "installation": {"id": "{installation_id}"}, "pusher": {"name": "bench"}, "commits": []},
+        headers={"X-GitHub-Event": "push"}, sign_with="webhook_secret", unique_header="X-GitHub-Delivery",
+    ),
 ]
 
 # Derived rows: (label, operation, baseline) -> operation minus baseline at p50 and p95, same run.

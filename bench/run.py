@@ -12,6 +12,9 @@ starts is stopped on exit, Ctrl-C and failure.
 
 import argparse
 import base64
+import hashlib
+import hmac
+import itertools
 import ctypes
 import http.client
 import json
@@ -161,6 +164,7 @@ def app_environment(args):
         PLEXICA_ENCRYPTION_KEYS=base64.urlsafe_b64encode(os.urandom(32)).decode(),
         ALLOWED_HOSTS="127.0.0.1",
         RATELIMIT_ENABLED="0",
+        GITHUB_WEBHOOK_SECRET=secrets.token_hex(20),
         DATABASE_URL=args.database_url,
         REDIS_URL=args.redis_url,
         PYTHONUNBUFFERED="1",
@@ -222,7 +226,7 @@ def start_gunicorn(supervisor, args, env, log):
         if process.poll() is not None:
             raise BenchError(f"gunicorn exited with status {process.returncode}; see {log.name}")
         try:
-            status, body = request_once(("127.0.0.1", port, "GET", "/readyz", None, {}))
+            status, body = request_once(("127.0.0.1", port, "GET", "/readyz", None, {}, None))
             if status == 200:
                 return port
         except OSError:
@@ -236,7 +240,10 @@ def start_gunicorn(supervisor, args, env, log):
 
 def _format(value, context):
     if isinstance(value, str):
-        return value.format_map(context)
+        formatted = value.format_map(context)
+        # A lone placeholder of a number stays a number ("{repository_id}" -> 123456).
+        whole = value.startswith("{") and value.endswith("}") and value.count("{") == 1
+        return context[value[1:-1]] if whole and isinstance(context.get(value[1:-1]), int) else formatted
     if isinstance(value, dict):
         return {key: _format(item, context) for key, item in value.items()}
     if isinstance(value, list):
@@ -245,7 +252,10 @@ def _format(value, context):
 
 
 def build_request(operation, context, ports):
-    """(host, port, method, path, body, headers) for `operation`, its placeholders filled in."""
+    """(host, port, method, path, body, headers, unique) for `operation`, its placeholders filled in.
+
+    `unique` is (header, prefix) when each request must carry a header value never sent before.
+    """
     headers = {"Accept": "application/json", "User-Agent": "plexica-bench"}
     if operation.target == "plexica":
         headers["X-Tenant-Slug"] = context["org"]
@@ -256,8 +266,22 @@ def build_request(operation, context, ports):
     if operation.body is not None:
         body = json.dumps(_format(operation.body, context)).encode()
         headers["Content-Type"] = "application/json"
+    if operation.sign_with:
+        digest = hmac.new(context[operation.sign_with].encode(), body or b"", hashlib.sha256).hexdigest()
+        headers["X-Hub-Signature-256"] = f"sha256={digest}"
+    unique = None
+    if operation.unique_header:
+        unique = (operation.unique_header, f"bench-{secrets.token_hex(6)}-{context.get('client', 0)}")
     path = _format(operation.path, context)
-    return ("127.0.0.1", ports[operation.target], operation.method, path, body, headers)
+    return ("127.0.0.1", ports[operation.target], operation.method, path, body, headers, unique)
+
+
+def _headers_for(headers, unique, counter):
+    """The request's headers, with its unique header (if any) given the next never-sent value."""
+    if unique is None:
+        return headers
+    name, prefix = unique
+    return {**headers, name: f"{prefix}-{next(counter)}"}
 
 
 def build_requests(operation, context, ports, clients):
@@ -266,10 +290,10 @@ def build_requests(operation, context, ports, clients):
 
 
 def request_once(request):
-    host, port, method, path, body, headers = request
+    host, port, method, path, body, headers, unique = request
     connection = http.client.HTTPConnection(host, port, timeout=REQUEST_TIMEOUT)
     try:
-        connection.request(method, path, body, headers)
+        connection.request(method, path, body, _headers_for(headers, unique, itertools.count()))
         response = connection.getresponse()
         return response.status, response.read()
     finally:
@@ -278,7 +302,8 @@ def request_once(request):
 
 def _client_loop(request, start_at, measure_from, stop_at):
     """One client: requests back to back on one keep-alive connection; latencies of measured successes."""
-    host, port, method, path, body, headers = request
+    host, port, method, path, body, headers, unique = request
+    counter = itertools.count(1)  # request_once (the check before measuring) used 0
     connection = http.client.HTTPConnection(host, port, timeout=REQUEST_TIMEOUT)
     latencies, errors = array("d"), {}
     try:
@@ -293,7 +318,7 @@ def _client_loop(request, start_at, measure_from, stop_at):
             break
         try:
             # http.client reconnects by itself when the server closed the connection (sync workers do).
-            connection.request(method, path, body, headers)
+            connection.request(method, path, body, _headers_for(headers, unique, counter))
             response = connection.getresponse()
             response.read()
             outcome = response.status

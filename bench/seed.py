@@ -22,12 +22,14 @@ import django  # noqa: E402
 
 django.setup()
 
+from django.conf import settings  # noqa: E402
 from django.core.cache import cache  # noqa: E402
 from django.db import connection  # noqa: E402
 
 from dependencies.models import PluginDependency  # noqa: E402
 from dependencies.resolver import Dependency  # noqa: E402
 from dependencies.services import register_dependencies, resolve_dependencies  # noqa: E402
+from connectors.models import ConnectorAccount, ConnectorInstance, ConnectorMapping, ConnectorTarget  # noqa: E402
 from gateway.breaker import Breaker  # noqa: E402
 from operations import SHARED_VALUE  # noqa: E402
 from plexica.api.authentication import Principal  # noqa: E402
@@ -46,6 +48,10 @@ GRAPH_PREFIX = "plugin-graph-"
 GRAPH_TOP = "plugin-graph-top"
 GRAPH_SIZE = 200  # plugins, the top one included
 GRAPH_DEPTH = 6  # dependency levels below the top: the longest chain top -> ... -> leaf has 6 edges
+INSTALLATION_ID = 4242
+REPOSITORY_ID = 90210
+REPOSITORY = "bench-org/agent-configs"
+PUSH_SHA = "b" * 40  # ingress: every delivery pushes this head, so only the first one queues a sync
 
 
 def seed(upstream_url, clients):
@@ -78,6 +84,7 @@ def seed(upstream_url, clients):
     cache.delete_many([breaker.failures_key, breaker.opened_key, breaker.trial_key])
     seed_shared_data(organization, clients)
     seed_dependency_graph(organization)
+    seed_github_target(organization)
     return {
         "org": ORG,
         "org_id": str(organization.pk),
@@ -90,8 +97,31 @@ def seed(upstream_url, clients):
         "shared_key": SHARED_GET_KEY,
         "shared_set_prefix": SHARED_SET_PREFIX,
         "graph_top": GRAPH_TOP,
+        "webhook_secret": settings.GITHUB_WEBHOOK_SECRET,
+        "installation_id": INSTALLATION_ID,
+        "repository_id": REPOSITORY_ID,
+        "repository_full_name": REPOSITORY,
+        "push_sha": PUSH_SHA,
         "facts": backend_facts(),
     }
+
+
+def seed_github_target(organization):
+    """A GitHub App installation syncing bench-org/agent-configs@main: skills/** become skills."""
+    account, _ = ConnectorAccount.objects.update_or_create(
+        organization=organization, installation_id=INSTALLATION_ID,
+        defaults={"account_login": "bench-org", "account_type": "Organization", "status": "active"},
+    )
+    instance, _ = ConnectorInstance.objects.update_or_create(
+        organization=organization, name="bench agent configs", defaults={"account": account, "status": "active"},
+    )
+    target, _ = ConnectorTarget.objects.update_or_create(
+        organization=organization, instance=instance, repository_id=REPOSITORY_ID, branch="main",
+        defaults={"repository_full_name": REPOSITORY, "status": "active"},
+    )
+    ConnectorMapping.objects.get_or_create(organization=organization, target=target, selector="skills/**",
+                                           defaults={"object_type": "skill"})
+    return target
 
 
 def _admin(organization):
