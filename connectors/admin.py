@@ -5,7 +5,13 @@ from django.forms.models import BaseInlineFormSet
 from django.template.defaultfilters import pluralize
 
 from connectors import services
-from connectors.models import ConnectorAccount, ConnectorInstance, ConnectorMapping, ConnectorTarget, SyncEvent
+from connectors.models import (
+    ConnectorAccount,
+    ConnectorInstance,
+    ConnectorMapping,
+    ConnectorTarget,
+    SyncEvent,
+)
 from plexica.api.authentication import Principal
 from plexica.errors import DomainError
 from plexica.tenancy.admin import OrganizationScopedAdmin, OrganizationScopedInline
@@ -141,7 +147,8 @@ class ConnectorTargetInline(OrganizationScopedInline):
     model = ConnectorTarget
     form = ValidatedTargetForm
     formset = ParentOrganizationFormSet
-    fields = ["repository_id", "repository_full_name", "branch", "status", "last_synced_at", "last_synced_sha"]
+    fields = ["repository_id", "repository_full_name", "branch", "status", "last_synced_at",
+              "last_synced_sha"]
     readonly_fields = ["last_synced_at", "last_synced_sha"]
     extra = 0
     can_delete = False  # a target is disabled, not deleted: its bindings are the provenance of config objects
@@ -155,7 +162,8 @@ class InstanceForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
-        _same_organization(getattr(cleaned.get("organization"), "pk", None), cleaned.get("account"), "account")
+        organization_id = getattr(cleaned.get("organization"), "pk", None)
+        _same_organization(organization_id, cleaned.get("account"), "account")
         return cleaned
 
 
@@ -167,14 +175,16 @@ class TargetForm(ValidatedTargetForm):
 
     def clean(self):
         cleaned = super().clean()
-        _same_organization(getattr(cleaned.get("organization"), "pk", None), cleaned.get("instance"), "instance")
+        organization_id = getattr(cleaned.get("organization"), "pk", None)
+        _same_organization(organization_id, cleaned.get("instance"), "instance")
         return cleaned
 
 
 class MappingForm(ValidatedMappingForm):
     class Meta:
         model = ConnectorMapping
-        fields = ["organization", "target", "position", "selector", "object_type", "plugin", "auto_add_to_plugin"]
+        fields = ["organization", "target", "position", "selector", "object_type", "plugin",
+                  "auto_add_to_plugin"]
 
     def clean(self):
         cleaned = super().clean()
@@ -203,9 +213,10 @@ class ConnectorAccountAdmin(OrganizationScopedAdmin):
     """GitHub App installations connected to each organization."""
 
     form = AccountForm
-    fields = ["id", "organization", "provider", "installation_id", "account_login", "account_type", "display_name",
-              "status", "created_by", "created_at", "updated_at", "disconnected_at"]
-    readonly_fields = ["id", "provider", "status", "created_by", "created_at", "updated_at", "disconnected_at"]
+    fields = ["id", "organization", "provider", "installation_id", "account_login", "account_type",
+              "display_name", "status", "created_by", "created_at", "updated_at", "disconnected_at"]
+    readonly_fields = ["id", "provider", "status", "created_by", "created_at", "updated_at",
+                       "disconnected_at"]
     list_display = ["__str__", "installation_id", "account_login", "status", "organization", "created_at"]
     list_filter = ["status", "organization"]
     list_select_related = ["organization"]
@@ -232,8 +243,8 @@ class ConnectorInstanceAdmin(OrganizationScopedAdmin):
     form = InstanceForm
     fields = ["id", "organization", "account", "name", "description", "status", "last_synced_at",
               "last_sync_status", "last_sync_revision", "created_by", "created_at", "updated_at"]
-    readonly_fields = ["id", "status", "last_synced_at", "last_sync_status", "last_sync_revision", "created_by",
-                       "created_at", "updated_at"]
+    readonly_fields = ["id", "status", "last_synced_at", "last_sync_status", "last_sync_revision",
+                       "created_by", "created_at", "updated_at"]
     list_display = ["name", "account", "status", "last_synced_at", "last_sync_status", "organization"]
     list_filter = ["status", "organization"]
     list_select_related = ["organization", "account"]
@@ -268,8 +279,8 @@ class ConnectorTargetAdmin(OrganizationScopedAdmin):
     """Repository branches with their mappings and their sync history."""
 
     form = TargetForm
-    fields = ["id", "organization", "instance", "repository_id", "repository_full_name", "branch", "ref", "status",
-              "disabled_reason", "last_synced_at", "last_synced_sha", "created_at", "updated_at"]
+    fields = ["id", "organization", "instance", "repository_id", "repository_full_name", "branch", "ref",
+              "status", "disabled_reason", "last_synced_at", "last_synced_sha", "created_at", "updated_at"]
     readonly_fields = ["id", "ref", "last_synced_at", "last_synced_sha", "created_at", "updated_at"]
     list_display = ["__str__", "instance", "status", "last_synced_at", "last_synced_sha", "organization"]
     list_filter = ["status", "organization"]
@@ -291,10 +302,11 @@ class ConnectorMappingAdmin(OrganizationScopedAdmin):
     """Path globs that turn repository files into config objects."""
 
     form = MappingForm
-    fields = ["id", "organization", "target", "position", "selector", "object_type", "plugin", "auto_add_to_plugin",
-              "created_at", "updated_at"]
+    fields = ["id", "organization", "target", "position", "selector", "object_type", "plugin",
+              "auto_add_to_plugin", "created_at", "updated_at"]
     readonly_fields = ["id", "created_at", "updated_at"]
-    list_display = ["selector", "object_type", "plugin", "auto_add_to_plugin", "target", "position", "organization"]
+    list_display = ["selector", "object_type", "plugin", "auto_add_to_plugin", "target", "position",
+                    "organization"]
     list_filter = ["object_type", "organization"]
     list_select_related = ["organization", "target", "plugin"]
     search_fields = ["selector", "target__repository_full_name"]
@@ -305,8 +317,8 @@ class SyncEventAdmin(OrganizationScopedAdmin):
     """Sync events: read-only history; failed or partial ones can be retried."""
 
     fields = ["id", "organization", "target", "event_type", "trigger", "delivery_id", "head_sha", "status",
-              "attempts", "next_attempt_at", "lease_expires_at", "started_at", "finished_at", "summary", "error",
-              "created_by", "created_at", "updated_at"]
+              "attempts", "next_attempt_at", "lease_expires_at", "started_at", "finished_at", "summary",
+              "error", "created_by", "created_at", "updated_at"]
     readonly_fields = fields
     list_display = ["id", "target", "event_type", "trigger", "status", "attempts", "head_sha", "created_at",
                     "finished_at", "organization"]

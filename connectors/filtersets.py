@@ -15,7 +15,8 @@ class ConnectorAccountFilterSet(django_filters.FilterSet):
 
 class ConnectorInstanceFilterSet(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=ConnectorInstance.Status.choices)
-    accountId = django_filters.CharFilter(field_name="account_id", label="Only instances of this account (cac_...)")
+    accountId = django_filters.CharFilter(field_name="account_id",
+                                          label="Only instances of this account (cac_...)")
     q = django_filters.CharFilter(method="search", label="Search in name and description")
 
     class Meta:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Max, Prefetch
+from django.db.models import Count, Max, Prefetch, Q
 from django.utils import timezone
 from wcmatch import glob
 
@@ -29,7 +29,8 @@ from plexica.plugins.models import Plugin
 # How mapping selectors match repository paths: `**` spans directories, `{a,b}` alternatives.
 SELECTOR_FLAGS = glob.GLOBSTAR | glob.BRACE
 SELECTOR_MAX_LENGTH = 500
-REPOSITORY_FULL_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
+REPOSITORY_FULL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}")
+MAX_GITHUB_ID = 2**63 - 1  # GitHub's ids are stored in a BigIntegerField
 # What `git check-ref-format --branch` refuses inside a name.
 _BRANCH_FORBIDDEN = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]|\.\.|@\{|//")
 RETRYABLE_STATUSES = (SyncEvent.Status.FAILED, SyncEvent.Status.PARTIAL)
@@ -37,6 +38,11 @@ RETRYABLE_STATUSES = (SyncEvent.Status.FAILED, SyncEvent.Status.PARTIAL)
 
 def _user(principal):
     return getattr(principal, "user", None) if principal is not None else None
+
+
+def _not_found(noun, found_id, **extra):
+    return NotFound(f"No {noun} {found_id} in this organization.", title=f"{noun.capitalize()} not found",
+                    **extra)
 
 
 # Validation (raises django's ValidationError, so serializers and admin forms use the same functions)
@@ -81,12 +87,14 @@ def validate_branch(value):
 
 def validate_repository_full_name(value):
     """`owner/name` as GitHub spells it."""
-    if not isinstance(value, str) or not REPOSITORY_FULL_NAME.match(value) or value.split("/")[1] in (".", ".."):
-        raise ValidationError("A repository is named owner/name (letters, digits, '-', and '.', '_' in the name).")
+    valid = isinstance(value, str) and REPOSITORY_FULL_NAME.fullmatch(value)
+    if not valid or value.endswith(("/.", "/..")):
+        raise ValidationError("A repository is named owner/name (letters, digits and '-'; also '.', '_' in "
+                              "the name).")
 
 
 def validate_positive_id(value):
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_GITHUB_ID:
         raise ValidationError("Must be a positive whole number.")
 
 
@@ -114,7 +122,7 @@ def account_queryset(organization):
 def get_account(organization, account_id):
     account = account_queryset(organization).filter(pk=account_id).first()
     if account is None:
-        raise NotFound(f"No connector account {account_id} in this organization.", title="Connector account not found")
+        raise _not_found("connector account", account_id)
     return account
 
 
@@ -122,7 +130,7 @@ def _locked_account(principal, account_id):
     account = ConnectorAccount.objects.select_for_update().filter(organization=principal.organization,
                                                                   pk=account_id).first()
     if account is None:
-        raise NotFound(f"No connector account {account_id} in this organization.", title="Connector account not found")
+        raise _not_found("connector account", account_id)
     return account
 
 
@@ -150,12 +158,16 @@ def connect_account(principal, installation_id, account_login="", account_type="
             return account, True
         if account.status != ConnectorAccount.Status.DISCONNECTED:
             raise _account_exists(installation_id, account)
-        account.status, account.disconnected_at, account.updated_at = ConnectorAccount.Status.ACTIVE, None, now
+        _reconnect(account, now)
         for name, value in details.items():
             if value:
                 setattr(account, name, value)
         account.save()
     return account, False
+
+
+def _reconnect(account, now):
+    account.status, account.disconnected_at, account.updated_at = ConnectorAccount.Status.ACTIVE, None, now
 
 
 def _account_exists(installation_id, account=None):
@@ -186,8 +198,7 @@ def instance_queryset(organization):
 def get_instance(organization, instance_id):
     instance = instance_queryset(organization).filter(pk=instance_id).first()
     if instance is None:
-        raise NotFound(f"No connector instance {instance_id} in this organization.",
-                       title="Connector instance not found")
+        raise _not_found("connector instance", instance_id)
     return instance
 
 
@@ -195,8 +206,7 @@ def _locked_instance(principal, instance_id):
     instance = ConnectorInstance.objects.select_for_update().filter(organization=principal.organization,
                                                                     pk=instance_id).first()
     if instance is None:
-        raise NotFound(f"No connector instance {instance_id} in this organization.",
-                       title="Connector instance not found")
+        raise _not_found("connector instance", instance_id)
     return instance
 
 
@@ -227,9 +237,9 @@ def create_instance(principal, account_id, name, description="", now=None):
         if account.status == ConnectorAccount.Status.DISCONNECTED:
             raise Conflict(f"Connector account {account.pk} is disconnected; connect it again first.",
                            title="Connector account disconnected", accountStatus=account.status)
-        instance = ConnectorInstance(organization=principal.organization, account=account, provider=account.provider,
-                                     name=name, description=description or "", created_by=_user(principal),
-                                     created_at=now, updated_at=now)
+        instance = ConnectorInstance(organization=principal.organization, account=account,
+                                     provider=account.provider, name=name, description=description or "",
+                                     created_by=_user(principal), created_at=now, updated_at=now)
         return _save_named(instance, name, force_insert=True)
 
 
@@ -295,8 +305,8 @@ def delete_instance(principal, instance_id):
     with transaction.atomic():
         instance = _locked_instance(principal, instance_id)
         if SourceBinding.objects.filter(target__instance=instance, closed_at__isnull=True).exists():
-            raise Conflict(f"Connector instance {instance.pk} is the source of config objects; archive it instead.",
-                           title="Connector instance in use", reason="source_bindings")
+            raise Conflict(f"Connector instance {instance.pk} is the source of config objects; "
+                           "archive it instead.", title="Connector instance in use", reason="source_bindings")
         if SyncEvent.objects.filter(target__instance=instance, status__in=SyncEvent.OPEN_STATUSES).exists():
             raise Conflict(f"Connector instance {instance.pk} has a sync queued or running; try again later.",
                            title="Connector instance in use", reason="sync_in_progress")
@@ -318,7 +328,7 @@ def target_queryset(organization):
 def get_target(organization, target_id):
     target = target_queryset(organization).filter(pk=target_id).first()
     if target is None:
-        raise NotFound(f"No connector target {target_id} in this organization.", title="Connector target not found")
+        raise _not_found("connector target", target_id)
     return target
 
 
@@ -326,13 +336,13 @@ def _locked_target(principal, target_id):
     target = (ConnectorTarget.objects.select_for_update(of=("self",)).select_related("instance__account")
               .filter(organization=principal.organization, pk=target_id).first())
     if target is None:
-        raise NotFound(f"No connector target {target_id} in this organization.", title="Connector target not found")
+        raise _not_found("connector target", target_id)
     return target
 
 
 def _target_taken(repository_id, branch):
-    return Conflict(f"This instance already has a target for repository {repository_id} at branch '{branch}'.",
-                    title="Connector target exists", field="branch")
+    return Conflict(f"This instance already has a target for repository {repository_id} at branch "
+                    f"'{branch}'.", title="Connector target exists", field="branch")
 
 
 def _save_target(target, **save_kwargs):
@@ -348,14 +358,24 @@ def _save_target(target, **save_kwargs):
     return target
 
 
-def _check_target_fields(fields, prefix=""):
-    checks = {"repository_id": ("repositoryId", validate_positive_id),
-              "repository_full_name": ("repositoryFullName", validate_repository_full_name),
-              "branch": ("branch", validate_branch)}
+def _validate_target_status(value):
+    if value not in ConnectorTarget.Status.values:
+        raise ValidationError(f"'{value}' is not one of {', '.join(ConnectorTarget.Status.values)}.")
+
+
+TARGET_FIELD_CHECKS = {
+    "repository_id": ("repositoryId", validate_positive_id),
+    "repository_full_name": ("repositoryFullName", validate_repository_full_name),
+    "branch": ("branch", validate_branch),
+    "status": ("status", _validate_target_status),
+}
+
+
+def _check_target_fields(fields):
     for name, value in fields.items():
-        if name in checks:
-            field, validator = checks[name]
-            _check(prefix + field, validator, value)
+        if name in TARGET_FIELD_CHECKS:
+            field, validator = TARGET_FIELD_CHECKS[name]
+            _check(field, validator, value)
 
 
 def _writable_instance(instance):
@@ -372,14 +392,17 @@ def create_target(principal, instance_id, repository_id, repository_full_name, b
     with transaction.atomic():
         instance = _locked_instance(principal, instance_id)
         _writable_instance(instance)
-        target = ConnectorTarget(organization=principal.organization, instance=instance, repository_id=repository_id,
-                                 repository_full_name=repository_full_name, branch=branch, created_at=now,
-                                 updated_at=now)
+        target = ConnectorTarget(organization=principal.organization, instance=instance,
+                                 repository_id=repository_id, repository_full_name=repository_full_name,
+                                 branch=branch, created_at=now, updated_at=now)
         return _save_target(target, force_insert=True)
 
 
 def update_target(principal, target_id, **changes):
     """Change repository_full_name, branch and/or status (active, disabled, with disabled_reason)."""
+    unknown = set(changes) - {"repository_full_name", "branch", "status", "disabled_reason"}
+    if unknown:
+        raise Invalid(f"{min(unknown)}: cannot be changed.", field=min(unknown))
     _check_target_fields(changes)
     with transaction.atomic():
         target = _locked_target(principal, target_id)
@@ -403,15 +426,26 @@ def _check_syncable(target):
         raise Conflict(f"Connector instance {instance.pk} is {instance.status}; enable it first.",
                        title="Connector instance not syncing", status=instance.status)
     if account.status != ConnectorAccount.Status.ACTIVE:
-        raise Conflict(f"Connector account {account.pk} is {account.status}.", title="Connector account not syncing",
-                       status=account.status)
+        raise Conflict(f"Connector account {account.pk} is {account.status}.",
+                       title="Connector account not syncing", status=account.status)
 
 
 def resync_target(principal, target_id):
-    """Queue a manual resync of the branch head; the queued SyncEvent (its task is sent after commit)."""
+    """Queue a manual resync of the branch head; the queued SyncEvent (its task is sent after commit).
+
+    A manual resync already waiting to start (not one backing off after a failure) covers this one, so it is
+    answered instead of queueing a second.
+    """
     with transaction.atomic():
         target = _locked_target(principal, target_id)
         _check_syncable(target)
+        waiting = (SyncEvent.objects
+                   .filter(target=target, event_type=SyncEvent.Type.MANUAL_RESYNC,
+                           status=SyncEvent.Status.QUEUED)
+                   .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=timezone.now()))
+                   .order_by("created_at", "id").first())
+        if waiting is not None:
+            return waiting
         event, _ = queue_sync_event(target, SyncEvent.Type.MANUAL_RESYNC, trigger=SyncEvent.Trigger.MANUAL,
                                     created_by=_user(principal))
     return event
@@ -425,17 +459,18 @@ def mapping_queryset(organization):
 
 
 def _locked_mapping(principal, mapping_id):
-    mapping = (ConnectorMapping.objects.select_for_update(of=("self",)).select_related("target__instance", "plugin")
+    mapping = (ConnectorMapping.objects.select_for_update(of=("self",))
+               .select_related("target__instance", "plugin")
                .filter(organization=principal.organization, pk=mapping_id).first())
     if mapping is None:
-        raise NotFound(f"No connector mapping {mapping_id} in this organization.", title="Connector mapping not found")
+        raise _not_found("connector mapping", mapping_id)
     return mapping
 
 
 def _plugin_of(organization, plugin_id, field="pluginId"):
     plugin = Plugin.objects.filter(organization=organization, plugin_id=plugin_id).first()
     if plugin is None:
-        raise NotFound(f"No plugin {plugin_id} in this organization.", title="Plugin not found", field=field)
+        raise _not_found("plugin", plugin_id, field=field)
     return plugin
 
 
@@ -461,6 +496,11 @@ def _resolve_mapping(organization, data, prefix=""):
             "auto_add_to_plugin": bool(data.auto_add_to_plugin)}
 
 
+def _validate_position(value):
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**31:
+        raise ValidationError("Must be a whole number from 0.")
+
+
 def _next_position(target):
     last = target.mappings.aggregate(last=Max("position"))["last"]
     return 0 if last is None else last + 1
@@ -474,8 +514,8 @@ def create_mapping(principal, target_id, data, now=None):
         target = _locked_target(principal, target_id)
         _writable_instance(target.instance)
         return ConnectorMapping.objects.create(organization=principal.organization, target=target,
-                                               position=_next_position(target), created_at=now, updated_at=now,
-                                               **fields)
+                                               position=_next_position(target), created_at=now,
+                                               updated_at=now, **fields)
 
 
 def update_mapping(principal, mapping_id, **changes):
@@ -486,12 +526,13 @@ def update_mapping(principal, mapping_id, **changes):
         merged = MappingInput(
             selector=changes.get("selector", mapping.selector),
             object_type=changes.get("object_type", mapping.object_type),
-            plugin_id=changes["plugin_id"] if "plugin_id" in changes else getattr(mapping.plugin, "plugin_id", None),
+            plugin_id=changes.get("plugin_id", getattr(mapping.plugin, "plugin_id", None)),
             auto_add_to_plugin=changes.get("auto_add_to_plugin", mapping.auto_add_to_plugin),
         )
         for name, value in _resolve_mapping(principal.organization, merged).items():
             setattr(mapping, name, value)
         if "position" in changes:
+            _check("position", _validate_position, changes["position"])
             mapping.position = changes["position"]
         mapping.updated_at = timezone.now()
         mapping.save()
@@ -516,7 +557,7 @@ def sync_event_queryset(organization):
 def get_sync_event(organization, event_id):
     event = sync_event_queryset(organization).filter(pk=event_id).first()
     if event is None:
-        raise NotFound(f"No sync event {event_id} in this organization.", title="Sync event not found")
+        raise _not_found("sync event", event_id)
     return event
 
 
@@ -536,8 +577,8 @@ def retry_sync_event(principal, event_id, now=None):
         target = _locked_target(principal, found.target_id)
         event = SyncEvent.objects.get(pk=found.pk)
         if event.status not in RETRYABLE_STATUSES:
-            raise Conflict(f"Sync event {event.pk} is {event.status}; only failed or partial events can be retried.",
-                           title="Sync event not retryable", status=event.status)
+            raise Conflict(f"Sync event {event.pk} is {event.status}; only failed or partial events can be "
+                           "retried.", title="Sync event not retryable", status=event.status)
         _check_syncable(target)
         previous = {"status": event.status, "error": event.error, "attempts": event.attempts,
                     "finishedAt": event.finished_at.isoformat() if event.finished_at else None,
@@ -573,8 +614,8 @@ def setup_github(principal, installation_id, instance_name, repository_id, repos
     that installation is reused, and reconnected if it was disconnected), a new instance, its target, the
     mappings in order, and a first sync queued for after commit.
 
-    `mappings` is a list of MappingInput (at least one). Any invalid field (named like `mappings[1].selector`),
-    an unknown plugin (NotFound) or a taken instance name (Conflict) creates nothing.
+    `mappings` is a list of MappingInput (at least one). Any invalid field (named like
+    `mappings[1].selector`), an unknown plugin (NotFound) or a taken instance name (Conflict) creates nothing.
     """
     _check("installationId", validate_positive_id, installation_id)
     _check("connectorInstanceName", _validate_name, instance_name)
@@ -582,7 +623,8 @@ def setup_github(principal, installation_id, instance_name, repository_id, repos
                           "branch": branch})
     if not mappings:
         raise Invalid("mappings: give at least one mapping.", field="mappings")
-    resolved = [_resolve_mapping(principal.organization, data, f"mappings[{n}].") for n, data in enumerate(mappings)]
+    resolved = [_resolve_mapping(principal.organization, data, f"mappings[{n}].")
+                for n, data in enumerate(mappings)]
     now = now or timezone.now()
     with transaction.atomic():
         account = ConnectorAccount.objects.select_for_update().filter(
@@ -591,17 +633,18 @@ def setup_github(principal, installation_id, instance_name, repository_id, repos
         if account is None:
             account, _ = connect_account(principal, installation_id, now=now)
         elif account.status != ConnectorAccount.Status.ACTIVE:
-            account.status, account.disconnected_at, account.updated_at = ConnectorAccount.Status.ACTIVE, None, now
+            _reconnect(account, now)
             account.save(update_fields=["status", "disconnected_at", "updated_at"])
         instance = _save_named(
             ConnectorInstance(organization=principal.organization, account=account, provider=account.provider,
-                              name=instance_name, created_by=_user(principal), created_at=now, updated_at=now),
+                              name=instance_name, created_by=_user(principal), created_at=now,
+                              updated_at=now),
             instance_name, force_insert=True)
         target = ConnectorTarget.objects.create(
             organization=principal.organization, instance=instance, repository_id=repository_id,
             repository_full_name=repository_full_name, branch=branch, created_at=now, updated_at=now)
-        created = [ConnectorMapping.objects.create(organization=principal.organization, target=target, position=n,
-                                                   created_at=now, updated_at=now, **fields)
+        created = [ConnectorMapping.objects.create(organization=principal.organization, target=target,
+                                                   position=n, created_at=now, updated_at=now, **fields)
                    for n, fields in enumerate(resolved)]
         event, _ = queue_sync_event(target, SyncEvent.Type.MANUAL_RESYNC, trigger=SyncEvent.Trigger.MANUAL,
                                     created_by=_user(principal))

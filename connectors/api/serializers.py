@@ -1,11 +1,17 @@
 from rest_framework import serializers
 
 from connectors import services
-from connectors.models import ConnectorAccount, ConnectorInstance, ConnectorMapping, ConnectorTarget, SyncEvent
+from connectors.models import (
+    ConnectorAccount,
+    ConnectorInstance,
+    ConnectorMapping,
+    ConnectorTarget,
+    SyncEvent,
+)
 from marketplaces.models import ConfigObjectType
 from plexica.plugins.models import PLUGIN_ID_PATTERN
 
-POSITIVE_ID = {"min_value": 1, "max_value": 2**63 - 1}
+POSITIVE_ID = {"min_value": 1, "max_value": services.MAX_GITHUB_ID}
 # The values alone (labels = values): a choice set distinct from config objects' `type` in the OpenAPI schema,
 # so it gets its own enum component (ObjectTypeEnum) instead of two names for one set.
 OBJECT_TYPES = [(value, value) for value in ConfigObjectType.values]
@@ -32,7 +38,8 @@ class ConnectorAccountSerializer(serializers.ModelSerializer):
     accountLogin = serializers.CharField(source="account_login")
     accountType = serializers.CharField(source="account_type")
     displayName = serializers.CharField(source="display_name")
-    instanceCount = serializers.IntegerField(source="instance_count", help_text="Instances using this account.")
+    instanceCount = serializers.IntegerField(source="instance_count",
+                                             help_text="Instances using this account.")
     createdBy = serializers.CharField(source="created_by.username", allow_null=True, default=None)
     createdAt = serializers.DateTimeField(source="created_at")
     updatedAt = serializers.DateTimeField(source="updated_at")
@@ -68,8 +75,8 @@ class ConnectorInstanceSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ConnectorInstance
-        fields = ["id", "accountId", "provider", "name", "description", "status", "lastSyncedAt", "lastSyncStatus",
-                  "lastSyncRevision", "targetCount", "createdBy", "createdAt", "updatedAt"]
+        fields = ["id", "accountId", "provider", "name", "description", "status", "lastSyncedAt",
+                  "lastSyncStatus", "lastSyncRevision", "targetCount", "createdBy", "createdAt", "updatedAt"]
         read_only_fields = fields
 
 
@@ -119,13 +126,13 @@ class ConnectorMappingInputSerializer(RefusesReadOnly, serializers.Serializer):
 
     selector = serializers.CharField(max_length=services.SELECTOR_MAX_LENGTH, trim_whitespace=False,
                                      validators=[services.validate_selector],
-                                     help_text="A path glob relative to the repository root, e.g. sales/skills/**.")
+                                     help_text="A path glob from the repository root: sales/skills/**.")
     objectType = serializers.ChoiceField(choices=OBJECT_TYPES)
     pluginId = serializers.RegexField(PLUGIN_ID_PATTERN, max_length=100, required=False, allow_null=True,
                                       error_messages=PLUGIN_ID_ERRORS,
                                       help_text="A plugin of the organization the objects belong with.")
     autoAddToPlugin = serializers.BooleanField(required=False, default=False,
-                                               help_text="Add each synced object to the plugin (needs pluginId).")
+                                               help_text="Add synced objects to the plugin; needs pluginId.")
     position = serializers.IntegerField(required=False, min_value=0, max_value=2**31 - 1,
                                         help_text="Order of evaluation; the first matching mapping wins.")
 
@@ -137,8 +144,8 @@ class ConnectorMappingInputSerializer(RefusesReadOnly, serializers.Serializer):
 
     def mapping_input(self):
         data = self.validated_data
-        return services.MappingInput(selector=data["selector"], object_type=data["objectType"],
-                                     plugin_id=data.get("pluginId"), auto_add_to_plugin=data["autoAddToPlugin"])
+        return services.MappingInput(data["selector"], data["objectType"], plugin_id=data.get("pluginId"),
+                                     auto_add_to_plugin=data["autoAddToPlugin"])
 
     def changes(self):
         names = {"selector": "selector", "objectType": "object_type", "pluginId": "plugin_id",
@@ -172,12 +179,13 @@ class ConnectorTargetInputSerializer(RefusesReadOnly, serializers.Serializer):
     """A target to create."""
 
     repositoryId = serializers.IntegerField(**POSITIVE_ID, help_text="GitHub's numeric repository id.")
-    repositoryFullName = serializers.CharField(max_length=200, validators=[services.validate_repository_full_name],
-                                               help_text="owner/name")
-    branch = serializers.CharField(max_length=255, trim_whitespace=False, validators=[services.validate_branch])
+    repositoryFullName = serializers.CharField(max_length=200, help_text="owner/name",
+                                               validators=[services.validate_repository_full_name])
+    branch = serializers.CharField(max_length=255, trim_whitespace=False,
+                                   validators=[services.validate_branch])
 
-    NAMES = {"repositoryId": "repository_id", "repositoryFullName": "repository_full_name", "branch": "branch",
-             "status": "status", "disabledReason": "disabled_reason"}
+    NAMES = {"repositoryId": "repository_id", "repositoryFullName": "repository_full_name",
+             "branch": "branch", "status": "status", "disabledReason": "disabled_reason"}
 
     def changes(self):
         return {self.NAMES[key]: value for key, value in self.validated_data.items()}
@@ -193,7 +201,7 @@ class ConnectorTargetPatchSerializer(ConnectorTargetInputSerializer):
     repositoryId = None
     # Values as labels: its own enum component, apart from the response's (see OBJECT_TYPES).
     status = serializers.ChoiceField(choices=[(v, v) for v in ConnectorTarget.Status.values], required=False,
-                                     help_text="Disable the target (it stops syncing) or make it active again.")
+                                     help_text="Disable the target (it stops syncing) or activate it again.")
     disabledReason = serializers.CharField(required=False, allow_blank=True, max_length=300,
                                            help_text="Why it is disabled; cleared when it becomes active.")
 
@@ -244,9 +252,10 @@ class GitHubSetupSerializer(serializers.Serializer):
     installationId = serializers.IntegerField(**POSITIVE_ID, help_text="The GitHub App installation id.")
     connectorInstanceName = serializers.CharField(max_length=200, help_text="Unique in the organization.")
     repositoryId = serializers.IntegerField(**POSITIVE_ID, help_text="GitHub's numeric repository id.")
-    repositoryFullName = serializers.CharField(max_length=200, validators=[services.validate_repository_full_name],
-                                               help_text="owner/name")
-    branch = serializers.CharField(max_length=255, trim_whitespace=False, validators=[services.validate_branch])
+    repositoryFullName = serializers.CharField(max_length=200, help_text="owner/name",
+                                               validators=[services.validate_repository_full_name])
+    branch = serializers.CharField(max_length=255, trim_whitespace=False,
+                                   validators=[services.validate_branch])
     mappings = SetupMappingSerializer(many=True, allow_empty=False, max_length=100,
                                       help_text="In evaluation order; the first matching mapping wins.")
 

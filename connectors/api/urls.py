@@ -19,6 +19,7 @@ EVENTS = SyncEventViewSet
 ACCOUNT = "connector-accounts/<str:account_id>"
 INSTANCE = "connector-instances/<str:instance_id>"
 TARGET = "connector-targets/<str:target_id>"
+MAPPING = "connector-mappings/<str:mapping_id>"
 EVENT = "connector-sync-events/<str:sync_event_id>"
 
 urlpatterns = [
@@ -35,8 +36,7 @@ urlpatterns = [
     path(TARGET, TARGETS.as_view({"get": "retrieve", "patch": "partial_update"}), name="target-detail"),
     path(f"{TARGET}/resync", TARGETS.as_view({"post": "resync"}), name="target-resync"),
     path(f"{TARGET}/mappings", MAPPINGS.as_view({"get": "list", "post": "create"}), name="mapping-list"),
-    path("connector-mappings/<str:mapping_id>", MAPPINGS.as_view({"patch": "partial_update", "delete": "destroy"}),
-         name="mapping-detail"),
+    path(MAPPING, MAPPINGS.as_view({"patch": "partial_update", "delete": "destroy"}), name="mapping-detail"),
     path("connector-sync-events", EVENTS.as_view({"get": "list"}), name="sync-event-list"),
     path(EVENT, EVENTS.as_view({"get": "retrieve"}), name="sync-event-detail"),
     path(f"{EVENT}/retry", EVENTS.as_view({"post": "retry"}), name="sync-event-retry"),

@@ -1,4 +1,7 @@
-"""Admin API of the GitHub connector (`/api/v1/connector-...`, `/api/v1/connectors/github/setup`), org admins only."""
+"""Admin API of the GitHub connector (`/api/v1/connector-...`, `/api/v1/connectors/github/setup`).
+
+Org admins only for now; access grants on connector instances come with the generic grants module.
+"""
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins
@@ -26,7 +29,13 @@ from connectors.filtersets import (
     ConnectorTargetFilterSet,
     SyncEventFilterSet,
 )
-from connectors.models import ConnectorAccount, ConnectorInstance, ConnectorMapping, ConnectorTarget, SyncEvent
+from connectors.models import (
+    ConnectorAccount,
+    ConnectorInstance,
+    ConnectorMapping,
+    ConnectorTarget,
+    SyncEvent,
+)
 from plexica.api.permissions import IsOrgAdmin, TenantAccess
 from plexica.api.schema import item_envelope, mutation_envelope
 from plexica.api.views import TenantViewSet, item_response, mutation_response
@@ -36,6 +45,10 @@ def _path(name, what):
     return OpenApiParameter(name, str, OpenApiParameter.PATH, description=what)
 
 
+ACCOUNT_SCHEMA = ConnectorAccountSerializer()
+INSTANCE_SCHEMA = ConnectorInstanceSerializer()
+TARGET_SCHEMA = ConnectorTargetSerializer()
+MAPPING_SCHEMA = ConnectorMappingSerializer()
 ACCOUNT_ID = _path("account_id", "A connector account id (cac_...).")
 INSTANCE_ID = _path("instance_id", "A connector instance id (cin_...).")
 TARGET_ID = _path("target_id", "A connector target id (ctg_...).")
@@ -69,8 +82,8 @@ class ConnectorAccountViewSet(mixins.ListModelMixin, ConnectorAPI):
         return super().list(request, *args, **kwargs)
 
     @extend_schema(operation_id="createConnectorAccount", request=ConnectorAccountInputSerializer,
-                   responses={201: mutation_envelope("ConnectorAccountCreated", ConnectorAccountSerializer()),
-                              200: mutation_envelope("ConnectorAccountReconnected", ConnectorAccountSerializer())})
+                   responses={201: mutation_envelope("ConnectorAccountCreated", ACCOUNT_SCHEMA),
+                              200: mutation_envelope("ConnectorAccountReconnected", ACCOUNT_SCHEMA)})
     def create(self, request):
         serializer = ConnectorAccountInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -83,7 +96,8 @@ class ConnectorAccountViewSet(mixins.ListModelMixin, ConnectorAPI):
     @extend_schema(operation_id="getConnectorAccount", parameters=[ACCOUNT_ID],
                    responses=item_envelope("ConnectorAccountItem", ConnectorAccountSerializer()))
     def retrieve(self, request, account_id):
-        return item_response(ConnectorAccountSerializer(services.get_account(request.tenant, account_id)).data)
+        account = services.get_account(request.tenant, account_id)
+        return item_response(ConnectorAccountSerializer(account).data)
 
     @extend_schema(operation_id="disconnectConnectorAccount", request=None, parameters=[ACCOUNT_ID],
                    responses=mutation_envelope("ConnectorAccountDisconnected", ConnectorAccountSerializer()))
@@ -111,7 +125,7 @@ class ConnectorInstanceViewSet(mixins.ListModelMixin, ConnectorAPI):
         return super().list(request, *args, **kwargs)
 
     @extend_schema(operation_id="createConnectorInstance", request=ConnectorInstanceInputSerializer,
-                   responses={201: mutation_envelope("ConnectorInstanceCreated", ConnectorInstanceSerializer())})
+                   responses={201: mutation_envelope("ConnectorInstanceCreated", INSTANCE_SCHEMA)})
     def create(self, request):
         serializer = ConnectorInstanceInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -122,10 +136,11 @@ class ConnectorInstanceViewSet(mixins.ListModelMixin, ConnectorAPI):
     @extend_schema(operation_id="getConnectorInstance", parameters=[INSTANCE_ID],
                    responses=item_envelope("ConnectorInstanceItem", ConnectorInstanceSerializer()))
     def retrieve(self, request, instance_id):
-        return item_response(ConnectorInstanceSerializer(services.get_instance(request.tenant, instance_id)).data)
+        instance = services.get_instance(request.tenant, instance_id)
+        return item_response(ConnectorInstanceSerializer(instance).data)
 
-    @extend_schema(operation_id="updateConnectorInstance", request=ConnectorInstancePatchSerializer(partial=True),
-                   parameters=[INSTANCE_ID],
+    @extend_schema(operation_id="updateConnectorInstance",
+                   request=ConnectorInstancePatchSerializer(partial=True), parameters=[INSTANCE_ID],
                    responses=mutation_envelope("ConnectorInstanceUpdated", ConnectorInstanceSerializer()))
     def partial_update(self, request, instance_id):
         serializer = ConnectorInstancePatchSerializer(data=request.data, partial=True)
@@ -180,7 +195,8 @@ class ConnectorTargetViewSet(mixins.ListModelMixin, ConnectorAPI):
     def create(self, request, instance_id):
         serializer = ConnectorTargetInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        return self._item(services.create_target(request.principal, instance_id, **serializer.changes()), status=201)
+        target = services.create_target(request.principal, instance_id, **serializer.changes())
+        return self._item(target, status=201)
 
     @extend_schema(operation_id="getConnectorTarget", parameters=[TARGET_ID],
                    responses=item_envelope("ConnectorTargetItem", ConnectorTargetSerializer()))
@@ -204,7 +220,7 @@ class ConnectorTargetViewSet(mixins.ListModelMixin, ConnectorAPI):
 
 
 class ConnectorMappingViewSet(mixins.ListModelMixin, ConnectorAPI):
-    """A target's mappings (path glob -> config object type, optionally into a plugin), in evaluation order."""
+    """A target's mappings (path glob -> config object type, maybe into a plugin), in evaluation order."""
 
     queryset = ConnectorMapping.objects.all()
     serializer_class = ConnectorMappingSerializer
@@ -224,15 +240,15 @@ class ConnectorMappingViewSet(mixins.ListModelMixin, ConnectorAPI):
 
     @extend_schema(operation_id="createConnectorMapping", request=ConnectorMappingInputSerializer,
                    parameters=[TARGET_ID],
-                   responses={201: mutation_envelope("ConnectorMappingCreated", ConnectorMappingSerializer())})
+                   responses={201: mutation_envelope("ConnectorMappingCreated", MAPPING_SCHEMA)})
     def create(self, request, target_id):
         serializer = ConnectorMappingInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         mapping = services.create_mapping(request.principal, target_id, serializer.mapping_input())
         return self._item(mapping, status=201)
 
-    @extend_schema(operation_id="updateConnectorMapping", request=ConnectorMappingInputSerializer(partial=True),
-                   parameters=[MAPPING_ID],
+    @extend_schema(operation_id="updateConnectorMapping",
+                   request=ConnectorMappingInputSerializer(partial=True), parameters=[MAPPING_ID],
                    responses=mutation_envelope("ConnectorMappingUpdated", ConnectorMappingSerializer()))
     def partial_update(self, request, mapping_id):
         serializer = ConnectorMappingInputSerializer(data=request.data, partial=True)
@@ -292,5 +308,6 @@ class GitHubSetupViewSet(ConnectorAPI):
             data["repositoryFullName"], data["branch"], serializer.mapping_inputs())
         result = {"accountId": setup.account.pk, "accountCreated": setup.account_created,
                   "instanceId": setup.instance.pk, "targetId": setup.target.pk,
-                  "mappingIds": [mapping.pk for mapping in setup.mappings], "syncEventId": setup.sync_event.pk}
+                  "mappingIds": [mapping.pk for mapping in setup.mappings],
+                  "syncEventId": setup.sync_event.pk}
         return mutation_response(GitHubSetupResultSerializer(result).data, status=201)

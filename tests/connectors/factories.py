@@ -30,7 +30,8 @@ def target(org, instance_=None, repository_id=42, full_name="acme/sales", branch
     return created
 
 
-def event(target_, status=SyncEvent.Status.FAILED, event_type=SyncEvent.Type.PUSH, head_sha="a" * 40, **fields):
+def event(target_, status=SyncEvent.Status.FAILED, event_type=SyncEvent.Type.PUSH, head_sha="a" * 40,
+          **fields):
     """A sync event as the worker leaves it (no task sent)."""
     now = timezone.now()
     return SyncEvent.objects.create(

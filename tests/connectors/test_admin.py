@@ -6,7 +6,13 @@ from django.utils import timezone
 
 from connectors import services
 from connectors.admin import SYNC_HISTORY_ROWS
-from connectors.models import ConnectorAccount, ConnectorInstance, ConnectorMapping, ConnectorTarget, SyncEvent
+from connectors.models import (
+    ConnectorAccount,
+    ConnectorInstance,
+    ConnectorMapping,
+    ConnectorTarget,
+    SyncEvent,
+)
 from plexica.plugins.models import Plugin
 from tests.connectors import factories
 from tests.connectors.factories import principal
@@ -53,9 +59,9 @@ def test_every_connector_changelist_and_change_page_renders_scoped_to_the_org(lo
     changelist = logged_in.get(reverse(f"admin:connectors_{name}_changelist"))
     assert changelist.status_code == 200
     assert [row.pk for row in changelist.context["cl"].result_list] == [MODELS[name](mine).pk]
-    assert logged_in.get(reverse(f"admin:connectors_{name}_change", args=[MODELS[name](mine).pk])).status_code == 200
-    assert logged_in.get(reverse(f"admin:connectors_{name}_change",
-                                 args=[MODELS[name](theirs).pk])).status_code in (302, 404)
+    change = f"admin:connectors_{name}_change"
+    assert logged_in.get(reverse(change, args=[MODELS[name](mine).pk])).status_code == 200
+    assert logged_in.get(reverse(change, args=[MODELS[name](theirs).pk])).status_code in (302, 404)
 
 
 def test_a_superuser_sees_every_organizations_connectors(client, django_user_model, mine, theirs):
@@ -80,7 +86,8 @@ def test_a_targets_page_shows_its_mappings_and_its_sync_history_newest_first_rea
 
 def test_mappings_are_added_inline_in_the_targets_organization_with_the_apis_rules(logged_in, org, mine,
                                                                                    other_org, crm_plugin):
-    foreign = Plugin.objects.create(organization=other_org, plugin_id="plugin-globex", name="G", version="1.0.0")
+    foreign = Plugin.objects.create(organization=other_org, plugin_id="plugin-globex", name="G",
+                                    version="1.0.0")
     url = reverse("admin:connectors_connectortarget_change", args=[mine.pk])
     page = logged_in.get(url)
     empty = _inline(page, ConnectorMapping).formset.empty_form
@@ -96,7 +103,8 @@ def test_mappings_are_added_inline_in_the_targets_organization_with_the_apis_rul
                                "mappings-1-object_type": "agent"})
     assert bad.status_code == 200 and "segments" in bad.content.decode()
     no_plugin = logged_in.post(url, {**base, "mappings-1-position": 1, "mappings-1-selector": "agents/**",
-                                     "mappings-1-object_type": "agent", "mappings-1-auto_add_to_plugin": "on"})
+                                     "mappings-1-object_type": "agent",
+                                     "mappings-1-auto_add_to_plugin": "on"})
     assert no_plugin.status_code == 200 and "Needs a plugin" in no_plugin.content.decode()
     assert mine.mappings.count() == 1
 
@@ -108,7 +116,8 @@ def test_mappings_are_added_inline_in_the_targets_organization_with_the_apis_rul
     assert (added.organization, added.plugin, added.auto_add_to_plugin) == (org, crm_plugin, True)
 
 
-def test_an_instance_is_added_with_a_target_inline_and_its_name_is_unique(logged_in, org, org_admin, other_org):
+def test_an_instance_is_added_with_a_target_inline_and_its_name_is_unique(logged_in, org, org_admin,
+                                                                           other_org):
     account = factories.account(org)
     foreign = factories.account(other_org, installation_id=7)
     url = reverse("admin:connectors_connectorinstance_add")
@@ -117,7 +126,8 @@ def test_an_instance_is_added_with_a_target_inline_and_its_name_is_unique(logged
 
     body = {"organization": org.pk, "account": account.pk, "name": "Sales repo", "description": "",
             **_inline_management("targets", 1, 0), "targets-0-repository_id": 42,
-            "targets-0-repository_full_name": "acme/sales", "targets-0-branch": "main", "targets-0-status": "active"}
+            "targets-0-repository_full_name": "acme/sales", "targets-0-branch": "main",
+            "targets-0-status": "active"}
     assert logged_in.post(url, {**body, "targets-0-branch": "bad..name"}).status_code == 200
     assert not ConnectorInstance.objects.exists()
     response = logged_in.post(url, body)
@@ -133,8 +143,8 @@ def test_an_instance_is_added_with_a_target_inline_and_its_name_is_unique(logged
 
 def test_an_account_needs_a_positive_installation_id(logged_in, org, org_admin):
     url = reverse("admin:connectors_connectoraccount_add")
-    body = {"organization": org.pk, "installation_id": 0, "account_login": "acme", "account_type": "Organization",
-            "display_name": ""}
+    body = {"organization": org.pk, "installation_id": 0, "account_login": "acme",
+            "account_type": "Organization", "display_name": ""}
     assert logged_in.post(url, body).status_code == 200
     assert not ConnectorAccount.objects.exists()
     assert logged_in.post(url, {**body, "installation_id": 55}).status_code == 302
@@ -192,14 +202,16 @@ def test_instance_actions_disable_enable_and_archive(logged_in, mine):
         logged_in.post(url, {"action": action, "_selected_action": [instance.pk]})
         instance.refresh_from_db()
         assert instance.status == status
-    response = logged_in.post(url, {"action": "archive_selected", "_selected_action": [instance.pk]}, follow=True)
+    response = logged_in.post(url, {"action": "archive_selected", "_selected_action": [instance.pk]},
+                              follow=True)
     assert "cannot become archived" in response.content.decode()
 
 
 def test_the_disconnect_action_disconnects_accounts(logged_in, mine):
     account = mine.instance.account
     response = logged_in.post(reverse("admin:connectors_connectoraccount_changelist"),
-                              {"action": "disconnect_selected", "_selected_action": [account.pk]}, follow=True)
+                              {"action": "disconnect_selected", "_selected_action": [account.pk]},
+                              follow=True)
     assert "Disconnected 1 account." in response.content.decode()
     account.refresh_from_db()
     assert account.status == "disconnected" and account.disconnected_at is not None

@@ -1,6 +1,9 @@
+from datetime import timedelta
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from connectors import services
 from connectors.models import (
@@ -12,6 +15,7 @@ from connectors.models import (
     SyncEvent,
 )
 from marketplaces.models import ConfigObject
+from plexica.errors import Invalid
 from plexica.plugins.models import Plugin
 from tests.connectors import factories
 from tests.connectors.factories import API, principal
@@ -42,7 +46,8 @@ def _error(response, status):
 
 
 def test_connecting_an_account_is_201_with_the_mutation_envelope(admin_api, org):
-    body = {"installationId": 777, "accountLogin": "acme", "accountType": "Organization", "displayName": "Acme"}
+    body = {"installationId": 777, "accountLogin": "acme", "accountType": "Organization",
+            "displayName": "Acme"}
     response = admin_api.post(ACCOUNTS, body, format="json")
     assert response.status_code == 201 and response.json()["ok"] is True
     item = response.json()["item"]
@@ -55,8 +60,10 @@ def test_connecting_an_account_is_201_with_the_mutation_envelope(admin_api, org)
     assert admin_api.get(f"{ACCOUNTS}/{item['id']}").json()["item"] == item
 
 
-@pytest.mark.parametrize("body", [{}, {"installationId": 0}, {"installationId": -5}, {"installationId": "many"},
-                                  {"installationId": 2**64}, {"installationId": 5, "accountType": "Robot"}])
+@pytest.mark.parametrize("body", [
+    {}, {"installationId": 0}, {"installationId": -5}, {"installationId": "many"}, {"installationId": 2**64},
+    {"installationId": 5, "accountType": "Robot"},
+])
 def test_an_account_without_a_valid_installation_is_400_naming_the_field(admin_api, body):
     error = _error(admin_api.post(ACCOUNTS, body, format="json"), 400)
     assert error["code"] == "validation_error"
@@ -105,8 +112,8 @@ def test_an_unknown_account_is_404(admin_api):
 
 def test_creating_an_instance_is_201_and_counts_on_its_account(admin_api, org):
     account = factories.account(org)
-    response = admin_api.post(INSTANCES, {"accountId": account.pk, "name": "Sales repo", "description": "Skills"},
-                              format="json")
+    body = {"accountId": account.pk, "name": "Sales repo", "description": "Skills"}
+    response = admin_api.post(INSTANCES, body, format="json")
     assert response.status_code == 201
     item = response.json()["item"]
     assert item["id"].startswith("cin_")
@@ -120,23 +127,26 @@ def test_creating_an_instance_is_201_and_counts_on_its_account(admin_api, org):
 def test_an_instance_name_is_unique_in_the_organization_409(admin_api, org, other_org):
     account = factories.account(org)
     factories.instance(other_org, "Sales repo")  # another organization's name does not count
-    assert admin_api.post(INSTANCES, {"accountId": account.pk, "name": "Sales repo"}, format="json").status_code == 201
-    error = _error(admin_api.post(INSTANCES, {"accountId": account.pk, "name": "Sales repo"}, format="json"), 409)
+    body = {"accountId": account.pk, "name": "Sales repo"}
+    assert admin_api.post(INSTANCES, body, format="json").status_code == 201
+    error = _error(admin_api.post(INSTANCES, body, format="json"), 409)
     assert "Sales repo" in error["message"] and error["details"] == {"field": "name"}
     assert ConnectorInstance.objects.filter(organization=org).count() == 1
 
 
 @pytest.mark.parametrize(("body", "field"), [
-    ({"name": "x"}, "accountId"), ({"accountId": "cac_x"}, "name"), ({"accountId": "cac_x", "name": ""}, "name"),
-    ({"accountId": "cac_x", "name": "x" * 201}, "name"), ({"accountId": "cac_x", "name": "x", "status": "error"},
-                                                           "status"),
+    ({"name": "x"}, "accountId"), ({"accountId": "cac_x"}, "name"),
+    ({"accountId": "cac_x", "name": ""}, "name"),
+    ({"accountId": "cac_x", "name": "x" * 201}, "name"),
+    ({"accountId": "cac_x", "name": "x", "status": "error"}, "status"),
 ])
 def test_a_malformed_instance_is_400_naming_the_field(admin_api, body, field):
     assert field in _error(admin_api.post(INSTANCES, body, format="json"), 400)["message"]
     assert not ConnectorInstance.objects.exists()
 
 
-def test_an_instance_of_another_organizations_account_is_404_and_of_a_disconnected_one_409(admin_api, org, other_org):
+def test_an_instance_of_another_organizations_account_is_404_and_of_a_disconnected_one_409(admin_api, org,
+                                                                                         other_org):
     foreign = factories.account(other_org)
     assert _error(admin_api.post(INSTANCES, {"accountId": foreign.pk, "name": "x"}, format="json"), 404)
     mine = factories.account(org, installation_id=5)
@@ -185,7 +195,8 @@ def test_deleting_an_instance_removes_its_targets_and_history(admin_api, org, ta
     assert _error(admin_api.delete(f"{INSTANCES}/{target.instance_id}"), 404)
 
 
-def test_an_instance_that_is_the_source_of_config_objects_or_syncing_cannot_be_deleted(admin_api, org, target):
+def test_an_instance_that_is_the_source_of_config_objects_or_syncing_cannot_be_deleted(admin_api, org,
+                                                                                       target):
     url = f"{INSTANCES}/{target.instance_id}"
     running = factories.event(target, status=SyncEvent.Status.RUNNING)
     error = _error(admin_api.delete(url), 409)
@@ -193,7 +204,8 @@ def test_an_instance_that_is_the_source_of_config_objects_or_syncing_cannot_be_d
     SyncEvent.objects.filter(pk=running.pk).update(status=SyncEvent.Status.COMPLETED)
 
     obj = ConfigObject.objects.create(organization=org, type="skill", title="Pitch")
-    SourceBinding.objects.create(organization=org, target=target, config_object=obj, path="sales/skills/pitch.md")
+    SourceBinding.objects.create(organization=org, target=target, config_object=obj,
+                                 path="sales/skills/pitch.md")
     error = _error(admin_api.delete(url), 409)
     assert "archive it instead" in error["message"] and error["details"] == {"reason": "source_bindings"}
     assert ConnectorTarget.objects.filter(pk=target.pk).exists()
@@ -225,8 +237,9 @@ def test_creating_a_target_is_201_with_its_ref_and_no_mappings_yet(admin_api, or
     assert response.status_code == 201
     item = response.json()["item"]
     assert item["id"].startswith("ctg_")
-    assert (item["instanceId"], item["repositoryId"], item["repositoryFullName"], item["branch"], item["ref"]) == (
-        instance.pk, 42, "acme/sales-skills", "release/2026.11", "refs/heads/release/2026.11")
+    assert (item["instanceId"], item["repositoryId"], item["repositoryFullName"]) == (
+        instance.pk, 42, "acme/sales-skills")
+    assert (item["branch"], item["ref"]) == ("release/2026.11", "refs/heads/release/2026.11")
     assert (item["status"], item["mappings"], item["lastSyncedSha"]) == ("active", [], "")
     assert admin_api.get(f"{TARGETS}/{item['id']}").json()["item"] == item
     assert admin_api.get(f"{INSTANCES}/{instance.pk}").json()["item"]["targetCount"] == 1
@@ -273,20 +286,22 @@ def test_targets_are_listed_per_instance_with_their_mappings_and_a_status_filter
     items = admin_api.get(f"{INSTANCES}/{target.instance_id}/targets").json()["items"]
     assert [i["id"] for i in items] == [other.pk, target.pk]
     assert [m["selector"] for m in items[1]["mappings"]] == ["sales/skills/**"]
-    listed = admin_api.get(f"{INSTANCES}/{target.instance_id}/targets", {"status": "disabled"}).json()["items"]
-    assert [i["id"] for i in listed] == [other.pk]
-    page = admin_api.get(f"{INSTANCES}/{target.instance_id}/targets", {"limit": 1}).json()
+    url = f"{INSTANCES}/{target.instance_id}/targets"
+    assert [i["id"] for i in admin_api.get(url, {"status": "disabled"}).json()["items"]] == [other.pk]
+    page = admin_api.get(url, {"limit": 1}).json()
     assert len(page["items"]) == 1 and page["nextCursor"]
 
 
 def test_patching_a_target_moves_its_ref_disables_it_and_refuses_its_repository_id(admin_api, org, target):
     url = f"{TARGETS}/{target.pk}"
-    response = admin_api.patch(url, {"branch": "develop", "repositoryFullName": "acme/renamed"}, format="json")
+    response = admin_api.patch(url, {"branch": "develop", "repositoryFullName": "acme/renamed"},
+                               format="json")
     assert response.status_code == 200
     item = response.json()["item"]
     assert (item["branch"], item["ref"], item["repositoryFullName"]) == ("develop", "refs/heads/develop",
                                                                          "acme/renamed")
-    item = admin_api.patch(url, {"status": "disabled", "disabledReason": "moving repos"}, format="json").json()["item"]
+    item = admin_api.patch(url, {"status": "disabled", "disabledReason": "moving repos"},
+                           format="json").json()["item"]
     assert (item["status"], item["disabledReason"]) == ("disabled", "moving repos")
     item = admin_api.patch(url, {"status": "active"}, format="json").json()["item"]
     assert (item["status"], item["disabledReason"]) == ("active", "")
@@ -295,6 +310,17 @@ def test_patching_a_target_moves_its_ref_disables_it_and_refuses_its_repository_
         assert field in _error(admin_api.patch(url, body, format="json"), 400)["message"]
     target.refresh_from_db()
     assert (target.repository_id, target.branch, target.ref) == (42, "develop", "refs/heads/develop")
+
+
+def test_the_target_service_refuses_what_the_api_never_sends(org, target):
+    cases = [({"repository_id": 7}, "repository_id"), ({"status": "paused"}, "status"),
+             ({"branch": "main\n"}, "branch"), ({"repository_full_name": "acme/x\n"}, "repositoryFullName")]
+    for changes, field in cases:
+        with pytest.raises(Invalid) as raised:
+            services.update_target(principal(org), target.pk, **changes)
+        assert raised.value.extra == {"field": field}
+    target.refresh_from_db()
+    assert (target.repository_id, target.status, target.branch) == (42, "active", "main")
 
 
 def test_a_patch_onto_an_existing_repository_branch_is_409(admin_api, org, target):
@@ -322,6 +348,21 @@ def test_resync_is_202_with_a_queued_manual_event_sent_to_the_worker_after_commi
     assert len(callbacks) == 1
 
 
+def test_a_second_resync_while_the_first_waits_answers_the_same_event_and_sends_nothing_more(
+    admin_api, target, django_capture_on_commit_callbacks
+):
+    first = admin_api.post(f"{TARGETS}/{target.pk}/resync").json()["item"]
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        second = admin_api.post(f"{TARGETS}/{target.pk}/resync")
+    assert second.status_code == 202 and second.json()["item"]["id"] == first["id"]
+    assert SyncEvent.objects.count() == 1 and not callbacks
+
+    # One that backs off after a failure does not cover a resync asked for now.
+    SyncEvent.objects.filter(pk=first["id"]).update(next_attempt_at=timezone.now() + timedelta(minutes=5))
+    third = admin_api.post(f"{TARGETS}/{target.pk}/resync").json()["item"]
+    assert third["id"] != first["id"] and SyncEvent.objects.count() == 2
+
+
 @pytest.mark.parametrize("stop", ["target", "instance", "account"])
 def test_resync_of_a_target_that_does_not_sync_is_409_and_queues_nothing(
     admin_api, org, target, stop, django_capture_on_commit_callbacks
@@ -343,7 +384,8 @@ def test_resync_of_a_target_that_does_not_sync_is_409_and_queues_nothing(
 
 def test_mappings_are_appended_in_order_and_listed_in_evaluation_order(admin_api, org, target, crm_plugin):
     url = f"{TARGETS}/{target.pk}/mappings"
-    body = {"selector": "sales/agents/*.md", "objectType": "agent", "pluginId": "plugin-crm", "autoAddToPlugin": True}
+    body = {"selector": "sales/agents/*.md", "objectType": "agent", "pluginId": "plugin-crm",
+            "autoAddToPlugin": True}
     response = admin_api.post(url, body, format="json")
     assert response.status_code == 201
     item = response.json()["item"]
@@ -360,9 +402,9 @@ def test_mappings_are_appended_in_order_and_listed_in_evaluation_order(admin_api
 
 
 @pytest.mark.parametrize(("change", "field"), [
-    ({"selector": ""}, "selector"), ({"selector": "/sales/**"}, "selector"), ({"selector": "sales/../secrets/*"},
-                                                                              "selector"),
-    ({"selector": ".."}, "selector"), ({"selector": "{1..100000}"}, "selector"), ({"selector": "a\x00b"}, "selector"),
+    ({"selector": ""}, "selector"), ({"selector": "/sales/**"}, "selector"),
+    ({"selector": "sales/../secrets/*"}, "selector"), ({"selector": ".."}, "selector"),
+    ({"selector": "{1..100000}"}, "selector"), ({"selector": "a\x00b"}, "selector"),
     ({"selector": "x" * 501}, "selector"), ({"objectType": "widget"}, "objectType"),
     ({"pluginId": "CRM!"}, "pluginId"), ({"autoAddToPlugin": True}, "autoAddToPlugin"),
 ])
@@ -381,18 +423,20 @@ def test_a_mapping_into_a_plugin_of_another_organization_is_404(admin_api, org, 
     assert ConnectorMapping.objects.count() == 1
 
 
-def test_patching_a_mapping_changes_the_given_fields_and_keeps_the_plugin_rule(admin_api, org, target, crm_plugin):
+def test_patching_a_mapping_changes_the_given_fields_and_keeps_the_plugin_rule(admin_api, org, target,
+                                                                                crm_plugin):
     mapping = target.mappings.get()
     url = f"{MAPPINGS}/{mapping.pk}"
-    item = admin_api.patch(url, {"pluginId": "plugin-crm", "autoAddToPlugin": True}, format="json").json()["item"]
+    item = admin_api.patch(url, {"pluginId": "plugin-crm", "autoAddToPlugin": True},
+                           format="json").json()["item"]
     assert (item["selector"], item["objectType"], item["pluginId"], item["autoAddToPlugin"]) == (
         "sales/skills/**", "skill", "plugin-crm", True)
     error = _error(admin_api.patch(url, {"pluginId": None}, format="json"), 400)
     assert "autoAddToPlugin" in error["message"]  # clearing the plugin while objects are added to it
     item = admin_api.patch(url, {"pluginId": None, "autoAddToPlugin": False, "selector": "skills/*.md",
                                  "objectType": "command", "position": 5}, format="json").json()["item"]
-    assert (item["selector"], item["objectType"], item["pluginId"], item["autoAddToPlugin"], item["position"]) == (
-        "skills/*.md", "command", None, False, 5)
+    assert (item["selector"], item["objectType"], item["pluginId"]) == ("skills/*.md", "command", None)
+    assert (item["autoAddToPlugin"], item["position"]) == (False, 5)
     for body, field in (({"selector": "../x"}, "selector"), ({"targetId": "ctg_x"}, "targetId"),
                         ({"position": -1}, "position")):
         assert field in _error(admin_api.patch(url, body, format="json"), 400)["message"]
@@ -413,8 +457,8 @@ def test_the_mappings_of_an_archived_instance_are_read_only(admin_api, org, targ
     mapping = target.mappings.get()
     assert _error(admin_api.patch(f"{MAPPINGS}/{mapping.pk}", {"selector": "x/**"}, format="json"), 409)
     assert _error(admin_api.delete(f"{MAPPINGS}/{mapping.pk}"), 409)
-    assert _error(admin_api.post(f"{TARGETS}/{target.pk}/mappings", {"selector": "x/**", "objectType": "skill"},
-                                 format="json"), 409)
+    body = {"selector": "x/**", "objectType": "skill"}
+    assert _error(admin_api.post(f"{TARGETS}/{target.pk}/mappings", body, format="json"), 409)
     assert admin_api.get(f"{TARGETS}/{target.pk}/mappings").status_code == 200
 
 
@@ -449,7 +493,8 @@ def test_sync_events_are_listed_newest_first_with_filters(admin_api, org, target
 
 def test_a_sync_event_can_be_read_with_its_summary(admin_api, target):
     event = factories.event(target, status=SyncEvent.Status.PARTIAL,
-                            summary={"created": 2, "errors": [{"path": "sales/skills/bad.md", "error": "line 3"}]})
+                            summary={"created": 2,
+                                     "errors": [{"path": "sales/skills/bad.md", "error": "line 3"}]})
     item = admin_api.get(f"{EVENTS}/{event.pk}").json()["item"]
     assert (item["id"], item["status"], item["headSha"], item["attempts"], item["summary"]["created"]) == (
         event.pk, "partial", "a" * 40, 3, 2)
@@ -514,7 +559,8 @@ def test_list_endpoints_cost_the_same_queries_for_two_rows_or_twelve(admin_api, 
     _grow(org, 2)
     instance = ConnectorInstance.objects.first()
     target = instance.targets.get()
-    url = {"targets": f"{INSTANCES}/{instance.pk}/targets", "mappings": f"{TARGETS}/{target.pk}/mappings"}.get(url, url)
+    nested = {"targets": f"{INSTANCES}/{instance.pk}/targets", "mappings": f"{TARGETS}/{target.pk}/mappings"}
+    url = nested.get(url, url)
 
     def count():
         with CaptureQueriesContext(connection) as queries:
@@ -539,27 +585,25 @@ def test_list_endpoints_cost_the_same_queries_for_two_rows_or_twelve(admin_api, 
 def _every_endpoint(target):
     instance, account = target.instance, target.instance.account
     mapping, event = target.mappings.get(), target.sync_events.get()
+    one = f"{INSTANCES}/{instance.pk}"
+    setup = {"installationId": 5, "connectorInstanceName": "x", "repositoryId": 1,
+             "repositoryFullName": "x/y", "branch": "main",
+             "mappings": [{"selector": "x/**", "objectType": "skill"}]}
     return [
         ("get", ACCOUNTS, None), ("post", ACCOUNTS, {"installationId": 5}),
         ("get", f"{ACCOUNTS}/{account.pk}", None), ("post", f"{ACCOUNTS}/{account.pk}/disconnect", None),
         ("get", INSTANCES, None), ("post", INSTANCES, {"accountId": account.pk, "name": "Theirs"}),
-        ("get", f"{INSTANCES}/{instance.pk}", None), ("patch", f"{INSTANCES}/{instance.pk}", {"name": "Hijacked"}),
-        ("post", f"{INSTANCES}/{instance.pk}/disable", None), ("post", f"{INSTANCES}/{instance.pk}/enable", None),
-        ("post", f"{INSTANCES}/{instance.pk}/archive", None),
-        ("get", f"{INSTANCES}/{instance.pk}/targets", None),
-        ("post", f"{INSTANCES}/{instance.pk}/targets", {"repositoryId": 9, "repositoryFullName": "x/y",
-                                                         "branch": "main"}),
+        ("get", one, None), ("patch", one, {"name": "Hijacked"}), ("post", f"{one}/disable", None),
+        ("post", f"{one}/enable", None), ("post", f"{one}/archive", None), ("get", f"{one}/targets", None),
+        ("post", f"{one}/targets", {"repositoryId": 9, "repositoryFullName": "x/y", "branch": "main"}),
         ("get", f"{TARGETS}/{target.pk}", None), ("patch", f"{TARGETS}/{target.pk}", {"branch": "evil"}),
         ("post", f"{TARGETS}/{target.pk}/resync", None),
         ("get", f"{TARGETS}/{target.pk}/mappings", None),
         ("post", f"{TARGETS}/{target.pk}/mappings", {"selector": "x/**", "objectType": "skill"}),
         ("patch", f"{MAPPINGS}/{mapping.pk}", {"selector": "evil/**"}),
-        ("get", EVENTS, None), ("get", f"{EVENTS}/{event.pk}", None), ("post", f"{EVENTS}/{event.pk}/retry", None),
-        ("post", f"{API}/connectors/github/setup", {"installationId": 5, "connectorInstanceName": "x",
-                                                    "repositoryId": 1, "repositoryFullName": "x/y",
-                                                    "branch": "main",
-                                                    "mappings": [{"selector": "x/**", "objectType": "skill"}]}),
-        ("delete", f"{MAPPINGS}/{mapping.pk}", None), ("delete", f"{INSTANCES}/{instance.pk}", None),
+        ("get", EVENTS, None), ("get", f"{EVENTS}/{event.pk}", None),
+        ("post", f"{EVENTS}/{event.pk}/retry", None), ("post", f"{API}/connectors/github/setup", setup),
+        ("delete", f"{MAPPINGS}/{mapping.pk}", None), ("delete", one, None),
     ]
 
 
@@ -571,7 +615,8 @@ def _unchanged(target):
     assert instance.account.status == "active" and (event.status, event.attempts) == ("failed", 3)
     assert target.mappings.get().selector == "sales/skills/**"
     mine = {"organization": target.organization}
-    assert SyncEvent.objects.filter(**mine).count() == 1 and ConnectorTarget.objects.filter(**mine).count() == 1
+    assert SyncEvent.objects.filter(**mine).count() == 1
+    assert ConnectorTarget.objects.filter(**mine).count() == 1
 
 
 @pytest.mark.parametrize("who", ["member_key", "plugin_key"])

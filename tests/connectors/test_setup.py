@@ -1,13 +1,20 @@
 import pytest
 
 from connectors import services
-from connectors.models import ConnectorAccount, ConnectorInstance, ConnectorMapping, ConnectorTarget, SyncEvent
+from connectors.models import (
+    ConnectorAccount,
+    ConnectorInstance,
+    ConnectorMapping,
+    ConnectorTarget,
+    SyncEvent,
+)
 from plexica.errors import Conflict, Invalid, NotFound
 from plexica.plugins.models import Plugin
 from tests.connectors import factories
 from tests.connectors.factories import API, principal
 
 SETUP = f"{API}/connectors/github/setup"
+OK_MAPPING = {"selector": "ok/**", "objectType": "skill"}
 
 
 def _body(**overrides):
@@ -51,12 +58,15 @@ def test_setup_creates_account_instance_target_and_mappings_and_queues_a_first_s
     assert (target.instance, target.repository_id, target.repository_full_name, target.ref) == (
         instance, 99, "acme/sales-playbooks", "refs/heads/main")
     mappings = [ConnectorMapping.objects.get(pk=pk) for pk in item["mappingIds"]]
-    assert [(m.selector, m.object_type, m.plugin, m.auto_add_to_plugin, m.position, m.target) for m in mappings] == [
-        ("sales/skills/**", "skill", None, False, 0, target), ("sales/agents/*.md", "agent", crm_plugin, True, 1, target)]
+    rows = [(m.selector, m.object_type, m.plugin, m.auto_add_to_plugin, m.position, m.target)
+            for m in mappings]
+    assert rows == [("sales/skills/**", "skill", None, False, 0, target),
+                    ("sales/agents/*.md", "agent", crm_plugin, True, 1, target)]
 
     event = SyncEvent.objects.get()
     assert item["syncEventId"] == event.pk
-    assert (event.target, event.event_type, event.trigger, event.status) == (target, "manual_resync", "manual", "queued")
+    assert (event.target, event.event_type, event.trigger, event.status) == (
+        target, "manual_resync", "manual", "queued")
     assert len(callbacks) == 1
 
     # The created rows are what the other endpoints show.
@@ -64,7 +74,8 @@ def test_setup_creates_account_instance_target_and_mappings_and_queues_a_first_s
     assert [m["id"] for m in target_item["mappings"]] == item["mappingIds"]
 
 
-def test_setup_reuses_the_organizations_account_of_that_installation_and_reconnects_it(admin_api, org, crm_plugin):
+def test_setup_reuses_the_organizations_account_of_that_installation_and_reconnects_it(admin_api, org,
+                                                                                       crm_plugin):
     account = factories.account(org, installation_id=4242)
     services.disconnect_account(principal(org), account.pk)
     item = admin_api.post(SETUP, _body(), format="json").json()["item"]
@@ -72,13 +83,14 @@ def test_setup_reuses_the_organizations_account_of_that_installation_and_reconne
     account.refresh_from_db()
     assert (account.status, account.disconnected_at) == ("active", None)
 
-    second = admin_api.post(SETUP, _body(connectorInstanceName="Support repo", branch="develop"), format="json")
+    second = admin_api.post(SETUP, _body(connectorInstanceName="Support", branch="develop"), format="json")
     assert second.status_code == 201
     assert second.json()["item"]["accountId"] == account.pk
     assert ConnectorAccount.objects.count() == 1 and ConnectorInstance.objects.count() == 2
 
 
-def test_another_organizations_account_of_the_same_installation_is_not_reused(admin_api, other_org, crm_plugin):
+def test_another_organizations_account_of_the_same_installation_is_not_reused(admin_api, other_org,
+                                                                               crm_plugin):
     theirs = factories.account(other_org, installation_id=4242)
     item = admin_api.post(SETUP, _body(), format="json").json()["item"]
     assert item["accountCreated"] is True and item["accountId"] != theirs.pk
@@ -89,10 +101,8 @@ def test_another_organizations_account_of_the_same_installation_is_not_reused(ad
     ({"connectorInstanceName": ""}, "connectorInstanceName"), ({"repositoryId": -1}, "repositoryId"),
     ({"repositoryFullName": "acme"}, "repositoryFullName"), ({"branch": "bad..branch"}, "branch"),
     ({"mappings": []}, "mappings"), ({"mappings": "sales/**"}, "mappings"),
-    ({"mappings": [{"selector": "ok/**", "objectType": "skill"}, {"selector": "/abs/**", "objectType": "skill"}]},
-     "mappings[1].selector"),
-    ({"mappings": [{"selector": "ok/**", "objectType": "skill"}, {"selector": "a/../b", "objectType": "skill"}]},
-     "mappings[1].selector"),
+    ({"mappings": [OK_MAPPING, {"selector": "/abs/**", "objectType": "skill"}]}, "mappings[1].selector"),
+    ({"mappings": [OK_MAPPING, {"selector": "a/../b", "objectType": "skill"}]}, "mappings[1].selector"),
     ({"mappings": [{"selector": "ok/**", "objectType": "gadget"}]}, "mappings[0].objectType"),
     ({"mappings": [{"selector": "ok/**", "objectType": "skill", "autoAddToPlugin": True}]},
      "mappings[0].autoAddToPlugin"),
@@ -143,8 +153,10 @@ def test_the_service_checks_every_mapping_before_writing_even_without_the_serial
     cases = [
         ([good, services.MappingInput("../up/**", "skill")], Invalid, "mappings[1].selector"),
         ([good, services.MappingInput("ok/**", "widget")], Invalid, "mappings[1].objectType"),
-        ([services.MappingInput("ok/**", "skill", auto_add_to_plugin=True)], Invalid, "mappings[0].autoAddToPlugin"),
-        ([good, services.MappingInput("ok/**", "skill", plugin_id="plugin-nope")], NotFound, "mappings[1].pluginId"),
+        ([services.MappingInput("ok/**", "skill", auto_add_to_plugin=True)], Invalid,
+         "mappings[0].autoAddToPlugin"),
+        ([good, services.MappingInput("ok/**", "skill", plugin_id="plugin-nope")], NotFound,
+         "mappings[1].pluginId"),
         ([], Invalid, "mappings"),
     ]
     for mappings, error, field in cases:
