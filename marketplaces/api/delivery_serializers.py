@@ -1,0 +1,106 @@
+from rest_framework import serializers
+
+from marketplaces.api.release_serializers import ServedItemSerializer
+from marketplaces.delivery import RemovedReason, UpdateStatus
+from marketplaces.plugin_catalog import marketplace_ids
+from plexica.plugins.api.serializers import PluginSerializer
+
+
+class DeliveryPluginSerializer(PluginSerializer):
+    """A plugin the caller may install, with the release delivery serves and the marketplaces offering it."""
+
+    pinnedReleaseId = serializers.CharField(
+        source="pinned_release_id", allow_null=True,
+        help_text="The pinned release delivery serves; null: the rolling latest.")
+    marketplaces = serializers.SerializerMethodField(help_text="Active marketplaces you can see offering it.")
+
+    class Meta(PluginSerializer.Meta):
+        fields = [*PluginSerializer.Meta.fields, "pinnedReleaseId", "marketplaces"]
+        read_only_fields = fields
+
+    def get_marketplaces(self, plugin) -> list[str]:
+        return marketplace_ids(plugin)
+
+
+class ManifestReleaseSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    name = serializers.CharField()
+    createdAt = serializers.DateTimeField(source="created_at")
+    pinned = serializers.SerializerMethodField(help_text="False when it was asked for with ?release=.")
+
+    def get_pinned(self, release) -> bool:
+        return release.pinned_at is not None
+
+
+class ManifestSerializer(serializers.Serializer):
+    plugin = DeliveryPluginSerializer()
+    release = ManifestReleaseSerializer(allow_null=True, help_text="The release served; null: the latest.")
+    items = ServedItemSerializer(many=True)
+
+
+class PayloadSerializer(serializers.Serializer):
+    """One delivered config object version with its payload, decrypted."""
+
+    configObjectId = serializers.CharField(source="item.config_object_id")
+    type = serializers.CharField(source="item.type")
+    title = serializers.CharField(source="item.title")
+    versionId = serializers.CharField(source="item.version_id")
+    sha256 = serializers.CharField(source="item.sha256")
+    schemaVersion = serializers.CharField(source="version.schema_version")
+    rawSourceText = serializers.CharField(source="version.raw_source_text", allow_null=True)
+    normalizedPayloadJson = serializers.JSONField(source="version.normalized_payload_json", allow_null=True)
+    fileName = serializers.CharField(source="file_name", help_text="Empty when unknown.")
+    relativePath = serializers.CharField(source="relative_path", help_text="Empty when unknown.")
+
+
+class DownloadSerializer(ManifestSerializer):
+    items = PayloadSerializer(many=True)
+
+
+class ClientStateItemSerializer(serializers.Serializer):
+    pluginId = serializers.CharField(max_length=100, help_text="plugin-...")
+    configObjectId = serializers.CharField(max_length=32, help_text="cfo_...")
+    versionId = serializers.CharField(max_length=32, help_text="ver_...: the version the client installed.")
+
+
+class ClientStateInputSerializer(serializers.Serializer):
+    """Documents the body; marketplaces.delivery.clean_state_items checks it (fast for thousands of items)."""
+
+    items = ClientStateItemSerializer(many=True, help_text="Everything the client installed (at most 5000).")
+
+
+class ClientStateSerializer(serializers.Serializer):
+    clientId = serializers.CharField(source="client_id")
+    items = ClientStateItemSerializer(many=True)
+    updatedAt = serializers.DateTimeField(source="updated_at")
+
+
+class UpdateCheckSerializer(serializers.Serializer):
+    pluginId = serializers.CharField(source="plugin_id")
+    configObjectId = serializers.CharField(source="config_object_id")
+    status = serializers.ChoiceField(choices=UpdateStatus.choices)
+    installedVersionId = serializers.CharField(source="installed_version_id", allow_null=True,
+                                               help_text="Null for new items.")
+    versionId = serializers.CharField(source="version_id", allow_null=True,
+                                      help_text="The version served now (null: removed or not accessible).")
+    sha256 = serializers.CharField(allow_null=True)
+    releaseId = serializers.CharField(source="release_id", allow_null=True,
+                                      help_text="The pinned release serving it; null: the rolling latest.")
+    reason = serializers.ChoiceField(choices=RemovedReason.choices, allow_null=True,
+                                     help_text="Why it was removed upstream; null otherwise.")
+
+
+class UpdateCountsSerializer(serializers.Serializer):
+    up_to_date = serializers.IntegerField()
+    update_available = serializers.IntegerField()
+    removed_upstream = serializers.IntegerField()
+    no_longer_accessible = serializers.IntegerField()
+    new = serializers.IntegerField()
+
+
+class UpdateReportSerializer(serializers.Serializer):
+    clientId = serializers.CharField(source="state.client_id")
+    stateUpdatedAt = serializers.DateTimeField(source="state.updated_at")
+    checkedAt = serializers.DateTimeField(source="checked_at")
+    counts = UpdateCountsSerializer()
+    items = UpdateCheckSerializer(many=True)
