@@ -37,8 +37,12 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
 sys.path.insert(0, str(BENCH_DIR))
+sys.path.insert(1, str(ROOT))  # the sync phase runs the test suite's stub GitHub server
 
+import sync  # noqa: E402
 from operations import DIFFERENCES, OPERATIONS, TARGETS  # noqa: E402
+
+SYNC = "sync"  # not a request loop: the delivery-to-completed-sync phase (bench/sync.py)
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/plexica_bench"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/5"
@@ -82,10 +86,10 @@ def parse_args(argv=None):
     add("--ops", default=env("BENCH_OPS", ""),
         help="comma-separated operations, in the order given (default: all default ones)")
     args = parser.parse_args(argv)
-    known = [op.name for op in OPERATIONS]
+    known = [op.name for op in OPERATIONS] + [SYNC]
     args.ops = [name.strip() for name in args.ops.split(",") if name.strip()] or [
         op.name for op in OPERATIONS if op.default
-    ]
+    ] + [SYNC]
     unknown = sorted(set(args.ops) - set(known))
     if unknown:
         parser.error(f"unknown operation(s) {', '.join(unknown)}; known: {', '.join(known)}")
@@ -618,6 +622,12 @@ def render_table(report):
             cpu = row["cpu_ms_per_request"] or {}
             cells = "".join(f"{_ms(cpu.get(cls)):>10}" for cls in CPU_CLASSES)
             lines.append(f"{row['operation']:<21}{cells}{row['machine_busy'] or 0:>7.0%}")
+    if report.get("sync"):
+        lines.append(f"\n{'sync (push delivered -> sync completed)':<40}{'end to end ms':>15}{'worker ms':>11}"
+                     f"{'created':>9}{'updated':>9}{'deleted':>9}")
+        for row in report["sync"]:
+            lines.append(f"{row['step']:<40}{row['end_to_end_ms']:>15.0f}{row['worker_ms']:>11.0f}"
+                         f"{row['created']:>9}{row['updated']:>9}{row['deleted']:>9}")
     for diff in report["differences"]:
         lines.append(f"\n{diff['label']}: p50 {_ms(diff['p50_ms'])} ms, p95 {_ms(diff['p95_ms'])} ms")
     if report["targets"]:
@@ -647,9 +657,37 @@ def prepare(args, supervisor, env, logs):
     return context, {"plexica": port, "upstream": upstream_port}
 
 
+def start_worker(supervisor, env, log):
+    """A real Celery worker on the benchmark's Redis and database (it runs the connector syncs)."""
+    command = [sys.executable, "-m", "celery", "-A", "plexica", "worker", "--pool", "solo", "--loglevel", "INFO",
+               "--without-gossip", "--without-mingle", "--without-heartbeat"]
+    process = supervisor.start("worker", command, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:  # timings start once it consumes the queue, not while it boots
+        if process.poll() is not None:
+            raise BenchError(f"the Celery worker exited with status {process.returncode}; see {log.name}")
+        if " ready." in Path(log.name).read_text(errors="replace"):
+            return process
+        time.sleep(0.1)
+    raise BenchError(f"the Celery worker did not become ready in {START_TIMEOUT:g}s; see {log.name}")
+
+
+def run_sync_phase(args, supervisor, env, context, ports, stub, log):
+    worker = start_worker(supervisor, env, log)
+    try:
+        print("bench: sync (a signed push -> a real Celery worker -> the stub GitHub API)", flush=True)
+        return sync.measure_sync(stub, ports["plexica"], context, args.database_url)
+    except RuntimeError as exc:
+        raise BenchError(f"sync: {exc}; see {log.name}") from None
+    finally:
+        Supervisor._signal(worker, signal.SIGTERM)
+        worker.wait(timeout=15)
+
+
 def run_operations(args, context, ports, cpu_groups):
     by_name = {op.name: op for op in OPERATIONS}
-    requests = {name: build_requests(by_name[name], context, ports, args.concurrency) for name in args.ops}
+    requests = {name: build_requests(by_name[name], context, ports, args.concurrency)
+                for name in args.ops if name != SYNC}
     for name, per_client in requests.items():  # fail fast, showing the answer, before measuring anything
         for request in {repr(request): request for request in per_client}.values():  # each distinct one once
             status, body = request_once(request)
@@ -663,9 +701,10 @@ def run_operations(args, context, ports, cpu_groups):
     return rows
 
 
-def build_report(args, machine, facts, rows):
+def build_report(args, machine, facts, rows, sync_rows=()):
     diffs = differences(rows)
     return {
+        "sync": list(sync_rows),
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "machine": machine,
         "config": {
@@ -691,11 +730,21 @@ def main(argv=None):
     output.parent.mkdir(parents=True, exist_ok=True)
     machine = machine_facts()
     supervisor = Supervisor()
+    stub = None
     with open(output.parent / "bench-upstream.log", "w") as upstream_log, \
-            open(output.parent / "bench-gunicorn.log", "w") as gunicorn_log:
+            open(output.parent / "bench-gunicorn.log", "w") as gunicorn_log, \
+            open(output.parent / "bench-worker.log", "w") as worker_log:
         try:
             logs = {"upstream": upstream_log, "gunicorn": gunicorn_log}
-            context, ports = prepare(args, supervisor, app_environment(args), logs)
+            env = app_environment(args)
+            if SYNC in args.ops:
+                keys = sync.app_keys()
+                stub = sync.start_github(keys)
+                env.update(sync.github_environment(stub, keys))
+            context, ports = prepare(args, supervisor, env, logs)
+            sync_rows = []
+            if SYNC in args.ops:  # first, so the worker is stopped before the request loops are measured
+                sync_rows = run_sync_phase(args, supervisor, env, context, ports, stub, worker_log)
             cpu_groups = {supervisor.pid("gunicorn"): "gunicorn", supervisor.pid("upstream"): "upstream",
                           os.getpgrp(): "clients"}
             rows = run_operations(args, context, ports, cpu_groups)
@@ -707,7 +756,9 @@ def main(argv=None):
             return 130
         finally:
             supervisor.stop_all()
-    report = build_report(args, machine, context["facts"], rows)
+            if stub is not None:
+                stub.stop()
+    report = build_report(args, machine, context["facts"], rows, sync_rows)
     output.write_text(json.dumps(report, indent=2) + "\n")
     print()
     print(render_table(report))

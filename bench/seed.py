@@ -29,7 +29,14 @@ from django.db import connection  # noqa: E402
 from dependencies.models import PluginDependency  # noqa: E402
 from dependencies.resolver import Dependency  # noqa: E402
 from dependencies.services import register_dependencies, resolve_dependencies  # noqa: E402
-from connectors.models import ConnectorAccount, ConnectorInstance, ConnectorMapping, ConnectorTarget  # noqa: E402
+from connectors.models import (  # noqa: E402
+    ConnectorAccount,
+    ConnectorInstance,
+    ConnectorMapping,
+    ConnectorTarget,
+    SyncEvent,
+)
+from marketplaces.models import ConfigObject  # noqa: E402
 from gateway.breaker import Breaker  # noqa: E402
 from operations import SHARED_VALUE  # noqa: E402
 from plexica.api.authentication import Principal  # noqa: E402
@@ -84,7 +91,7 @@ def seed(upstream_url, clients):
     cache.delete_many([breaker.failures_key, breaker.opened_key, breaker.trial_key])
     seed_shared_data(organization, clients)
     seed_dependency_graph(organization)
-    seed_github_target(organization)
+    target = seed_github_target(organization)
     return {
         "org": ORG,
         "org_id": str(organization.pk),
@@ -102,6 +109,7 @@ def seed(upstream_url, clients):
         "repository_id": REPOSITORY_ID,
         "repository_full_name": REPOSITORY,
         "push_sha": PUSH_SHA,
+        "target_id": target.pk,
         "facts": backend_facts(),
     }
 
@@ -121,6 +129,10 @@ def seed_github_target(organization):
     )
     ConnectorMapping.objects.get_or_create(organization=organization, target=target, selector="skills/**",
                                            defaults={"object_type": "skill"})
+    # Every run syncs the repository from scratch: earlier runs' objects (and their bindings) and events go.
+    ConfigObject.objects.filter(organization=organization, source_mode=ConfigObject.SourceMode.CONNECTOR).delete()
+    SyncEvent.objects.filter(target=target).delete()
+    ConnectorTarget.objects.filter(pk=target.pk).update(last_synced_sha="", last_synced_at=None)
     return target
 
 
