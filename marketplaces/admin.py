@@ -1,16 +1,118 @@
+"""Admin of config objects, marketplaces, access grants and plugin releases, scoped per organization.
+
+Content changes go through the same service functions as the API (new versions, grants, composition), with
+the admin user as the principal, so the admin validates and refuses exactly what the API does.
+"""
+
+import json
+
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import F
+from django.contrib.admin.utils import quote, unquote
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, F
+from django.http import Http404, HttpResponseRedirect
 from django.template.defaultfilters import pluralize, truncatechars
+from django.template.response import TemplateResponse
+from django.urls import NoReverseMatch, path, reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.http import urlencode
 
-from marketplaces import composition, services
-from marketplaces.models import ConfigObject, ConfigObjectVersion, Marketplace, MarketplacePlugin, PluginConfigObject
-from plexica.errors import DomainError
+from marketplaces import access, composition, release_pins, services
+from marketplaces.admin_forms import AccessGrantForm, AddConfigObjectForm, NewVersionForm
+from marketplaces.models import (
+    AccessGrant,
+    ConfigObject,
+    ConfigObjectVersion,
+    Marketplace,
+    MarketplacePlugin,
+    PluginConfigObject,
+    PluginRelease,
+    PluginReleaseItem,
+    ResourceType,
+)
+from plexica.api.authentication import Principal
+from plexica.errors import Conflict, DomainError
+from plexica.plugins.models import Plugin
 from plexica.tenancy.admin import OrganizationScopedAdmin, OrganizationScopedInline
+from plexica.tenancy.models import Membership, Organization
+
+ADMIN = admin.site.name
+
+
+def admin_principal(request, organization):
+    """The admin user acting in `organization`, as the services' Principal (cached per request).
+
+    Staff reach a row only through an owner or admin membership of its organization, so the principal is an
+    org admin there; a superuser without a membership acts as one too.
+    """
+    cache = request.__dict__.setdefault("_plexica_admin_principals", {})
+    organization_id = getattr(organization, "pk", organization)
+    if organization_id not in cache:
+        if not isinstance(organization, Organization):
+            organization = Organization.objects.get(pk=organization_id)
+        membership = Membership.objects.filter(organization=organization, user=request.user).first()
+        cache[organization_id] = Principal(organization=organization, membership=membership,
+                                           user=request.user, is_superuser=request.user.is_superuser)
+    return cache[organization_id]
+
+
+def _apply(model_admin, request, queryset, change, verb, noun):
+    done, refused = 0, []
+    for obj in queryset:
+        try:
+            change(admin_principal(request, obj.organization), obj.pk)
+            done += 1
+        except DomainError as exc:
+            refused.append(f"{obj}: {exc.message}")
+    if done:
+        model_admin.message_user(request, f"{verb} {done} {noun}{pluralize(done)}.", messages.SUCCESS)
+    for reason in refused:
+        model_admin.message_user(request, reason, messages.WARNING)
+
+
+def _admin_url(name, *args, query=None):
+    # Admin URLs carry quoted pks ("_" becomes "_5F"), as the admin's own links do; its views unquote them.
+    url = reverse(f"{ADMIN}:{name}", args=[quote(arg) for arg in args])
+    return f"{url}?{urlencode(query)}" if query else url
+
+
+class AccessGrantsDisplayMixin:
+    """Adds a read-only "access grants" table (active grants, a link to add one prefilled) to change pages."""
+
+    grant_resource_type = None
+
+    def get_fields(self, request, obj=None):
+        fields = list(super().get_fields(request, obj))
+        return [*fields, "access_grants"] if obj is not None and "access_grants" not in fields else fields
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*super().get_readonly_fields(request, obj), "access_grants"]
+
+    @admin.display(description="access grants")
+    def access_grants(self, obj):
+        resource_type = self.grant_resource_type
+        grants = access.active_grants(obj.organization_id, resource_type, obj.pk).order_by("created_at")
+        target = {"resource_type": resource_type, "resource_id": obj.pk}
+        add_url = _admin_url("marketplaces_accessgrant_add", query={"organization": obj.organization_id, **target})
+        all_url = _admin_url("marketplaces_accessgrant_changelist", query=target)
+        rows = format_html_join("", "<tr><td><a href=\"{}\">{}</a></td><td>{}</td><td>{}</td><td>{}</td></tr>", (
+            (_admin_url("marketplaces_accessgrant_change", grant.pk), grant.subject_label,
+             grant.get_role_display(), grant.created_by or "-", grant.created_at.strftime("%Y-%m-%d %H:%M"))
+            for grant in grants
+        ))
+        table = format_html(
+            "<table><thead><tr><th>who</th><th>role</th><th>granted by</th><th>since</th></tr></thead>"
+            "<tbody>{}</tbody></table>", rows) if rows else "No active grants: only org admins have access."
+        return format_html("{}<p><a class=\"addlink\" href=\"{}\">Add a grant</a> &middot; "
+                           "<a href=\"{}\">All grants, revoked ones too</a></p>", table, add_url, all_url)
+
+
+# Config objects
 
 
 class ConfigObjectVersionInline(OrganizationScopedInline):
-    """Versions are immutable: shown read-only, newest first; new ones come through the API."""
+    """Versions are immutable: shown read-only, newest first; new ones come from the "new version" form or API."""
 
     model = ConfigObjectVersion
     fields = ["id", "created_at", "created_via", "created_by", "schema_version", "source_revision", "reason",
@@ -22,7 +124,8 @@ class ConfigObjectVersionInline(OrganizationScopedInline):
     verbose_name_plural = "versions (newest first; immutable)"
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("created_by").order_by(*ConfigObjectVersion.NEWEST_FIRST)
+        queryset = super().get_queryset(request).select_related("created_by")
+        return queryset.order_by(*ConfigObjectVersion.NEWEST_FIRST)
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -65,9 +168,31 @@ class PluginMembershipInline(OrganizationScopedInline):
         return False
 
 
+def _diff_lines(diff):
+    """(css class, text) per line of a unified diff; the template escapes the text."""
+    lines = []
+    for number, line in enumerate(diff.splitlines()):
+        if number < 2 and line.startswith(("+++ ", "--- ")):  # later, "---" is a removed "--" line
+            kind = "file"
+        elif line.startswith("@@"):
+            kind = "hunk"
+        elif line.startswith("+"):
+            kind = "added"
+        elif line.startswith("-"):
+            kind = "removed"
+        else:
+            kind = "context"
+        lines.append((kind, line))
+    return lines
+
+
 @admin.register(ConfigObject)
-class ConfigObjectAdmin(OrganizationScopedAdmin):
-    """Config objects of each organization. Content changes only by adding versions (API), so fields are read-only."""
+class ConfigObjectAdmin(AccessGrantsDisplayMixin, OrganizationScopedAdmin):
+    """Config objects of each organization. Content changes only by adding versions, so fields are read-only.
+
+    The change page links to a diff between two versions and to a "new version" form; the add page creates an
+    object with its first version. Both validate through the services, as the API does.
+    """
 
     fields = ["id", "organization", "type", "source_mode", "title", "description", "file_name", "relative_path",
               "status", "created_by", "created_at", "updated_at", "deleted_at"]
@@ -79,44 +204,165 @@ class ConfigObjectAdmin(OrganizationScopedAdmin):
     date_hierarchy = "created_at"
     inlines = [ConfigObjectVersionInline, PluginMembershipInline]
     actions = ["archive_selected", "restore_selected"]
-
-    def has_add_permission(self, request):
-        return False  # an object is created with its first version, through the API
+    grant_resource_type = ResourceType.CONFIG_OBJECT
 
     def has_delete_permission(self, request, obj=None):
         return False  # deletion is soft, through the API
 
-    def _apply(self, request, queryset, change, verb):
-        _apply(self, request, queryset, change, verb, "config object")
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        view = self.admin_site.admin_view
+        # Before the default patterns: their "<path:object_id>/" catch-all would swallow these.
+        return [
+            path("<path:object_id>/compare/", view(self.compare_view), name="{}_{}_compare".format(*info)),
+            path("<path:object_id>/new-version/", view(self.new_version_view),
+                 name="{}_{}_new_version".format(*info)),
+            *super().get_urls(),
+        ]
+
+    def _guarded_object(self, request, object_id, change=False):
+        """The object if the user may see (or change) it: 403 without admin standing, 404 outside their orgs."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None:
+            raise Http404(f"No config object {object_id}.")
+        allowed = self.has_change_permission(request, obj) if change else self.has_view_permission(request, obj)
+        if not allowed:
+            raise PermissionDenied
+        return obj
+
+    def _context(self, request, obj, title, **extra):
+        return {
+            **self.admin_site.each_context(request), "opts": self.opts, "original": obj, "title": title,
+            "change_url": _admin_url("marketplaces_configobject_change", obj.pk), **extra,
+        }
+
+    def compare_view(self, request, object_id):
+        """A unified diff between two versions (default: the previous one against the latest)."""
+        obj = self._guarded_object(request, object_id)
+        versions = list(services.versions_of(obj).order_by(*ConfigObjectVersion.NEWEST_FIRST)
+                        .defer("raw_source_text", "normalized_payload_json"))
+        to_id = request.GET.get("to") or (versions[0].pk if versions else "")
+        from_id = request.GET.get("from") or (versions[1].pk if len(versions) > 1 else to_id)
+        old = new = None
+        lines, error, status = [], None, 200
+        try:
+            old, new, diff = services.compare_versions(obj, from_id, to_id)
+            lines = _diff_lines(diff)
+        except DomainError as exc:
+            error, status = exc.message, exc.status
+        context = self._context(
+            request, obj, f"Compare versions of {obj}", versions=versions, from_id=from_id, to_id=to_id,
+            old=old, new=new, lines=lines, error=error,
+            identical=old is not None and old.sha256 == new.sha256,
+        )
+        request.current_app = self.admin_site.name
+        template = "admin/marketplaces/configobject/compare.html"
+        return TemplateResponse(request, template, context, status=status)
+
+    def new_version_view(self, request, object_id):
+        """Add a version from the admin: validated and deduplicated by services.add_version, like the API."""
+        obj = self._guarded_object(request, object_id, change=True)
+        latest = obj.latest_version()
+        if request.method == "POST":
+            form = NewVersionForm(request.POST)
+            if form.is_valid():
+                base = form.cleaned_data["base_version_id"]
+                try:
+                    version, created = services.add_version(
+                        admin_principal(request, obj.organization), obj.pk, form.version_input(),
+                        base_version_ids={base} if base else None,
+                    )
+                except Conflict as exc:
+                    latest_id = exc.extra.get("latestVersionId")
+                    if latest_id is None:
+                        form.add_error(None, exc.message)
+                    else:
+                        # Re-based on the newest: submitting again, after reviewing it, is a deliberate choice.
+                        form = NewVersionForm({**request.POST.dict(), "base_version_id": latest_id})
+                        form.is_valid()
+                        form.add_error(None, f"Conflict: someone added version {latest_id} since you opened "
+                                             "this form. Review it (see the comparison link) and submit again "
+                                             "to replace it with your text; nothing was saved.")
+                        latest = obj.latest_version()
+                except DomainError as exc:
+                    form.add_domain_error(exc)
+                else:
+                    if created:
+                        self.log_change(request, obj, f"Added version {version.pk}.")
+                        self.message_user(request, f"Added version {version.pk}.", messages.SUCCESS)
+                    else:
+                        self.message_user(request, f"The content equals the latest version ({version.pk}); "
+                                                   "no new version was created.", messages.INFO)
+                    return HttpResponseRedirect(_admin_url("marketplaces_configobject_change", obj.pk))
+        else:
+            form = NewVersionForm(initial=_prefill(latest))
+        context = self._context(request, obj, f"New version of {obj}", form=form, latest=latest,
+                                media=self.media + form.media)
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, "admin/marketplaces/configobject/new_version.html", context)
+
+    def add_view(self, request, form_url="", extra_context=None):
+        """A config object is created with its first version, through the same service as the API's create."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        scope = {} if self.sees_everything(request) else {"pk__in": self.admin_org_ids(request)}
+        organizations = Organization.objects.filter(**scope)
+        plugins = Plugin.objects.filter(**{f"organization__{k}": v for k, v in scope.items()}).exclude(
+            catalog_status=Plugin.CatalogStatus.DELETED).order_by("plugin_id")
+        choices = {"organizations": organizations, "plugins": plugins}
+        if request.method == "POST":
+            form = AddConfigObjectForm(request.POST, **choices)
+            if form.is_valid():
+                data = form.cleaned_data
+                try:
+                    obj, version = composition.create_config_object_in_plugins(
+                        admin_principal(request, data["organization"]), data["type"], data["source_mode"],
+                        form.version_input(), [plugin.plugin_id for plugin in data["plugins"]],
+                    )
+                except DomainError as exc:
+                    form.add_domain_error(exc)
+                else:
+                    self.log_addition(request, obj, f"Created with version {version.pk}.")
+                    self.message_user(request, f"Created {obj} with its first version {version.pk}.",
+                                      messages.SUCCESS)
+                    return HttpResponseRedirect(_admin_url("marketplaces_configobject_change", obj.pk))
+        else:
+            initial = {"organization": next(iter(organizations), None)} if len(organizations) == 1 else {}
+            form = AddConfigObjectForm(initial=initial, **choices)
+        context = {
+            **self.admin_site.each_context(request), "opts": self.opts, "title": "Add config object",
+            "form": form, "media": self.media + form.media,
+            "changelist_url": _admin_url("marketplaces_configobject_changelist"),
+            **(extra_context or {}),
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, "admin/marketplaces/configobject/add.html", context)
 
     @admin.action(description="Archive selected config objects", permissions=["change"])
     def archive_selected(self, request, queryset):
-        self._apply(request, queryset, services.archive_config_object, "Archived")
+        _apply(self, request, queryset, services.archive_config_object, "Archived", "config object")
 
     @admin.action(description="Restore selected config objects", permissions=["change"])
     def restore_selected(self, request, queryset):
-        self._apply(request, queryset, services.restore_config_object, "Restored")
+        _apply(self, request, queryset, services.restore_config_object, "Restored", "config object")
 
 
-class _AdminPrincipal:
-    """The admin user acting in one organization (the services take a principal)."""
+def _prefill(latest):
+    """The new-version form starts from the latest content, so editing it is the natural path."""
+    if latest is None:
+        return {}
+    payload = latest.normalized_payload_json
+    return {
+        "raw_source_text": latest.raw_source_text or "",
+        "normalized_payload_json": "" if payload is None else json.dumps(payload, indent=2,
+                                                                          ensure_ascii=False),
+        "schema_version": latest.schema_version, "base_version_id": latest.pk,
+    }
 
-    def __init__(self, organization, user):
-        self.organization, self.user = organization, user
 
-
-def _apply(model_admin, request, queryset, change, verb, noun):
-    done, refused = 0, []
-    for obj in queryset:
-        try:
-            change(_AdminPrincipal(obj.organization, request.user), obj.pk)
-            done += 1
-        except DomainError as exc:
-            refused.append(f"{obj}: {exc.message}")
-    if done:
-        model_admin.message_user(request, f"{verb} {done} {noun}{pluralize(done)}.", messages.SUCCESS)
-    for reason in refused:
-        model_admin.message_user(request, reason, messages.WARNING)
+# Marketplaces
 
 
 class MarketplacePluginForm(forms.ModelForm):
@@ -149,7 +395,7 @@ class MarketplacePluginInline(OrganizationScopedInline):
 
 
 @admin.register(Marketplace)
-class MarketplaceAdmin(OrganizationScopedAdmin):
+class MarketplaceAdmin(AccessGrantsDisplayMixin, OrganizationScopedAdmin):
     """Marketplaces of each organization and the plugins they offer."""
 
     fields = ["id", "organization", "name", "description", "logo_url", "status", "created_by", "created_at",
@@ -161,6 +407,7 @@ class MarketplaceAdmin(OrganizationScopedAdmin):
     search_fields = ["name", "description"]
     inlines = [MarketplacePluginInline]
     actions = ["archive_selected", "restore_selected"]
+    grant_resource_type = ResourceType.MARKETPLACE
 
     def has_delete_permission(self, request, obj=None):
         return False  # deletion is soft, through the API
@@ -174,7 +421,7 @@ class MarketplaceAdmin(OrganizationScopedAdmin):
         if formset.model is not MarketplacePlugin:
             return super().save_formset(request, form, formset, change)
         marketplace = form.instance
-        principal = _AdminPrincipal(marketplace.organization, request.user)
+        principal = admin_principal(request, marketplace.organization)
         formset.save(commit=False)
         try:
             for row in formset.deleted_objects:
@@ -195,3 +442,227 @@ class MarketplaceAdmin(OrganizationScopedAdmin):
     @admin.action(description="Restore selected marketplaces", permissions=["change"])
     def restore_selected(self, request, queryset):
         _apply(self, request, queryset, composition.restore_marketplace, "Restored", "marketplace")
+
+
+# Access grants
+
+
+class GrantStateFilter(admin.SimpleListFilter):
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return [("active", "Active"), ("revoked", "Revoked")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "active":
+            return queryset.filter(revoked_at__isnull=True)
+        if self.value() == "revoked":
+            return queryset.filter(revoked_at__isnull=False)
+        return queryset
+
+
+RESOURCE_ADMIN_URLS = {
+    ResourceType.CONFIG_OBJECT: "marketplaces_configobject_change",
+    ResourceType.PLUGIN: "plugins_plugin_change",
+    ResourceType.MARKETPLACE: "marketplaces_marketplace_change",
+    ResourceType.CONNECTOR_INSTANCE: "connectors_connectorinstance_change",
+}
+
+
+@admin.register(AccessGrant)
+class AccessGrantAdmin(OrganizationScopedAdmin):
+    """Who may use which config object, plugin, marketplace or connector instance, with which role.
+
+    Grants are made and changed through the access service (re-granting a subject changes its role and
+    brings a revoked grant back); revocation is soft and grants are never deleted.
+    """
+
+    form = AccessGrantForm
+    add_fields = ["organization", "resource_type", "resource_id", "membership", "team", "org_wide", "role"]
+    change_fields = ["id", "organization", "resource_type", "resource_id", "resource_link", "subject", "role",
+                     "created_by", "created_at", "updated_at", "revoked_at", "revoked_by"]
+    list_display = ["resource_type", "resource_link", "subject", "role", "state", "organization",
+                    "created_at", "revoked_at"]
+    list_filter = ["resource_type", "role", GrantStateFilter, "organization"]
+    list_select_related = ["organization", "membership__user", "team"]
+    search_fields = ["resource_id", "membership__user__username", "team__slug", "team__name"]
+    date_hierarchy = "created_at"
+    actions = ["revoke_selected"]
+
+    def get_fields(self, request, obj=None):
+        return self.add_fields if obj is None else self.change_fields
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if obj is None else [name for name in self.change_fields if name != "role"]
+
+    def has_change_permission(self, request, obj=None):
+        if obj is not None and obj.revoked_at is not None:
+            return False  # shown read-only; a revoked grant comes back by adding the same grant again
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # revocation is soft: the revoke action
+
+    def save_model(self, request, obj, form, change):
+        grant, _created = access.grant(
+            admin_principal(request, obj.organization), obj.resource_type, obj.resource_id, obj.role,
+            membership_id=obj.membership_id, team_id=obj.team_id, org_wide=obj.org_wide,
+        )
+        # The service may have reactivated this subject's existing row: the admin continues with that one.
+        obj.pk = grant.pk
+        obj._state.adding = False
+        obj.refresh_from_db()
+
+    @admin.action(description="Revoke selected grants (soft: they stay listed as revoked)",
+                  permissions=["change"])
+    def revoke_selected(self, request, queryset):
+        done, skipped = 0, 0
+        for grant in queryset.select_related("organization"):
+            if grant.revoked_at is not None:
+                skipped += 1
+                continue
+            try:
+                access.revoke(admin_principal(request, grant.organization), grant.resource_type,
+                              grant.resource_id, grant.pk)
+                done += 1
+            except DomainError as exc:
+                self.message_user(request, f"{grant}: {exc.message}", messages.WARNING)
+        if done:
+            self.message_user(request, f"Revoked {done} grant{pluralize(done)}.", messages.SUCCESS)
+        if skipped:
+            self.message_user(request, f"{skipped} grant{pluralize(skipped)} already revoked.", messages.INFO)
+
+    @admin.display(description="resource", ordering="resource_id")
+    def resource_link(self, grant):
+        try:
+            return format_html("<a href=\"{}\">{}</a>", _admin_url(RESOURCE_ADMIN_URLS[grant.resource_type],
+                                                                   grant.resource_id), grant.resource_id)
+        except (KeyError, NoReverseMatch):
+            return grant.resource_id
+
+    @admin.display(description="granted to")
+    def subject(self, grant):
+        return grant.subject_label
+
+    @admin.display(description="state")
+    def state(self, grant):
+        return "Active" if grant.revoked_at is None else "Revoked"
+
+
+# Plugins: the registered plugin admin (the core's, or another app's subclass) gains the grants table.
+
+
+def _with_access_grants(plugin_admin_class):
+    return type(plugin_admin_class.__name__, (AccessGrantsDisplayMixin, plugin_admin_class), {
+        "__module__": __name__, "grant_resource_type": ResourceType.PLUGIN,
+        "__doc__": f"{plugin_admin_class.__doc__ or ''} With the plugin's active access grants.",
+    })
+
+
+if not issubclass(type(admin.site.get_model_admin(Plugin)), AccessGrantsDisplayMixin):
+    _plugin_admin_class = type(admin.site.get_model_admin(Plugin))
+    admin.site.unregister(Plugin)
+    admin.site.register(Plugin, _with_access_grants(_plugin_admin_class))
+
+
+# Releases
+
+
+class PluginReleaseItemInline(OrganizationScopedInline):
+    """The config object versions a release consists of (immutable)."""
+
+    model = PluginReleaseItem
+    fields = ["config_object", "version", "version_created_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("config_object", "version").defer(
+            "version__raw_source_text", "version__normalized_payload_json")
+
+    @admin.display(description="version created")
+    def version_created_at(self, item):
+        return item.version.created_at
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(PluginRelease)
+class PluginReleaseAdmin(OrganizationScopedAdmin):
+    """Immutable snapshots of plugins (made through the API). Pinning one makes delivery serve it."""
+
+    fields = ["id", "organization", "plugin", "name", "notes", "created_by", "created_at", "pinned_at"]
+    readonly_fields = fields
+    list_display = ["__str__", "plugin", "pinned", "item_count", "organization", "created_by", "created_at"]
+    list_filter = [("pinned_at", admin.EmptyFieldListFilter), "plugin", "organization"]
+    list_select_related = ["plugin", "organization", "created_by"]
+    search_fields = ["id", "name", "plugin__plugin_id"]
+    date_hierarchy = "created_at"
+    inlines = [PluginReleaseItemInline]
+    actions = ["pin_selected", "unpin_selected"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(item_total=Count("items"))
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_pin_permission(self, request):
+        """Pinning is a change of delivery, allowed to whoever administers the release's organization."""
+        if self.sees_everything(request):
+            return super().has_change_permission(request)
+        return self.may_manage(request)
+
+    @admin.display(description="pinned", boolean=True, ordering="pinned_at")
+    def pinned(self, release):
+        return release.pinned_at is not None
+
+    @admin.display(description="items", ordering="item_total")
+    def item_count(self, release):
+        return release.item_total
+
+    @admin.action(description="Pin selected release (delivery serves it instead of the latest)",
+                  permissions=["pin"])
+    def pin_selected(self, request, queryset):
+        by_plugin = {}
+        for release in queryset.select_related("plugin"):
+            by_plugin.setdefault(release.plugin, []).append(release)
+        for plugin, releases in by_plugin.items():
+            if len(releases) > 1:
+                self.message_user(request, f"Select one release of {plugin.plugin_id} to pin, "
+                                           f"not {len(releases)}.", messages.WARNING)
+                continue
+            try:
+                release, unpinned = release_pins.pin_release(releases[0].organization_id, releases[0].pk)
+            except DomainError as exc:
+                self.message_user(request, f"{plugin.plugin_id}: {exc.message}", messages.WARNING)
+                continue
+            note = f" (unpinned {', '.join(unpinned)})" if unpinned else ""
+            self.message_user(request, f"Pinned {release} for {plugin.plugin_id}{note}.", messages.SUCCESS)
+
+    @admin.action(description="Unpin selected releases (delivery serves the latest again)",
+                  permissions=["pin"])
+    def unpin_selected(self, request, queryset):
+        done = 0
+        for release in queryset:
+            try:
+                done += release_pins.unpin_release(release.organization_id, release.pk)
+            except DomainError as exc:
+                self.message_user(request, f"{release}: {exc.message}", messages.WARNING)
+        self.message_user(request, f"Unpinned {done} release{pluralize(done)}.",
+                          messages.SUCCESS if done else messages.INFO)

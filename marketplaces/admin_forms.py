@@ -1,0 +1,149 @@
+"""Forms of the marketplaces admin: version content (validated by the services, like the API) and grants."""
+
+import json
+
+from django import forms
+from django.apps import apps
+from django.core.exceptions import ValidationError
+
+from marketplaces.access import NOUNS
+from marketplaces.models import AccessGrant, ConfigObject, ConfigObjectType, Marketplace, ResourceType
+from marketplaces.parsing import NORMALIZED, RAW
+from marketplaces.services import VersionInput
+from plexica.plugins.models import Plugin
+
+# The API's field names in parsing errors -> the form's fields, so an error shows next to its field.
+FORM_FIELD_OF = {RAW: "raw_source_text", NORMALIZED: "normalized_payload_json"}
+MONOSPACE = {"style": "font-family: monospace; width: 100%; box-sizing: border-box;", "spellcheck": "false"}
+
+
+class VersionContentForm(forms.Form):
+    """A version's content as the API takes it: raw source text and/or a JSON payload, with a reason."""
+
+    raw_source_text = forms.CharField(
+        label="Raw source text", required=False, strip=False,
+        widget=forms.Textarea(attrs={"rows": 24, **MONOSPACE}),
+        help_text="Markdown with YAML front matter for skills, agents and commands; JSON for MCP servers.",
+    )
+    normalized_payload_json = forms.CharField(
+        label="Normalized payload (JSON)", required=False,
+        widget=forms.Textarea(attrs={"rows": 8, **MONOSPACE}),
+        help_text="Optional JSON; for a type without Markdown source it can replace the raw text.",
+    )
+    schema_version = forms.CharField(max_length=32, required=False)
+    reason = forms.CharField(max_length=500, required=False,
+                             help_text="Why this change (shown in the history).")
+
+    def clean_normalized_payload_json(self):
+        text = self.cleaned_data["normalized_payload_json"]
+        if not text.strip():
+            return None
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ValidationError(
+                f"Not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}.") from None
+
+    def clean(self):
+        data = super().clean()
+        empty = not data.get("raw_source_text") and data.get("normalized_payload_json") is None
+        if empty and not self.errors:
+            raise ValidationError("Give the raw source text or a JSON payload (or both).")
+        return data
+
+    def version_input(self):
+        data = self.cleaned_data
+        return VersionInput(raw_source_text=data["raw_source_text"] or None,
+                            normalized_payload_json=data["normalized_payload_json"],
+                            schema_version=data["schema_version"], reason=data["reason"])
+
+    def add_domain_error(self, error):
+        """Show a service's refusal (DomainError) on the field it names, else above the form."""
+        name = FORM_FIELD_OF.get(error.extra.get("field"))
+        self.add_error(name if name in self.fields else None, error.message or error.title)
+
+
+class NewVersionForm(VersionContentForm):
+    base_version_id = forms.CharField(widget=forms.HiddenInput, required=False)
+
+
+class AddConfigObjectForm(VersionContentForm):
+    """A new config object with its first version; the admin limits the organizations and plugins offered."""
+
+    organization = forms.ModelChoiceField(queryset=None)
+    type = forms.ChoiceField(choices=ConfigObjectType.choices)
+    source_mode = forms.ChoiceField(choices=ConfigObject.SourceMode.choices,
+                                    initial=ConfigObject.SourceMode.CLOUD)
+    plugins = forms.ModelMultipleChoiceField(queryset=None, required=False,
+                                             help_text="Plugins the new object joins (optional).")
+    field_order = ["organization", "type", "source_mode", "plugins", "raw_source_text",
+                   "normalized_payload_json", "schema_version", "reason"]
+
+    def __init__(self, *args, organizations, plugins, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["organization"].queryset = organizations
+        self.fields["plugins"].queryset = plugins
+
+    def clean(self):
+        data = super().clean()
+        organization = data.get("organization")
+        foreign = [plugin.plugin_id for plugin in data.get("plugins") or ()
+                   if organization and plugin.organization_id != organization.pk]
+        if foreign:
+            self.add_error("plugins", f"Not plugins of {organization}: {', '.join(foreign)}.")
+        return data
+
+
+def find_resource(organization, resource_type, resource_id):
+    """The live (not deleted) resource a grant names, or None. A plugin may be named plg_... or plugin-..."""
+    if resource_type == ResourceType.CONFIG_OBJECT:
+        rows = ConfigObject.objects.filter(pk=resource_id, deleted_at__isnull=True)
+    elif resource_type == ResourceType.MARKETPLACE:
+        rows = Marketplace.objects.filter(pk=resource_id, deleted_at__isnull=True)
+    elif resource_type == ResourceType.PLUGIN:
+        key = "pk" if resource_id.startswith("plg_") else "plugin_id"
+        rows = Plugin.objects.filter(**{key: resource_id}).exclude(
+            catalog_status=Plugin.CatalogStatus.DELETED)
+    elif resource_type == ResourceType.CONNECTOR_INSTANCE and apps.is_installed("connectors"):
+        rows = apps.get_model("connectors", "ConnectorInstance").objects.filter(pk=resource_id)
+    else:
+        return None
+    return rows.filter(organization=organization).first()
+
+
+class AccessGrantForm(forms.ModelForm):
+    class Meta:
+        model = AccessGrant
+        fields = ["organization", "resource_type", "resource_id", "membership", "team", "org_wide", "role"]
+        help_texts = {
+            "resource_id": "cfo_... for a config object, plg_... or plugin-... for a plugin, mkt_... for a "
+                           "marketplace, cin_... for a connector instance.",
+            "membership": "Grant to one member, or",
+            "team": "to one team, or",
+            "org_wide": "to everyone in the organization (choose exactly one).",
+        }
+
+    def _get_validation_exclusions(self):
+        # clean() checks "exactly one subject" readably; the model's check constraint would repeat it.
+        return {*super()._get_validation_exclusions(), "membership", "team", "org_wide"}
+
+    def clean(self):
+        data = super().clean()
+        if not self.instance._state.adding:
+            return data  # only the role changes after creation
+        if sum(bool(data.get(name)) for name in ("membership", "team", "org_wide")) != 1:
+            raise ValidationError("Choose exactly one subject: a member, a team, or the whole organization.")
+        organization = data.get("organization")
+        if organization is None:
+            return data
+        for name, noun in (("membership", "member"), ("team", "team")):
+            if data.get(name) and data[name].organization_id != organization.pk:
+                self.add_error(name, f"This {noun} belongs to another organization than {organization}.")
+        resource_type, resource_id = data.get("resource_type"), (data.get("resource_id") or "").strip()
+        if resource_type and resource_id:
+            resource = find_resource(organization, resource_type, resource_id)
+            if resource is None:
+                self.add_error("resource_id", f"No {NOUNS[resource_type]} {resource_id} in {organization}.")
+            else:
+                data["resource_id"] = resource.pk
+        return data
