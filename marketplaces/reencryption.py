@@ -100,7 +100,8 @@ def reencrypt_column(model, field, batch_size=DEFAULT_BATCH_SIZE, dry_run=False)
                     report.rewritten += 1
                     continue
                 # Value(..., TextField()) is written as is: the field's get_prep_value would encrypt it again.
-                updated = rows.filter(pk=pk, **{_RAW: token}).update(**{field.name: Value(fresh, TextField())})
+                unchanged = rows.filter(pk=pk, **{_RAW: token})
+                updated = unchanged.update(**{field.name: Value(fresh, TextField())})
                 if updated:
                     report.rewritten += 1
                 else:

@@ -5,14 +5,16 @@ from marketplaces.reencryption import DEFAULT_BATCH_SIZE, reencrypt_all
 
 class Command(BaseCommand):
     help = (
-        "Re-encrypt every encrypted column under the newest PLEXICA_ENCRYPTION_KEYS key (run after prepending "
-        "a new key, before dropping the old one). Idempotent: values already under the newest key are skipped."
+        "Re-encrypt every encrypted column under the newest PLEXICA_ENCRYPTION_KEYS key (run after "
+        "prepending a new key, before dropping the old one). Idempotent: values already under the newest "
+        "key are skipped."
     )
 
     def add_arguments(self, parser):
         parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE,
                             help=f"Rows per transaction (default {DEFAULT_BATCH_SIZE}).")
-        parser.add_argument("--dry-run", action="store_true", help="Count what would be rewritten; change nothing.")
+        parser.add_argument("--dry-run", action="store_true",
+                            help="Count what would be rewritten; change nothing.")
 
     def handle(self, *args, batch_size, dry_run, **options):
         if batch_size < 1:
@@ -31,8 +33,8 @@ class Command(BaseCommand):
         if undecryptable:
             # Not an error exit: everything else was rewritten; but the old key must not be dropped yet.
             self.stderr.write(self.style.WARNING(
-                f"{undecryptable} value(s) open with none of the configured keys: find the key they were written "
-                "with and add it back before dropping any key."))
+                f"{undecryptable} value(s) open with none of the configured keys: find the key they were "
+                "written with and add it back before dropping any key."))
         else:
             total = sum(report.rewritten for report in reports)
             self.stdout.write(self.style.SUCCESS(
