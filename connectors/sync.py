@@ -293,6 +293,12 @@ def run_sync_event(event_id, clock=timezone.now, rand=random.random):
     if event is None:
         return None
     try:
+        if event.attempts > settings.GITHUB_SYNC_MAX_ATTEMPTS:
+            # Only a reclaim gets here (retries stop at the maximum): its workers keep dying on it.
+            _finish(event, clock(), status=SyncEvent.Status.FAILED, error=(
+                f"Gave up after {event.attempts - 1} attempts: its worker stopped without finishing."))
+            _record_instance(event, SyncEvent.Status.FAILED, clock())
+            return SyncEvent.objects.get(pk=event.pk)
         _sync(event, clock, rand)
     finally:
         _start_next(event.target_id)  # the target is free again: its next queued event may start

@@ -130,7 +130,9 @@ def _request(method, path, *, auth, body=None):
     status = response.status
     if len(content) > MAX_RESPONSE_BYTES:
         raise GitHubPermanentError(f"{label}: the answer is larger than {MAX_RESPONSE_BYTES} bytes.", status)
-    rate_limited = status == 403 and response.headers.get("X-RateLimit-Remaining") == "0"
+    # GitHub's primary rate limit is a 403 with none remaining, its secondary one a 403 with Retry-After.
+    rate_limited = status == 403 and (response.headers.get("X-RateLimit-Remaining") == "0"
+                                      or "Retry-After" in response.headers)
     if status == 429 or status >= 500 or rate_limited:
         raise GitHubTransientError(f"{label}: {_message(status, content)}", status, _retry_after(response))
     if status >= 300:
@@ -218,9 +220,17 @@ def _sha(value, what):
     return value
 
 
+def _branch_path(branch):
+    # Git forbids empty, "." and ".." components in ref names; refusing them keeps dot segments out of URLs.
+    parts = branch.split("/") if isinstance(branch, str) else [""]
+    if any(part in ("", ".", "..") for part in parts):
+        raise GitHubPermanentError(f"'{branch}' is not a valid branch name.")
+    return quote(branch, safe="/")
+
+
 def branch_head(installation_id, full_name, branch):
     """The commit SHA the branch points at now."""
-    answer = _api(installation_id, "GET", f"{_repo_path(full_name)}/git/ref/heads/{quote(branch, safe='/')}")
+    answer = _api(installation_id, "GET", f"{_repo_path(full_name)}/git/ref/heads/{_branch_path(branch)}")
     obj = answer.get("object") if isinstance(answer, dict) else None
     return _sha(obj.get("sha") if isinstance(obj, dict) else None, "branch head")
 

@@ -162,3 +162,22 @@ def test_the_pool_is_built_once_per_process():
 def test_repository_by_id_follows_renames(github, repo):
     github.rename("acme/config", "acme/settings")
     assert client.repository(INSTALLATION, repo.id)["full_name"] == "acme/settings"
+
+
+@pytest.mark.parametrize("branch", ["", "../../app", "a/../../b", "/main", "a//b", "a/./b"])
+def test_branch_names_with_dot_or_empty_segments_are_refused_before_any_call(github, repo, branch):
+    with pytest.raises(GitHubPermanentError, match="not a valid branch name"):
+        client.branch_head(INSTALLATION, "acme/config", branch)
+    assert github.requests["ref"] == 0
+
+
+def test_a_branch_name_with_slashes_is_a_valid_ref(github, repo):
+    sha = repo.commit({"x.md": "x"}, branch="release/2026.1")
+    assert client.branch_head(INSTALLATION, "acme/config", "release/2026.1") == sha
+
+
+def test_secondary_rate_limit_403_with_retry_after_is_transient(github, repo):
+    github.fail("ref", 403, retry_after=60, message="You have exceeded a secondary rate limit")
+    with pytest.raises(GitHubTransientError) as failure:
+        client.branch_head(INSTALLATION, "acme/config", "main")
+    assert (failure.value.status, failure.value.retry_after) == (403, 60)

@@ -240,3 +240,16 @@ def test_a_real_worker_syncs_a_queued_push_from_the_redis_queue(repo, github, gi
     assert event.summary["created"] == 3 and synced_paths(target) == sorted(FILES)
     target.refresh_from_db()
     assert target.last_synced_sha == repo.head()
+
+
+def test_an_event_whose_workers_keep_dying_is_given_up(repo, github, github_target, settings):
+    settings.GITHUB_SYNC_MAX_ATTEMPTS = 2
+    event = resync(github_target(repo))
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        for _ in range(2):  # two workers claim it and die
+            assert claim_sync_event(event.pk) is not None
+            clock.shift(queueing.SYNC_LEASE + timedelta(seconds=1))
+        outcome = sync.run_sync_event(event.pk)
+    assert (outcome.status, outcome.attempts) == (SyncEvent.Status.FAILED, 3)
+    assert "Gave up after 2 attempts" in outcome.error
+    assert github.requests["ref"] == 0
