@@ -18,7 +18,7 @@ from django.urls import NoReverseMatch, path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 
-from marketplaces import access, composition, release_pins, services
+from marketplaces import access, composition, releases, services
 from marketplaces.admin_forms import AccessGrantForm, AddConfigObjectForm, NewVersionForm
 from marketplaces.models import (
     AccessGrant,
@@ -640,28 +640,33 @@ class PluginReleaseAdmin(OrganizationScopedAdmin):
                   permissions=["pin"])
     def pin_selected(self, request, queryset):
         by_plugin = {}
-        for release in queryset.select_related("plugin"):
+        for release in queryset.select_related("plugin", "organization"):
             by_plugin.setdefault(release.plugin, []).append(release)
-        for plugin, releases in by_plugin.items():
-            if len(releases) > 1:
+        for plugin, selected in by_plugin.items():
+            if len(selected) > 1:
                 self.message_user(request, f"Select one release of {plugin.plugin_id} to pin, "
-                                           f"not {len(releases)}.", messages.WARNING)
+                                           f"not {len(selected)}.", messages.WARNING)
                 continue
+            chosen = selected[0]
             try:
-                release, unpinned = release_pins.pin_release(releases[0].organization_id, releases[0].pk)
+                before = releases.pinned_release(plugin)
+                release = releases.pin_release(admin_principal(request, chosen.organization), plugin.plugin_id,
+                                               chosen.pk)
             except DomainError as exc:
                 self.message_user(request, f"{plugin.plugin_id}: {exc.message}", messages.WARNING)
                 continue
-            note = f" (unpinned {', '.join(unpinned)})" if unpinned else ""
+            note = f" (unpinned {before.pk})" if before is not None and before.pk != release.pk else ""
             self.message_user(request, f"Pinned {release} for {plugin.plugin_id}{note}.", messages.SUCCESS)
 
     @admin.action(description="Unpin selected releases (delivery serves the latest again)",
                   permissions=["pin"])
     def unpin_selected(self, request, queryset):
         done = 0
-        for release in queryset:
+        for release in queryset.filter(pinned_at__isnull=False).select_related("plugin", "organization"):
             try:
-                done += release_pins.unpin_release(release.organization_id, release.pk)
+                # The plugin's pinned release is this one: the service unpins whichever is pinned.
+                done += releases.unpin_release(admin_principal(request, release.organization),
+                                               release.plugin.plugin_id) is not None
             except DomainError as exc:
                 self.message_user(request, f"{release}: {exc.message}", messages.WARNING)
         self.message_user(request, f"Unpinned {done} release{pluralize(done)}.",
