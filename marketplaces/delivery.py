@@ -116,8 +116,8 @@ def manifest(principal, plugin_id, release_id=None):
         if release is None:
             raise NotFound(f"Plugin {plugin_id} has no release {release_id}.", title="Release not found",
                            field="release")
-    elif plugin.pinned_release_id:
-        release = PluginRelease.objects.get(pk=plugin.pinned_release_id)
+    elif plugin.pinned_release_id:  # read again: it may have been unpinned since the plugin was read
+        release = releases.pinned_release(plugin)
     if release is None:
         items = releases.latest_member_items([plugin.pk])[plugin.pk]
     else:

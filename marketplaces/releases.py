@@ -97,7 +97,7 @@ def find_plugin(principal, plugin_id, role, doing=None):
 
 def releases_of(plugin):
     """The plugin's releases with their item counts, for listing (newest first)."""
-    return (PluginRelease.objects.filter(organization=plugin.organization, plugin=plugin)
+    return (PluginRelease.objects.filter(organization_id=plugin.organization_id, plugin=plugin)
             .select_related("plugin", "created_by").annotate(item_count=Count("items")))
 
 

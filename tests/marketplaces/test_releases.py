@@ -8,7 +8,6 @@ from plexica.tenancy.services import issue_api_key
 from tests.marketplaces.conftest import SKILL_V1, SKILL_V2, add_version
 
 RELEASES = "/api/v1/plugins/plugin-crm/releases"
-MCP = '{"command": "crm-mcp", "args": ["--stdio"]}'
 
 
 def skill(title):
@@ -40,30 +39,33 @@ def release(client, **body):
     return response.json()["item"]
 
 
-# --- create ----------------------------------------------------------------------------------------------------
+# --- create -------------------------------------------------------------------------------------------------
 
 
 def test_a_release_snapshots_the_latest_version_of_every_member_object(admin_api, member_object):
     first, second = member_object("Alpha"), member_object("Beta")
-    newer = add_version(admin_api, second["id"], skill("Beta").replace("three bullets.", "four bullets.")).json()
+    newer = add_version(admin_api, second["id"], skill("Beta").replace("three bullets.", "four.")).json()
     response = admin_api.post(RELEASES, {"name": "2026.11", "notes": "First cut"}, format="json")
     assert response.status_code == 201 and response.json()["ok"] is True
     item = response.json()["item"]
     assert item["id"].startswith("rel_")
-    assert (item["pluginId"], item["name"], item["notes"], item["pinned"], item["pinnedAt"], item["itemCount"]) == (
-        "plugin-crm", "2026.11", "First cut", False, None, 2)
+    summary = {key: item[key] for key in ("pluginId", "name", "notes", "pinned", "pinnedAt", "itemCount")}
+    assert summary == {"pluginId": "plugin-crm", "name": "2026.11", "notes": "First cut", "pinned": False,
+                       "pinnedAt": None, "itemCount": 2}
     assert [(i["configObjectId"], i["versionId"]) for i in item["items"]] == [
         (first["id"], first["latestVersion"]["id"]), (second["id"], newer["item"]["id"])]
     assert item["items"][0] == {"configObjectId": first["id"], "type": "skill", "title": "Alpha",
-                                "versionId": first["latestVersion"]["id"], "sha256": first["latestVersion"]["sha256"]}
+                                "versionId": first["latestVersion"]["id"],
+                                "sha256": first["latestVersion"]["sha256"]}
 
 
 def test_a_release_leaves_out_deleted_objects_removed_members_and_deleted_versions(
         admin_api, admin, member_object, crm_plugin):
-    kept, deleted, removed, gone_at_source = (member_object(t) for t in ("Kept", "Deleted", "Removed", "Gone"))
+    kept, deleted, removed, gone = (member_object(t) for t in ("Kept", "Deleted", "Removed", "Gone"))
     services.delete_config_object(admin, deleted["id"])
-    composition.remove_config_object_from_plugin(admin, crm_plugin, ConfigObject.objects.get(pk=removed["id"]))
-    services.record_deleted_version(admin, gone_at_source["id"])
+    removed_object = ConfigObject.objects.get(pk=removed["id"])
+    composition.remove_config_object_from_plugin(admin, crm_plugin, removed_object)
+    services.record_deleted_version(admin, gone["id"])
     item = release(admin_api)
     assert [i["configObjectId"] for i in item["items"]] == [kept["id"]]
 
@@ -99,7 +101,7 @@ def test_a_deleted_plugin_cannot_get_a_release(admin_api, crm_plugin):
     assert response.status_code == 409 and not PluginRelease.objects.exists()
 
 
-# --- immutability -----------------------------------------------------------------------------------------------
+# --- immutability -------------------------------------------------------------------------------------------
 
 
 def test_editing_or_deleting_an_object_after_a_release_does_not_change_the_release(
@@ -123,7 +125,7 @@ def test_release_items_cannot_be_changed_through_the_api(admin_api, member_objec
     assert PluginReleaseItem.objects.filter(release_id=item["id"]).count() == 1
 
 
-# --- read -------------------------------------------------------------------------------------------------------
+# --- read ---------------------------------------------------------------------------------------------------
 
 
 def test_the_list_is_newest_first_without_items_and_paginated(admin_api, member_object):
@@ -152,7 +154,7 @@ def test_an_unknown_release_or_one_of_another_plugin_is_404(admin_api, org, memb
     assert not PluginRelease.objects.get(pk=other["id"]).pinned_at
 
 
-# --- pin and unpin ----------------------------------------------------------------------------------------------
+# --- pin and unpin ------------------------------------------------------------------------------------------
 
 
 def test_pinning_a_release_unpins_the_other_one(admin_api, member_object):
@@ -162,7 +164,8 @@ def test_pinning_a_release_unpins_the_other_one(admin_api, member_object):
     response = admin_api.post(f"{RELEASES}/{second['id']}/pin")
     assert response.status_code == 200 and response.json()["ok"] is True
     assert response.json()["item"]["pinned"] is True and response.json()["item"]["items"] == second["items"]
-    assert list(PluginRelease.objects.filter(pinned_at__isnull=False).values_list("pk", flat=True)) == [second["id"]]
+    pinned = PluginRelease.objects.filter(pinned_at__isnull=False).values_list("pk", flat=True)
+    assert list(pinned) == [second["id"]]
     assert admin_api.get(f"{RELEASES}/{first['id']}").json()["item"]["pinned"] is False
 
 
@@ -193,7 +196,7 @@ def test_unpinning_returns_the_release_that_was_pinned_then_null(admin_api, memb
     assert admin_api.get(f"{RELEASES}/unpin").status_code == 405
 
 
-# --- who may do what --------------------------------------------------------------------------------------------
+# --- who may do what ----------------------------------------------------------------------------------------
 
 
 @pytest.fixture
@@ -204,15 +207,16 @@ def mia(api, member_key):
 def test_a_member_without_a_grant_can_neither_read_nor_make_releases(mia, admin_api, member_object):
     member_object()
     created = release(admin_api)
-    for response in (mia.get(RELEASES), mia.get(f"{RELEASES}/{created['id']}"), mia.post(RELEASES, {}, format="json"),
-                     mia.post(f"{RELEASES}/{created['id']}/pin"), mia.post(f"{RELEASES}/unpin")):
+    for response in (mia.get(RELEASES), mia.get(f"{RELEASES}/{created['id']}"),
+                     mia.post(RELEASES, {}, format="json"), mia.post(f"{RELEASES}/{created['id']}/pin"),
+                     mia.post(f"{RELEASES}/unpin")):
         assert response.status_code == 403
         assert response.json()["error"]["code"] == "resource_access_denied"
 
 
 @pytest.mark.parametrize("role", [access.VIEWER, access.EDITOR])
-def test_a_viewer_or_editor_reads_releases_but_cannot_make_or_pin_them(mia, admin_api, admin, member, member_object,
-                                                                       crm_plugin, role):
+def test_a_viewer_or_editor_reads_releases_but_cannot_make_or_pin_them(
+        mia, admin_api, admin, member, member_object, crm_plugin, role):
     member_object()
     created = release(admin_api)
     access.grant(admin, ResourceType.PLUGIN, crm_plugin.pk, role, membership_id=member.pk)
@@ -220,11 +224,14 @@ def test_a_viewer_or_editor_reads_releases_but_cannot_make_or_pin_them(mia, admi
     assert mia.get(f"{RELEASES}/{created['id']}").status_code == 200
     for response in (mia.post(RELEASES, {}, format="json"), mia.post(f"{RELEASES}/{created['id']}/pin"),
                      mia.post(f"{RELEASES}/unpin")):
-        assert response.status_code == 403 and response.json()["error"]["details"]["requiredRole"] == "manager"
-    assert PluginRelease.objects.count() == 1 and not PluginRelease.objects.filter(pinned_at__isnull=False).exists()
+        assert response.status_code == 403
+        assert response.json()["error"]["details"]["requiredRole"] == "manager"
+    assert PluginRelease.objects.count() == 1
+    assert not PluginRelease.objects.filter(pinned_at__isnull=False).exists()
 
 
-def test_a_manager_through_a_team_grant_makes_and_pins_releases(mia, admin, org, member, member_object, crm_plugin):
+def test_a_manager_through_a_team_grant_makes_and_pins_releases(mia, admin, org, member, member_object,
+                                                                 crm_plugin):
     from plexica.tenancy.models import TeamMembership
     from plexica.tenancy.services import ensure_team
 
@@ -272,5 +279,29 @@ def test_another_organizations_key_is_refused(api, other_org_key, admin_api, mem
     foreign = api(other_org_key.token)
     assert foreign.get(RELEASES).status_code == 403
     assert foreign.get(f"{RELEASES}/{created['id']}").status_code == 403
-    assert api(other_org_key.token, tenant="globex").get(RELEASES).status_code == 404
-    assert api(other_org_key.token, tenant="globex").post(f"{RELEASES}/{created['id']}/pin").status_code == 404
+    globex = api(other_org_key.token, tenant="globex")
+    assert globex.get(RELEASES).status_code == 404
+    assert globex.post(f"{RELEASES}/{created['id']}/pin").status_code == 404
+
+
+# --- races (PostgreSQL) -------------------------------------------------------------------------------------
+
+
+@pytest.mark.requires_postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_concurrent_pins_leave_exactly_one_release_pinned(api, org_key, crm_plugin):
+    from tests.concurrency import run_together
+
+    client = api(org_key.token)
+    for round_ in range(5):
+        one, two = release(client, name=f"a{round_}"), release(client, name=f"b{round_}")
+
+        def pin(release_id):
+            return api(org_key.token).post(f"{RELEASES}/{release_id}/pin").status_code
+
+        def create_pinned():
+            return api(org_key.token).post(RELEASES, {"pin": True}, format="json").status_code
+
+        statuses = run_together(lambda: pin(one["id"]), lambda: pin(two["id"]), create_pinned)
+        assert statuses == [200, 200, 201], round_
+        assert PluginRelease.objects.filter(plugin=crm_plugin, pinned_at__isnull=False).count() == 1, round_
