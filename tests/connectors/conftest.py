@@ -11,6 +11,8 @@
                      of `org` with account (the repo's installation), instance and mappings; a mapping may
                      name a plugin as third item (auto-added).
 - `system`           the principal the sync acts as for `org` (no user).
+- `eager_tasks`      enqueued Celery tasks run in-process even when REDIS_URL names a broker (pair it with
+                     django_capture_on_commit_callbacks(execute=True) to run what a commit would send).
 """
 
 import hashlib
@@ -23,6 +25,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from connectors.models import ConnectorAccount, ConnectorInstance, ConnectorMapping, ConnectorTarget
+from plexica.celery import app as celery_app
 from tests.connectors.github_stub import start_stub
 
 GITHUB_APP_ID = "98765"
@@ -81,6 +84,14 @@ def github(github_app, github_server):
     github_server.reset()
     yield github_server
     github_server.reset()
+
+
+@pytest.fixture
+def eager_tasks():
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = previous
 
 
 @pytest.fixture

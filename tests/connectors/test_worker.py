@@ -28,15 +28,6 @@ def repo(github):
     return repo
 
 
-@pytest.fixture
-def eager_tasks():
-    """Run enqueued tasks in-process, whichever broker the settings name."""
-    previous = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = previous
-
-
 def resync(target):
     return queue_sync_event(target, SyncEvent.Type.MANUAL_RESYNC, trigger=SyncEvent.Trigger.MANUAL)[0]
 
