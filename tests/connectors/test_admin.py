@@ -225,3 +225,20 @@ def test_another_organizations_rows_cannot_be_acted_on(logged_in, theirs):
                    {"action": "resync_selected", "_selected_action": [theirs.pk]})
     event.refresh_from_db()
     assert event.status == "failed" and SyncEvent.objects.count() == 1
+
+
+def test_a_superuser_cannot_mix_organizations_in_one_instance_or_mapping(client, django_user_model, org,
+                                                                         other_org, mine):
+    client.force_login(django_user_model.objects.create_superuser("root", password="x" * 12))
+    foreign_account = factories.account(other_org, installation_id=8)
+    response = client.post(reverse("admin:connectors_connectorinstance_add"),
+                           {"organization": org.pk, "account": foreign_account.pk, "name": "Mixed",
+                            "description": "", **_inline_management("targets", 0, 0)})
+    assert response.status_code == 200 and "account" in response.context["adminform"].form.errors
+    foreign_plugin = Plugin.objects.create(organization=other_org, plugin_id="plugin-globex", name="G",
+                                           version="1.0.0")
+    response = client.post(reverse("admin:connectors_connectormapping_add"),
+                           {"organization": org.pk, "target": mine.pk, "position": 3, "selector": "x/**",
+                            "object_type": "skill", "plugin": foreign_plugin.pk})
+    assert response.status_code == 200 and "plugin" in response.context["adminform"].form.errors
+    assert not ConnectorInstance.objects.filter(name="Mixed").exists() and mine.mappings.count() == 1
