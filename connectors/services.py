@@ -22,12 +22,11 @@ from connectors.models import (
     SyncEvent,
 )
 from connectors.queueing import enqueue_sync_event, queue_sync_event
+from connectors.sync import GLOB_FLAGS
 from marketplaces.models import ConfigObjectType
 from plexica.errors import Conflict, Invalid, NotFound
 from plexica.plugins.models import Plugin
 
-# How mapping selectors match repository paths: `**` spans directories, `{a,b}` alternatives.
-SELECTOR_FLAGS = glob.GLOBSTAR | glob.BRACE
 SELECTOR_MAX_LENGTH = 500
 REPOSITORY_FULL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}")
 MAX_GITHUB_ID = 2**63 - 1  # GitHub's ids are stored in a BigIntegerField
@@ -49,8 +48,8 @@ def _not_found(noun, found_id, **extra):
 
 
 def compile_selector(selector):
-    """The matcher for a mapping selector: `compile_selector("sales/**/*.md").match(path)`."""
-    return glob.compile(selector, flags=SELECTOR_FLAGS)
+    """The matcher for a mapping selector, with the flags the sync matches paths with (`**` spans folders)."""
+    return glob.compile(selector, flags=GLOB_FLAGS)
 
 
 def validate_selector(value):

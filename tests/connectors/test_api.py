@@ -392,10 +392,10 @@ def test_mappings_are_appended_in_order_and_listed_in_evaluation_order(admin_api
     assert item["id"].startswith("cmp_")
     assert (item["targetId"], item["selector"], item["objectType"], item["pluginId"], item["autoAddToPlugin"],
             item["position"]) == (target.pk, "sales/agents/*.md", "agent", "plugin-crm", True, 1)
-    admin_api.post(url, {"selector": "{docs,notes}/**", "objectType": "context"}, format="json")
+    admin_api.post(url, {"selector": "docs/**/*.md", "objectType": "context"}, format="json")
     listed = admin_api.get(url).json()["items"]
     assert [(m["selector"], m["position"]) for m in listed] == [
-        ("sales/skills/**", 0), ("sales/agents/*.md", 1), ("{docs,notes}/**", 2)]
+        ("sales/skills/**", 0), ("sales/agents/*.md", 1), ("docs/**/*.md", 2)]
     page = admin_api.get(url, {"limit": 2}).json()
     rest = admin_api.get(url, {"limit": 2, "cursor": page["nextCursor"]}).json()
     assert [m["position"] for m in page["items"] + rest["items"]] == [0, 1, 2]
@@ -404,7 +404,7 @@ def test_mappings_are_appended_in_order_and_listed_in_evaluation_order(admin_api
 @pytest.mark.parametrize(("change", "field"), [
     ({"selector": ""}, "selector"), ({"selector": "/sales/**"}, "selector"),
     ({"selector": "sales/../secrets/*"}, "selector"), ({"selector": ".."}, "selector"),
-    ({"selector": "{1..100000}"}, "selector"), ({"selector": "a\x00b"}, "selector"),
+    ({"selector": "a\x00b"}, "selector"), ({"selector": "a\nb"}, "selector"),
     ({"selector": "x" * 501}, "selector"), ({"objectType": "widget"}, "objectType"),
     ({"pluginId": "CRM!"}, "pluginId"), ({"autoAddToPlugin": True}, "autoAddToPlugin"),
 ])
@@ -413,6 +413,15 @@ def test_a_bad_mapping_is_400_naming_the_field_and_creates_nothing(admin_api, or
     error = _error(admin_api.post(f"{TARGETS}/{target.pk}/mappings", body, format="json"), 400)
     assert error["message"].startswith(field) or f"field: {field}" in error["message"], error
     assert ConnectorMapping.objects.count() == 1
+
+
+def test_a_selector_matches_paths_the_way_the_sync_does():
+    from connectors import sync
+
+    matcher = services.compile_selector("sales/skills/**")
+    for path in ("sales/skills/pitch.md", "sales/skills/deep/er/close.md", "marketing/skills/x.md"):
+        assert matcher.match(path) == sync.glob.globmatch(path, "sales/skills/**", flags=sync.GLOB_FLAGS)
+    assert matcher.match("sales/skills/deep/er/close.md") and not matcher.match("marketing/skills/x.md")
 
 
 def test_a_mapping_into_a_plugin_of_another_organization_is_404(admin_api, org, other_org, target):
