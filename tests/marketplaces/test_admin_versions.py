@@ -228,3 +228,15 @@ def test_a_removed_front_matter_delimiter_is_a_removed_line_not_a_file_header(ad
     lines = admin_client.get(_url("compare", obj)).context["lines"]
     assert ("removed", "----") in lines
     assert [kind for kind, _ in lines[:2]] == ["file", "file"]
+
+
+def test_a_superuser_without_a_membership_adds_versions_and_objects_too(client, org):
+    root, _ = ensure_user("root", password="correct-horse-battery", is_staff=True, is_superuser=True)
+    client.force_login(root)
+    obj = _object(org)
+    client.post(_url("new_version", obj), {"raw_source_text": SKILL_V2})
+    assert (obj.latest_version().raw_source_text, obj.latest_version().created_by) == (SKILL_V2, root)
+    response = client.post(reverse("admin:marketplaces_configobject_add"), {
+        "organization": org.pk, "type": "context", "source_mode": "cloud", "raw_source_text": "House style"})
+    assert response.status_code == 302
+    assert ConfigObject.objects.filter(organization=org, title="House style").exists()
