@@ -59,8 +59,12 @@ class VersionContentForm(forms.Form):
 
     def add_domain_error(self, error):
         """Show a service's refusal (DomainError) on the field it names, else above the form."""
-        name = FORM_FIELD_OF.get(error.extra.get("field"))
-        self.add_error(name if name in self.fields else None, error.message or error.title)
+        api_field = error.extra.get("field")
+        name = FORM_FIELD_OF.get(api_field)
+        message = error.message or error.title
+        if name in self.fields:
+            message = message.removeprefix(f"{api_field}: ")  # shown next to that field already
+        self.add_error(name if name in self.fields else None, message)
 
 
 class NewVersionForm(VersionContentForm):
