@@ -12,6 +12,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from connectors.models import ConnectorTarget, SyncEvent
+from plexica.celery import send_task_later
 
 SYNC_LEASE = timedelta(minutes=5)
 # A queued event without a retry time is normally picked up by the task enqueued on commit; the sweep
@@ -22,15 +23,13 @@ DISPATCH_GRACE = timedelta(seconds=60)
 def _enqueue(event_id, countdown=None):
     from connectors.tasks import run_sync_event  # tasks import this module
 
-    if countdown:
-        run_sync_event.apply_async((event_id,), countdown=countdown)
-    else:
-        run_sync_event.delay(event_id)
+    send_task_later(run_sync_event, (event_id,), countdown=countdown)
 
 
 def enqueue_sync_event(event_id, countdown=None):
     """Send the worker task for `event_id` once the current transaction commits (now, outside one)."""
-    transaction.on_commit(lambda: _enqueue(event_id, countdown))
+    # robust: with the broker down the request still succeeds; the due-events sweep sends the event later.
+    transaction.on_commit(lambda: _enqueue(event_id, countdown), robust=True)
 
 
 def queue_sync_event(target, event_type, *, trigger, head_sha="", delivery_id="", created_by=None):

@@ -55,3 +55,45 @@ def test_a_real_worker_runs_the_health_sweep_from_the_redis_queue(org):
             time.sleep(0.1)
     transition = ServiceStatusTransition.objects.get(service_id=service.pk)
     assert (transition.from_status, transition.to_status) == (ServiceStatus.HEALTHY, ServiceStatus.UNAVAILABLE)
+
+
+def test_in_embedded_serve_mode_sent_tasks_run_on_the_background_worker_not_the_caller(monkeypatch):
+    import threading
+
+    from plexica import celery as plexica_celery
+
+    ran_on, done = [], threading.Event()
+
+    @app.task(name="tests.record_thread")
+    def record_thread(marker):
+        ran_on.append((marker, threading.current_thread().name))
+        done.set()
+
+    monkeypatch.setattr(plexica_celery, "_embedded_worker", None)
+    monkeypatch.setitem(app.conf, "task_always_eager", True)  # embedded mode: no broker
+    worker = plexica_celery.start_embedded_worker()
+    try:
+        plexica_celery.send_task_later(record_thread, ("now",))
+        assert done.wait(5)
+        assert ran_on == [("now", ran_on[0][1])] and ran_on[0][1].startswith("embedded-worker")
+        done.clear()
+        plexica_celery.send_task_later(record_thread, ("later",), countdown=0.2)
+        assert len(ran_on) == 1  # not yet: it waits for its countdown
+        assert done.wait(5) and ran_on[1][0] == "later"
+    finally:
+        worker.shutdown(wait=True)
+
+
+def test_without_a_broker_or_background_worker_sent_tasks_run_right_away(monkeypatch):
+    from plexica import celery as plexica_celery
+
+    ran = []
+
+    @app.task(name="tests.record_call")
+    def record_call(value):
+        ran.append(value)
+
+    monkeypatch.setattr(plexica_celery, "_embedded_worker", None)
+    monkeypatch.setitem(app.conf, "task_always_eager", True)
+    plexica_celery.send_task_later(record_call, (7,))
+    assert ran == [7]
