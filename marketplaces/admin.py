@@ -264,7 +264,7 @@ class ConfigObjectAdmin(AccessGrantsDisplayMixin, OrganizationScopedAdmin):
     def new_version_view(self, request, object_id):
         """Add a version from the admin: validated and deduplicated by services.add_version, like the API."""
         obj = self._guarded_object(request, object_id, change=True)
-        latest = obj.latest_version()
+        latest, conflict_url = obj.latest_version(), None
         if request.method == "POST":
             form = NewVersionForm(request.POST)
             if form.is_valid():
@@ -286,6 +286,8 @@ class ConfigObjectAdmin(AccessGrantsDisplayMixin, OrganizationScopedAdmin):
                                              "this form. Review it (see the comparison link) and submit again "
                                              "to replace it with your text; nothing was saved.")
                         latest = obj.latest_version()
+                        conflict_url = _admin_url("marketplaces_configobject_compare", obj.pk,
+                                                  query={"from": base, "to": latest_id})
                 except DomainError as exc:
                     form.add_domain_error(exc)
                 else:
@@ -299,7 +301,7 @@ class ConfigObjectAdmin(AccessGrantsDisplayMixin, OrganizationScopedAdmin):
         else:
             form = NewVersionForm(initial=_prefill(latest))
         context = self._context(request, obj, f"New version of {obj}", form=form, latest=latest,
-                                media=self.media + form.media)
+                                conflict_url=conflict_url, media=self.media + form.media)
         request.current_app = self.admin_site.name
         return TemplateResponse(request, "admin/marketplaces/configobject/new_version.html", context)
 

@@ -176,6 +176,7 @@ def test_a_stale_base_is_a_conflict_and_submitting_again_after_review_goes_throu
     assert obj.versions.count() == 2 and obj.latest_version() == meanwhile
     assert form["raw_source_text"].value() == mine  # the edit is kept
     assert form["base_version_id"].value() == meanwhile.pk
+    assert f"{_url('compare', obj)}?from={base}&amp;to={meanwhile.pk}" in response.content.decode()
 
     admin_client.post(_url("new_version", obj), {"raw_source_text": mine, "base_version_id": meanwhile.pk})
     assert obj.latest_version().raw_source_text == mine
