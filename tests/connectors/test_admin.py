@@ -1,6 +1,7 @@
 from datetime import timedelta
 
 import pytest
+from django.contrib.admin.utils import quote
 from django.urls import reverse
 from django.utils import timezone
 
@@ -59,9 +60,10 @@ def test_every_connector_changelist_and_change_page_renders_scoped_to_the_org(lo
     changelist = logged_in.get(reverse(f"admin:connectors_{name}_changelist"))
     assert changelist.status_code == 200
     assert [row.pk for row in changelist.context["cl"].result_list] == [MODELS[name](mine).pk]
+    # Public ids hold "_", which admin URLs escape (quote): unescaped, "cac_24..." would read as "cac$...".
     change = f"admin:connectors_{name}_change"
-    assert logged_in.get(reverse(change, args=[MODELS[name](mine).pk])).status_code == 200
-    assert logged_in.get(reverse(change, args=[MODELS[name](theirs).pk])).status_code in (302, 404)
+    assert logged_in.get(reverse(change, args=[quote(MODELS[name](mine).pk)])).status_code == 200
+    assert logged_in.get(reverse(change, args=[quote(MODELS[name](theirs).pk)])).status_code in (302, 404)
 
 
 def test_a_superuser_sees_every_organizations_connectors(client, django_user_model, mine, theirs):
@@ -74,7 +76,7 @@ def test_a_targets_page_shows_its_mappings_and_its_sync_history_newest_first_rea
     now = timezone.now()
     events = [factories.event(mine, head_sha=f"{n:040d}", created_at=now - timedelta(minutes=n))
               for n in range(SYNC_HISTORY_ROWS + 2)]
-    page = logged_in.get(reverse("admin:connectors_connectortarget_change", args=[mine.pk]))
+    page = logged_in.get(reverse("admin:connectors_connectortarget_change", args=[quote(mine.pk)]))
     assert page.status_code == 200
     history = _inline(page, SyncEvent)
     shown = [form.original.pk for form in history]
@@ -88,7 +90,7 @@ def test_mappings_are_added_inline_in_the_targets_organization_with_the_apis_rul
                                                                                    other_org, crm_plugin):
     foreign = Plugin.objects.create(organization=other_org, plugin_id="plugin-globex", name="G",
                                     version="1.0.0")
-    url = reverse("admin:connectors_connectortarget_change", args=[mine.pk])
+    url = reverse("admin:connectors_connectortarget_change", args=[quote(mine.pk)])
     page = logged_in.get(url)
     empty = _inline(page, ConnectorMapping).formset.empty_form
     assert crm_plugin in empty.fields["plugin"].queryset and foreign not in empty.fields["plugin"].queryset
@@ -188,10 +190,11 @@ def test_the_retry_action_requeues_failed_events_and_reports_the_others(
 
 def test_sync_events_are_read_only_in_the_admin(logged_in, mine):
     event = factories.event(mine)
-    page = logged_in.get(reverse("admin:connectors_syncevent_change", args=[event.pk]))
+    page = logged_in.get(reverse("admin:connectors_syncevent_change", args=[quote(event.pk)]))
     assert page.status_code == 200 and not page.context["has_change_permission"]
     assert logged_in.get(reverse("admin:connectors_syncevent_add")).status_code == 403
-    assert logged_in.get(reverse("admin:connectors_syncevent_delete", args=[event.pk])).status_code == 403
+    delete = reverse("admin:connectors_syncevent_delete", args=[quote(event.pk)])
+    assert logged_in.get(delete).status_code == 403
 
 
 def test_instance_actions_disable_enable_and_archive(logged_in, mine):
@@ -242,3 +245,11 @@ def test_a_superuser_cannot_mix_organizations_in_one_instance_or_mapping(client,
                             "object_type": "skill", "plugin": foreign_plugin.pk})
     assert response.status_code == 200 and "plugin" in response.context["adminform"].form.errors
     assert not ConnectorInstance.objects.filter(name="Mixed").exists() and mine.mappings.count() == 1
+
+
+def test_a_row_whose_id_looks_like_an_admin_escape_opens_from_the_changelist(logged_in, org):
+    account = ConnectorAccount.objects.create(id="cac_24abcdefabcdefabcdefab", organization=org, installation_id=6)
+    changelist = logged_in.get(reverse("admin:connectors_connectoraccount_changelist")).content.decode()
+    link = reverse("admin:connectors_connectoraccount_change", args=[quote(account.pk)])
+    assert f'href="{link}"' in changelist
+    assert logged_in.get(link).context["original"] == account
