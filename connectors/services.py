@@ -23,7 +23,8 @@ from connectors.models import (
 )
 from connectors.queueing import enqueue_sync_event, queue_sync_event
 from connectors.sync import GLOB_FLAGS
-from marketplaces.models import ConfigObjectType
+from marketplaces import access
+from marketplaces.models import ConfigObjectType, ResourceType
 from plexica.errors import Conflict, Invalid, NotFound
 from plexica.plugins.models import Plugin
 
@@ -239,7 +240,9 @@ def create_instance(principal, account_id, name, description="", now=None):
         instance = ConnectorInstance(organization=principal.organization, account=account,
                                      provider=account.provider, name=name, description=description or "",
                                      created_by=_user(principal), created_at=now, updated_at=now)
-        return _save_named(instance, name, force_insert=True)
+        instance = _save_named(instance, name, force_insert=True)
+        access.grant_creator(principal, ResourceType.CONNECTOR_INSTANCE, instance.pk)
+        return instance
 
 
 def _validate_name(value):
@@ -639,6 +642,7 @@ def setup_github(principal, installation_id, instance_name, repository_id, repos
                               name=instance_name, created_by=_user(principal), created_at=now,
                               updated_at=now),
             instance_name, force_insert=True)
+        access.grant_creator(principal, ResourceType.CONNECTOR_INSTANCE, instance.pk)
         target = ConnectorTarget.objects.create(
             organization=principal.organization, instance=instance, repository_id=repository_id,
             repository_full_name=repository_full_name, branch=branch, created_at=now, updated_at=now)

@@ -1,7 +1,10 @@
 from django.urls import path
 
+from marketplaces.api.urls import grant_routes
+
 from connectors.api.views import (
     ConnectorAccountViewSet,
+    ConnectorInstanceGrantViewSet,
     ConnectorInstanceViewSet,
     ConnectorMappingViewSet,
     ConnectorTargetViewSet,
@@ -23,6 +26,7 @@ MAPPING = "connector-mappings/<str:mapping_id>"
 EVENT = "connector-sync-events/<str:sync_event_id>"
 
 urlpatterns = [
+    *grant_routes(INSTANCE, ConnectorInstanceGrantViewSet, "instance"),
     path("connector-accounts", ACCOUNTS.as_view({"get": "list", "post": "create"}), name="account-list"),
     path(ACCOUNT, ACCOUNTS.as_view({"get": "retrieve"}), name="account-detail"),
     path(f"{ACCOUNT}/disconnect", ACCOUNTS.as_view({"post": "disconnect"}), name="account-disconnect"),

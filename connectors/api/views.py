@@ -1,6 +1,8 @@
 """Admin API of the GitHub connector (`/api/v1/connector-...`, `/api/v1/connectors/github/setup`).
 
-Org admins only for now; access grants on connector instances come with the generic grants module.
+Accounts and the one-call setup are for org admins. Instances, and the targets, mappings and sync events under
+them, follow access grants on the instance (marketplaces.access): viewer reads, editor changes and resyncs,
+manager archives, deletes and shares.
 """
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -36,7 +38,10 @@ from connectors.models import (
     ConnectorTarget,
     SyncEvent,
 )
-from plexica.api.permissions import IsOrgAdmin, TenantAccess
+from marketplaces import access
+from marketplaces.api.grant_views import grant_viewset
+from marketplaces.models import ResourceType
+from plexica.api.permissions import IsOrgAdmin, IsOrgPerson, TenantAccess
 from plexica.api.schema import item_envelope, mutation_envelope
 from plexica.api.views import TenantViewSet, item_response, mutation_response
 
@@ -57,12 +62,33 @@ SYNC_EVENT_ID = _path("sync_event_id", "A sync event id (sev_...).")
 SYNC_EVENT_QUEUED = {202: mutation_envelope("SyncEventQueued", SyncEventSerializer())}
 
 
+INSTANCE = ResourceType.CONNECTOR_INSTANCE
+
+
+def require_instance_role(request, instance_id, role, doing=None):
+    """403 unless the caller holds `role` on the connector instance (the instance must exist: 404)."""
+    instance = services.get_instance(request.tenant, instance_id)
+    access.require_role(request.principal, INSTANCE, instance.pk, role, doing)
+    return instance
+
+
+def require_target_role(request, target_id, role, doing=None):
+    """The target (404 if missing) after checking `role` on its instance."""
+    target = services.get_target(request.tenant, target_id)
+    access.require_role(request.principal, INSTANCE, target.instance_id, role, doing)
+    return target
+
+
 class ConnectorAPI(TenantViewSet):
     schema_tags = ["connectors"]
+    permission_classes = [TenantAccess, IsOrgPerson]
+
+
+class ConnectorAdminAPI(ConnectorAPI):
     permission_classes = [TenantAccess, IsOrgAdmin]
 
 
-class ConnectorAccountViewSet(mixins.ListModelMixin, ConnectorAPI):
+class ConnectorAccountViewSet(mixins.ListModelMixin, ConnectorAdminAPI):
     """GitHub App installations connected to the organization."""
 
     queryset = ConnectorAccount.objects.all()
@@ -114,7 +140,7 @@ class ConnectorInstanceViewSet(mixins.ListModelMixin, ConnectorAPI):
     cursor_ordering = ("name",)  # names are unique in an organization
 
     def get_queryset(self):
-        return services.instance_queryset(self.request.tenant)
+        return access.restrict(services.instance_queryset(self.request.tenant), self.request.principal, INSTANCE)
 
     def _item(self, instance, status=200):
         instance = services.get_instance(self.request.tenant, instance.pk)
@@ -129,6 +155,7 @@ class ConnectorInstanceViewSet(mixins.ListModelMixin, ConnectorAPI):
     def create(self, request):
         serializer = ConnectorInstanceInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        access.require_org_admin(request.principal, "Creating a connector instance")
         instance = services.create_instance(request.principal, serializer.validated_data["accountId"],
                                             **serializer.changes())
         return self._item(instance, status=201)
@@ -136,7 +163,7 @@ class ConnectorInstanceViewSet(mixins.ListModelMixin, ConnectorAPI):
     @extend_schema(operation_id="getConnectorInstance", parameters=[INSTANCE_ID],
                    responses=item_envelope("ConnectorInstanceItem", ConnectorInstanceSerializer()))
     def retrieve(self, request, instance_id):
-        instance = services.get_instance(request.tenant, instance_id)
+        instance = require_instance_role(request, instance_id, access.VIEWER)
         return item_response(ConnectorInstanceSerializer(instance).data)
 
     @extend_schema(operation_id="updateConnectorInstance",
@@ -145,27 +172,32 @@ class ConnectorInstanceViewSet(mixins.ListModelMixin, ConnectorAPI):
     def partial_update(self, request, instance_id):
         serializer = ConnectorInstancePatchSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
+        require_instance_role(request, instance_id, access.EDITOR, "Editing a connector instance needs the editor role")
         return self._item(services.update_instance(request.principal, instance_id, **serializer.changes()))
 
     @extend_schema(operation_id="deleteConnectorInstance", request=None, parameters=[INSTANCE_ID],
                    responses={204: None})
     def destroy(self, request, instance_id):
+        require_instance_role(request, instance_id, access.MANAGER, "Deleting a connector instance needs the manager role")
         services.delete_instance(request.principal, instance_id)
         return Response(status=204)
 
     @extend_schema(operation_id="disableConnectorInstance", request=None, parameters=[INSTANCE_ID],
                    responses=mutation_envelope("ConnectorInstanceDisabled", ConnectorInstanceSerializer()))
     def disable(self, request, instance_id):
+        require_instance_role(request, instance_id, access.EDITOR, "Disabling a connector instance needs the editor role")
         return self._item(services.disable_instance(request.principal, instance_id))
 
     @extend_schema(operation_id="enableConnectorInstance", request=None, parameters=[INSTANCE_ID],
                    responses=mutation_envelope("ConnectorInstanceEnabled", ConnectorInstanceSerializer()))
     def enable(self, request, instance_id):
+        require_instance_role(request, instance_id, access.EDITOR, "Enabling a connector instance needs the editor role")
         return self._item(services.enable_instance(request.principal, instance_id))
 
     @extend_schema(operation_id="archiveConnectorInstance", request=None, parameters=[INSTANCE_ID],
                    responses=mutation_envelope("ConnectorInstanceArchived", ConnectorInstanceSerializer()))
     def archive(self, request, instance_id):
+        require_instance_role(request, instance_id, access.MANAGER, "Archiving a connector instance needs the manager role")
         return self._item(services.archive_instance(request.principal, instance_id))
 
 
@@ -178,7 +210,7 @@ class ConnectorTargetViewSet(mixins.ListModelMixin, ConnectorAPI):
     cursor_ordering = ("-created_at", "id")
 
     def get_queryset(self):
-        instance = services.get_instance(self.request.tenant, self.kwargs["instance_id"])
+        instance = require_instance_role(self.request, self.kwargs["instance_id"], access.VIEWER)
         return services.target_queryset(self.request.tenant).filter(instance=instance)
 
     def _item(self, target, status=200):
@@ -195,13 +227,14 @@ class ConnectorTargetViewSet(mixins.ListModelMixin, ConnectorAPI):
     def create(self, request, instance_id):
         serializer = ConnectorTargetInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        require_instance_role(request, instance_id, access.EDITOR, "Adding a target needs the editor role")
         target = services.create_target(request.principal, instance_id, **serializer.changes())
         return self._item(target, status=201)
 
     @extend_schema(operation_id="getConnectorTarget", parameters=[TARGET_ID],
                    responses=item_envelope("ConnectorTargetItem", ConnectorTargetSerializer()))
     def retrieve(self, request, target_id):
-        return item_response(ConnectorTargetSerializer(services.get_target(request.tenant, target_id)).data)
+        return item_response(ConnectorTargetSerializer(require_target_role(request, target_id, access.VIEWER)).data)
 
     @extend_schema(operation_id="updateConnectorTarget", request=ConnectorTargetPatchSerializer(partial=True),
                    parameters=[TARGET_ID],
@@ -209,14 +242,19 @@ class ConnectorTargetViewSet(mixins.ListModelMixin, ConnectorAPI):
     def partial_update(self, request, target_id):
         serializer = ConnectorTargetPatchSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
+        require_target_role(request, target_id, access.EDITOR, "Editing a target needs the editor role")
         return self._item(services.update_target(request.principal, target_id, **serializer.changes()))
 
     @extend_schema(operation_id="resyncConnectorTarget", request=None, parameters=[TARGET_ID],
                    responses=SYNC_EVENT_QUEUED)
     def resync(self, request, target_id):
+        require_target_role(request, target_id, access.EDITOR, "Resyncing a target needs the editor role")
         event = services.resync_target(request.principal, target_id)
         event = services.get_sync_event(request.tenant, event.pk)
         return mutation_response(SyncEventSerializer(event).data, status=202)
+
+
+MAPPING_EDIT = "Changing a target's mappings needs the editor role on its connector instance"
 
 
 class ConnectorMappingViewSet(mixins.ListModelMixin, ConnectorAPI):
@@ -227,8 +265,14 @@ class ConnectorMappingViewSet(mixins.ListModelMixin, ConnectorAPI):
     cursor_ordering = ("position", "created_at", "id")
 
     def get_queryset(self):
-        target = services.get_target(self.request.tenant, self.kwargs["target_id"])
+        target = require_target_role(self.request, self.kwargs["target_id"], access.VIEWER)
         return services.mapping_queryset(self.request.tenant).filter(target=target)
+
+    def _require_mapping_role(self, mapping_id):
+        mapping = services.mapping_queryset(self.request.tenant).select_related("target").filter(pk=mapping_id).first()
+        if mapping is not None:  # a missing one is the service's 404
+            access.require_role(self.request.principal, INSTANCE, mapping.target.instance_id, access.EDITOR,
+                                MAPPING_EDIT)
 
     def _item(self, mapping, status=200):
         mapping = services.mapping_queryset(self.request.tenant).get(pk=mapping.pk)
@@ -244,6 +288,7 @@ class ConnectorMappingViewSet(mixins.ListModelMixin, ConnectorAPI):
     def create(self, request, target_id):
         serializer = ConnectorMappingInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        require_target_role(request, target_id, access.EDITOR, MAPPING_EDIT)
         mapping = services.create_mapping(request.principal, target_id, serializer.mapping_input())
         return self._item(mapping, status=201)
 
@@ -253,11 +298,13 @@ class ConnectorMappingViewSet(mixins.ListModelMixin, ConnectorAPI):
     def partial_update(self, request, mapping_id):
         serializer = ConnectorMappingInputSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
+        self._require_mapping_role(mapping_id)
         return self._item(services.update_mapping(request.principal, mapping_id, **serializer.changes()))
 
     @extend_schema(operation_id="deleteConnectorMapping", request=None, parameters=[MAPPING_ID],
                    responses={204: None})
     def destroy(self, request, mapping_id):
+        self._require_mapping_role(mapping_id)
         services.delete_mapping(request.principal, mapping_id)
         return Response(status=204)
 
@@ -271,7 +318,8 @@ class SyncEventViewSet(mixins.ListModelMixin, ConnectorAPI):
     cursor_ordering = ("-created_at", "-id")
 
     def get_queryset(self):
-        return services.sync_event_queryset(self.request.tenant)
+        events = services.sync_event_queryset(self.request.tenant)
+        return access.restrict(events, self.request.principal, INSTANCE, field="target__instance_id")
 
     @extend_schema(operation_id="listSyncEvents")
     def list(self, request, *args, **kwargs):
@@ -280,16 +328,21 @@ class SyncEventViewSet(mixins.ListModelMixin, ConnectorAPI):
     @extend_schema(operation_id="getSyncEvent", parameters=[SYNC_EVENT_ID],
                    responses=item_envelope("SyncEventItem", SyncEventSerializer()))
     def retrieve(self, request, sync_event_id):
-        return item_response(SyncEventSerializer(services.get_sync_event(request.tenant, sync_event_id)).data)
+        event = services.get_sync_event(request.tenant, sync_event_id)
+        access.require_role(request.principal, INSTANCE, event.target.instance_id, access.VIEWER)
+        return item_response(SyncEventSerializer(event).data)
 
     @extend_schema(operation_id="retrySyncEvent", request=None, parameters=[SYNC_EVENT_ID],
                    responses=SYNC_EVENT_QUEUED)
     def retry(self, request, sync_event_id):
+        event = services.get_sync_event(request.tenant, sync_event_id)
+        access.require_role(request.principal, INSTANCE, event.target.instance_id, access.EDITOR,
+                            "Retrying a sync needs the editor role on its connector instance")
         event = services.retry_sync_event(request.principal, sync_event_id)
         return mutation_response(SyncEventSerializer(event).data, status=202)
 
 
-class GitHubSetupViewSet(ConnectorAPI):
+class GitHubSetupViewSet(ConnectorAdminAPI):
     """Account + instance + target + mappings in one call, all or nothing, with a first sync queued."""
 
     queryset = ConnectorInstance.objects.all()
@@ -311,3 +364,10 @@ class GitHubSetupViewSet(ConnectorAPI):
                   "mappingIds": [mapping.pk for mapping in setup.mappings],
                   "syncEventId": setup.sync_event.pk}
         return mutation_response(GitHubSetupResultSerializer(result).data, status=201)
+
+
+ConnectorInstanceGrantViewSet = grant_viewset(
+    "ConnectorInstance", INSTANCE, "instance_id",
+    lambda request, pk: services.get_instance(request.tenant, pk).pk,
+    "connectors", "A connector instance id (cin_...).",
+)

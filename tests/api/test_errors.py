@@ -3,7 +3,6 @@
 import pytest
 from django.test import override_settings
 from django.urls import path
-from rest_framework.response import Response
 
 from plexica.api.views import TenantAPIView
 from plexica.urls import urlpatterns as project_urlpatterns

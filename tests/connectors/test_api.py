@@ -628,16 +628,85 @@ def _unchanged(target):
     assert ConnectorTarget.objects.filter(**mine).count() == 1
 
 
-@pytest.mark.parametrize("who", ["member_key", "plugin_key"])
-def test_members_and_plugin_keys_get_403_on_every_connector_endpoint(api, target, request, who):
+ADMIN_ONLY = ("connector-accounts", "/setup")
+
+
+def test_plugin_keys_get_403_on_every_connector_endpoint(api, target, plugin_key):
     factories.event(target)
-    client = api(request.getfixturevalue(who).token)
+    client = api(plugin_key.token)
     for method, url, body in _every_endpoint(target):
         response = getattr(client, method)(url, body, format="json")
         assert response.status_code == 403, (method, url)
         assert response.json()["error"]["code"] == "forbidden"
     _unchanged(target)
     assert ConnectorAccount.objects.count() == 1 and ConnectorInstance.objects.count() == 1
+
+
+def test_a_member_without_a_grant_sees_no_instance_and_gets_403_naming_what_is_missing(api, target, member_key):
+    factories.event(target)
+    client = api(member_key.token)
+    for method, url, body in _every_endpoint(target):
+        response = getattr(client, method)(url, body, format="json")
+        if method == "get" and url in (INSTANCES, EVENTS):
+            assert response.status_code == 200 and response.json()["items"] == [], url
+            continue
+        assert response.status_code == 403, (method, url)
+        code = response.json()["error"]["code"]
+        if any(part in url for part in ADMIN_ONLY):
+            assert code == "forbidden", (method, url)
+        elif method == "post" and url == INSTANCES:
+            assert code == "org_capability_required"
+        else:
+            assert code == "resource_access_denied", (method, url)
+    _unchanged(target)
+    assert ConnectorAccount.objects.count() == 1 and ConnectorInstance.objects.count() == 1
+
+
+def _grant_instance(api, org_key, target, member, role):
+    response = api(org_key.token).post(f"{INSTANCES}/{target.instance.pk}/grants",
+                                       {"orgMembershipId": member.pk, "role": role}, format="json")
+    assert response.status_code == 201, response.json()
+
+
+def test_a_viewer_of_an_instance_reads_it_and_its_targets_events_and_mappings_but_changes_nothing(
+    api, target, member, member_key, org_key
+):
+    event = factories.event(target)
+    _grant_instance(api, org_key, target, member, "viewer")
+    client = api(member_key.token)
+    assert [i["id"] for i in client.get(INSTANCES).json()["items"]] == [target.instance.pk]
+    assert client.get(f"{TARGETS}/{target.pk}/mappings").status_code == 200
+    assert [e["id"] for e in client.get(EVENTS).json()["items"]] == [event.pk]
+    assert client.get(f"{EVENTS}/{event.pk}").status_code == 200
+    for method, url, body in [("post", f"{TARGETS}/{target.pk}/resync", None),
+                              ("patch", f"{INSTANCES}/{target.instance.pk}", {"name": "x"}),
+                              ("post", f"{EVENTS}/{event.pk}/retry", None)]:
+        response = getattr(client, method)(url, body, format="json")
+        assert response.status_code == 403 and "you are viewer" in response.json()["error"]["message"], url
+    _unchanged(target)
+
+
+def test_an_editor_of_an_instance_resyncs_and_edits_mappings_but_may_not_archive_or_share(
+    api, target, member, member_key, org_key
+):
+    _grant_instance(api, org_key, target, member, "editor")
+    client = api(member_key.token)
+    mapping = target.mappings.get()
+    assert client.post(f"{TARGETS}/{target.pk}/resync").status_code == 202
+    assert client.patch(f"{MAPPINGS}/{mapping.pk}", {"selector": "sales/agents/**"}, format="json").status_code == 200
+    assert client.post(f"{INSTANCES}/{target.instance.pk}/archive").status_code == 403
+    grants = client.post(f"{INSTANCES}/{target.instance.pk}/grants", {"orgWide": True, "role": "viewer"},
+                         format="json")
+    assert grants.status_code == 403 and grants.json()["error"]["details"]["requiredRole"] == "manager"
+
+
+def test_a_manager_of_an_instance_shares_and_archives_it(api, target, member, member_key, org_key):
+    _grant_instance(api, org_key, target, member, "manager")
+    client = api(member_key.token)
+    shared = client.post(f"{INSTANCES}/{target.instance.pk}/grants", {"orgWide": True, "role": "viewer"},
+                         format="json")
+    assert shared.status_code == 201 and shared.json()["item"]["resourceType"] == "connector_instance"
+    assert client.post(f"{INSTANCES}/{target.instance.pk}/archive").status_code == 200
 
 
 def test_an_org_admin_member_may_use_the_api_and_is_recorded_as_creator(api, org_admin):

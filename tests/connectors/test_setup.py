@@ -189,3 +189,16 @@ def test_setup_in_another_organization_cannot_use_this_ones_plugins(api, other_o
     response = api(other_org_key.token, tenant="globex").post(SETUP, _body(), format="json")
     assert response.status_code == 404
     _nothing_created()
+
+
+def test_the_admin_member_who_sets_it_up_is_recorded_as_the_instances_manager(api, org_admin, crm_plugin):
+    from marketplaces.models import AccessGrant
+    from plexica.tenancy.services import issue_api_key
+
+    client = api(issue_api_key(org_admin.organization, name="ada's key", membership=org_admin)[1])
+    body = {"installationId": 77, "connectorInstanceName": "Ada's repo", "repositoryId": 5,
+            "repositoryFullName": "acme/ada", "branch": "main",
+            "mappings": [{"selector": "skills/**", "objectType": "skill"}]}
+    item = client.post("/api/v1/connectors/github/setup", body, format="json").json()["item"]
+    grant = AccessGrant.objects.get(resource_id=item["instanceId"])
+    assert (grant.resource_type, grant.membership_id, grant.role) == ("connector_instance", org_admin.pk, "manager")

@@ -5,7 +5,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.cache import cache
-from django.utils import timezone
 
 from plexica.api.permissions import FOREIGN_ORG_MESSAGE
 from plexica.plugins.models import Plugin

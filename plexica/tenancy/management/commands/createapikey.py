@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
-from plexica.tenancy.models import ApiKey, Membership, Organization
+from plexica.tenancy.models import ApiKey, Organization
 from plexica.plugins.services import ensure_plugin
 from plexica.tenancy.services import issue_api_key
 
