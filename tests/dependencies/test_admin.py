@@ -1,5 +1,6 @@
 """The plugin dependency admin: scoped to the admin's organizations, validated like the gateway."""
 
+from django.contrib.admin.utils import quote
 from django.urls import reverse
 
 from dependencies.models import PluginDependency
@@ -25,7 +26,7 @@ def test_an_org_admin_lists_filters_and_searches_only_their_dependencies(client,
     assert listed(client.get(url)) == {mail.pk, maps.pk}
     assert listed(client.get(url, {"required__exact": "0"})) == {maps.pk}
     assert listed(client.get(url, {"q": "maps"})) == {maps.pk}
-    assert client.get(reverse("admin:dependencies_plugindependency_change", args=[theirs.pk])).status_code in (302, 404)
+    assert client.get(reverse("admin:dependencies_plugindependency_change", args=[quote(theirs.pk)])).status_code in (302, 404)
 
 
 def test_adding_a_dependency_with_a_bad_range_or_on_itself_is_refused(client, org_admin, crm_plugin):
@@ -50,5 +51,5 @@ def test_adding_a_dependency_with_a_bad_range_or_on_itself_is_refused(client, or
 def test_the_plugin_page_shows_what_the_plugin_depends_on(client, org_admin, crm_plugin):
     depend(crm_plugin, "plugin-mail", ">=2.0.0 <3")
     client.force_login(org_admin.user)
-    page = client.get(reverse("admin:plugins_plugin_change", args=[crm_plugin.pk])).content.decode()
+    page = client.get(reverse("admin:plugins_plugin_change", args=[quote(crm_plugin.pk)])).content.decode()
     assert "plugin-mail" in page and "&gt;=2.0.0 &lt;3" in page

@@ -1,3 +1,4 @@
+from django.contrib.admin.utils import quote
 from django.urls import reverse
 
 from marketplaces import services
@@ -18,13 +19,13 @@ def test_org_admin_sees_their_objects_with_versions_newest_first_read_only(clien
     changelist = client.get(reverse("admin:marketplaces_configobject_changelist"))
     assert {o.pk for o in changelist.context["cl"].result_list} == {mine.pk}
 
-    page = client.get(reverse("admin:marketplaces_configobject_change", args=[mine.pk]))
+    page = client.get(reverse("admin:marketplaces_configobject_change", args=[quote(mine.pk)]))
     assert page.status_code == 200
     formset = page.context["inline_admin_formsets"][0]
     assert [v.pk for v in formset.formset.queryset] == [newer.pk, mine.versions.last().pk]
     assert not formset.has_add_permission and not formset.has_change_permission and not formset.has_delete_permission
     assert "Summarize tickets" in page.content.decode()
-    assert client.get(reverse("admin:marketplaces_configobject_change", args=[theirs.pk])).status_code in (302, 404)
+    assert client.get(reverse("admin:marketplaces_configobject_change", args=[quote(theirs.pk)])).status_code in (302, 404)
 
 
 def test_archive_and_restore_actions_change_the_status(client, org_admin, org):

@@ -1,3 +1,4 @@
+from django.contrib.admin.utils import quote
 from django.urls import reverse
 
 from marketplaces import composition, services
@@ -32,7 +33,7 @@ def test_a_config_objects_page_shows_its_plugin_memberships_read_only(client, or
     composition.remove_config_object_from_plugin(principal, wiki, obj)
     client.force_login(org_admin.user)
 
-    page = client.get(reverse("admin:marketplaces_configobject_change", args=[obj.pk]))
+    page = client.get(reverse("admin:marketplaces_configobject_change", args=[quote(obj.pk)]))
     assert page.status_code == 200
     memberships = next(f for f in page.context["inline_admin_formsets"] if f.formset.model.__name__ ==
                        "PluginConfigObject")
@@ -46,7 +47,7 @@ def test_an_org_admin_sees_only_their_marketplaces(client, org_admin, org, other
     client.force_login(org_admin.user)
     changelist = client.get(reverse("admin:marketplaces_marketplace_changelist"))
     assert {m.pk for m in changelist.context["cl"].result_list} == {mine.pk}
-    assert client.get(reverse("admin:marketplaces_marketplace_change", args=[theirs.pk])).status_code in (302, 404)
+    assert client.get(reverse("admin:marketplaces_marketplace_change", args=[quote(theirs.pk)])).status_code in (302, 404)
 
 
 def test_an_org_admin_composes_a_marketplace_inline_and_removal_is_soft(client, org_admin, org, crm_plugin,
@@ -66,7 +67,7 @@ def test_an_org_admin_composes_a_marketplace_inline_and_removal_is_soft(client, 
     row = MarketplacePlugin.objects.get()
     assert (row.plugin, row.organization, row.added_by, row.removed_at) == (crm_plugin, org, org_admin.user, None)
 
-    change = reverse("admin:marketplaces_marketplace_change", args=[marketplace.pk])
+    change = reverse("admin:marketplaces_marketplace_change", args=[quote(marketplace.pk)])
     page = client.get(change)
     assert [r.plugin for r in page.context["inline_admin_formsets"][0].formset.queryset] == [crm_plugin]
     base = {"organization": org.pk, "name": "Sales tools", "description": "", "logo_url": "/static/sales.png"}

@@ -2,6 +2,7 @@
 dependency checks, service deregistration and the recorded history."""
 
 import pytest
+from django.contrib.admin.utils import quote
 from django.urls import reverse
 
 from dependencies.models import PluginDependency
@@ -242,7 +243,7 @@ def test_admin_actions_install_enable_disable_and_uninstall_and_record_who(clien
     transitions = crm_plugin.lifecycle_transitions.all()
     assert {t.via for t in transitions} == {"admin"} and {t.actor for t in transitions} == {"ada"}
 
-    page = client.get(reverse("admin:plugins_plugin_change", args=[crm_plugin.pk])).content.decode()
+    page = client.get(reverse("admin:plugins_plugin_change", args=[quote(crm_plugin.pk)])).content.decode()
     assert "lifecycle history" in page.lower()
     assert page.count("<td>ada</td><td>Admin</td>") == 4
     assert "<td>Uninstall</td><td>disabled → uninstalled</td>" in page
@@ -299,7 +300,7 @@ def test_the_lifecycle_state_cannot_be_edited_around_the_checks(client, org, org
         "permission_grants-TOTAL_FORMS": "0", "permission_grants-INITIAL_FORMS": "0",
         "permission_grants-MIN_NUM_FORMS": "0", "permission_grants-MAX_NUM_FORMS": "1000",
     }
-    response = client.post(reverse("admin:plugins_plugin_change", args=[crm_plugin.pk]), form)
+    response = client.post(reverse("admin:plugins_plugin_change", args=[quote(crm_plugin.pk)]), form)
     assert response.status_code == 302, response.context["errors"]
     assert state_of(org, "plugin-crm") == State.REGISTERED
 

@@ -1,5 +1,6 @@
 """Permission grants: the strings the gateway requires, granted per plugin in the admin and the API."""
 
+from django.contrib.admin.utils import quote
 from django.urls import reverse
 
 from plexica.plugins.models import PermissionGrant, Plugin
@@ -51,7 +52,7 @@ def test_grants_of_another_orgs_plugin_are_out_of_reach(api, org_key, other_org)
 
 def test_org_admin_grants_a_permission_in_the_plugin_admin_page(client, org_admin, crm_plugin):
     client.force_login(org_admin.user)
-    url = reverse("admin:plugins_plugin_change", args=[crm_plugin.pk])
+    url = reverse("admin:plugins_plugin_change", args=[quote(crm_plugin.pk)])
     page = client.get(url)
     assert page.status_code == 200
     form = {
@@ -76,4 +77,4 @@ def test_org_admin_sees_only_their_orgs_grants_in_the_admin(client, org_admin, c
     client.force_login(org_admin.user)
     response = client.get(reverse("admin:plugins_permissiongrant_changelist"))
     assert {g.pk for g in response.context["cl"].result_list} == {mine.pk}
-    assert client.get(reverse("admin:plugins_permissiongrant_change", args=[theirs.pk])).status_code in (302, 404)
+    assert client.get(reverse("admin:plugins_permissiongrant_change", args=[quote(theirs.pk)])).status_code in (302, 404)

@@ -1,5 +1,6 @@
 from datetime import timedelta
 
+from django.contrib.admin.utils import quote
 from django.urls import reverse
 from django.utils import timezone
 
@@ -25,18 +26,18 @@ def test_org_admin_sees_their_services_with_live_status_and_health_history(clien
     assert {s.pk for s in changelist.context["cl"].result_list} == {mine.pk}
     assert "DEGRADED" in changelist.content.decode()
 
-    response = client.get(reverse("admin:registry_pluginservice_change", args=[mine.pk]))
+    response = client.get(reverse("admin:registry_pluginservice_change", args=[quote(mine.pk)]))
     assert "health history" in response.content.decode().lower()
     history = response.context["inline_admin_formsets"][1].formset.queryset
     assert [(t.from_status, t.to_status, t.cause) for t in history] == [("HEALTHY", "DEGRADED", "sweep")]
-    assert client.get(reverse("admin:registry_pluginservice_change", args=[theirs.pk])).status_code in (302, 404)
+    assert client.get(reverse("admin:registry_pluginservice_change", args=[quote(theirs.pk)])).status_code in (302, 404)
 
 
 def test_removing_a_service_in_the_admin_removes_it_from_discovery(client, org_admin, org):
     service = _register(org, "plugin-crm", "crm.contacts")
     assert find_service(org, "crm.contacts") is not None  # now cached
     client.force_login(org_admin.user)
-    response = client.post(reverse("admin:registry_pluginservice_delete", args=[service.pk]), {"post": "yes"})
+    response = client.post(reverse("admin:registry_pluginservice_delete", args=[quote(service.pk)]), {"post": "yes"})
     assert response.status_code == 302
     assert not PluginService.objects.filter(pk=service.pk).exists()
     assert find_service(org, "crm.contacts") is None
