@@ -19,11 +19,8 @@ import http.client
 import json
 import secrets
 import time
-from dataclasses import dataclass
 
 import psycopg
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 FILES = 200
 CHANGED = 20
@@ -32,19 +29,10 @@ POLL_SECONDS = 0.02
 TIMEOUT_SECONDS = 300.0
 
 
-@dataclass(frozen=True)
-class AppKeys:
-    private_pem: str
-    public_pem: str
-
-
 def app_keys():
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                    serialization.NoEncryption()).decode()
-    public_pem = key.public_key().public_bytes(serialization.Encoding.PEM,
-                                               serialization.PublicFormat.SubjectPublicKeyInfo).decode()
-    return AppKeys(private_pem, public_pem)
+    from tests.connectors.github_stub import generate_app_keys
+
+    return generate_app_keys()
 
 
 def start_github(keys):

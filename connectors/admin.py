@@ -14,7 +14,11 @@ from connectors.models import (
 )
 from plexica.api.authentication import Principal
 from plexica.errors import DomainError
-from plexica.tenancy.admin import OrganizationScopedAdmin, OrganizationScopedInline
+from plexica.tenancy.admin import (
+    OrganizationScopedAdmin,
+    OrganizationScopedInline,
+    ReadOnlyOrganizationScopedInline,
+)
 
 SYNC_HISTORY_ROWS = 50
 
@@ -117,7 +121,7 @@ class NewestSyncEventsFormSet(BaseInlineFormSet):
         return super().get_queryset()[:SYNC_HISTORY_ROWS]
 
 
-class SyncEventInline(OrganizationScopedInline):
+class SyncEventInline(ReadOnlyOrganizationScopedInline):
     """The target's sync history, newest first and read-only."""
 
     model = SyncEvent
@@ -132,15 +136,6 @@ class SyncEventInline(OrganizationScopedInline):
 
     def get_queryset(self, request):
         return super().get_queryset(request).order_by("-created_at", "-id")
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class ConnectorTargetInline(OrganizationScopedInline):

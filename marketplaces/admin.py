@@ -34,7 +34,11 @@ from marketplaces.models import (
 from plexica.api.authentication import Principal
 from plexica.errors import Conflict, DomainError
 from plexica.plugins.models import Plugin
-from plexica.tenancy.admin import OrganizationScopedAdmin, OrganizationScopedInline
+from plexica.tenancy.admin import (
+    OrganizationScopedAdmin,
+    OrganizationScopedInline,
+    ReadOnlyOrganizationScopedInline,
+)
 from plexica.tenancy.models import Membership, Organization
 
 ADMIN = admin.site.name
@@ -111,7 +115,7 @@ class AccessGrantsDisplayMixin:
 # Config objects
 
 
-class ConfigObjectVersionInline(OrganizationScopedInline):
+class ConfigObjectVersionInline(ReadOnlyOrganizationScopedInline):
     """Versions are immutable: shown read-only, newest first; new ones come from the "new version" form or API."""
 
     model = ConfigObjectVersion
@@ -127,15 +131,6 @@ class ConfigObjectVersionInline(OrganizationScopedInline):
         queryset = super().get_queryset(request).select_related("created_by")
         return queryset.order_by(*ConfigObjectVersion.NEWEST_FIRST)
 
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
     @admin.display(description="content")
     def preview(self, version):
         if version.raw_source_text is not None:
@@ -143,7 +138,7 @@ class ConfigObjectVersionInline(OrganizationScopedInline):
         return truncatechars(str(version.normalized_payload_json), 120)
 
 
-class PluginMembershipInline(OrganizationScopedInline):
+class PluginMembershipInline(ReadOnlyOrganizationScopedInline):
     """The plugins this object belongs to: active first, then removed ones with when; changed through the API."""
 
     model = PluginConfigObject
@@ -157,15 +152,6 @@ class PluginMembershipInline(OrganizationScopedInline):
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("plugin", "added_by").order_by(
             F("removed_at").asc(nulls_first=True), "-added_at")
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 def _diff_lines(diff):
@@ -571,7 +557,7 @@ if not issubclass(type(admin.site.get_model_admin(Plugin)), AccessGrantsDisplayM
 # Releases
 
 
-class PluginReleaseItemInline(OrganizationScopedInline):
+class PluginReleaseItemInline(ReadOnlyOrganizationScopedInline):
     """The config object versions a release consists of (immutable)."""
 
     model = PluginReleaseItem
@@ -587,15 +573,6 @@ class PluginReleaseItemInline(OrganizationScopedInline):
     @admin.display(description="version created")
     def version_created_at(self, item):
         return item.version.created_at
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(PluginRelease)

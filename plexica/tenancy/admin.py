@@ -161,6 +161,22 @@ class OrganizationScopedInline(OrganizationScopeMixin, admin.TabularInline):
         return self._allowed(request, obj, super().has_delete_permission)
 
 
+class ReadOnlyOrganizationScopedInline(OrganizationScopedInline):
+    """A record shown on its parent's page that nobody adds, changes or deletes there (history, snapshots)."""
+
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Organization)
 class OrganizationAdmin(OrganizationScopedAdmin):
     """Organizations. Their admins rename them; only superusers create, delete, re-slug or suspend them."""

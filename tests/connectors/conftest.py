@@ -21,31 +21,18 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from connectors.models import ConnectorAccount, ConnectorInstance, ConnectorMapping, ConnectorTarget
 from plexica.celery import app as celery_app
-from tests.connectors.github_stub import start_stub
+from tests.connectors.github_stub import generate_app_keys, start_stub
 
 GITHUB_APP_ID = "98765"
 GITHUB_WEBHOOK_SECRET = "test-webhook-secret"
 
 
-@dataclass(frozen=True)
-class AppKeys:
-    private_pem: str
-    public_pem: str
-
-
 @pytest.fixture(scope="session")
 def github_app_keys():
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                    serialization.NoEncryption()).decode()
-    public_pem = key.public_key().public_bytes(serialization.Encoding.PEM,
-                                               serialization.PublicFormat.SubjectPublicKeyInfo).decode()
-    return AppKeys(private_pem, public_pem)
+    return generate_app_keys()
 
 
 @pytest.fixture(scope="session")

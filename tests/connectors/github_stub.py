@@ -22,11 +22,14 @@ import secrets
 import threading
 import time
 from collections import Counter
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 
 def _git_sha(kind, content):
@@ -366,3 +369,20 @@ def start_stub(app_id, public_key_pem):
 
     stub.stop = stop
     return stub
+
+
+@dataclass(frozen=True)
+class AppKeys:
+    """A GitHub App's key pair: the private key signs the App JWT, the stub checks it with the public one."""
+
+    private_pem: str
+    public_pem: str
+
+
+def generate_app_keys():
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                    serialization.NoEncryption()).decode()
+    public_pem = key.public_key().public_bytes(serialization.Encoding.PEM,
+                                               serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    return AppKeys(private_pem, public_pem)
