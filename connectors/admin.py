@@ -1,8 +1,7 @@
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
-from django.template.defaultfilters import pluralize
 
 from connectors import services
 from connectors.models import (
@@ -12,30 +11,14 @@ from connectors.models import (
     ConnectorTarget,
     SyncEvent,
 )
-from plexica.api.authentication import Principal
-from plexica.errors import DomainError
 from plexica.tenancy.admin import (
     OrganizationScopedAdmin,
     OrganizationScopedInline,
     ReadOnlyOrganizationScopedInline,
+    apply_to_selected,
 )
 
 SYNC_HISTORY_ROWS = 50
-
-
-def _apply(model_admin, request, queryset, change, verb, noun):
-    """Run a service on each selected row as the admin user in the row's organization; report per row."""
-    done, refused = 0, []
-    for obj in queryset.select_related("organization"):
-        try:
-            change(Principal(organization=obj.organization, user=request.user), obj.pk)
-            done += 1
-        except DomainError as exc:
-            refused.append(f"{obj}: {exc.message}")
-    if done:
-        model_admin.message_user(request, f"{verb} {done} {noun}{pluralize(done)}.", messages.SUCCESS)
-    for reason in refused:
-        model_admin.message_user(request, reason, messages.WARNING)
 
 
 def _same_organization(organization_id, related, field):
@@ -228,7 +211,7 @@ class ConnectorAccountAdmin(OrganizationScopedAdmin):
 
     @admin.action(description="Disconnect selected accounts", permissions=["change"])
     def disconnect_selected(self, request, queryset):
-        _apply(self, request, queryset, services.disconnect_account, "Disconnected", "account")
+        apply_to_selected(self, request, queryset, services.disconnect_account, "Disconnected", "account")
 
 
 @admin.register(ConnectorInstance)
@@ -258,15 +241,15 @@ class ConnectorInstanceAdmin(OrganizationScopedAdmin):
 
     @admin.action(description="Disable selected instances", permissions=["change"])
     def disable_selected(self, request, queryset):
-        _apply(self, request, queryset, services.disable_instance, "Disabled", "instance")
+        apply_to_selected(self, request, queryset, services.disable_instance, "Disabled", "instance")
 
     @admin.action(description="Enable selected instances", permissions=["change"])
     def enable_selected(self, request, queryset):
-        _apply(self, request, queryset, services.enable_instance, "Enabled", "instance")
+        apply_to_selected(self, request, queryset, services.enable_instance, "Enabled", "instance")
 
     @admin.action(description="Archive selected instances", permissions=["change"])
     def archive_selected(self, request, queryset):
-        _apply(self, request, queryset, services.archive_instance, "Archived", "instance")
+        apply_to_selected(self, request, queryset, services.archive_instance, "Archived", "instance")
 
 
 @admin.register(ConnectorTarget)
@@ -289,7 +272,7 @@ class ConnectorTargetAdmin(OrganizationScopedAdmin):
 
     @admin.action(description="Resync selected targets", permissions=["change"])
     def resync_selected(self, request, queryset):
-        _apply(self, request, queryset, services.resync_target, "Queued a resync of", "target")
+        apply_to_selected(self, request, queryset, services.resync_target, "Queued a resync of", "target")
 
 
 @admin.register(ConnectorMapping)
@@ -337,4 +320,4 @@ class SyncEventAdmin(OrganizationScopedAdmin):
 
     @admin.action(description="Retry selected failed or partial events", permissions=["retry"])
     def retry_selected(self, request, queryset):
-        _apply(self, request, queryset, services.retry_sync_event, "Requeued", "sync event")
+        apply_to_selected(self, request, queryset, services.retry_sync_event, "Requeued", "sync event")

@@ -31,48 +31,18 @@ from marketplaces.models import (
     PluginReleaseItem,
     ResourceType,
 )
-from plexica.api.authentication import Principal
 from plexica.errors import Conflict, DomainError
 from plexica.plugins.models import Plugin
 from plexica.tenancy.admin import (
     OrganizationScopedAdmin,
     OrganizationScopedInline,
     ReadOnlyOrganizationScopedInline,
+    admin_principal,
+    apply_to_selected,
 )
-from plexica.tenancy.models import Membership, Organization
+from plexica.tenancy.models import Organization
 
 ADMIN = admin.site.name
-
-
-def admin_principal(request, organization):
-    """The admin user acting in `organization`, as the services' Principal (cached per request).
-
-    Staff reach a row only through an owner or admin membership of its organization, so the principal is an
-    org admin there; a superuser without a membership acts as one too.
-    """
-    cache = request.__dict__.setdefault("_plexica_admin_principals", {})
-    organization_id = getattr(organization, "pk", organization)
-    if organization_id not in cache:
-        if not isinstance(organization, Organization):
-            organization = Organization.objects.get(pk=organization_id)
-        membership = Membership.objects.filter(organization=organization, user=request.user).first()
-        cache[organization_id] = Principal(organization=organization, membership=membership,
-                                           user=request.user, is_superuser=request.user.is_superuser)
-    return cache[organization_id]
-
-
-def _apply(model_admin, request, queryset, change, verb, noun):
-    done, refused = 0, []
-    for obj in queryset:
-        try:
-            change(admin_principal(request, obj.organization), obj.pk)
-            done += 1
-        except DomainError as exc:
-            refused.append(f"{obj}: {exc.message}")
-    if done:
-        model_admin.message_user(request, f"{verb} {done} {noun}{pluralize(done)}.", messages.SUCCESS)
-    for reason in refused:
-        model_admin.message_user(request, reason, messages.WARNING)
 
 
 def _admin_url(name, *args, query=None):
@@ -330,11 +300,11 @@ class ConfigObjectAdmin(AccessGrantsDisplayMixin, OrganizationScopedAdmin):
 
     @admin.action(description="Archive selected config objects", permissions=["change"])
     def archive_selected(self, request, queryset):
-        _apply(self, request, queryset, services.archive_config_object, "Archived", "config object")
+        apply_to_selected(self, request, queryset, services.archive_config_object, "Archived", "config object")
 
     @admin.action(description="Restore selected config objects", permissions=["change"])
     def restore_selected(self, request, queryset):
-        _apply(self, request, queryset, services.restore_config_object, "Restored", "config object")
+        apply_to_selected(self, request, queryset, services.restore_config_object, "Restored", "config object")
 
 
 def _prefill(latest):
@@ -425,11 +395,11 @@ class MarketplaceAdmin(AccessGrantsDisplayMixin, OrganizationScopedAdmin):
 
     @admin.action(description="Archive selected marketplaces", permissions=["change"])
     def archive_selected(self, request, queryset):
-        _apply(self, request, queryset, composition.archive_marketplace, "Archived", "marketplace")
+        apply_to_selected(self, request, queryset, composition.archive_marketplace, "Archived", "marketplace")
 
     @admin.action(description="Restore selected marketplaces", permissions=["change"])
     def restore_selected(self, request, queryset):
-        _apply(self, request, queryset, composition.restore_marketplace, "Restored", "marketplace")
+        apply_to_selected(self, request, queryset, composition.restore_marketplace, "Restored", "marketplace")
 
 
 # Access grants

@@ -11,6 +11,8 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 
+from plexica.api.authentication import Principal
+from plexica.errors import DomainError
 from plexica.tenancy.models import ApiKey, Membership, Organization, Team, TeamMembership
 from plexica.tenancy.services import admin_organization_ids, assign_new_token, revoke_api_keys
 
@@ -24,6 +26,39 @@ def organization_lookup(model):
     except FieldDoesNotExist:
         return None
     return "organization" if field.is_relation and field.related_model is Organization else None
+
+
+def admin_principal(request, organization):
+    """The admin user acting in `organization`, as the services' Principal (cached per request).
+
+    Staff reach a row only through an owner or admin membership of its organization, so the principal is an
+    org admin there; a superuser without a membership acts as one too.
+    """
+    cache = request.__dict__.setdefault("_plexica_admin_principals", {})
+    organization_id = getattr(organization, "pk", organization)
+    if organization_id not in cache:
+        if not isinstance(organization, Organization):
+            organization = Organization.objects.get(pk=organization_id)
+        membership = Membership.objects.filter(organization=organization, user=request.user).first()
+        cache[organization_id] = Principal(organization=organization, membership=membership,
+                                           user=request.user, is_superuser=request.user.is_superuser)
+    return cache[organization_id]
+
+
+def apply_to_selected(model_admin, request, queryset, change, verb, noun):
+    """An admin action: run `change(principal, pk)` on each selected row as the admin user in the row's
+    organization; one message for what was done, one per row refused (with the rule's own words)."""
+    done, refused = 0, []
+    for obj in queryset.select_related("organization"):
+        try:
+            change(admin_principal(request, obj.organization), obj.pk)
+            done += 1
+        except DomainError as exc:
+            refused.append(f"{obj}: {exc.message}")
+    if done:
+        model_admin.message_user(request, f"{verb} {done} {noun}{pluralize(done)}.", messages.SUCCESS)
+    for reason in refused:
+        model_admin.message_user(request, reason, messages.WARNING)
 
 
 class OrganizationScopeMixin:
