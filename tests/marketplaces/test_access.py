@@ -247,3 +247,15 @@ def _principal_of(issued):
     from plexica.api.permissions import resolve_principal
 
     return resolve_principal(issued.key, None, issued.key.organization.slug)
+
+
+def test_another_organization_can_neither_see_nor_change_the_grants_of_these_resources(api, world, member,
+                                                                                      other_org_key):
+    grant = _grant(world, f"{BASE}/{world.object_id}", orgMembershipId=member.pk, role="viewer")
+    foreign = api(other_org_key.token, tenant="globex")
+    for path in (f"{BASE}/{world.object_id}", f"{PLUGINS}/plugin-crm", f"{MARKETPLACES}/{world.marketplace_id}"):
+        assert foreign.get(f"{path}/grants").status_code == 404, path
+        assert foreign.post(f"{path}/grants", {"orgWide": True, "role": "manager"}, format="json").status_code == 404
+        assert foreign.delete(f"{path}/grants/{grant['id']}").status_code == 404
+    assert AccessGrant.objects.get(pk=grant["id"]).revoked_at is None
+    assert not AccessGrant.objects.filter(org_wide=True).exists()
