@@ -45,7 +45,10 @@ def find_marketplace(request, marketplace_id, role, doing=None, include_deleted=
     return marketplace
 
 
+# Adding a member exposes it to everyone who can see the container, so it takes the editor role on both;
+# removing one takes the editor role on the container.
 MEMBERSHIP_EDIT = "Changing a plugin's config objects needs the editor role on the plugin"
+MEMBER_OBJECT_EDIT = "Adding a config object to a plugin needs the editor role on the config object"
 
 
 class MembershipAPI(mixins.ListModelMixin, ConfigObjectAPI):
@@ -62,8 +65,8 @@ class MembershipAPI(mixins.ListModelMixin, ConfigObjectAPI):
 class ConfigObjectPluginViewSet(MembershipAPI):
     """The plugins a config object is an active member of."""
 
-    def config_object(self):
-        return find_object(self.request, self.kwargs["config_object_id"], access.VIEWER)
+    def config_object(self, role=access.VIEWER, doing=None):
+        return find_object(self.request, self.kwargs["config_object_id"], role, doing)
 
     def get_queryset(self):
         memberships = composition.plugin_memberships(self.request.tenant).filter(config_object=self.config_object())
@@ -78,7 +81,7 @@ class ConfigObjectPluginViewSet(MembershipAPI):
     def create(self, request, config_object_id):
         serializer = AddPluginSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        obj = self.config_object()
+        obj = self.config_object(access.EDITOR, MEMBER_OBJECT_EDIT)
         return self._added(find_plugin(request, serializer.validated_data["pluginId"], access.EDITOR, MEMBERSHIP_EDIT),
                            obj)
 
@@ -113,7 +116,8 @@ class PluginConfigObjectViewSet(MembershipAPI):
         serializer = AddConfigObjectSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         plugin = self.plugin(access.EDITOR, MEMBERSHIP_EDIT)
-        return self._added(plugin, find_object(request, serializer.validated_data["configObjectId"], access.VIEWER))
+        obj = find_object(request, serializer.validated_data["configObjectId"], access.EDITOR, MEMBER_OBJECT_EDIT)
+        return self._added(plugin, obj)
 
     @extend_schema(operation_id="removePluginConfigObject", request=None, parameters=[PLUGIN_ID, OBJECT_ID],
                    responses={204: None})
@@ -236,7 +240,8 @@ class MarketplacePluginViewSet(mixins.ListModelMixin, MarketplaceAPI):
         serializer = AddPluginSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         marketplace = self.marketplace(access.EDITOR, MARKETPLACE_EDIT)
-        plugin = find_plugin(request, serializer.validated_data["pluginId"], access.VIEWER)
+        plugin = find_plugin(request, serializer.validated_data["pluginId"], access.EDITOR,
+                             "Offering a plugin in a marketplace needs the editor role on the plugin")
         _, created = composition.add_plugin_to_marketplace(request.principal, marketplace, plugin)
         membership = composition.marketplace_memberships(request.tenant).get(marketplace=marketplace, plugin=plugin)
         return mutation_response(MarketplacePluginSerializer(membership).data, status=201 if created else 200)

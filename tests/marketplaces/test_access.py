@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pytest
 
 from marketplaces import access
-from marketplaces.models import AccessGrant, ConfigObjectVersion, ResourceType
+from marketplaces.models import AccessGrant, ConfigObjectVersion, PluginConfigObject, ResourceType
 from plexica.tenancy.models import Membership, Team, TeamMembership
 from plexica.tenancy.services import add_member, ensure_user, issue_api_key
 from tests.marketplaces.conftest import BASE, SKILL_V1, SKILL_V2
@@ -259,3 +259,35 @@ def test_another_organization_can_neither_see_nor_change_the_grants_of_these_res
         assert foreign.delete(f"{path}/grants/{grant['id']}").status_code == 404
     assert AccessGrant.objects.get(pk=grant["id"]).revoked_at is None
     assert not AccessGrant.objects.filter(org_wide=True).exists()
+
+
+def test_a_viewer_of_an_object_cannot_expose_it_by_adding_it_to_a_plugin_they_edit(api, world, org, member,
+                                                                                    member_key, create):
+    secret = create(raw=SKILL_V1.replace("Summarize tickets", "Board notes"))
+    _grant(world, f"{BASE}/{secret['id']}", orgMembershipId=member.pk, role="viewer")
+    _grant(world, f"{PLUGINS}/plugin-crm", orgMembershipId=member.pk, role="editor")
+    client = api(member_key.token)
+    for url, body in ((f"{PLUGINS}/plugin-crm/config-objects", {"configObjectId": secret["id"]}),
+                      (f"{BASE}/{secret['id']}/plugins", {"pluginId": "plugin-crm"})):
+        response = client.post(url, body, format="json")
+        assert response.status_code == 403, url
+        assert response.json()["error"]["details"] == {
+            "resourceType": "config_object", "resourceId": secret["id"], "requiredRole": "editor", "role": "viewer"}
+    assert not PluginConfigObject.objects.filter(config_object_id=secret["id"]).exists()
+
+
+def test_offering_a_plugin_in_a_marketplace_needs_the_editor_role_on_the_plugin_too(api, world, org, member,
+                                                                                     member_key):
+    from plexica.plugins.models import Plugin
+
+    Plugin.objects.create(organization=org, plugin_id="plugin-billing", name="Billing", version="1.0.0")
+    _grant(world, f"{MARKETPLACES}/{world.marketplace_id}", orgMembershipId=member.pk, role="editor")
+    _grant(world, f"{PLUGINS}/plugin-billing", orgMembershipId=member.pk, role="viewer")
+    client = api(member_key.token)
+    url = f"{MARKETPLACES}/{world.marketplace_id}/plugins"
+    denied = client.post(url, {"pluginId": "plugin-billing"}, format="json")
+    assert denied.status_code == 403 and denied.json()["error"]["details"]["resourceType"] == "plugin"
+    raised = world.admin.post(f"{PLUGINS}/plugin-billing/grants", {"orgMembershipId": member.pk, "role": "editor"},
+                              format="json")
+    assert raised.status_code == 200  # the same grant row, now editor
+    assert client.post(url, {"pluginId": "plugin-billing"}, format="json").status_code == 201
