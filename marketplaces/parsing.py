@@ -16,6 +16,7 @@ from marketplaces.models import ConfigObjectType
 from plexica.errors import DomainError, Invalid
 
 MAX_PAYLOAD_BYTES = 1024 * 1024
+MAX_NESTING = 64  # levels of JSON/YAML nesting; far deeper than any real config, far below Python's stack
 MARKDOWN_TYPES = {ConfigObjectType.SKILL, ConfigObjectType.AGENT, ConfigObjectType.COMMAND}
 RAW = "input.rawSourceText"
 NORMALIZED = "input.normalizedPayloadJson"
@@ -50,6 +51,24 @@ def _check_sizes(raw, normalized):
                               field=NORMALIZED)
 
 
+def nesting_depth(value, limit=MAX_NESTING):
+    """How deeply `value` nests lists and dicts, counted without recursion and only up to `limit` + 1."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            deepest = max(deepest, depth)
+            if deepest > limit:
+                return deepest
+            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
+def _check_nesting(value, field):
+    if nesting_depth(value) > MAX_NESTING:
+        raise Invalid(f"{field}: nested deeper than {MAX_NESTING} levels.", field=field)
+
+
 def _text(value, limit):
     return " ".join(str(value).split())[:limit] if value is not None else ""
 
@@ -63,11 +82,14 @@ def _named(payload):
 
 def parse_front_matter(text):
     """(front matter dict, body) of Markdown text; Invalid naming the line on bad YAML."""
-    match = _FRONT_MATTER.match(text)
+    match = _FRONT_MATTER.match(text.removeprefix("\ufeff"))  # editors on Windows start files with a BOM
     if match is None:
         return {}, text
     try:
         data = yaml.safe_load(match.group(1))
+    except RecursionError:
+        raise Invalid(f"{RAW}: the YAML front matter is nested deeper than {MAX_NESTING} levels.",
+                      field=RAW) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = mark.line + 2 if mark is not None else 1  # +1 for 1-based lines, +1 for the opening ---
@@ -79,15 +101,20 @@ def parse_front_matter(text):
     if not isinstance(data, dict):
         raise Invalid(f"{RAW}: the YAML front matter must be a mapping of keys to values (line 2).",
                       field=RAW, line=2)
-    return data, text[match.end():]
+    _check_nesting(data, f"{RAW} (front matter)")
+    return data, text.removeprefix("\ufeff")[match.end():]
 
 
 def _json_from_text(text):
     try:
-        return json.loads(text)
+        value = json.loads(text)
+    except RecursionError:
+        raise Invalid(f"{RAW}: JSON nested deeper than {MAX_NESTING} levels.", field=RAW) from None
     except json.JSONDecodeError as exc:
         raise Invalid(f"{RAW}: not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}.",
                       field=RAW, line=exc.lineno) from None
+    _check_nesting(value, RAW)
+    return value
 
 
 def _parse_markdown(type_, raw, normalized):
@@ -145,6 +172,8 @@ def _parse_other(raw, normalized):
 
 def parse_version_input(type_, raw_source_text=None, normalized_payload_json=None):
     """Validate a version's payloads for `type_`; the ParsedVersion, or Invalid/PayloadTooLarge."""
+    if normalized_payload_json is not None:
+        _check_nesting(normalized_payload_json, NORMALIZED)
     _check_sizes(raw_source_text, normalized_payload_json)
     if type_ in MARKDOWN_TYPES:
         (title, description), canonical = _parse_markdown(type_, raw_source_text, normalized_payload_json)

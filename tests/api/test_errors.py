@@ -97,3 +97,10 @@ def test_non_api_404_is_still_a_page(client, settings):
     response = client.get("/no-such-page")
     assert response.status_code == 404
     assert "application/json" not in response["Content-Type"]
+
+
+def test_a_request_body_nested_too_deeply_is_a_400_not_a_crash(api, org_key):
+    body = ('{"type": "mcp", "input": {"normalizedPayloadJson": ' + "[" * 100_000 + "]" * 100_000 + "}}").encode()
+    response = api(org_key.token).post("/api/v1/config-objects", body, content_type="application/json")
+    assert response.status_code == 400
+    assert "nested too deeply" in response.json()["error"]["message"]

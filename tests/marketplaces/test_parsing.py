@@ -76,3 +76,24 @@ def test_payloads_over_one_mebibyte_are_refused():
 def test_input_without_any_payload_is_invalid():
     with pytest.raises(Invalid):
         parse_version_input("tool")
+
+
+@pytest.mark.parametrize(("type_", "raw", "normalized", "field"), [
+    ("mcp", "[" * 100_000 + "]" * 100_000, None, "input.rawSourceText"),
+    ("mcp", "[" * 70 + "]" * 70, None, "input.rawSourceText"),
+    ("skill", "---\nname: x\nmeta: " + "[" * 5000 + "]" * 5000 + "\n---\nbody\n", None, "input.rawSourceText"),
+    ("context", None, "nested", "input.normalizedPayloadJson"),
+])
+def test_payloads_nested_too_deeply_are_invalid_not_a_crash(type_, raw, normalized, field):
+    if normalized == "nested":
+        normalized = {"a": 1}
+        for _ in range(900):  # deep enough to crash a recursive json.dumps
+            normalized = [normalized]
+    with pytest.raises(Invalid) as error:
+        parse_version_input(type_, raw, normalized)
+    assert error.value.extra["field"] == field and "nested deeper than 64 levels" in error.value.message
+
+
+def test_a_front_matter_after_a_byte_order_mark_is_still_read():
+    parsed = parse_version_input("skill", "\ufeff---\nname: Forecast\ndescription: Quarterly\n---\nBody\n")
+    assert (parsed.title, parsed.description) == ("Forecast", "Quarterly")
