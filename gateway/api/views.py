@@ -12,6 +12,7 @@ _ENVELOPE_UNSAFE = {204, 304}
 
 class CallView(TenantAPIView):
     schema_tags = ["plugin gateway: calls"]
+    accepts_nul_characters = True  # the call's body is the upstream's business, passed on as given
 
     @extend_schema(
         operation_id="callPluginApi",

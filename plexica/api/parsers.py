@@ -22,12 +22,32 @@ class JSONParser(parsers.JSONParser):
             raise PayloadTooLarge(f"Request body is larger than {limit} bytes.")
         encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
         try:
-            return json.loads(raw.decode(encoding), parse_constant=_reject_constant)
+            data = json.loads(raw.decode(encoding), parse_constant=_reject_constant)
         except RecursionError:
             raise ParseError("Malformed JSON: nested too deeply.") from None
         except (ValueError, UnicodeDecodeError) as exc:
             raise ParseError(f"Malformed JSON: {exc}") from None
+        if not getattr(view, "accepts_nul_characters", False) and _holds_nul(data):
+            # PostgreSQL stores no NUL in text or jsonb; refusing it here keeps that a 400, not a 500.
+            raise ParseError("The body holds a NUL character (\\u0000) in a string, which is not accepted.")
+        return data
 
 
 def _reject_constant(name):
     raise ValueError(f"{name} is not valid JSON")
+
+
+def _holds_nul(value):
+    """Whether any string (or key) in the parsed JSON holds a NUL character; iterative, for deep bodies."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False

@@ -28,6 +28,7 @@ class TenantAPIMixin:
         request.tenant_slug = slug
         super().initial(request, *args, **kwargs)
         self.enforce_rate_limits(request)
+        refuse_nul_characters(kwargs, request.query_params)
 
     def permission_denied(self, request, message=None, code=None):
         if request.authenticators and not request.successful_authenticator:
@@ -75,3 +76,13 @@ def item_response(data, status=200, headers=None):
 
 def mutation_response(data, status=200, headers=None):
     return Response({"ok": True, "item": data}, status=status, headers=headers)
+
+
+def refuse_nul_characters(path_kwargs, query_params):
+    """No id or filter holds a NUL character, and PostgreSQL cannot even compare one: 404 for a path part,
+    400 naming the parameter for a query string."""
+    if any("\x00" in str(value) for value in path_kwargs.values()):
+        raise exceptions.NotFound("No such resource: the path contains a NUL character.")
+    for name, values in query_params.lists():
+        if "\x00" in name or any("\x00" in value for value in values):
+            raise exceptions.ValidationError({name.replace("\x00", ""): "A NUL character is not accepted here."})

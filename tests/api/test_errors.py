@@ -104,3 +104,31 @@ def test_a_request_body_nested_too_deeply_is_a_400_not_a_crash(api, org_key):
     response = api(org_key.token).post("/api/v1/config-objects", body, content_type="application/json")
     assert response.status_code == 400
     assert "nested too deeply" in response.json()["error"]["message"]
+
+
+@pytest.mark.parametrize("path", [
+    "/api/v1/config-objects/cfo_a%00b", "/api/v1/plugins/plugin-a%00b", "/api/v1/marketplaces/mkt_%00",
+    "/api/v1/connector-targets/ctg_%00", "/api/v1/plugins/plugin-crm/releases/rel_%00",
+    "/api/v1/delivery/config-objects/cfo_%00/download", "/api/plugin-gateway/shared-data/ns%00/key",
+])
+def test_a_nul_character_in_an_id_is_a_404_on_every_backend(api, org_key, crm_plugin, path):
+    response = api(org_key.token).get(path)
+    assert response.status_code == 404, response.content
+    assert "NUL" in str(response.json())
+
+
+def test_a_nul_character_in_a_query_parameter_is_a_400_naming_it(api, org_key, crm_plugin):
+    response = api(org_key.token).get("/api/v1/delivery/plugins/plugin-crm/manifest", {"release": "a\x00b"})
+    assert response.status_code == 400
+    assert response.json()["error"]["details"] == {"release": "A NUL character is not accepted here."}
+
+
+@pytest.mark.parametrize(("path", "body"), [
+    ("/api/v1/config-objects", {"type": "context", "input": {"rawSourceText": "x", "metadata": {"k": "a\x00b"}}}),
+    ("/api/plugin-gateway/shared-data", {"namespace": "crm.cache", "key": "k", "value": {"v": "\x00"},
+                                         "ownerId": "plugin-crm"}),
+])
+def test_a_nul_character_in_a_json_body_is_a_400_not_a_database_error(api, org_key, crm_plugin, path, body):
+    response = api(org_key.token).post(path, body, format="json")
+    assert response.status_code == 400
+    assert "NUL character" in str(response.json())
