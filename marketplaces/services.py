@@ -106,7 +106,12 @@ def parse_if_match(header):
     """The version ids an `If-Match` header names (quotes and W/ removed); None when absent."""
     if header is None:
         return None
-    return {tag.strip().removeprefix("W/").strip('"') for tag in header.split(",") if tag.strip()}
+    tags = {tag.strip().removeprefix("W/").strip('"') for tag in header.split(",") if tag.strip()}
+    tags.discard("")
+    if not tags:
+        raise Invalid("If-Match names no version: send the latest version id you read, in quotes.",
+                      field="If-Match")
+    return tags
 
 
 def add_version(principal, object_id, data, base_version_ids=None, created_via=None, now=None):
@@ -213,11 +218,27 @@ def delete_config_object(principal, object_id, now=None):
                        deleted_at=now or timezone.now())
 
 
-def restore_config_object(principal, object_id):
-    """Bring an archived or deleted object back to active."""
+def restore_config_object(principal, object_id, now=None):
+    """Bring an archived or deleted object back to active.
+
+    An object whose source was removed (its latest version is a deleted version) gets a new version with the
+    content it had, so delivery serves it again.
+    """
     S = ConfigObject.Status
-    return _set_status(principal, object_id, (S.ARCHIVED, S.DELETED), S.ACTIVE, include_deleted=True,
-                       deleted_at=None)
+    with transaction.atomic():
+        obj = _set_status(principal, object_id, (S.ARCHIVED, S.DELETED), S.ACTIVE, include_deleted=True,
+                          deleted_at=None)
+        latest = obj.latest_version()
+        if latest is not None and latest.is_deleted_version:
+            created_at = max(now or timezone.now(), latest.created_at + timedelta(microseconds=1))
+            ConfigObjectVersion.objects.create(
+                config_object=obj, raw_source_text=latest.raw_source_text,
+                normalized_payload_json=latest.normalized_payload_json, schema_version=latest.schema_version,
+                metadata=latest.metadata, reason="Restored.", created_via=ConfigObjectVersion.CreatedVia.SYSTEM,
+                created_by=_user(principal), source_revision=latest.source_revision, sha256=latest.sha256,
+                created_at=created_at,
+            )
+    return obj
 
 
 def versions_of(obj):

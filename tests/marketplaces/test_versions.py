@@ -50,3 +50,25 @@ def test_of_two_editors_starting_from_the_same_version_exactly_one_wins(api, org
         statuses = run_together(lambda: edit(SKILL_V2), lambda: edit(SKILL_V2 + "\nother"))
         assert sorted(statuses) == [201, 409], round_
         assert ConfigObject.objects.get(pk=item["id"]).versions.count() == 2
+
+
+def test_an_if_match_that_names_no_version_is_a_400_and_adds_nothing(admin_api, create):
+    item = create()
+    response = admin_api.post(f"/api/v1/config-objects/{item['id']}/versions",
+                              {"input": {"rawSourceText": SKILL_V2}}, format="json", HTTP_IF_MATCH=" , ,, ")
+    assert response.status_code == 400 and response.json()["error"]["details"]["field"] == "If-Match"
+    assert ConfigObjectVersion.objects.count() == 1
+
+
+def test_restoring_an_object_whose_source_was_removed_delivers_its_last_content_again(principal, admin_api,
+                                                                                      create):
+    item = create()
+    removed = services.record_deleted_version(principal, item["id"], source_revision="abc123")
+    assert removed.is_deleted_version and ConfigObject.objects.get().deleted_at is not None
+    assert admin_api.get(f"/api/v1/delivery/config-objects/{item['id']}/download").status_code == 404
+
+    assert admin_api.post(f"/api/v1/config-objects/{item['id']}/restore").status_code == 200
+    latest = ConfigObject.objects.get().latest_version()
+    assert (latest.is_deleted_version, latest.created_via, latest.raw_source_text) == (False, "system", SKILL_V1)
+    download = admin_api.get(f"/api/v1/delivery/config-objects/{item['id']}/download")
+    assert download.status_code == 200 and download.json()["item"]["versionId"] == latest.pk
