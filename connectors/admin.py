@@ -185,6 +185,20 @@ class AccountForm(forms.ModelForm):
         services.validate_positive_id(value)
         return value
 
+    def clean(self):
+        # The unique constraint names `provider`, which the form leaves out, so the form would not check it.
+        cleaned = super().clean()
+        installation_id, organization = cleaned.get("installation_id"), cleaned.get("organization")
+        holder = None
+        if installation_id:
+            holder = (ConnectorAccount.objects.filter(provider=self.instance.provider,
+                                                      installation_id=installation_id)
+                      .exclude(pk=self.instance.pk).first())
+        if holder is not None:
+            where = "this" if organization and holder.organization_id == organization.pk else "another"
+            self.add_error("installation_id", f"This installation is connected to {where} organization.")
+        return cleaned
+
 
 @admin.register(ConnectorAccount)
 class ConnectorAccountAdmin(OrganizationScopedAdmin):

@@ -17,7 +17,8 @@ class Provider(models.TextChoices):
 
 
 class ConnectorAccount(models.Model):
-    """One GitHub App installation connected to an organization."""
+    """One GitHub App installation connected to an organization; an installation belongs to one organization
+    only, for good (GitHub never reuses an installation id, so a disconnected account still holds it)."""
 
     class Status(models.TextChoices):
         ACTIVE = "active", "Active"
@@ -47,10 +48,11 @@ class ConnectorAccount(models.Model):
     class Meta:
         ordering = ["-created_at", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["organization", "provider", "installation_id"],
+            # One organization per installation: the App's token reads whatever the installation can, so a
+            # second organization holding the same id could sync the first one's private files.
+            models.UniqueConstraint(fields=["provider", "installation_id"],
                                     name="connector_account_installation_unique"),
         ]
-        indexes = [models.Index(fields=["provider", "installation_id"], name="cac_installation_idx")]
 
     def __str__(self):
         return self.display_name or self.account_login or f"installation {self.installation_id}"

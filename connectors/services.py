@@ -18,6 +18,7 @@ from connectors.models import (
     ConnectorInstance,
     ConnectorMapping,
     ConnectorTarget,
+    Provider,
     SourceBinding,
     SyncEvent,
 )
@@ -134,19 +135,34 @@ def _locked_account(principal, account_id):
     return account
 
 
+def _account_of_installation(installation_id):
+    """The account holding the installation in any organization, locked; None when nobody connected it."""
+    return (ConnectorAccount.objects.select_for_update()
+            .filter(provider=Provider.GITHUB, installation_id=installation_id).first())
+
+
+def _held_elsewhere(principal, account):
+    """Conflict when `account` belongs to another organization. It names neither that organization nor the
+    account: whether an installation id is taken is all another organization learns."""
+    if account is not None and account.organization_id != principal.organization.pk:
+        raise Conflict("This installation is connected to another organization.",
+                       title="Installation connected elsewhere", field="installationId")
+
+
 def connect_account(principal, installation_id, account_login="", account_type="", display_name="", now=None):
     """Connect a GitHub App installation; (account, created).
 
-    A disconnected account of the same installation is reconnected (same id, created=False); an account that
-    is still connected is a Conflict.
+    An installation belongs to one organization: another organization's account of it, even a disconnected
+    one, is a Conflict (the App's token reads the installation's repositories, whoever asks). A disconnected
+    account of this organization is reconnected (same id, created=False); one still connected is a Conflict.
     """
     _check("installationId", validate_positive_id, installation_id)
     now = now or timezone.now()
     details = {"account_login": account_login or "", "account_type": account_type or "",
                "display_name": display_name or ""}
     with transaction.atomic():
-        account = ConnectorAccount.objects.select_for_update().filter(
-            organization=principal.organization, installation_id=installation_id).first()
+        account = _account_of_installation(installation_id)
+        _held_elsewhere(principal, account)
         if account is None:
             try:
                 with transaction.atomic():
@@ -154,7 +170,10 @@ def connect_account(principal, installation_id, account_login="", account_type="
                         organization=principal.organization, installation_id=installation_id,
                         created_by=_user(principal), created_at=now, updated_at=now, **details)
             except IntegrityError:
-                raise _account_exists(installation_id) from None
+                # A concurrent connect won the unique constraint; its row is committed and visible now.
+                winner = _account_of_installation(installation_id)
+                _held_elsewhere(principal, winner)
+                raise _account_exists(installation_id, winner) from None
             return account, True
         if account.status != ConnectorAccount.Status.DISCONNECTED:
             raise _account_exists(installation_id, account)
@@ -617,7 +636,8 @@ def setup_github(principal, installation_id, instance_name, repository_id, repos
     mappings in order, and a first sync queued for after commit.
 
     `mappings` is a list of MappingInput (at least one). Any invalid field (named like
-    `mappings[1].selector`), an unknown plugin (NotFound) or a taken instance name (Conflict) creates nothing.
+    `mappings[1].selector`), an unknown plugin (NotFound), a taken instance name or an installation connected
+    to another organization (Conflict) creates nothing.
     """
     _check("installationId", validate_positive_id, installation_id)
     _check("connectorInstanceName", _validate_name, instance_name)
@@ -629,8 +649,8 @@ def setup_github(principal, installation_id, instance_name, repository_id, repos
                 for n, data in enumerate(mappings)]
     now = now or timezone.now()
     with transaction.atomic():
-        account = ConnectorAccount.objects.select_for_update().filter(
-            organization=principal.organization, installation_id=installation_id).first()
+        account = _account_of_installation(installation_id)
+        _held_elsewhere(principal, account)
         account_created = account is None
         if account is None:
             account, _ = connect_account(principal, installation_id, now=now)

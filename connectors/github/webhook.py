@@ -3,8 +3,8 @@
 Handlers only touch the database (find targets, create sync events, update accounts and targets); the
 sync itself, with its GitHub API calls, runs in the worker, enqueued on commit by queue_sync_event.
 An installation id is only trusted together with the repository id: a push routes to a target only
-when the target's account holds the payload's installation, so one org's installation never reaches
-another org's targets.
+when the target's account holds the payload's installation. An installation belongs to one organization
+(connectors.services.connect_account), so one org's installation never reaches another org's targets.
 """
 
 import re
@@ -88,7 +88,7 @@ def handle_push(delivery, payload):
 
 
 def handle_installation(delivery, payload):
-    """Deleted or suspended installation: its accounts in every org stop syncing; unsuspend resumes them."""
+    """Deleted or suspended installation: its account stops syncing; unsuspend resumes it."""
     installation_id = _installation_id(payload)
     action = delivery.action
     accounts = ConnectorAccount.objects.filter(provider=Provider.GITHUB, installation_id=installation_id)

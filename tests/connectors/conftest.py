@@ -8,8 +8,8 @@
                      creates a repository, `repo.commit({path: text})` / `repo.update({path: text|None})` move
                      its branch, `github.fail(endpoint, status, ...)`, `github.slow(...)`, `github.requests`.
 - `github_target`    factory: github_target(repo, mappings=[("skills/**", "skill")], ...) -> a ConnectorTarget
-                     of `org` with account (the repo's installation), instance and mappings; a mapping may
-                     name a plugin as third item (auto-added).
+                     of `org` with account (the repo's installation, which belongs to one organization),
+                     instance and mappings; a mapping may name a plugin as third item (auto-added).
 - `system`           the principal the sync acts as for `org` (no user).
 - `eager_tasks`      enqueued Celery tasks run in-process even when REDIS_URL names a broker (pair it with
                      django_capture_on_commit_callbacks(execute=True) to run what a commit would send).
@@ -91,9 +91,13 @@ def github_target(org):
     def make(repo, mappings=(("skills/**", "skill"),), branch=None, organization=None, instance_name=None):
         organization = organization or org
         account, _ = ConnectorAccount.objects.get_or_create(
-            organization=organization, installation_id=repo.installation_id,
-            defaults={"account_login": repo.full_name.split("/")[0], "account_type": "Organization"},
+            installation_id=repo.installation_id,
+            defaults={"organization": organization, "account_login": repo.full_name.split("/")[0],
+                      "account_type": "Organization"},
         )
+        assert account.organization_id == organization.pk, (
+            "An installation belongs to one organization: give another organization's repository its own "
+            "installation_id.")
         instance = ConnectorInstance.objects.create(
             organization=organization, account=account,
             name=instance_name or f"{repo.full_name}@{branch or repo.default_branch}",

@@ -26,7 +26,8 @@ def mine(org):
 
 @pytest.fixture
 def theirs(other_org):
-    return factories.target(other_org, mappings=[("globex/**", "agent")])
+    return factories.target(other_org, factories.instance(other_org, installation_id=2002),
+                            mappings=[("globex/**", "agent")])
 
 
 @pytest.fixture
@@ -151,6 +152,22 @@ def test_an_account_needs_a_positive_installation_id(logged_in, org, org_admin):
     assert not ConnectorAccount.objects.exists()
     assert logged_in.post(url, {**body, "installation_id": 55}).status_code == 302
     assert ConnectorAccount.objects.get().created_by == org_admin.user
+
+
+def test_an_installation_held_by_any_organization_cannot_be_added_again(logged_in, org, other_org):
+    theirs = factories.account(other_org, installation_id=56)
+    mine = factories.account(org, installation_id=57)
+    url = reverse("admin:connectors_connectoraccount_add")
+    body = {"organization": org.pk, "account_login": "acme", "account_type": "Organization",
+            "display_name": ""}
+    for installation_id, where in ((56, "another"), (57, "this")):
+        response = logged_in.post(url, {**body, "installation_id": installation_id})
+        assert response.status_code == 200
+        assert response.context["adminform"].form.errors["installation_id"] == [
+            f"This installation is connected to {where} organization."]
+    assert set(ConnectorAccount.objects.values_list("pk", flat=True)) == {theirs.pk, mine.pk}
+    change = reverse("admin:connectors_connectoraccount_change", args=[quote(mine.pk)])
+    assert logged_in.post(change, {**body, "installation_id": 57, "display_name": "Acme"}).status_code == 302
 
 
 def test_the_resync_action_queues_a_manual_event_per_target_and_reports_the_refusals(

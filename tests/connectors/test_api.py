@@ -16,7 +16,7 @@ from connectors.models import (
     SyncEvent,
 )
 from marketplaces.models import ConfigObject
-from plexica.errors import Invalid
+from plexica.errors import Conflict, Invalid
 from plexica.plugins.models import Plugin
 from tests.connectors import factories
 from tests.connectors.factories import API, principal
@@ -92,6 +92,40 @@ def test_connecting_a_connected_installation_again_is_409_and_a_disconnected_one
     assert ConnectorAccount.objects.count() == 1
 
 
+@pytest.mark.parametrize("theirs_disconnected", [False, True])
+def test_an_installation_another_organization_holds_is_409_without_naming_it_and_stores_nothing(
+    admin_api, other_org, theirs_disconnected
+):
+    theirs = factories.account(other_org, installation_id=4321)
+    if theirs_disconnected:  # GitHub never reuses an installation id: a disconnected account still holds it
+        services.disconnect_account(principal(other_org), theirs.pk)
+    response = admin_api.post(ACCOUNTS, {"installationId": 4321, "accountLogin": "acme"}, format="json")
+    error = _error(response, 409)
+    assert error["message"] == "This installation is connected to another organization."
+    assert error["details"] == {"field": "installationId"}
+    assert theirs.pk not in response.content.decode() and str(other_org.pk) not in response.content.decode()
+    assert list(ConnectorAccount.objects.values_list("pk", "organization_id")) == [(theirs.pk, other_org.pk)]
+    theirs.refresh_from_db()
+    assert theirs.status == ("disconnected" if theirs_disconnected else "active")
+
+
+def test_a_concurrent_connect_that_loses_the_unique_constraint_is_409(org, other_org, monkeypatch):
+    # Both requests looked before either inserted: the constraint decides, and the loser gets a Conflict.
+    factories.account(other_org, installation_id=4321)
+    looked = []
+    real_lookup = services._account_of_installation
+
+    def lookup_before_the_other_insert(installation_id):
+        looked.append(installation_id)
+        return None if len(looked) == 1 else real_lookup(installation_id)
+
+    monkeypatch.setattr(services, "_account_of_installation", lookup_before_the_other_insert)
+    with pytest.raises(Conflict) as raised:
+        services.connect_account(principal(org), 4321)
+    assert raised.value.message == "This installation is connected to another organization."
+    assert ConnectorAccount.objects.filter(organization=org).count() == 0
+
+
 def test_accounts_are_listed_newest_first_with_pagination_and_a_status_filter(admin_api, org):
     ids = [factories.account(org, installation_id=n).pk for n in (1, 2, 3)]
     services.disconnect_account(principal(org), ids[0])
@@ -127,7 +161,7 @@ def test_creating_an_instance_is_201_and_counts_on_its_account(admin_api, org):
 
 def test_an_instance_name_is_unique_in_the_organization_409(admin_api, org, other_org):
     account = factories.account(org)
-    factories.instance(other_org, "Sales repo")  # another organization's name does not count
+    factories.instance(other_org, "Sales repo", installation_id=2002)  # another organization's name is free
     body = {"accountId": account.pk, "name": "Sales repo"}
     assert admin_api.post(INSTANCES, body, format="json").status_code == 201
     error = _error(admin_api.post(INSTANCES, body, format="json"), 409)

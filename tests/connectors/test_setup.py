@@ -89,11 +89,24 @@ def test_setup_reuses_the_organizations_account_of_that_installation_and_reconne
     assert ConnectorAccount.objects.count() == 1 and ConnectorInstance.objects.count() == 2
 
 
-def test_another_organizations_account_of_the_same_installation_is_not_reused(admin_api, other_org,
-                                                                               crm_plugin):
+@pytest.mark.parametrize("theirs_disconnected", [False, True])
+def test_an_installation_another_organization_holds_is_409_and_sets_up_nothing(
+    admin_api, other_org, crm_plugin, theirs_disconnected
+):
     theirs = factories.account(other_org, installation_id=4242)
-    item = admin_api.post(SETUP, _body(), format="json").json()["item"]
-    assert item["accountCreated"] is True and item["accountId"] != theirs.pk
+    if theirs_disconnected:
+        services.disconnect_account(principal(other_org), theirs.pk)
+    response = admin_api.post(SETUP, _body(), format="json")
+    assert response.status_code == 409
+    error = response.json()["error"]
+    assert error["message"] == "This installation is connected to another organization."
+    assert error["details"] == {"field": "installationId"}
+    assert theirs.pk not in response.content.decode()
+    assert list(ConnectorAccount.objects.values_list("pk", flat=True)) == [theirs.pk]
+    assert not ConnectorInstance.objects.exists() and not ConnectorTarget.objects.exists()
+    assert not ConnectorMapping.objects.exists() and not SyncEvent.objects.exists()
+    theirs.refresh_from_db()
+    assert theirs.status == ("disconnected" if theirs_disconnected else "active")  # not reconnected for us
 
 
 @pytest.mark.parametrize(("change", "field"), [

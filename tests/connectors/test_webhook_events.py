@@ -6,10 +6,13 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from connectors import services
 from connectors.models import ConnectorAccount, ConnectorInstance, ConnectorTarget, SourceBinding, SyncEvent
 from connectors.queueing import queue_sync_event
 from marketplaces.models import ConfigObject
 from plexica.celery import app as celery_app
+from plexica.errors import Conflict
+from tests.connectors.factories import principal
 from tests.webhooks import SECRET, connect, deliver, push_payload
 from webhooks.models import WebhookDelivery
 
@@ -58,17 +61,17 @@ def repository_event(action, full_name, installation=INSTALLATION, repo=REPO):
 
 def test_a_push_to_a_mapped_branch_queues_one_sync_per_target_at_the_pushed_head(send, org, other_org):
     mine = connect(org, INSTALLATION, REPO, "acme/skills")
-    theirs = connect(other_org, INSTALLATION, REPO, "acme/skills")  # the same installation, connected twice
+    again = connect(org, INSTALLATION, REPO, "acme/skills", instance_name="Support")  # a second instance
     connect(org, INSTALLATION, REPO, "acme/skills", branch="dev")  # another branch of the repository
+    connect(other_org, 2002, REPO, "acme/skills")  # the same repository through another installation
 
     response, callbacks = send("push", push(), delivery_id="push-1")
 
     assert response.status_code == 202
     assert response.json() == {"ok": True, "accepted": True, "deliveryId": "push-1", "event": "push",
                                "queued": 2}
-    events = SyncEvent.objects.order_by("organization_id")
-    assert {(e.target_id, e.organization_id) for e in events} == {
-        (mine.pk, org.pk), (theirs.pk, other_org.pk)}
+    events = SyncEvent.objects.all()
+    assert {(e.target_id, e.organization_id) for e in events} == {(mine.pk, org.pk), (again.pk, org.pk)}
     for event in events:
         assert (event.event_type, event.trigger, event.head_sha, event.delivery_id, event.status) == (
             "push", "webhook", HEAD, "push-1", "queued")
@@ -163,9 +166,9 @@ def test_a_push_with_a_malformed_head_sha_is_a_400(send, org):
     assert not WebhookDelivery.objects.exists() and not SyncEvent.objects.exists()
 
 
-def test_an_accepted_push_does_a_bounded_number_of_queries_per_target(send, org, other_org):
+def test_an_accepted_push_does_a_bounded_number_of_queries_per_target(send, org):
     connect(org, INSTALLATION, REPO, "acme/skills")
-    connect(other_org, INSTALLATION, REPO, "acme/skills")
+    connect(org, INSTALLATION, REPO, "acme/skills", instance_name="Support")
     with CaptureQueriesContext(connection) as queries:
         assert send("push", push())[0].json()["queued"] == 2
     statements = [q["sql"] for q in queries.captured_queries
@@ -176,9 +179,9 @@ def test_an_accepted_push_does_a_bounded_number_of_queries_per_target(send, org,
 
 # installation
 
-def test_a_deleted_installation_disconnects_every_org_holding_it_and_nothing_else(send, org, other_org):
+def test_a_deleted_installation_disconnects_the_account_holding_it_and_nothing_else(send, org, other_org):
     mine = connect(org, INSTALLATION, REPO, "acme/skills")
-    theirs = connect(other_org, INSTALLATION, REPO, "acme/skills")
+    also_mine = connect(org, INSTALLATION, REPO, "acme/skills", instance_name="Support")
     unrelated = connect(other_org, 2002, 777, "globex/skills")
     manual = {"event_type": SyncEvent.Type.MANUAL_RESYNC, "trigger": SyncEvent.Trigger.MANUAL}
     queued, _ = queue_sync_event(mine, **manual)
@@ -188,7 +191,7 @@ def test_a_deleted_installation_disconnects_every_org_holding_it_and_nothing_els
 
     assert response.status_code == 202
     assert response.json()["queued"] == 0 and callbacks == []
-    for target in (mine, theirs):
+    for target in (mine, also_mine):
         account = ConnectorAccount.objects.get(pk=target.instance.account_id)
         assert account.status == ConnectorAccount.Status.DISCONNECTED
         assert account.disconnected_at is not None
@@ -341,3 +344,26 @@ def test_a_signed_push_brings_the_pushed_files_into_config_objects(
     assert sorted(bindings) == [("skills/a.md", head), ("skills/b.md", head)]
     target.refresh_from_db()
     assert target.last_synced_sha == head
+
+
+def test_another_organization_cannot_take_over_an_installation_and_its_pushes_never_reach_it(
+        github, github_target, settings, org, other_org, eager_tasks, django_capture_on_commit_callbacks):
+    settings.GITHUB_WEBHOOK_SECRET = SECRET
+    repo = github.repository("acme/private", installation_id=101)
+    repo.commit({"skills/secret.md": "# Secret\n"})
+    github_target(repo)
+    intruder = principal(other_org)
+    with pytest.raises(Conflict):
+        services.connect_account(intruder, repo.installation_id)
+    with pytest.raises(Conflict):
+        services.setup_github(intruder, repo.installation_id, "Takeover", repo.id, repo.full_name, "main",
+                              [services.MappingInput("**", "skill")])
+
+    head = repo.update({"skills/more.md": "# More\n"})
+    with django_capture_on_commit_callbacks(execute=True):
+        response = deliver("push", push_payload(repo.id, repo.full_name, repo.installation_id, after=head))
+
+    assert response.json()["queued"] == 1
+    assert ConfigObject.objects.filter(organization=org).count() == 2
+    for model in (ConnectorAccount, ConnectorInstance, ConnectorTarget, SyncEvent, ConfigObject):
+        assert not model.objects.filter(organization=other_org).exists(), model

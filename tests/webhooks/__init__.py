@@ -41,11 +41,14 @@ def deliver(event, payload=None, *, body=None, delivery_id=None, signature=None,
 
 
 def connect(org, installation_id, repository_id, full_name, branch="main", instance_name=None):
-    """A target of `org` following `full_name`@`branch` through the account of `installation_id`."""
+    """A target of `org` following `full_name`@`branch` through the account of `installation_id` (which must
+    not belong to another organization)."""
     account, _ = ConnectorAccount.objects.get_or_create(
-        organization=org, installation_id=installation_id,
-        defaults={"account_login": full_name.split("/")[0], "account_type": "Organization"},
+        installation_id=installation_id,
+        defaults={"organization": org, "account_login": full_name.split("/")[0],
+                  "account_type": "Organization"},
     )
+    assert account.organization_id == org.pk, "An installation belongs to one organization."
     instance = ConnectorInstance.objects.create(
         organization=org, account=account, name=instance_name or f"{full_name}@{branch}",
     )
