@@ -505,14 +505,23 @@ class MappingInput:
     auto_add_to_plugin: bool = False
 
 
-def _resolve_mapping(organization, data, prefix=""):
-    """Validate a MappingInput; (fields for ConnectorMapping) with the plugin looked up in `organization`."""
+def _resolve_mapping(principal, data, prefix=""):
+    """Validate a MappingInput; (fields for ConnectorMapping) with the plugin looked up in the caller's
+    organization.
+
+    A mapping that names a plugin needs the editor role on it: the sync adds the files it selects to that
+    plugin, so the editor role on the connector instance alone would let anyone fill any plugin.
+    """
     _check(f"{prefix}selector", validate_selector, data.selector)
     _check(f"{prefix}objectType", validate_object_type, data.object_type)
     if data.auto_add_to_plugin and not data.plugin_id:
         raise Invalid(f"{prefix}autoAddToPlugin: needs a pluginId to add the objects to.",
                       field=f"{prefix}autoAddToPlugin")
-    plugin = _plugin_of(organization, data.plugin_id, f"{prefix}pluginId") if data.plugin_id else None
+    plugin = None
+    if data.plugin_id:
+        plugin = _plugin_of(principal.organization, data.plugin_id, f"{prefix}pluginId")
+        access.require_role(principal, ResourceType.PLUGIN, plugin.pk, access.EDITOR,
+                            f"Mapping files into plugin {plugin.plugin_id} needs the editor role on it")
     return {"selector": data.selector, "object_type": data.object_type, "plugin": plugin,
             "auto_add_to_plugin": bool(data.auto_add_to_plugin)}
 
@@ -529,7 +538,7 @@ def _next_position(target):
 
 def create_mapping(principal, target_id, data, now=None):
     """Append a mapping (a path glob -> an object type, optionally into a plugin) to the target's list."""
-    fields = _resolve_mapping(principal.organization, data)
+    fields = _resolve_mapping(principal, data)
     now = now or timezone.now()
     with transaction.atomic():
         target = _locked_target(principal, target_id)
@@ -540,7 +549,11 @@ def create_mapping(principal, target_id, data, now=None):
 
 
 def update_mapping(principal, mapping_id, **changes):
-    """Change selector, object_type, plugin_id (None clears it), auto_add_to_plugin and/or position."""
+    """Change selector, object_type, plugin_id (None clears it), auto_add_to_plugin and/or position.
+
+    Any change to a mapping that (still) names a plugin needs the editor role on that plugin: a new selector,
+    type or position changes what the sync puts into it as much as a new plugin does.
+    """
     with transaction.atomic():
         mapping = _locked_mapping(principal, mapping_id)
         _writable_instance(mapping.target.instance)
@@ -550,7 +563,7 @@ def update_mapping(principal, mapping_id, **changes):
             plugin_id=changes.get("plugin_id", getattr(mapping.plugin, "plugin_id", None)),
             auto_add_to_plugin=changes.get("auto_add_to_plugin", mapping.auto_add_to_plugin),
         )
-        for name, value in _resolve_mapping(principal.organization, merged).items():
+        for name, value in _resolve_mapping(principal, merged).items():
             setattr(mapping, name, value)
         if "position" in changes:
             _check("position", _validate_position, changes["position"])
@@ -645,7 +658,7 @@ def setup_github(principal, installation_id, instance_name, repository_id, repos
                           "branch": branch})
     if not mappings:
         raise Invalid("mappings: give at least one mapping.", field="mappings")
-    resolved = [_resolve_mapping(principal.organization, data, f"mappings[{n}].")
+    resolved = [_resolve_mapping(principal, data, f"mappings[{n}].")
                 for n, data in enumerate(mappings)]
     now = now or timezone.now()
     with transaction.atomic():

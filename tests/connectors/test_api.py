@@ -743,6 +743,42 @@ def test_an_editor_of_an_instance_resyncs_and_edits_mappings_but_may_not_archive
     assert grants.status_code == 403 and grants.json()["error"]["details"]["requiredRole"] == "manager"
 
 
+def test_an_instance_editor_needs_the_editor_role_on_a_plugin_to_map_files_into_it(
+    api, target, member, member_key, org_key, crm_plugin
+):
+    _grant_instance(api, org_key, target, member, "editor")
+    client = api(member_key.token)
+    mapping = target.mappings.get()
+    into_crm = {"selector": "sales/agents/**", "objectType": "agent", "pluginId": "plugin-crm",
+                "autoAddToPlugin": True}
+
+    def refused(response):
+        error = _error(response, 403)
+        assert error["code"] == "resource_access_denied"
+        assert error["message"].startswith("Mapping files into plugin plugin-crm needs the editor role on it")
+        assert (error["details"]["resourceType"], error["details"]["resourceId"]) == ("plugin", crm_plugin.pk)
+
+    refused(client.post(f"{TARGETS}/{target.pk}/mappings", into_crm, format="json"))
+    refused(client.patch(f"{MAPPINGS}/{mapping.pk}", {"pluginId": "plugin-crm", "autoAddToPlugin": True},
+                         format="json"))
+    assert list(ConnectorMapping.objects.values_list("plugin", "auto_add_to_plugin")) == [(None, False)]
+
+    # A mapping an admin pointed at the plugin: changing what it selects changes what lands in the plugin too.
+    admins = api(org_key.token).post(f"{TARGETS}/{target.pk}/mappings", into_crm, format="json")
+    admin_mapping = admins.json()["item"]["id"]
+    refused(client.patch(f"{MAPPINGS}/{admin_mapping}", {"selector": "**"}, format="json"))
+    assert client.patch(f"{MAPPINGS}/{admin_mapping}", {"pluginId": None, "autoAddToPlugin": False},
+                        format="json").status_code == 200  # taking files out of it needs no role on it
+
+    granted = api(org_key.token).post(f"{API}/plugins/plugin-crm/grants",
+                                      {"orgMembershipId": member.pk, "role": "editor"}, format="json")
+    assert granted.status_code == 201, granted.json()
+    created = client.post(f"{TARGETS}/{target.pk}/mappings", into_crm, format="json")
+    assert created.status_code == 201 and created.json()["item"]["pluginId"] == "plugin-crm"
+    patched = client.patch(f"{MAPPINGS}/{mapping.pk}", {"pluginId": "plugin-crm"}, format="json")
+    assert patched.status_code == 200 and patched.json()["item"]["pluginId"] == "plugin-crm"
+
+
 def test_a_manager_of_an_instance_shares_and_archives_it(api, target, member, member_key, org_key):
     _grant_instance(api, org_key, target, member, "manager")
     client = api(member_key.token)

@@ -8,7 +8,8 @@ from connectors.models import (
     ConnectorTarget,
     SyncEvent,
 )
-from plexica.errors import Conflict, Invalid, NotFound
+from plexica.api.authentication import Principal
+from plexica.errors import Conflict, Forbidden, Invalid, NotFound
 from plexica.plugins.models import Plugin
 from tests.connectors import factories
 from tests.connectors.factories import API, principal
@@ -178,6 +179,17 @@ def test_the_service_checks_every_mapping_before_writing_even_without_the_serial
         assert raised.value.extra == {"field": field}
     with pytest.raises(Invalid):
         services.setup_github(principal(org), 5, "Repo", 9, "acme/repo", "a b", [good])
+    _nothing_created()
+
+
+def test_the_service_needs_the_editor_role_on_a_mapped_plugin(org, member, crm_plugin):
+    # The endpoint is for org admins, who edit every plugin; the service still checks whoever calls it.
+    mapping = services.MappingInput("ok/**", "skill", plugin_id="plugin-crm", auto_add_to_plugin=True)
+    caller = Principal(organization=org, membership=member)
+    with pytest.raises(Forbidden) as raised:
+        services.setup_github(caller, 5, "Repo", 9, "acme/repo", "main",
+                              [services.MappingInput("x/**", "tool"), mapping])
+    assert raised.value.message.startswith("Mapping files into plugin plugin-crm needs the editor role on it")
     _nothing_created()
 
 
