@@ -16,7 +16,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from wcmatch import glob
@@ -51,6 +51,10 @@ BACKOFF_CAP_SECONDS = 15 * 60
 LEASE_RENEW_SECONDS = 60
 GLOB_FLAGS = glob.GLOBSTAR
 RECONCILE_CURSOR_KEY = "connectors:reconcile-cursor"
+# Longer paths do not fit the binding and tombstone rows (PostgreSQL would refuse them with a DataError).
+MAX_PATH_LENGTH = min(SourceBinding._meta.get_field("path").max_length,
+                      SourceTombstone._meta.get_field("path").max_length)
+MAX_ERROR_LENGTH = 1000
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,11 @@ class SyncPrincipal:
 
 class LeaseLost(Exception):
     """Another worker reclaimed this event (ours looked dead); stop without touching it."""
+
+
+# Failures that are not about one file: GitHub's (retried or failed as the whole event says), a lost lease,
+# and a database connection that is gone (nothing after it could be written either).
+NOT_ONE_FILES_FAULT = (GitHubError, LeaseLost, InterfaceError, OperationalError)
 
 
 @dataclass
@@ -158,23 +167,44 @@ class _Reconciler:
         seen = []
         for path, (entry, mapping) in selected.items():
             self._keep_lease()
+            if len(path) > MAX_PATH_LENGTH:
+                self.summary.error(path, f"The path is longer than {MAX_PATH_LENGTH} characters.")
+                continue
             binding = bindings.pop(path, None)
-            if binding is not None and binding.config_object.type != mapping.object_type:
-                self._remove(binding)  # a mapping now gives the path another type: a new identity
-                binding = None
-            if binding is None:
-                self._add(path, entry, mapping)
-            elif binding.last_blob_sha == entry.sha:
-                self._unchanged(path, entry, binding)
+            if self._one_file(path, self._reconcile, path, entry, mapping, binding):
                 seen.append(binding.pk)
-            else:
-                self._change(path, entry, mapping, binding)
         for binding in bindings.values():  # open bindings whose file is gone or no longer selected
             self._keep_lease()
-            self._remove(binding)
+            self._one_file(binding.path, self._remove, binding)
         SourceBinding.objects.filter(pk__in=seen).exclude(last_seen_revision=self.head).update(
             last_seen_revision=self.head, updated_at=self.now)
         return self.summary
+
+    def _one_file(self, path, step, *args):
+        """step(*args), whose writes are its own transaction (a savepoint when the run is in one); an
+        unexpected failure becomes this file's error and the sync goes on with the next one."""
+        try:
+            return step(*args)
+        except NOT_ONE_FILES_FAULT:
+            raise
+        except Exception as exc:
+            logger.exception("Sync event %s: %s failed", self.event.pk, path)
+            self.summary.error(path, f"Unexpected error: {type(exc).__name__}: {exc}"[:MAX_ERROR_LENGTH])
+            return None
+
+    def _reconcile(self, path, entry, mapping, binding):
+        """Bring one selected file in; True when its binding is unchanged."""
+        if binding is not None and binding.config_object.type != mapping.object_type:
+            self._remove(binding)  # a mapping now gives the path another type: a new identity
+            binding = None
+        if binding is None:
+            self._add(path, entry, mapping)
+        elif binding.last_blob_sha == entry.sha:
+            self._unchanged(path, entry, binding)
+            return True
+        else:
+            self._change(path, entry, mapping, binding)
+        return False
 
     def _add(self, path, entry, mapping):
         text = self._text(path, entry)
@@ -210,30 +240,33 @@ class _Reconciler:
                     self.summary.error(path, exc.message or str(exc))
 
     def _change(self, path, entry, mapping, binding):
-        text = self._text(path, entry)
+        text = self._text(path, entry)  # outside the transaction: no rows stay locked while GitHub answers
         obj_id = binding.config_object_id
-        if text is None:
-            mark_ingestion_error(self.principal, obj_id)
+        with transaction.atomic():
+            if text is None:
+                mark_ingestion_error(self.principal, obj_id)
+                self._bind(binding, entry, mapping)
+                return
+            try:
+                with transaction.atomic():  # a refusal below must not spoil the file's transaction
+                    _, created = add_version(self.principal, obj_id, self._input(path, text),
+                                             created_via=ConfigObjectVersion.CreatedVia.CONNECTOR,
+                                             now=self.now)
+            except (Conflict, NotFound):
+                # Archived or deleted by an admin: leave it be; the binding keeps the old blob, so a restore
+                # picks the content up on the next sync.
+                self.summary.skipped += 1
+                return
+            except DomainError as exc:
+                mark_ingestion_error(self.principal, obj_id)
+                self._bind(binding, entry, mapping)
+                self.summary.error(path, exc.message or str(exc))
+                return
             self._bind(binding, entry, mapping)
-            return
-        try:
-            _, created = add_version(self.principal, obj_id, self._input(path, text),
-                                     created_via=ConfigObjectVersion.CreatedVia.CONNECTOR, now=self.now)
-        except (Conflict, NotFound):
-            # Archived or deleted by an admin: leave it be; the binding keeps the old blob, so a restore
-            # picks the content up on the next sync.
-            self.summary.skipped += 1
-            return
-        except DomainError as exc:
-            mark_ingestion_error(self.principal, obj_id)
-            self.summary.error(path, exc.message or str(exc))
-            self._bind(binding, entry, mapping)
-            return
         if created:
             self.summary.updated += 1
         else:
             self.summary.skipped += 1  # another blob, the same parsed content (say, a line ending change)
-        self._bind(binding, entry, mapping)
 
     def _bind(self, binding, entry, mapping):
         SourceBinding.objects.filter(pk=binding.pk).update(

@@ -2,7 +2,7 @@ from datetime import timedelta
 
 import pytest
 import time_machine
-from django.db import connection
+from django.db import InterfaceError, OperationalError, connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -314,3 +314,87 @@ def test_a_transient_failure_half_way_keeps_what_was_synced_and_the_retry_finish
         SyncEvent.Status.COMPLETED, 2, 1)
     assert sorted(objects_by_path(target)) == ["skills/a.md", "skills/b.md", "skills/c.md"]
     assert ConfigObject.objects.count() == 3
+
+
+def test_a_path_too_long_to_store_is_that_files_error_and_the_rest_is_synced(repo, github, github_target):
+    target = github_target(repo)
+    long_path = "skills/" + "deep/" * 200 + "x" * 30 + ".md"  # 1040 characters: the binding holds 1024
+    repo.commit({long_path: SKILL_A, "skills/ok.md": SKILL_B})
+    blobs = github.requests["blob"]
+    event = run_resync(target)
+    assert (event.status, event.summary["created"]) == (SyncEvent.Status.PARTIAL, 1)
+    message = f"The path is longer than {sync.MAX_PATH_LENGTH} characters."
+    assert event.summary["errors"] == [{"path": long_path, "error": message}]
+    assert github.requests["blob"] - blobs == 1  # checked before anything is fetched or inserted
+    assert sorted(objects_by_path(target)) == ["skills/ok.md"]
+    assert run_resync(target).status == SyncEvent.Status.PARTIAL  # and again next time, never wedged
+
+
+def _failing_for(path, real, failure):
+    """`real` (create_config_object), but running `failure()` for the file at `path`."""
+    def create(principal, type_, source_mode, data, *args, **kwargs):
+        if data.metadata["relativePath"] == path:
+            failure()
+        return real(principal, type_, source_mode, data, *args, **kwargs)
+    return create
+
+
+def test_an_unexpected_error_on_one_file_is_its_error_and_the_rest_is_synced(repo, github_target,
+                                                                             monkeypatch):
+    target = github_target(repo)
+    repo.commit({"skills/a.md": SKILL_A, "skills/broken.md": SKILL_B, "skills/z.md": "# Z\n"})
+
+    def failing_statement():
+        # A statement the database refuses: on PostgreSQL the transaction is unusable until the file's
+        # savepoint is rolled back, so the files after it are only saved if that savepoint exists.
+        ConnectorTarget.objects.create(organization=target.organization, instance=target.instance,
+                                       repository_id=target.repository_id, repository_full_name="acme/x",
+                                       branch=target.branch)
+
+    monkeypatch.setattr(sync, "create_config_object",
+                        _failing_for("skills/broken.md", sync.create_config_object, failing_statement))
+    event = run_resync(target)
+    assert (event.status, event.summary["created"]) == (SyncEvent.Status.PARTIAL, 2)
+    [error] = event.summary["errors"]
+    assert error["path"] == "skills/broken.md"
+    assert error["error"].startswith("Unexpected error: IntegrityError")
+    assert sorted(objects_by_path(target)) == ["skills/a.md", "skills/z.md"]
+    assert ConfigObject.objects.count() == 2  # the broken file's object went with its savepoint
+
+    monkeypatch.undo()
+    event = run_resync(target)
+    assert (event.status, event.summary["created"]) == (SyncEvent.Status.COMPLETED, 1)
+
+
+@pytest.mark.parametrize("error", [RuntimeError("boom"), RecursionError("maximum recursion depth exceeded")])
+def test_any_exception_of_one_file_makes_the_event_partial(repo, github_target, monkeypatch, error):
+    target = github_target(repo)
+    repo.commit({"skills/a.md": SKILL_A, "skills/b.md": SKILL_B})
+
+    def fail():
+        raise error
+
+    monkeypatch.setattr(sync, "create_config_object",
+                        _failing_for("skills/a.md", sync.create_config_object, fail))
+    event = run_resync(target)
+    assert event.status == SyncEvent.Status.PARTIAL
+    assert event.summary["errors"] == [{"path": "skills/a.md",
+                                        "error": f"Unexpected error: {type(error).__name__}: {error}"}]
+    assert sorted(objects_by_path(target)) == ["skills/b.md"]
+
+
+@pytest.mark.parametrize("error", [OperationalError("server closed the connection unexpectedly"),
+                                   InterfaceError("connection already closed")])
+def test_a_database_connection_failure_is_not_one_files_error_the_event_is_retried(
+        repo, github_target, monkeypatch, error):
+    target = github_target(repo)
+    repo.commit({"skills/a.md": SKILL_A, "skills/b.md": SKILL_B})
+
+    def fail():
+        raise error
+
+    monkeypatch.setattr(sync, "create_config_object",
+                        _failing_for("skills/b.md", sync.create_config_object, fail))
+    event = run_resync(target)
+    assert (event.status, event.attempts) == (SyncEvent.Status.QUEUED, 1)
+    assert f"Unexpected error: {type(error).__name__}" in event.error and event.next_attempt_at is not None
