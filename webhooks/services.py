@@ -104,8 +104,7 @@ def receive_delivery(provider_name, headers, stream, *, content_length=None, max
         return _not_accepted(reason, delivery)
 
     payload = parse_payload(body)
-    action = payload.get("action")
-    action = action[:_MAX_ACTION] if isinstance(action, str) else ""
+    action = _action(payload)
     return _accept(provider, delivery_id, event, action, recorded, body, payload)
 
 
@@ -118,6 +117,17 @@ def parse_payload(body):
     if not isinstance(payload, dict):
         raise Invalid("The payload must be a JSON object.", code="invalid_json")
     return payload
+
+
+def _action(payload):
+    """The payload's `action` as stored (cut to the column); Invalid when no row could hold it at all (a NUL
+    or a lone surrogate: PostgreSQL refuses both, which would be a 500)."""
+    action = payload.get("action")
+    if not isinstance(action, str):
+        return ""
+    if "\x00" in action or any("\ud800" <= char <= "\udfff" for char in action):
+        raise Invalid("Invalid field: action (a NUL character or an invalid one)", field="action")
+    return action[:_MAX_ACTION]
 
 
 def _reject_constant(name):

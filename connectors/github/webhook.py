@@ -9,10 +9,12 @@ when the target's account holds the payload's installation. An installation belo
 
 import re
 
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from connectors.models import ConnectorAccount, ConnectorInstance, ConnectorTarget, Provider, SyncEvent
 from connectors.queueing import queue_sync_event
+from connectors.services import MAX_GITHUB_ID, validate_repository_full_name
 from plexica.errors import Invalid
 from webhooks.providers import HandlerResult, WebhookProvider, hmac_sha256_signature_valid, register_provider
 
@@ -24,18 +26,55 @@ def verify_signature(body, headers, secret):
     return hmac_sha256_signature_valid(body, headers.get(SIGNATURE_HEADER, ""), secret)
 
 
-def _field(payload, path, kind):
+_REF_LENGTH = ConnectorTarget._meta.get_field("ref").max_length
+_FULL_NAME_LENGTH = ConnectorTarget._meta.get_field("repository_full_name").max_length
+
+
+def _field(payload, path, kind, max_length=None, validator=None):
     """payload["a"]["b"] for "a.b", of type `kind`; Invalid naming the field otherwise."""
     value = payload
     for name in path.split("."):
         value = value.get(name) if isinstance(value, dict) else None
+    return _checked(value, path, kind, max_length, validator)
+
+
+def _checked(value, path, kind, max_length=None, validator=None):
+    """`value` if it is a `kind` our rows can hold; Invalid (400, nothing stored) naming `path` otherwise.
+
+    The payload is signed, so it is GitHub's, but a value the database refuses (an id beyond a bigint, a NUL
+    or a lone surrogate in a string, a string longer than its column) would be a 500 and a failed delivery.
+    """
     if not isinstance(value, kind) or isinstance(value, bool):
         raise Invalid(f"Missing or invalid field: {path}", field=path)
+    if kind is int and not 0 < value <= MAX_GITHUB_ID:
+        raise Invalid(f"Invalid field: {path} (an id from 1 to {MAX_GITHUB_ID})", field=path)
+    if kind is str:
+        if "\x00" in value or not _encodable(value):
+            raise Invalid(f"Invalid field: {path} (a NUL character or an invalid one)", field=path)
+        if max_length is not None and len(value) > max_length:
+            raise Invalid(f"Invalid field: {path} (longer than {max_length} characters)", field=path)
+    if validator is not None:
+        try:
+            validator(value)
+        except ValidationError as exc:
+            raise Invalid(f"Invalid field: {path} ({' '.join(exc.messages)})", field=path) from None
     return value
+
+
+def _encodable(text):
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # JSON may spell lone surrogates (\ud800), which UTF-8 cannot hold
+        return False
+    return True
 
 
 def _installation_id(payload):
     return _field(payload, "installation.id", int)
+
+
+def _repository_id(payload):
+    return _field(payload, "repository.id", int)
 
 
 def _targets_of_installation(installation_id, repository_ids):
@@ -68,10 +107,10 @@ def _queue(targets, event_type, delivery, head_sha=""):
 
 def handle_push(delivery, payload):
     """A push to a mapped branch queues one sync per target at the pushed head (deduplicated on the SHA)."""
-    ref = _field(payload, "ref", str)
-    repository_id = _field(payload, "repository.id", int)
+    ref = _field(payload, "ref", str, max_length=_REF_LENGTH)
+    repository_id = _repository_id(payload)
     installation_id = _installation_id(payload)
-    head_sha = _field(payload, "after", str).lower()
+    head_sha = _field(payload, "after", str, max_length=64).lower()
     if not COMMIT_SHA.fullmatch(head_sha):
         raise Invalid("Missing or invalid field: after (a commit SHA)", field="after")
     targets = list(_syncable(_targets_of_installation(installation_id, [repository_id]).filter(ref=ref)))
@@ -129,8 +168,8 @@ def handle_installation_repositories(delivery, payload):
     removed = payload.get("repositories_removed")
     if not isinstance(removed, list):
         raise Invalid("Missing or invalid field: repositories_removed", field="repositories_removed")
-    repository_ids = [repo["id"] for repo in removed
-                      if isinstance(repo, dict) and type(repo.get("id")) is int]
+    repository_ids = [_checked(repo.get("id") if isinstance(repo, dict) else None,
+                               f"repositories_removed[{n}].id", int) for n, repo in enumerate(removed)]
     now = timezone.now()
     disabled = _targets_of_installation(installation_id, repository_ids).filter(
         status=ConnectorTarget.Status.ACTIVE
@@ -146,12 +185,13 @@ def handle_installation_repositories(delivery, payload):
 def handle_repository(delivery, payload):
     """A renamed repository: its targets follow the new full name, and each synced one is resynced."""
     installation_id = _installation_id(payload)
-    repository_id = _field(payload, "repository.id", int)
+    repository_id = _repository_id(payload)
     details = {"installationId": installation_id, "repositoryId": repository_id}
     targets = _targets_of_installation(installation_id, [repository_id])
     now = timezone.now()
     if delivery.action == "renamed":
-        full_name = _field(payload, "repository.full_name", str)
+        full_name = _field(payload, "repository.full_name", str, max_length=_FULL_NAME_LENGTH,
+                           validator=validate_repository_full_name)
         renamed = targets.exclude(repository_full_name=full_name).update(repository_full_name=full_name,
                                                                          updated_at=now)
         event_ids = _queue(_syncable(targets), SyncEvent.Type.REPOSITORY, delivery)

@@ -311,6 +311,61 @@ def test_a_repository_event_without_an_installation_is_a_400(send, org):
     assert json.loads(response.content)["error"]["details"] == {"field": "installation.id"}
 
 
+# payload values our rows cannot hold: a 400 naming the field, nothing stored, never a 500
+
+def _removed(repository_id):
+    return {"action": "removed", "installation": {"id": INSTALLATION}, "repositories_added": [],
+            "repositories_removed": [{"id": REPO, "full_name": "acme/skills"}, {"id": repository_id}]}
+
+
+def _with(payload, path, value):
+    *parents, name = path.split(".")
+    inner = payload
+    for parent in parents:
+        inner = inner[parent]
+    inner[name] = value
+    return payload
+
+
+@pytest.mark.parametrize(("event", "payload", "field"), [
+    ("push", _with(push(), "repository.id", 2**70), "repository.id"),
+    ("push", _with(push(), "repository.id", 2**63), "repository.id"),
+    ("push", _with(push(), "repository.id", 0), "repository.id"),
+    ("push", _with(push(), "repository.id", True), "repository.id"),
+    ("push", _with(push(), "installation.id", -1), "installation.id"),
+    ("push", _with(push(), "installation.id", 2**64), "installation.id"),
+    ("push", _with(push(), "ref", "refs/heads/ma\x00in"), "ref"),
+    ("push", _with(push(), "ref", "refs/heads/\ud800"), "ref"),
+    ("push", _with(push(), "ref", "refs/heads/" + "b" * 300), "ref"),
+    ("push", _with(push(), "after", "\x00" * 40), "after"),
+    ("installation", installation_event("deleted", installation=2**70), "installation.id"),
+    ("installation_repositories", _removed(2**70), "repositories_removed[1].id"),
+    ("installation_repositories", _removed("556"), "repositories_removed[1].id"),
+    ("repository", repository_event("renamed", "acme/" + "x" * 5000), "repository.full_name"),
+    ("repository", repository_event("renamed", "acme/ski\x00lls"), "repository.full_name"),
+    ("repository", repository_event("renamed", "acme/skills/../../etc"), "repository.full_name"),
+    ("repository", repository_event("renamed", "acme/skills", repo=2**70), "repository.id"),
+])
+def test_a_payload_value_our_rows_cannot_hold_is_a_400_naming_it_and_stores_nothing(
+        send, org, event, payload, field):
+    target = connect(org, INSTALLATION, REPO, "acme/skills")
+    response, callbacks = send(event, payload)
+    assert response.status_code == 400, response.content
+    error = response.json()["error"]
+    assert error["code"] == "invalid_request" and error["details"] == {"field": field}
+    assert field in error["message"]
+    assert callbacks == [] and not WebhookDelivery.objects.exists() and not SyncEvent.objects.exists()
+    target.refresh_from_db()
+    assert (target.status, target.repository_full_name) == (ConnectorTarget.Status.ACTIVE, "acme/skills")
+    assert ConnectorAccount.objects.get().status == ConnectorAccount.Status.ACTIVE
+
+
+def test_the_largest_ids_a_bigint_holds_are_accepted(send, org):
+    connect(org, 2**63 - 1, 2**63 - 1, "acme/skills")
+    response, _ = send("push", push(installation=2**63 - 1, repo=2**63 - 1))
+    assert response.status_code == 202 and response.json()["queued"] == 1
+
+
 # end to end, with the sync worker's task run in-process against the stub GitHub server
 
 @pytest.fixture

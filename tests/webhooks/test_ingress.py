@@ -322,3 +322,12 @@ def test_superusers_read_deliveries_in_the_admin_and_nobody_edits_them(webhook_s
 
     client.force_login(org_admin.user)  # staff, an org's admin: deliveries span orgs, so not theirs to read
     assert client.get(reverse("admin:webhooks_webhookdelivery_changelist")).status_code == 403
+
+
+@pytest.mark.parametrize("action", ["dele\u0000ted", "\ud800"])
+def test_an_action_a_row_cannot_hold_is_a_400_and_stores_nothing(webhook_secret, action):
+    payload = {"action": action, "installation": {"id": 777}}
+    response = deliver("installation", payload)
+    assert response.status_code == 400, response.content
+    assert response.json()["error"]["details"] == {"field": "action"}
+    assert _stored() == 0
