@@ -167,6 +167,12 @@ class _Reconciler:
         seen = []
         for path, (entry, mapping) in selected.items():
             self._keep_lease()
+            if not entry.regular:
+                # A symlink's blob is the link's target, a submodule has none: neither is a file to bring in.
+                # An open binding of the path stays in `bindings` and is removed below like a gone file.
+                logger.info("Sync event %s: skipped %s, %s.", self.event.pk, path, entry.kind)
+                self.summary.skipped += 1
+                continue
             if len(path) > MAX_PATH_LENGTH:
                 self.summary.error(path, f"The path is longer than {MAX_PATH_LENGTH} characters.")
                 continue

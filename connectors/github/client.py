@@ -53,11 +53,25 @@ class GitHubPermanentError(GitHubError):
     """Retrying the same call will fail the same way."""
 
 
+REGULAR_FILE_MODES = frozenset({"100644", "100755"})
+_MODE_KINDS = {"120000": "a symbolic link", "160000": "a submodule"}
+
+
 @dataclass(frozen=True)
 class TreeEntry:
     path: str
     sha: str
     size: int
+    mode: str = "100644"
+
+    @property
+    def regular(self):
+        """A plain or executable file. A symlink is a blob too, but its content is the link's target."""
+        return self.mode in REGULAR_FILE_MODES
+
+    @property
+    def kind(self):
+        return "a file" if self.regular else _MODE_KINDS.get(self.mode, f"an entry of mode {self.mode}")
 
 
 _lock = threading.Lock()
@@ -243,12 +257,17 @@ def _tree(installation_id, full_name, sha, recursive):
     return answer
 
 
+_FILE_TYPES = ("blob", "commit")  # a submodule is a "commit" entry
+
+
 def _file(path, item):
-    return TreeEntry(path, _sha(item.get("sha"), "blob"), int(item.get("size") or 0))
+    mode = str(item.get("mode") or "")  # none at all: not known to be a regular file, so skipped
+    return TreeEntry(path, _sha(item.get("sha"), "blob"), int(item.get("size") or 0), mode)
 
 
 def tree_files(installation_id, full_name, commit_sha):
-    """Every file (blob) of the commit's tree as {path: TreeEntry}.
+    """Every file of the commit's tree as {path: TreeEntry}: blobs (symlinks among them) and submodules, which
+    are not regular files (TreeEntry.regular); the sync skips those.
 
     A recursive listing GitHub truncated (very large trees) is completed by walking the subtrees one by one.
     """
@@ -256,7 +275,7 @@ def tree_files(installation_id, full_name, commit_sha):
     files = {}
     if not answer.get("truncated"):
         for item in answer["tree"]:
-            if item.get("type") == "blob":
+            if item.get("type") in _FILE_TYPES:
                 files[item["path"]] = _file(item["path"], item)
         return files
     pending = [("", commit_sha)]
@@ -266,7 +285,7 @@ def tree_files(installation_id, full_name, commit_sha):
             path = prefix + item["path"]
             if item.get("type") == "tree":
                 pending.append((path + "/", _sha(item.get("sha"), "tree")))
-            elif item.get("type") == "blob":
+            elif item.get("type") in _FILE_TYPES:
                 files[path] = _file(path, item)
     return files
 

@@ -8,6 +8,9 @@ and commit SHAs; tests `commit` file sets to move a branch), and answers:
     GET  /repos/{o}/{r}/git/ref/heads/{branch}         GET /repos/{o}/{r}/branches/{branch}
     GET  /repos/{o}/{r}/git/trees/{sha}[?recursive=1]  GET /repos/{o}/{r}/git/blobs/{sha}
 
+A file's content may be a StubEntry to give it another mode: `symlink(target)`, `submodule(commit_sha)`,
+`executable(content)`.
+
 Faults are injected per endpoint name ("token", "ref", "branch", "tree", "blob", "repository"):
 `fail(endpoint, status, times, retry_after)` and `slow(endpoint, seconds, times)`. `requests[endpoint]` counts
 the calls that reached each endpoint.
@@ -34,6 +37,26 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 def _git_sha(kind, content):
     return hashlib.sha1(f"{kind} {len(content)}\0".encode() + content).hexdigest()
+
+
+@dataclass(frozen=True)
+class StubEntry:
+    """A tree entry that is not a plain file: its git mode, and its content (a submodule: its commit SHA)."""
+
+    mode: str
+    content: bytes
+
+
+def symlink(target):
+    return StubEntry("120000", target.encode())
+
+
+def submodule(commit_sha):
+    return StubEntry("160000", commit_sha.encode())
+
+
+def executable(content):
+    return StubEntry("100755", content.encode() if isinstance(content, str) else content)
 
 
 class StubRepository:
@@ -68,17 +91,21 @@ class StubRepository:
             if isinstance(value, dict):
                 subtree = self._write_tree(value)
                 entries.append({"path": name, "mode": "040000", "type": "tree", "sha": subtree})
+            elif isinstance(value, StubEntry) and value.mode == "160000":
+                entries.append({"path": name, "mode": value.mode, "type": "commit",
+                                "sha": value.content.decode()})
             else:
-                sha = _git_sha("blob", value)
-                self.blobs[sha] = value
-                entries.append({"path": name, "mode": "100644", "type": "blob", "sha": sha,
-                                "size": len(value)})
+                mode = value.mode if isinstance(value, StubEntry) else "100644"
+                content = value.content if isinstance(value, StubEntry) else value
+                sha = _git_sha("blob", content)
+                self.blobs[sha] = content
+                entries.append({"path": name, "mode": mode, "type": "blob", "sha": sha, "size": len(content)})
         sha = _git_sha("tree", json.dumps(entries, sort_keys=True).encode())
         self.trees[sha] = entries
         return sha
 
     def commit(self, files, branch=None):
-        """Make the branch hold exactly `files` ({path: text or bytes}) in a new commit; its SHA."""
+        """Make the branch hold exactly `files` ({path: text, bytes, StubEntry}) in a new commit; its SHA."""
         branch = branch or self.default_branch
         encoded = {path: content.encode() if isinstance(content, str) else content
                    for path, content in files.items()}

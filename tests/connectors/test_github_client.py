@@ -10,6 +10,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from connectors.github import client
 from connectors.github.client import GitHubPermanentError, GitHubTransientError
+from tests.connectors.github_stub import executable, submodule, symlink
 
 INSTALLATION = 101
 
@@ -43,6 +44,22 @@ def test_a_truncated_recursive_tree_is_completed_by_walking_subtrees(github, rep
     files = client.tree_files(INSTALLATION, "acme/config", repo.head())
     assert sorted(files) == ["README.md", "skills/a.md", "skills/deep/b.md"]
     assert github.requests["tree"] == 4  # the truncated answer, then root, skills and skills/deep one by one
+
+
+@pytest.mark.parametrize("truncated", [False, True])
+def test_tree_entries_carry_their_mode_and_only_plain_and_executable_files_are_regular(github, repo,
+                                                                                         truncated):
+    github.truncate_recursive_trees = truncated
+    sha = repo.update({"skills/link.md": symlink("../../secrets.md"), "vendor/lib": submodule("c" * 40),
+                       "skills/run.sh": executable("#!/bin/sh\n")})
+    files = client.tree_files(INSTALLATION, "acme/config", sha)
+    kinds = {path: (entry.mode, entry.regular, entry.kind) for path, entry in files.items()}
+    assert kinds == {
+        "README.md": ("100644", True, "a file"), "skills/a.md": ("100644", True, "a file"),
+        "skills/deep/b.md": ("100644", True, "a file"), "skills/run.sh": ("100755", True, "a file"),
+        "skills/link.md": ("120000", False, "a symbolic link"),
+        "vendor/lib": ("160000", False, "a submodule"),
+    }
 
 
 def test_large_blobs_survive_base64_line_wrapping(repo):

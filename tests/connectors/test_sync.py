@@ -11,6 +11,7 @@ from connectors.github import client
 from connectors.models import ConnectorInstance, ConnectorTarget, SourceBinding, SourceTombstone, SyncEvent
 from connectors.queueing import queue_sync_event
 from marketplaces.models import ConfigObject, ConfigObjectVersion, MembershipSource, PluginConfigObject
+from tests.connectors.github_stub import executable, submodule, symlink
 
 SKILL_A = "---\nname: Forecasting\ndescription: Quarterly numbers\n---\nUse the CRM.\n"
 SKILL_A2 = "---\nname: Forecasting\ndescription: Quarterly numbers, by region\n---\nUse the CRM.\n"
@@ -398,3 +399,24 @@ def test_a_database_connection_failure_is_not_one_files_error_the_event_is_retri
     event = run_resync(target)
     assert (event.status, event.attempts) == (SyncEvent.Status.QUEUED, 1)
     assert f"Unexpected error: {type(error).__name__}" in event.error and event.next_attempt_at is not None
+
+
+def test_symlinks_and_submodules_are_skipped_never_synced_as_files(repo, github, github_target):
+    target = github_target(repo, mappings=[("skills/**", "skill")])
+    repo.commit({"skills/a.md": SKILL_A, "skills/run.md": executable(SKILL_B),
+                 "skills/secret.md": symlink("../../../etc/passwd"), "skills/vendor": submodule("c" * 40)})
+    blobs = github.requests["blob"]
+    event = run_resync(target)
+    assert event.status == SyncEvent.Status.COMPLETED
+    assert (event.summary["created"], event.summary["skipped"], event.summary["errors"]) == (2, 2, [])
+    assert sorted(objects_by_path(target)) == ["skills/a.md", "skills/run.md"]  # 100644 and 100755 only
+    assert github.requests["blob"] - blobs == 2  # a link's target is never even read
+    assert not ConfigObject.objects.filter(relative_path="skills/secret.md").exists()
+
+    # A file that becomes a symlink is gone as a file: its object is removed like a deleted file's.
+    obj = objects_by_path(target)["skills/a.md"]
+    repo.update({"skills/a.md": symlink("run.md")})
+    event = run_resync(target)
+    assert (event.summary["deleted"], event.summary["skipped"]) == (1, 4)  # run.md unchanged, 3 not files
+    assert sorted(objects_by_path(target)) == ["skills/run.md"]
+    assert ConfigObject.objects.get(pk=obj.pk).status == ConfigObject.Status.DELETED
