@@ -33,7 +33,7 @@ from connectors.models import (
     SyncEvent,
 )
 from marketplaces.composition import add_config_object_to_plugin
-from marketplaces.models import ConfigObject, ConfigObjectVersion, MembershipSource
+from marketplaces.models import ConfigObject, ConfigObjectVersion, MembershipSource, PluginConfigObject
 from marketplaces.parsing import MAX_PAYLOAD_BYTES, parse_version_input
 from marketplaces.services import (
     VersionInput,
@@ -43,6 +43,7 @@ from marketplaces.services import (
     record_deleted_version,
 )
 from plexica.errors import Conflict, DomainError, NotFound
+from plexica.plugins.models import Plugin
 
 logger = logging.getLogger("plexica.connectors.sync")
 
@@ -131,6 +132,7 @@ class _Reconciler:
         self.principal = SyncPrincipal(self.target.organization)
         self.summary = SyncSummary(head)
         self._renewed_at = time.monotonic()
+        self._remapped = {}  # mapping pk -> pks of unchanged bindings another mapping now selects
 
     def _keep_lease(self):
         if time.monotonic() - self._renewed_at >= LEASE_RENEW_SECONDS:
@@ -184,11 +186,40 @@ class _Reconciler:
             self._one_file(binding.path, self._remove, binding)
         SourceBinding.objects.filter(pk__in=seen).exclude(last_seen_revision=self.head).update(
             last_seen_revision=self.head, updated_at=self.now)
+        for mapping_pk, binding_pks in self._remapped.items():  # one update per mapping, not per file
+            SourceBinding.objects.filter(pk__in=binding_pks).update(mapping_id=mapping_pk,
+                                                                    updated_at=self.now)
+        self._add_missing_memberships()
         return self.summary
 
+    def _add_missing_memberships(self):
+        """Make each open binding's object a member of its mapping's plugin when the mapping auto-adds and
+        the object never was one: a mapping that gains a plugin (or changes it) after its files were synced
+        applies to them too. One query finds the missing ones (none in the steady state), one inserts them.
+        A membership someone removed by hand keeps its row, so it stays removed, as for a file synced after
+        the mapping."""
+        ever_member = PluginConfigObject.objects.filter(plugin=OuterRef("mapping__plugin"),
+                                                        config_object=OuterRef("config_object"))
+        missing = list(SourceBinding.objects
+                       .filter(target=self.target, closed_at__isnull=True, mapping__auto_add_to_plugin=True,
+                               mapping__plugin__organization=self.target.organization_id,
+                               config_object__deleted_at__isnull=True)
+                       .exclude(mapping__plugin__catalog_status=Plugin.CatalogStatus.DELETED)
+                       .exclude(Exists(ever_member))
+                       .values_list("mapping__plugin_id", "config_object_id"))
+        if missing:
+            # What add_config_object_to_plugin would insert, in one statement; a membership added meanwhile
+            # (by hand, or by another run) wins the unique constraint and is left as it is.
+            PluginConfigObject.objects.bulk_create(
+                [PluginConfigObject(organization_id=self.target.organization_id, plugin_id=plugin_id,
+                                    config_object_id=obj_id, source=MembershipSource.CONNECTOR,
+                                    added_at=self.now)
+                 for plugin_id, obj_id in missing],
+                ignore_conflicts=True)
+
     def _one_file(self, path, step, *args):
-        """step(*args), whose writes are its own transaction (a savepoint when the run is in one); an
-        unexpected failure becomes this file's error and the sync goes on with the next one."""
+        """step(*args), whose writes are its own transaction (a savepoint when the run is in one);
+        an unexpected failure becomes this file's error and the sync goes on with the next one."""
         try:
             return step(*args)
         except NOT_ONE_FILES_FAULT:
@@ -207,6 +238,8 @@ class _Reconciler:
             self._add(path, entry, mapping)
         elif binding.last_blob_sha == entry.sha:
             self._unchanged(path, entry, binding)
+            if binding.mapping_id != mapping.pk:  # changed content is rebound in _change; unchanged is here
+                self._remapped.setdefault(mapping.pk, []).append(binding.pk)
             return True
         else:
             self._change(path, entry, mapping, binding)

@@ -8,9 +8,17 @@ from django.utils import timezone
 
 from connectors import sync
 from connectors.github import client
-from connectors.models import ConnectorInstance, ConnectorTarget, SourceBinding, SourceTombstone, SyncEvent
+from connectors.models import (
+    ConnectorInstance,
+    ConnectorMapping,
+    ConnectorTarget,
+    SourceBinding,
+    SourceTombstone,
+    SyncEvent,
+)
 from connectors.queueing import queue_sync_event
 from marketplaces.models import ConfigObject, ConfigObjectVersion, MembershipSource, PluginConfigObject
+from plexica.plugins.models import Plugin
 from tests.connectors.github_stub import executable, submodule, symlink
 
 SKILL_A = "---\nname: Forecasting\ndescription: Quarterly numbers\n---\nUse the CRM.\n"
@@ -420,3 +428,72 @@ def test_symlinks_and_submodules_are_skipped_never_synced_as_files(repo, github,
     assert (event.summary["deleted"], event.summary["skipped"]) == (1, 4)  # run.md unchanged, 3 not files
     assert sorted(objects_by_path(target)) == ["skills/run.md"]
     assert ConfigObject.objects.get(pk=obj.pk).status == ConfigObject.Status.DELETED
+
+
+def _members(plugin):
+    memberships = PluginConfigObject.objects.filter(plugin=plugin, removed_at__isnull=True)
+    return sorted(memberships.values_list("config_object__relative_path", flat=True))
+
+
+def test_a_mapping_that_gains_or_changes_its_plugin_adds_the_files_already_synced(repo, github_target, org,
+                                                                                 crm_plugin):
+    target = github_target(repo, mappings=[("skills/**", "skill")])
+    repo.commit({"skills/a.md": SKILL_A, "skills/b.md": SKILL_B})
+    run_resync(target)
+    assert _members(crm_plugin) == []
+
+    target.mappings.update(plugin=crm_plugin, auto_add_to_plugin=True)
+    event = run_resync(target)  # nothing changed in the repository: every file is unchanged
+    assert (event.status, event.summary["skipped"]) == (SyncEvent.Status.COMPLETED, 2)
+    assert _members(crm_plugin) == ["skills/a.md", "skills/b.md"]
+    added = PluginConfigObject.objects.values_list("source", "added_by", "organization")
+    assert set(added) == {(MembershipSource.CONNECTOR, None, org.pk)}
+
+    billing = Plugin.objects.create(organization=org, plugin_id="plugin-billing", name="Billing",
+                                    version="1.0.0")
+    target.mappings.update(plugin=billing)
+    run_resync(target)
+    assert _members(billing) == ["skills/a.md", "skills/b.md"]
+    assert _members(crm_plugin) == ["skills/a.md", "skills/b.md"]  # adding never takes anything away
+
+
+def test_a_new_mapping_into_a_plugin_that_now_selects_bound_files_adds_them(repo, github_target, crm_plugin):
+    target = github_target(repo, mappings=[("skills/**", "skill")])
+    repo.commit({"skills/special/a.md": SKILL_A, "skills/b.md": SKILL_B})
+    run_resync(target)
+    first = ConnectorMapping.objects.create(organization=target.organization, target=target, position=0,
+                                            selector="skills/special/*.md", object_type="skill",
+                                            plugin=crm_plugin, auto_add_to_plugin=True)
+    target.mappings.exclude(pk=first.pk).update(position=1)
+    run_resync(target)
+    assert _members(crm_plugin) == ["skills/special/a.md"]
+    binding = SourceBinding.objects.get(target=target, path="skills/special/a.md", closed_at__isnull=True)
+    assert binding.mapping_id == first.pk  # the binding names the mapping that selects it now
+
+
+def test_a_membership_removed_by_hand_is_not_added_back(repo, github_target, crm_plugin, system):
+    from marketplaces.composition import remove_config_object_from_plugin
+
+    target = github_target(repo, mappings=[("skills/**", "skill", crm_plugin)])
+    repo.commit({"skills/a.md": SKILL_A, "skills/b.md": SKILL_B})
+    run_resync(target)
+    remove_config_object_from_plugin(system, crm_plugin, objects_by_path(target)["skills/a.md"])
+    repo.update({"skills/a.md": SKILL_A2})
+    run_resync(target)
+    assert _members(crm_plugin) == ["skills/b.md"]
+
+
+def test_an_unchanged_resync_into_a_plugin_costs_the_same_queries_for_5_files_as_for_50(repo, github,
+                                                                                       github_target,
+                                                                                       crm_plugin):
+    def queries_of_unchanged_resync(file_count):
+        repository = github.repository(f"acme/plugin-{file_count}", repository_id=6000 + file_count)
+        target = github_target(repository, mappings=[("skills/**", "skill", crm_plugin)])
+        repository.commit({f"skills/s{i}.md": f"# Skill {i}\n" for i in range(file_count)})
+        run_resync(target)
+        event, _ = queue_sync_event(target, SyncEvent.Type.MANUAL_RESYNC, trigger=SyncEvent.Trigger.MANUAL)
+        with CaptureQueriesContext(connection) as queries:
+            sync.run_sync_event(event.pk)
+        return len(queries)
+
+    assert queries_of_unchanged_resync(5) == queries_of_unchanged_resync(50)
