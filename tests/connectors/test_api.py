@@ -815,3 +815,21 @@ def test_another_organization_gets_404_on_every_connector_id_and_changes_nothing
 
 def test_a_key_of_another_organization_naming_this_one_is_403(api, target, other_org_key):
     assert api(other_org_key.token, tenant="acme-corp").get(INSTANCES).status_code == 403
+
+
+@pytest.mark.requires_postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_organizations_connecting_one_installation_at_once_leave_it_to_exactly_one(org, other_org):
+    from tests.concurrency import run_together
+
+    for installation_id in range(9001, 9006):
+        def connect(organization, installation_id=installation_id):
+            try:
+                return services.connect_account(principal(organization), installation_id)[0].organization_id
+            except Conflict as exc:
+                return exc.message
+
+        results = run_together(lambda: connect(org), lambda: connect(other_org))
+        holder = ConnectorAccount.objects.get(installation_id=installation_id).organization_id
+        assert sorted(results, key=str) == sorted(
+            [holder, "This installation is connected to another organization."], key=str)
