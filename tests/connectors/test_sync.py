@@ -375,6 +375,24 @@ def test_an_unexpected_error_on_one_file_is_its_error_and_the_rest_is_synced(rep
     assert (event.status, event.summary["created"]) == (SyncEvent.Status.COMPLETED, 1)
 
 
+@pytest.mark.requires_postgres
+def test_a_data_error_of_one_file_on_postgresql_is_its_error_and_the_rest_is_synced(repo, github_target,
+                                                                                     monkeypatch):
+    target = github_target(repo)
+    repo.commit({"skills/a.md": SKILL_A, "skills/broken.md": SKILL_B, "skills/z.md": "# Z\n"})
+
+    def data_error():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT CAST(%s AS smallint)", [2**40])  # out of range: a DataError
+
+    monkeypatch.setattr(sync, "create_config_object",
+                        _failing_for("skills/broken.md", sync.create_config_object, data_error))
+    event = run_resync(target)
+    assert (event.status, event.summary["created"]) == (SyncEvent.Status.PARTIAL, 2)
+    assert event.summary["errors"][0]["error"].startswith("Unexpected error: DataError")
+    assert sorted(objects_by_path(target)) == ["skills/a.md", "skills/z.md"]
+
+
 @pytest.mark.parametrize("error", [RuntimeError("boom"), RecursionError("maximum recursion depth exceeded")])
 def test_any_exception_of_one_file_makes_the_event_partial(repo, github_target, monkeypatch, error):
     target = github_target(repo)
