@@ -112,6 +112,8 @@ def parse_payload(body):
     """The JSON object of a verified body; Invalid (400) for anything else."""
     try:
         payload = json.loads(body, parse_constant=_reject_constant)
+    except RecursionError:
+        raise Invalid("Malformed JSON: nested too deeply.", code="invalid_json") from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise Invalid(f"Malformed JSON: {exc}", code="invalid_json") from None
     if not isinstance(payload, dict):

@@ -143,7 +143,8 @@ def test_a_signed_delivery_whose_headers_are_missing_is_not_stored(webhook_secre
     assert _stored() == 0
 
 
-@pytest.mark.parametrize("body", [b"{not json", b"[1, 2]", b'{"n": NaN}', b"\xff\xfe{}", b""])
+@pytest.mark.parametrize("body", [b"{not json", b"[1, 2]", b'{"n": NaN}', b"\xff\xfe{}", b"",
+                                  b'{"a": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"])
 def test_malformed_json_with_a_valid_signature_is_a_400_and_nothing_is_stored(webhook_secret, body):
     response = deliver("push", body=body)
     assert response.status_code == 400
