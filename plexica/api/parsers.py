@@ -27,9 +27,11 @@ class JSONParser(parsers.JSONParser):
             raise ParseError("Malformed JSON: nested too deeply.") from None
         except (ValueError, UnicodeDecodeError) as exc:
             raise ParseError(f"Malformed JSON: {exc}") from None
-        if not getattr(view, "accepts_nul_characters", False) and _holds_nul(data):
-            # PostgreSQL stores no NUL in text or jsonb; refusing it here keeps that a 400, not a 500.
-            raise ParseError("The body holds a NUL character (\\u0000) in a string, which is not accepted.")
+        if not getattr(view, "accepts_nul_characters", False):
+            problem = _unstorable_text(data)
+            if problem:
+                # PostgreSQL stores neither in text or jsonb; refusing them here keeps that a 400, not a 500.
+                raise ParseError(f"The body holds {problem} in a string, which is not accepted.")
         return data
 
 
@@ -37,17 +39,23 @@ def _reject_constant(name):
     raise ValueError(f"{name} is not valid JSON")
 
 
-def _holds_nul(value):
-    """Whether any string (or key) in the parsed JSON holds a NUL character; iterative, for deep bodies."""
+def _unstorable_text(value):
+    """What no database text can hold, if a string (or key) of the parsed JSON has it: a NUL character or a
+    lone UTF-16 surrogate (`"\\ud800"` is valid JSON but not valid UTF-8). Iterative, for deep bodies."""
     stack = [value]
     while stack:
         item = stack.pop()
         if isinstance(item, str):
             if "\x00" in item:
-                return True
+                return "a NUL character (\\u0000)"
+            if not item.isascii():
+                try:
+                    item.encode("utf-8")
+                except UnicodeEncodeError:
+                    return "a lone surrogate (\\ud800-\\udfff)"
         elif isinstance(item, dict):
             stack.extend(item.keys())
             stack.extend(item.values())
         elif isinstance(item, list):
             stack.extend(item)
-    return False
+    return None

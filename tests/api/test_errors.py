@@ -132,3 +132,13 @@ def test_a_nul_character_in_a_json_body_is_a_400_not_a_database_error(api, org_k
     response = api(org_key.token).post(path, body, format="json")
     assert response.status_code == 400
     assert "NUL character" in str(response.json())
+
+
+@pytest.mark.parametrize("text", ["\\ud800", "a\\udfffb", "\\u0000"])
+def test_text_no_database_can_store_is_a_400_wherever_it_sits_in_the_body(api, org_key, crm_plugin, text):
+    raw = ('{"namespace": "crm.cache", "key": "k", "ownerId": "plugin-crm", "value": {"deep": ["%s"]}}' % text)
+    response = api(org_key.token).post("/api/plugin-gateway/shared-data", raw.encode(),
+                                       content_type="application/json")
+    assert response.status_code == 400, response.content
+    assert "not accepted" in str(response.json())
+
