@@ -5,6 +5,7 @@ from rest_framework import serializers
 
 from gateway.services import CallRequest
 from plexica.plugins.models import PLUGIN_ID_PATTERN
+from registry.api.serializers import PatternField, StringField
 from registry.models import HttpMethod
 
 _CALL_SEGMENT = re.compile(r"^[A-Za-z0-9._~!$&'()*+,;=:@%-]*$")
@@ -69,11 +70,12 @@ class QueryValueField(serializers.Field):
 
 
 class CallSerializer(serializers.Serializer):
-    callerPluginId = serializers.RegexField(PLUGIN_ID_PATTERN, max_length=100, error_messages=_PLUGIN_ID_ERRORS)
-    targetPluginId = serializers.RegexField(PLUGIN_ID_PATTERN, max_length=100, error_messages=_PLUGIN_ID_ERRORS)
-    targetServiceName = serializers.CharField(max_length=200)
+    # Strict strings: a RegexField fails a non-string with its "invalid" message, whose "{name}" DRF formats.
+    callerPluginId = PatternField(PLUGIN_ID_PATTERN, max_length=100, error_messages=_PLUGIN_ID_ERRORS)
+    targetPluginId = PatternField(PLUGIN_ID_PATTERN, max_length=100, error_messages=_PLUGIN_ID_ERRORS)
+    targetServiceName = StringField(max_length=200)
     method = serializers.ChoiceField(choices=HttpMethod.choices)
-    path = serializers.CharField(max_length=2000)
+    path = StringField(max_length=2000)
     headers = serializers.DictField(child=serializers.CharField(max_length=8192, allow_blank=True), required=False,
                                     default=dict)
     query = serializers.DictField(child=QueryValueField(), required=False, default=dict)

@@ -963,6 +963,17 @@ def test_a_missing_caller_plugin_id_is_named(call, contacts, upstream):
     assert response.json() == {"error": "Invalid request", "message": "Missing required field: callerPluginId"}
 
 
+
+@pytest.mark.parametrize("field", ["callerPluginId", "targetPluginId", "targetServiceName", "path"])
+@pytest.mark.parametrize("value", [True, 7, 1.5, [], ["plugin-crm"], {}, {"a": 1}])
+def test_a_non_string_id_or_path_is_a_bad_request_naming_the_field(call, contacts, upstream, field, value):
+    # A RegexField failed a non-string with its "plugin-{name}" message, which DRF str.format()s: a 500.
+    response = call(value) if field == "path" else call("/contacts", **{field: value})
+
+    assert response.status_code == 400
+    assert response.json() == {"error": "Invalid request", "message": f"{field}: Must be a string."}
+    assert upstream.requests == []
+
 @pytest.mark.parametrize("method", ["TRACE", "CONNECT", "HEAD", "", 42])
 def test_a_method_outside_get_post_put_patch_delete_is_a_bad_request(call, contacts, upstream, method):
     response = call("/status", method=method)
