@@ -2,6 +2,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from plexica.plugins.models import PLUGIN_ID_PATTERN
+from registry.api.serializers import PatternField
 from shareddata.services import Write
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"
@@ -28,10 +29,12 @@ class TtlField(serializers.Field):
 
 
 class SetSharedDataSerializer(serializers.Serializer):
-    namespace = serializers.RegexField(NAME_PATTERN, error_messages=_NAME_ERRORS)
-    key = serializers.RegexField(NAME_PATTERN, error_messages=_NAME_ERRORS)
+    # Strict strings: a RegexField takes 7 as "7", and fails a list with its "plugin-{name}" message,
+    # which DRF str.format()s (a KeyError, so a 500).
+    namespace = PatternField(NAME_PATTERN, error_messages=_NAME_ERRORS)
+    key = PatternField(NAME_PATTERN, error_messages=_NAME_ERRORS)
     value = serializers.JSONField(allow_null=True, help_text="Any JSON value, null included.")
-    ownerId = serializers.RegexField(
+    ownerId = PatternField(
         PLUGIN_ID_PATTERN, max_length=100,
         error_messages={"invalid": "Must look like plugin-{name}: lowercase letters, digits and hyphens."},
     )

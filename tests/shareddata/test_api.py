@@ -57,6 +57,17 @@ def test_a_missing_entry_is_404_with_the_seed_error(api, plugin_key):
     assert response.json()["error"] == "Data not found"
 
 
+@pytest.mark.parametrize("field", ["namespace", "key", "ownerId"])
+@pytest.mark.parametrize("value", [True, 7, 1.5, [], ["plugin-crm"], {"a": 1}])
+def test_a_non_string_name_is_400_naming_it_and_stores_nothing(api, plugin_key, field, value):
+    # A RegexField failed a list with its "plugin-{name}" message, which DRF str.format()s (a 500);
+    # it took 7 as "7".
+    response = put(api(plugin_key.token), **{"owner" if field == "ownerId" else field: value})
+    assert response.status_code == 400
+    assert response.json() == {"error": "Invalid request", "message": f"{field}: Must be a string."}
+    assert not SharedEntry.objects.exists()
+
+
 @pytest.mark.parametrize("ttl", [0, -5, 1.5, "60", True, "sixty", [60]])
 def test_a_bad_ttl_is_400_and_stores_nothing(api, plugin_key, ttl):
     response = put(api(plugin_key.token), ttl=ttl)
