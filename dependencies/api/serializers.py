@@ -4,6 +4,7 @@ from rest_framework import serializers
 from dependencies.ranges import MAX_RANGE_LENGTH, is_valid_range
 from dependencies.resolver import Dependency
 from plexica.plugins.models import PLUGIN_ID_PATTERN, validate_semver
+from registry.api.serializers import PatternField, StringField
 
 MAX_DEPENDENCIES_PER_REQUEST = 500
 _PLUGIN_ID_MESSAGE = "Must look like plugin-{name}: lowercase letters, digits and hyphens."
@@ -29,11 +30,13 @@ def validate_range(value):
 
 
 class DependencySerializer(serializers.Serializer):
-    pluginId = serializers.RegexField(PLUGIN_ID_PATTERN, max_length=100, error_messages={"invalid": _PLUGIN_ID_MESSAGE})
-    dependsOnPluginId = serializers.RegexField(
+    # Strict strings: a RegexField fails a non-string with its "plugin-{name}" message, which DRF
+    # str.format()s (a KeyError, so a 500); a CharField would take the range 1 as "1".
+    pluginId = PatternField(PLUGIN_ID_PATTERN, max_length=100, error_messages={"invalid": _PLUGIN_ID_MESSAGE})
+    dependsOnPluginId = PatternField(
         PLUGIN_ID_PATTERN, max_length=100, error_messages={"invalid": _PLUGIN_ID_MESSAGE}
     )
-    version = serializers.CharField(max_length=MAX_RANGE_LENGTH, validators=[validate_range])
+    version = StringField(max_length=MAX_RANGE_LENGTH, validators=[validate_range])
     required = StrictBooleanField(required=False, default=True)
 
     def validate(self, data):

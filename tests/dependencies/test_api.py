@@ -82,6 +82,11 @@ def test_registering_again_replaces_each_named_plugins_list_and_leaves_the_other
         ({"pluginId": "plugin-a", "dependsOnPluginId": "plugin-c"}, "Missing required field: dependencies[1].version"),
         (entry("plugin-new", "plugin-b"), "dependencies[1].dependsOnPluginId: Repeats dependencies[0]"),
         ("plugin-c", "dependencies[1]: Invalid data."),
+        # Non-strings: a RegexField's "plugin-{name}" message was str.format()ted (a 500); 1 was taken as "1".
+        (entry("plugin-a", True), "dependencies[1].dependsOnPluginId: Must be a string."),
+        (entry(["plugin-a"], "plugin-c"), "dependencies[1].pluginId: Must be a string."),
+        (entry("plugin-a", {"id": "plugin-c"}), "dependencies[1].dependsOnPluginId: Must be a string."),
+        (entry("plugin-a", "plugin-c", 1), "dependencies[1].version: Must be a string."),
     ],
 )
 def test_a_bad_entry_is_a_400_naming_it_and_nothing_stored_changes(api, org, org_key, bad, message):
