@@ -1,5 +1,7 @@
 """Plugin gateway endpoints 7-10: set, get, delete and list shared data (the seed's wire format)."""
 
+import re
+
 from django.conf import settings
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.response import Response
@@ -66,7 +68,10 @@ class ListKeysView(SharedDataView):
     )
     def get(self, request, namespace):
         limit = request.query_params.get("limit")
-        if limit is not None and (not limit.isdigit() or not 1 <= int(limit) <= settings.SHAREDDATA_LIST_MAX_KEYS):
+        # ASCII digits only: "²" is a str.isdigit() digit that int() refuses.
+        if limit is not None and (
+            not re.fullmatch(r"[0-9]{1,9}", limit) or not 1 <= int(limit) <= settings.SHAREDDATA_LIST_MAX_KEYS
+        ):
             raise Invalid(f"limit: must be a whole number from 1 to {settings.SHAREDDATA_LIST_MAX_KEYS}.")
         cursor = request.query_params.get("cursor")
         keys, total, next_cursor = services.list_keys(

@@ -283,6 +283,14 @@ def test_list_keys_pages_with_limit_and_cursor(api, plugin_key):
     assert client.get(f"{URL}/crm.cache", {"cursor": "%%%"}).status_code == 400
 
 
+@pytest.mark.parametrize("limit", ["\u00b2", "\u0663", "1.5", "-1", " 3", "9" * 30])
+def test_a_limit_that_is_not_ascii_digits_in_range_is_a_400(api, plugin_key, limit):
+    # "²" passes str.isdigit() but int() refuses it: that was a 500.
+    response = api(plugin_key.token).get(f"{URL}/crm.cache", {"limit": limit})
+    assert response.status_code == 400
+    assert response.json()["message"].startswith("limit: ")
+
+
 def test_an_empty_namespace_lists_nothing(api, plugin_key):
     assert api(plugin_key.token).get(f"{URL}/nothing.here").json() == {
         "namespace": "nothing.here", "keys": [], "count": 0}
