@@ -140,7 +140,8 @@ def _encode_body(call, headers):
 def _read_capped(response, deadline, service_name):
     limit = settings.GATEWAY_MAX_RESPONSE_BYTES
     declared = response.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
+    # ASCII digits only: "²" is a str.isdigit() digit that int() refuses (the stream's cap still holds).
+    if declared and declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise BadGateway(f"Upstream response is larger than {limit} bytes.", serviceName=service_name)
     chunks, size = [], 0
     for chunk in response.stream(65536):

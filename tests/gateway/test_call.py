@@ -1027,3 +1027,14 @@ def _swallow(function, *args, **kwargs):
         function(*args, **kwargs)
     except Exception:
         pass
+
+
+def test_an_upstream_content_length_of_non_ascii_digits_is_not_a_500(call, contacts, grant, upstream):
+    # "²" passes str.isdigit() but int() refuses it: a hostile upstream could make the gateway answer 500.
+    grant("crm:contacts:read")
+    upstream.reply("/v2/contacts/odd", json={"id": "odd"}, chunked=True, headers={"Content-Length": "\u00b2"})
+
+    response = call("/contacts/odd")
+
+    assert response.status_code in (200, 502)
+    assert response.json().get("error") != "Internal server error"
