@@ -40,6 +40,15 @@ def test_creating_a_key_for_a_member_of_another_org_is_400(api, org_key, other_o
     assert "membershipId" in response.json()["error"]["details"]
 
 
+def test_an_expiry_in_the_past_is_400_and_no_key_is_made(api, org_key):
+    before = ApiKey.objects.count()
+    past = (timezone.now() - timedelta(minutes=1)).isoformat()
+    response = api(org_key.token).post("/api/v1/api-keys", {"name": "x", "expiresAt": past}, format="json")
+    assert response.status_code == 400
+    assert response.json()["error"]["message"] == "expiresAt: Must be in the future."
+    assert ApiKey.objects.count() == before
+
+
 def test_revoking_a_key_makes_it_fail_at_once(api, org_key, plugin_key):
     response = api(org_key.token).post(f"/api/v1/api-keys/{plugin_key.key.pk}/revoke")
     assert response.status_code == 200

@@ -1,3 +1,4 @@
+from django.utils import timezone
 from rest_framework import serializers
 
 from plexica.plugins.models import Plugin
@@ -46,6 +47,12 @@ class ApiKeyCreateSerializer(serializers.Serializer):
         child=serializers.ChoiceField(choices=ApiKey.Scope.choices), required=False, default=list
     )
     expiresAt = serializers.DateTimeField(required=False, allow_null=True)
+
+    def validate_expiresAt(self, value):
+        # A key that is dead on arrival is a mistake (a wrong year, a time zone slip), not a request.
+        if value is not None and value <= timezone.now():
+            raise serializers.ValidationError("Must be in the future.")
+        return value
 
     def validate(self, attrs):
         organization = self.context["organization"]
