@@ -1,6 +1,6 @@
 from django.db.models import Count
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import mixins
+from rest_framework import exceptions, mixins
 from rest_framework.decorators import action
 
 from plexica.api.schema import item_envelope, mutation_envelope
@@ -60,6 +60,8 @@ class ApiKeyViewSet(mixins.ListModelMixin, TenantViewSet):
             queryset = queryset.filter(revoked_at__isnull=True)
         elif state == "revoked":
             queryset = queryset.filter(revoked_at__isnull=False)
+        elif state is not None:  # a typo must not quietly list every key
+            raise exceptions.ValidationError({"state": "Must be active or revoked."})
         plugin_id = self.request.query_params.get("pluginId")
         if plugin_id:
             queryset = queryset.filter(plugin__plugin_id=plugin_id)
