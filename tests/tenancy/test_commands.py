@@ -149,6 +149,14 @@ def test_createapikey_fails_for_an_unknown_organization_naming_it(db):
     assert not ApiKey.objects.exists()
 
 
+@pytest.mark.parametrize("days", ["36501", "3000000", "99999999999"])
+def test_createapikey_refuses_an_expiry_beyond_the_cap_without_a_traceback(org, days):
+    # timedelta or the date past year 9999 raised OverflowError.
+    with pytest.raises(CommandError, match="1 to 36500"):
+        run("createapikey", "acme-corp", "--expires-in-days", days)
+    assert not ApiKey.objects.exists()
+
+
 def test_createapikey_sets_an_expiry_in_days(org):
     output = run("createapikey", "acme-corp", "--expires-in-days", "30")
 

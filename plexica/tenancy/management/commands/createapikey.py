@@ -11,6 +11,9 @@ from plexica.plugins.services import ensure_plugin
 from plexica.tenancy.services import issue_api_key
 
 
+MAX_EXPIRY_DAYS = 36500
+
+
 def positive_int(value):
     if not value.isdigit() or int(value) < 1:
         raise argparse.ArgumentTypeError(f"'{value}' is not a whole number of days, 1 or more")
@@ -49,8 +52,9 @@ class Command(BaseCommand):
     def handle(self, *args, org_slug, plugin, member, name, scopes, expires_in_days, **options):
         if plugin and member:  # call_command() bypasses argparse's mutually exclusive group
             raise CommandError("Use --plugin or --member, not both: a key acts as one plugin or one member.")
-        if expires_in_days is not None and expires_in_days < 1:
-            raise CommandError("--expires-in-days must be a whole number of days, 1 or more.")
+        # Capped: a date past year 9999 is an OverflowError (a traceback), not an expiry.
+        if expires_in_days is not None and not 1 <= expires_in_days <= MAX_EXPIRY_DAYS:
+            raise CommandError(f"--expires-in-days must be a whole number of days, 1 to {MAX_EXPIRY_DAYS}.")
         organization = Organization.objects.filter(slug=org_slug).first()
         if organization is None:
             raise CommandError(f"No organization '{org_slug}'. Create it: manage.py createorg {org_slug}")
