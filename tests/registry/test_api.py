@@ -129,6 +129,23 @@ def discovered(client, service_name="crm.contacts"):
 # --- 1. Register ---------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("where", ["metadata", "endpoints"])
+def test_metadata_with_an_infinite_number_is_a_400_naming_it_and_stores_nothing(acme, contacts, where):
+    # 1e999 parses to inf: SQLite's JSON check made that an IntegrityError (a false 409), PostgreSQL a 500.
+    before = stored_state()
+    metadata = '{"big": 1e999}'
+    endpoints = f'[{{"method": "GET", "path": "/contacts", "metadata": {metadata}}}]'
+    extra = f'"metadata": {metadata}' if where == "metadata" else f'"endpoints": {endpoints}'
+    body = f'{{"pluginId": "plugin-crm", "serviceName": "crm.contacts", "version": "2.0.0", {extra}}}'
+
+    response = acme.post(REGISTER, body, content_type="application/json")
+
+    assert response.status_code == 400
+    assert response.json()["error"] == "Invalid request"
+    assert response.json()["message"].startswith("metadata: " if where == "metadata" else "endpoints[0].metadata: ")
+    assert stored_state() == before
+
+
 def test_register_answers_the_seed_body_with_a_new_service_id(register):
     response = register()
     assert response.status_code == 201
