@@ -142,7 +142,8 @@ def test_metadata_with_an_infinite_number_is_a_400_naming_it_and_stores_nothing(
 
     assert response.status_code == 400
     assert response.json()["error"] == "Invalid request"
-    assert response.json()["message"].startswith("metadata: " if where == "metadata" else "endpoints[0].metadata: ")
+    field = "metadata" if where == "metadata" else "endpoints[0].metadata"
+    assert response.json()["message"].startswith(f"{field}: ")
     assert stored_state() == before
 
 
