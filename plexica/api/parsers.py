@@ -1,4 +1,5 @@
 import json
+import math
 
 from django.conf import settings
 from rest_framework import parsers
@@ -22,7 +23,7 @@ class JSONParser(parsers.JSONParser):
             raise PayloadTooLarge(f"Request body is larger than {limit} bytes.")
         encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
         try:
-            data = json.loads(raw.decode(encoding), parse_constant=_reject_constant)
+            data = json.loads(raw.decode(encoding), parse_constant=_reject_constant, parse_float=_finite_float)
         except RecursionError:
             raise ParseError("Malformed JSON: nested too deeply.") from None
         except (ValueError, UnicodeDecodeError) as exc:
@@ -37,6 +38,14 @@ class JSONParser(parsers.JSONParser):
 
 def _reject_constant(name):
     raise ValueError(f"{name} is not valid JSON")
+
+
+def _finite_float(text):
+    """JSON numbers beyond a double (1e999) would become infinity, which no JSON column can store."""
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError(f"the number {text[:40]} is too large")
+    return value
 
 
 def _unstorable_text(value):

@@ -1,4 +1,3 @@
-import json
 import re
 
 import semver
@@ -34,20 +33,6 @@ class PatternField(StrictStringMixin, serializers.RegexField):
     pass
 
 
-class MetadataField(serializers.DictField):
-    """A JSON object that stores as JSON: 1e999 parses to an infinite float, which a JSON column refuses."""
-
-    default_error_messages = {"not_json": "Holds a number too large for JSON (such as 1e999)."}
-
-    def to_internal_value(self, data):
-        value = super().to_internal_value(data)
-        try:
-            json.dumps(value, allow_nan=False)
-        except ValueError:
-            self.fail("not_json")
-        return value
-
-
 def validate_endpoint_path(value):
     if not value.startswith("/"):
         raise serializers.ValidationError("Must start with '/'.")
@@ -66,7 +51,7 @@ class EndpointSerializer(serializers.Serializer):
         child=PatternField(PERMISSION_PATTERN, error_messages={"invalid": "Not a valid permission string."}),
         required=False, default=list, max_length=50,
     )
-    metadata = MetadataField(required=False, default=dict)
+    metadata = serializers.DictField(required=False, default=dict)
 
     def to_internal_value(self, data):
         if isinstance(data, dict) and isinstance(data.get("method"), str):
@@ -86,7 +71,7 @@ class RegisterServiceSerializer(serializers.Serializer):
     version = StringField(max_length=64)
     baseUrl = StringField(max_length=2000, required=False, allow_blank=True)  # absent: keep the current one
     endpoints = EndpointSerializer(many=True, required=False, max_length=MAX_ENDPOINTS)
-    metadata = MetadataField(required=False)
+    metadata = serializers.DictField(required=False)
 
     def validate_version(self, value):
         if not semver.Version.is_valid(value):

@@ -142,3 +142,10 @@ def test_text_no_database_can_store_is_a_400_wherever_it_sits_in_the_body(api, o
     assert response.status_code == 400, response.content
     assert "not accepted" in str(response.json())
 
+
+
+def test_a_number_too_large_for_a_double_is_a_400_not_infinity_in_a_json_column(api, org_key):
+    raw = b'{"type": "context", "input": {"rawSourceText": "x", "metadata": {"n": 1e999}}}'
+    response = api(org_key.token).post("/api/v1/config-objects", raw, content_type="application/json")
+    assert response.status_code == 400
+    assert "the number 1e999 is too large" in response.json()["error"]["message"]

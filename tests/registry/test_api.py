@@ -131,7 +131,7 @@ def discovered(client, service_name="crm.contacts"):
 
 @pytest.mark.parametrize("where", ["metadata", "endpoints"])
 def test_metadata_with_an_infinite_number_is_a_400_naming_it_and_stores_nothing(acme, contacts, where):
-    # 1e999 parses to inf: SQLite's JSON check made that an IntegrityError (a false 409), PostgreSQL a 500.
+    # 1e999 would parse to inf: SQLite's JSON check made that a false 409, PostgreSQL a 500.
     before = stored_state()
     metadata = '{"big": 1e999}'
     endpoints = f'[{{"method": "GET", "path": "/contacts", "metadata": {metadata}}}]'
@@ -142,8 +142,7 @@ def test_metadata_with_an_infinite_number_is_a_400_naming_it_and_stores_nothing(
 
     assert response.status_code == 400
     assert response.json()["error"] == "Invalid request"
-    field = "metadata" if where == "metadata" else "endpoints[0].metadata"
-    assert response.json()["message"].startswith(f"{field}: ")
+    assert "the number 1e999 is too large" in response.json()["message"]  # the body parser refuses it
     assert stored_state() == before
 
 
