@@ -1,6 +1,7 @@
 import re
 
 import pytest
+from django.contrib.admin.utils import quote
 from django.urls import reverse
 
 from plexica.plugins.models import Plugin
@@ -11,7 +12,8 @@ TOKEN_PATTERN = re.compile(r"plx_[A-Za-z0-9_-]{40,}")
 
 
 def url(name, *args):
-    return reverse(f"admin:{name}", args=args)
+    # Quoted as the admin's own links are: an id holding "_5F" or "_2F" would otherwise name another row.
+    return reverse(f"admin:{name}", args=[quote(arg) for arg in args])
 
 
 def listed(response):
