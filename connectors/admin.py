@@ -1,6 +1,5 @@
 from django import forms
 from django.contrib import admin
-from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
 
 from connectors import services
@@ -16,15 +15,10 @@ from plexica.tenancy.admin import (
     OrganizationScopedInline,
     ReadOnlyOrganizationScopedInline,
     apply_to_selected,
+    foreign_organization_errors,
 )
 
 SYNC_HISTORY_ROWS = 50
-
-
-def _same_organization(organization_id, related, field):
-    """An org admin of two organizations could pick a row of the other one; refuse that mix."""
-    if related is not None and organization_id and related.organization_id != organization_id:
-        raise ValidationError({field: "Pick one of the same organization."})
 
 
 class ValidatedTargetForm(forms.ModelForm):
@@ -71,11 +65,10 @@ class ParentOrganizationFormSet(BaseInlineFormSet):
         for form in self.forms:
             if not hasattr(form, "cleaned_data") or form.cleaned_data.get("DELETE"):
                 continue
-            for field in self.org_scoped_fields:
-                try:
-                    _same_organization(self.instance.organization_id, form.cleaned_data.get(field), field)
-                except ValidationError as exc:
-                    form.add_error(None, exc)
+            errors = foreign_organization_errors(self.instance.organization_id, form.cleaned_data,
+                                                 self.org_scoped_fields)
+            for message in errors.values():
+                form.add_error(None, message)
 
     def save_new(self, form, commit=True):
         form.instance.organization_id = self.instance.organization_id
@@ -112,8 +105,6 @@ class SyncEventInline(ReadOnlyOrganizationScopedInline):
     fields = ["created_at", "event_type", "trigger", "status", "head_sha", "attempts", "next_attempt_at",
               "finished_at", "summary", "error"]
     readonly_fields = fields
-    extra = 0
-    can_delete = False
     show_change_link = True
     verbose_name_plural = f"sync history (newest {SYNC_HISTORY_ROWS} first)"
 
@@ -138,12 +129,6 @@ class InstanceForm(forms.ModelForm):
         model = ConnectorInstance
         fields = ["organization", "account", "name", "description"]
 
-    def clean(self):
-        cleaned = super().clean()
-        organization_id = getattr(cleaned.get("organization"), "pk", None)
-        _same_organization(organization_id, cleaned.get("account"), "account")
-        return cleaned
-
 
 class TargetForm(ValidatedTargetForm):
     class Meta:
@@ -151,28 +136,12 @@ class TargetForm(ValidatedTargetForm):
         fields = ["organization", "instance", "repository_id", "repository_full_name", "branch", "status",
                   "disabled_reason"]
 
-    def clean(self):
-        cleaned = super().clean()
-        organization_id = getattr(cleaned.get("organization"), "pk", None)
-        _same_organization(organization_id, cleaned.get("instance"), "instance")
-        return cleaned
-
 
 class MappingForm(ValidatedMappingForm):
     class Meta:
         model = ConnectorMapping
         fields = ["organization", "target", "position", "selector", "object_type", "plugin",
                   "auto_add_to_plugin"]
-
-    def clean(self):
-        cleaned = super().clean()
-        organization_id = getattr(cleaned.get("organization"), "pk", None)
-        for field in ("target", "plugin"):
-            try:
-                _same_organization(organization_id, cleaned.get(field), field)
-            except ValidationError as exc:
-                self.add_error(None, exc)
-        return cleaned
 
 
 class AccountForm(forms.ModelForm):

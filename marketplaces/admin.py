@@ -92,8 +92,6 @@ class ConfigObjectVersionInline(ReadOnlyOrganizationScopedInline):
     fields = ["id", "created_at", "created_via", "created_by", "schema_version", "source_revision", "reason",
               "sha256", "preview"]
     readonly_fields = fields
-    extra = 0
-    can_delete = False
     show_change_link = False
     verbose_name_plural = "versions (newest first; immutable)"
 
@@ -115,8 +113,6 @@ class PluginMembershipInline(ReadOnlyOrganizationScopedInline):
     fk_name = "config_object"
     fields = ["plugin", "source", "added_by", "added_at", "removed_at"]
     readonly_fields = fields
-    extra = 0
-    can_delete = False
     verbose_name_plural = "plugin memberships"
 
     def get_queryset(self, request):
@@ -533,8 +529,6 @@ class PluginReleaseItemInline(ReadOnlyOrganizationScopedInline):
     model = PluginReleaseItem
     fields = ["config_object", "version", "version_created_at"]
     readonly_fields = fields
-    extra = 0
-    can_delete = False
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("config_object", "version").defer(

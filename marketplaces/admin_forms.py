@@ -140,9 +140,6 @@ class AccessGrantForm(forms.ModelForm):
         organization = data.get("organization")
         if organization is None:
             return data
-        for name, noun in (("membership", "member"), ("team", "team")):
-            if data.get(name) and data[name].organization_id != organization.pk:
-                self.add_error(name, f"This {noun} belongs to another organization than {organization}.")
         resource_type, resource_id = data.get("resource_type"), (data.get("resource_id") or "").strip()
         if resource_type and resource_id:
             resource = find_resource(organization, resource_type, resource_id)

@@ -28,6 +28,32 @@ def organization_lookup(model):
     return "organization" if field.is_relation and field.related_model is Organization else None
 
 
+def foreign_organization_errors(organization_id, cleaned_data, fields):
+    """{field: message} for each picked row of `fields` that belongs to another organization than
+    `organization_id`: an admin of two organizations is offered rows of both, and must not mix them."""
+    errors = {}
+    for name in fields:
+        related = cleaned_data.get(name)
+        related_org = getattr(related, "organization_id", None)
+        if organization_id and related_org and related_org != organization_id:
+            errors[name] = "This one belongs to another organization than the row; pick one of the same organization."
+    return errors
+
+
+class SameOrganizationForm(forms.ModelForm):
+    """Refuses a pick (account, plugin, member...) of another organization than the row's own."""
+
+    def _post_clean(self):
+        super()._post_clean()  # after the model's own clean(), whose messages come first where it has them
+        cleaned = self.cleaned_data
+        organization = cleaned.get("organization") if "organization" in self.fields else None
+        organization_id = getattr(organization, "pk", None) or getattr(self.instance, "organization_id", None)
+        related = [name for name, field in self.fields.items() if name != "organization"
+                   and name not in self.errors and isinstance(field, forms.ModelChoiceField)]
+        for name, message in foreign_organization_errors(organization_id, cleaned, related).items():
+            self.add_error(name, message)
+
+
 def admin_principal(request, organization):
     """The admin user acting in `organization`, as the services' Principal (cached per request).
 
@@ -152,6 +178,8 @@ class OrganizationScopedAdmin(OrganizationScopeMixin, admin.ModelAdmin):
         return None if "__" in name or name == "pk" else name
 
     def get_form(self, request, obj=None, change=False, **kwargs):
+        if not issubclass(kwargs.get("form", self.form), SameOrganizationForm):
+            kwargs["form"] = type("SameOrganization" + self.form.__name__, (SameOrganizationForm, self.form), {})
         form = super().get_form(request, obj, change=change, **kwargs)
         field = form.base_fields.get(self.direct_organization_field())
         if obj is not None and field is not None:
