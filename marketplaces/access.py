@@ -93,11 +93,13 @@ def _direct_role(principal, resource_type, resource_id):
     return strongest(*roles)
 
 
-def _visible_marketplace_ids(principal):
-    return Marketplace.objects.filter(
-        organization=principal.organization, pk__in=_granted_ids(principal, ResourceType.MARKETPLACE),
-        status=Marketplace.Status.ACTIVE, deleted_at__isnull=True,
-    ).values("pk")
+def visible_marketplace_ids(principal):
+    """A subquery of the active marketplaces the caller can see (all of them for org admins)."""
+    marketplaces = Marketplace.objects.filter(organization=principal.organization,
+                                              status=Marketplace.Status.ACTIVE, deleted_at__isnull=True)
+    if not principal.is_org_admin:
+        marketplaces = marketplaces.filter(pk__in=_granted_ids(principal, ResourceType.MARKETPLACE))
+    return marketplaces.values("pk")
 
 
 def accessible_plugin_ids(principal):
@@ -106,7 +108,7 @@ def accessible_plugin_ids(principal):
         return None
     own = Q(pk=principal.plugin.pk) if principal.plugin is not None else Q(pk__in=[])
     through_marketplace = MarketplacePlugin.objects.filter(
-        marketplace_id__in=_visible_marketplace_ids(principal), removed_at__isnull=True
+        marketplace_id__in=visible_marketplace_ids(principal), removed_at__isnull=True
     ).values("plugin_id")
     return Plugin.objects.filter(
         Q(pk__in=_granted_ids(principal, ResourceType.PLUGIN)) | Q(pk__in=through_marketplace) | own,

@@ -19,7 +19,6 @@ from marketplaces.models import (
     ClientState,
     ConfigObject,
     ConfigObjectVersion,
-    Marketplace,
     MarketplacePlugin,
     PluginRelease,
     ResourceType,
@@ -56,18 +55,12 @@ class RemovedReason(models.TextChoices):
 # Plugins
 
 
-def _visible_marketplace_ids(principal):
-    marketplaces = Marketplace.objects.filter(organization=principal.organization,
-                                              status=Marketplace.Status.ACTIVE, deleted_at__isnull=True)
-    return access.restrict(marketplaces, principal, ResourceType.MARKETPLACE).values("pk")
-
-
 def _annotated(queryset, principal):
     """Plugins with `pinned_release_id` and `marketplace_id_list` (the marketplaces the caller can see)."""
     pinned = PluginRelease.objects.filter(plugin=OuterRef("pk"), pinned_at__isnull=False).values("pk")[:1]
     offered = (MarketplacePlugin.objects
                .filter(plugin=OuterRef("pk"), removed_at__isnull=True,
-                       marketplace_id__in=_visible_marketplace_ids(principal))
+                       marketplace_id__in=access.visible_marketplace_ids(principal))
                .order_by().values("plugin").annotate(ids=GroupConcat("marketplace_id")).values("ids"))
     return queryset.annotate(pinned_release_id=Subquery(pinned),
                              marketplace_id_list=Subquery(offered, output_field=models.TextField()))
