@@ -158,6 +158,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 2 * 1024 * 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
 CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
+CSRF_FAILURE_VIEW = "plexica.api.errors.csrf_failure"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 
@@ -170,6 +171,7 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "plexica.api.schema.PlexicaAutoSchema",
+    "DEFAULT_METADATA_CLASS": "plexica.api.metadata.EndpointMetadata",
     "EXCEPTION_HANDLER": "plexica.api.errors.exception_handler",
     "DEFAULT_PAGINATION_CLASS": "plexica.api.pagination.CursorPagination",
     "PAGE_SIZE": 50,

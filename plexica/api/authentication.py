@@ -53,6 +53,12 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
 class AdminSessionAuthentication(authentication.SessionAuthentication):
     """A logged-in admin session (CSRF-checked on unsafe methods), for browsing the API and Swagger UI."""
 
+    def enforce_csrf(self, request):
+        try:
+            super().enforce_csrf(request)
+        except exceptions.PermissionDenied as exc:
+            raise exceptions.PermissionDenied(str(exc.detail), code="csrf_failed") from None
+
 
 @dataclass(frozen=True)
 class Principal:
@@ -87,9 +93,11 @@ class Principal:
         """A plugin key acts only as its own plugin; org admins act for any plugin of their org."""
         if self.plugin is not None:
             if self.plugin.plugin_id != plugin_id:
-                raise Forbidden(f"This API key acts as {self.plugin.plugin_id}; it cannot {doing} {plugin_id}.")
+                raise Forbidden(f"This API key acts as {self.plugin.plugin_id}; it cannot {doing} {plugin_id}.",
+                                code="org_capability_required")
         elif not self.is_org_admin:
-            raise Forbidden("Only a plugin's own key or an organization admin may do this.")
+            raise Forbidden("Only a plugin's own key or an organization admin may do this.",
+                            code="org_capability_required")
 
     def has_scope(self, *scopes):
         """True when the key carries one of `scopes` (sessions and unscoped keys carry them all)."""

@@ -10,7 +10,8 @@ import logging
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import Http404, JsonResponse
-from django.views import defaults
+from django.views import csrf, defaults
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
@@ -223,6 +224,15 @@ def handler500(request):
     return _json_or_default(request, 500, "An unexpected error occurred.", defaults.server_error)
 
 
+def csrf_failure(request, reason=""):
+    """CSRF_FAILURE_VIEW: the surface's JSON 403 under /api/, Django's page elsewhere (the admin)."""
+    if is_api_path(request.path):
+        body = error_body(request, 403, f"CSRF verification failed: {reason}", code="csrf_failed")
+        return JsonResponse(body, status=403)
+    return csrf.csrf_failure(request, reason)
+
+
+@csrf_exempt  # an unknown path has nothing to protect; its answer is the JSON 404 whatever the method
 def api_not_found(request, *args, **kwargs):
     """Catch-all for unknown paths under /api/ (also when DEBUG would show a technical 404 page)."""
     return JsonResponse(error_body(request, 404, f"No endpoint at {request.path}."), status=404)

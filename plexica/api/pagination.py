@@ -19,6 +19,13 @@ class CursorPagination(pagination.CursorPagination):
         ordering = getattr(view, "cursor_ordering", None) or self.ordering
         return (ordering,) if isinstance(ordering, str) else tuple(ordering)
 
+    def _get_position_from_instance(self, instance, ordering):
+        # DRF reads the cursor position with one getattr; follow related fields (`user__username`) too.
+        value = instance
+        for part in ordering[0].lstrip("-").split("__"):
+            value = value[part] if isinstance(value, dict) else getattr(value, part)
+        return str(value)
+
     def get_page_size(self, request):
         from rest_framework.exceptions import ValidationError
 

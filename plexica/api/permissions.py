@@ -6,7 +6,13 @@ from plexica.api.authentication import Principal
 from plexica.api.errors import is_gateway_path
 from plexica.tenancy.models import ApiKey, Membership, Organization
 
+TENANT_HEADER = "X-Tenant-Slug"
 FOREIGN_ORG_MESSAGE = "This credential has no access to the organization named by X-Tenant-Slug."
+
+
+def requested_tenant_slug(request):
+    """The organization slug the request names (read from the header, so request clones see it too)."""
+    return request.headers.get(TENANT_HEADER, "").strip()
 
 
 class TenantAccess(permissions.BasePermission):
@@ -18,11 +24,11 @@ class TenantAccess(permissions.BasePermission):
         user = request.user
         if not user or not user.is_authenticated:
             return False  # DRF answers 401 (no credential) from here
-        principal = resolve_principal(request.auth, user, request.tenant_slug)
+        principal = resolve_principal(request.auth, user, requested_tenant_slug(request))
         if principal is None:
-            raise exceptions.PermissionDenied(FOREIGN_ORG_MESSAGE)
+            raise exceptions.PermissionDenied(FOREIGN_ORG_MESSAGE, code="tenant_access_denied")
         if not principal.organization.is_active:
-            raise exceptions.PermissionDenied("This organization is suspended.")
+            raise exceptions.PermissionDenied("This organization is suspended.", code="organization_suspended")
         _check_scope(request, principal)
         request.tenant = principal.organization
         request.principal = principal
@@ -61,13 +67,14 @@ def _check_scope(request, principal):
     else:
         needed = (ApiKey.Scope.API_WRITE,)
     if not principal.has_scope(*needed):
-        raise exceptions.PermissionDenied(f"This API key lacks the '{needed[-1]}' scope.")
+        raise exceptions.PermissionDenied(f"This API key lacks the '{needed[-1]}' scope.", code="insufficient_scope")
 
 
 class IsOrgAdmin(permissions.BasePermission):
     """Org keys, owners and admins of the organization, and superusers."""
 
     message = "This needs an organization admin: an org API key, or an owner or admin member."
+    code = "org_capability_required"
 
     def has_permission(self, request, view):
         principal = getattr(request, "principal", None)
@@ -78,6 +85,7 @@ class IsOrgPerson(permissions.BasePermission):
     """Members (sessions and member keys), org admins and org keys; not a plugin's key."""
 
     message = "This needs an organization member or admin; a plugin's API key cannot do it."
+    code = "org_capability_required"
 
     def has_permission(self, request, view):
         principal = getattr(request, "principal", None)

@@ -4,7 +4,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiParameter
 
-from plexica.api.views import TENANT_HEADER
+from plexica.api.permissions import TENANT_HEADER
 
 
 class PlexicaAutoSchema(AutoSchema):

@@ -9,11 +9,8 @@ from rest_framework.response import Response
 from plexica.api.authentication import AUTH_REQUIRED_MESSAGE, AdminSessionAuthentication, ApiKeyAuthentication
 from plexica.api.errors import RateLimited, TenantHeaderRequired
 from plexica.api.parsers import JSONParser
-from plexica.api.permissions import TenantAccess
+from plexica.api.permissions import TenantAccess, requested_tenant_slug
 from plexica.api.ratelimit import hit_request_limits
-
-TENANT_HEADER = "X-Tenant-Slug"
-
 
 class TenantAPIMixin:
     authentication_classes = [ApiKeyAuthentication, AdminSessionAuthentication]
@@ -22,10 +19,8 @@ class TenantAPIMixin:
     tenant_scoped = True  # read by the OpenAPI schema to document the header
 
     def initial(self, request, *args, **kwargs):
-        slug = request.headers.get(TENANT_HEADER, "").strip()
-        if not slug:
+        if not requested_tenant_slug(request):
             raise TenantHeaderRequired()
-        request.tenant_slug = slug
         super().initial(request, *args, **kwargs)
         self.enforce_rate_limits(request)
         refuse_nul_characters(kwargs, request.query_params)

@@ -73,7 +73,7 @@ def test_shortening_a_keys_expiry_takes_effect_at_once(api, org_key):
 def test_key_of_another_org_is_403(api, org, other_org_key):
     response = api(other_org_key.token, tenant="acme-corp").get(ME)
     assert response.status_code == 403
-    assert response.json()["error"]["code"] == "forbidden"
+    assert response.json()["error"]["code"] == "tenant_access_denied"
 
 
 def test_unknown_slug_answers_the_same_403_as_a_foreign_one(api, org_key, other_org):

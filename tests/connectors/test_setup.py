@@ -206,7 +206,7 @@ def test_a_failure_after_the_first_rows_were_written_leaves_nothing_behind(org, 
 @pytest.mark.parametrize("who", ["member_key", "plugin_key"])
 def test_setup_needs_an_org_admin(api, request, who, crm_plugin):
     response = api(request.getfixturevalue(who).token).post(SETUP, _body(), format="json")
-    assert response.status_code == 403 and response.json()["error"]["code"] == "forbidden"
+    assert response.status_code == 403 and response.json()["error"]["code"] == "org_capability_required"
     _nothing_created()
 
 
