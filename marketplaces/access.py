@@ -15,7 +15,7 @@ standing in the organization does not allow the action at all (creating a market
 """
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import F, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from marketplaces.models import (
@@ -161,16 +161,26 @@ def effective_role(principal, resource_type, resource_id):
     return VIEWER if visible else None
 
 
+def public_id(resource_type, resource_id):
+    """The id the API names a resource by: a plugin's pluginId (plugin-crm); other resources' ids are public."""
+    if resource_type != ResourceType.PLUGIN:
+        return resource_id
+    return Plugin.objects.filter(pk=resource_id).values_list("plugin_id", flat=True).first() or resource_id
+
+
 def require_role(principal, resource_type, resource_id, needed, doing=None):
-    """The caller's role on the resource if it is at least `needed`; otherwise a 403 that says what is missing."""
+    """The caller's role on the resource if it is at least `needed`; otherwise a 403 that says what is missing.
+
+    The 403 names the resource by its public id (see `public_id`), as every other answer does.
+    """
     role = effective_role(principal, resource_type, resource_id)
     if role is not None and ROLE_RANK[role] >= ROLE_RANK[needed]:
         return role
-    noun = NOUNS[resource_type]
-    doing = doing or f"This needs the {needed} role on {noun} {resource_id}"
+    noun, shown = NOUNS[resource_type], public_id(resource_type, resource_id)
+    doing = doing or f"This needs the {needed} role on {noun} {shown}"
     have = f"you are {role}" if role else f"you have no access to this {noun}"
     raise Forbidden(f"{doing}; {have}.", code="resource_access_denied", resourceType=str(resource_type),
-                    resourceId=resource_id, requiredRole=str(needed), role=role)
+                    resourceId=shown, requiredRole=str(needed), role=role)
 
 
 # Managing grants
@@ -196,9 +206,14 @@ def _subject(organization, membership_id=None, team_id=None, org_wide=False):
 
 
 def active_grants(organization, resource_type, resource_id):
+    """The active grants on one resource, each annotated with `public_resource_id` (see `public_id`)."""
+    if resource_type == ResourceType.PLUGIN:  # grants store the plugin's plg_ key; the API names it plugin-...
+        public = Subquery(Plugin.objects.filter(pk=OuterRef("resource_id")).values("plugin_id")[:1])
+    else:
+        public = F("resource_id")
     return (AccessGrant.objects.filter(organization=organization, resource_type=resource_type,
                                        resource_id=resource_id, revoked_at__isnull=True)
-            .select_related("membership__user", "team", "created_by"))
+            .annotate(public_resource_id=public).select_related("membership__user", "team", "created_by"))
 
 
 def grant(principal, resource_type, resource_id, role, *, membership_id=None, team_id=None, org_wide=False,

@@ -5,7 +5,8 @@ from marketplaces.models import AccessGrant, AccessRole
 
 class GrantSerializer(serializers.ModelSerializer):
     resourceType = serializers.CharField(source="resource_type")
-    resourceId = serializers.CharField(source="resource_id")
+    resourceId = serializers.CharField(source="public_resource_id",
+                                       help_text="The resource's public id: a pluginId (plugin-...) for plugins.")
     orgMembershipId = serializers.CharField(source="membership_id", allow_null=True)
     username = serializers.SerializerMethodField(help_text="The member's username, for member grants.")
     teamId = serializers.CharField(source="team_id", allow_null=True)

@@ -291,3 +291,38 @@ def test_offering_a_plugin_in_a_marketplace_needs_the_editor_role_on_the_plugin_
                               format="json")
     assert raised.status_code == 200  # the same grant row, now editor
     assert client.post(url, {"pluginId": "plugin-billing"}, format="json").status_code == 201
+
+
+def test_grant_responses_name_a_plugin_by_its_plugin_id_never_its_internal_id(api, world, member):
+    url = f"{PLUGINS}/plugin-crm/grants"
+    created = world.admin.post(url, {"orgMembershipId": member.pk, "role": "viewer"}, format="json")
+    changed = world.admin.post(url, {"orgMembershipId": member.pk, "role": "editor"}, format="json")
+    listed = world.admin.get(url)
+    assert (created.status_code, changed.status_code, listed.status_code) == (201, 200, 200)
+    assert created.json()["item"]["resourceId"] == changed.json()["item"]["resourceId"] == "plugin-crm"
+    assert [(g["resourceType"], g["resourceId"]) for g in listed.json()["items"]] == [("plugin", "plugin-crm")]
+    revoked = world.admin.delete(f"{url}/{created.json()['item']['id']}")
+    again = world.admin.delete(f"{url}/{created.json()['item']['id']}")
+    assert revoked.status_code == 204 and again.status_code == 404
+    for response in (created, changed, listed, again):
+        assert "plg_" not in response.content.decode()
+
+
+def test_a_403_on_a_plugin_names_it_by_its_plugin_id(api, world, member, member_key):
+    client = api(member_key.token)
+    denials = [client.get(f"{PLUGINS}/plugin-crm"), client.get(f"{PLUGINS}/plugin-crm/grants")]
+    _grant(world, f"{PLUGINS}/plugin-crm", orgMembershipId=member.pk, role="viewer")
+    denials.append(client.patch(f"{PLUGINS}/plugin-crm", {"name": "Mine"}, format="json"))
+    for response in denials:
+        error = response.json()["error"]
+        assert response.status_code == 403 and error["code"] == "resource_access_denied"
+        assert (error["details"]["resourceType"], error["details"]["resourceId"]) == ("plugin", "plugin-crm")
+        assert "plg_" not in response.content.decode()
+
+
+def test_grants_on_config_objects_and_marketplaces_name_them_by_the_id_in_their_url(world, member):
+    for path, public_id in ((f"{BASE}/{world.object_id}", world.object_id),
+                            (f"{MARKETPLACES}/{world.marketplace_id}", world.marketplace_id)):
+        created = _grant(world, path, orgMembershipId=member.pk, role="viewer")
+        listed = world.admin.get(f"{path}/grants").json()["items"]
+        assert created["resourceId"] == public_id and {g["resourceId"] for g in listed} == {public_id}
