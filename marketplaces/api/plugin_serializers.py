@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
 from marketplaces.plugin_catalog import marketplace_ids
+from plexica.api.serializers import StrictSerializer
 from plexica.plugins.api.serializers import PluginSerializer
 from plexica.plugins.models import PLUGIN_ID_PATTERN, validate_semver
 
@@ -25,12 +26,10 @@ def _manifest_is_an_object(value):
         raise serializers.ValidationError("The manifest must be a JSON object.")
 
 
-class PluginInputSerializer(serializers.Serializer):
+class PluginInputSerializer(StrictSerializer):
     """Create (all fields) or patch (partial; pluginId, lifecycleState and catalogStatus cannot change)."""
 
-    READ_ONLY = {"pluginId": "The plugin id cannot be changed.",
-                 "id": "The plugin id cannot be changed.",
-                 "lifecycleState": "The lifecycle state changes only through install, enable, disable and uninstall.",
+    READ_ONLY = {"lifecycleState": "The lifecycle state changes only through install, enable, disable and uninstall.",
                  "catalogStatus": "The catalog status changes only through archive and restore."}
 
     pluginId = serializers.RegexField(
@@ -44,19 +43,15 @@ class PluginInputSerializer(serializers.Serializer):
     manifest = serializers.JSONField(required=False, validators=[_manifest_is_an_object],
                                      help_text="A JSON object.")
 
-    def validate(self, attrs):
-        if self.partial:
-            errors = {key: message for key, message in self.READ_ONLY.items() if key in self.initial_data}
-            if errors:
-                raise serializers.ValidationError(errors)
-        return attrs
-
     def changes(self):
         return {key: value for key, value in self.validated_data.items() if key != "pluginId"}
 
 
 class PluginPatchSerializer(PluginInputSerializer):
     """The fields a patch may change; pluginId, lifecycleState and catalogStatus are refused by name."""
+
+    READ_ONLY = {**PluginInputSerializer.READ_ONLY,
+                 "pluginId": "The plugin id cannot be changed.", "id": "The plugin id cannot be changed."}
 
     pluginId = None
 

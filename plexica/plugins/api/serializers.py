@@ -1,9 +1,10 @@
 from rest_framework import serializers
 
+from plexica.api.serializers import StrictModelSerializer, StrictSerializer
 from plexica.plugins.models import PERMISSION_PATTERN, PermissionGrant, Plugin
 
 
-class PluginSerializer(serializers.ModelSerializer):
+class PluginSerializer(StrictModelSerializer):
     id = serializers.CharField(source="plugin_id", read_only=True)
     lifecycleState = serializers.CharField(source="lifecycle_state", read_only=True)
     catalogStatus = serializers.CharField(source="catalog_status", read_only=True)
@@ -17,7 +18,7 @@ class PluginSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class PermissionGrantSerializer(serializers.ModelSerializer):
+class PermissionGrantSerializer(StrictModelSerializer):
     pluginId = serializers.CharField(source="plugin.plugin_id", read_only=True)
     grantedAt = serializers.DateTimeField(source="granted_at", read_only=True)
     grantedBy = serializers.CharField(source="granted_by.username", read_only=True, allow_null=True, default=None)
@@ -28,7 +29,7 @@ class PermissionGrantSerializer(serializers.ModelSerializer):
         fields = ["pluginId", "permission", "grantedAt", "grantedBy"]
 
 
-class GrantPermissionSerializer(serializers.Serializer):
+class GrantPermissionSerializer(StrictSerializer):
     permission = serializers.RegexField(
         PERMISSION_PATTERN, max_length=200,
         error_messages={"invalid": "Letters, digits and . _ : * - only (for example crm:contacts:read)."},

@@ -1,18 +1,19 @@
 from django.utils import timezone
 from rest_framework import serializers
 
+from plexica.api.serializers import StrictModelSerializer, StrictSerializer
 from plexica.plugins.models import Plugin
 from plexica.tenancy.models import ApiKey, Membership, Organization, Team
 
 
-class OrganizationSerializer(serializers.ModelSerializer):
+class OrganizationSerializer(StrictModelSerializer):
     class Meta:
         model = Organization
         fields = ["id", "slug", "name", "status"]
         read_only_fields = fields
 
 
-class ApiKeySerializer(serializers.ModelSerializer):
+class ApiKeySerializer(StrictModelSerializer):
     kind = serializers.CharField(read_only=True)
     pluginId = serializers.SerializerMethodField()
     membershipId = serializers.CharField(source="membership_id", read_only=True, allow_null=True)
@@ -39,7 +40,7 @@ class ApiKeyCreatedSerializer(ApiKeySerializer):
         read_only_fields = fields
 
 
-class ApiKeyCreateSerializer(serializers.Serializer):
+class ApiKeyCreateSerializer(StrictSerializer):
     name = serializers.CharField(max_length=100)
     pluginId = serializers.CharField(required=False, help_text="Bind the key to this plugin of the organization.")
     membershipId = serializers.CharField(required=False, help_text="Bind the key to this member (mem_…).")
@@ -69,7 +70,7 @@ class ApiKeyCreateSerializer(serializers.Serializer):
         return attrs
 
 
-class PrincipalSerializer(serializers.Serializer):
+class PrincipalSerializer(StrictSerializer):
     kind = serializers.CharField()
     apiKeyId = serializers.CharField(allow_null=True)
     pluginId = serializers.CharField(allow_null=True)
@@ -80,12 +81,12 @@ class PrincipalSerializer(serializers.Serializer):
     scopes = serializers.ListField(child=serializers.CharField())
 
 
-class MeSerializer(serializers.Serializer):
+class MeSerializer(StrictSerializer):
     organization = OrganizationSerializer()
     principal = PrincipalSerializer()
 
 
-class TeamSerializer(serializers.ModelSerializer):
+class TeamSerializer(StrictModelSerializer):
     memberCount = serializers.IntegerField(source="member_count", read_only=True)
 
     class Meta:
@@ -93,7 +94,7 @@ class TeamSerializer(serializers.ModelSerializer):
         fields = ["id", "slug", "name", "memberCount"]
 
 
-class MemberSerializer(serializers.ModelSerializer):
+class MemberSerializer(StrictModelSerializer):
     """A person in the organization: `id` is the orgMembershipId that access grants name."""
 
     username = serializers.CharField(source="user.username")

@@ -1,0 +1,92 @@
+"""Strict request bodies: the base classes every API serializer inherits.
+
+DRF is lax on input: a CharField stores the number 0 as "0", a BooleanField takes 0, "yes" or "on", an
+IntegerField takes "5" and 5.0, and a key that is no field is silently dropped (a typo in a PATCH changes
+nothing and answers 200). A strict serializer checks the body itself, before DRF's fields see it:
+
+- every key must be a writable field; any other key is a 400 naming it ("Unknown field.", or the reason in
+  `READ_ONLY` for keys clients know from responses but may not set here, or "Read-only field." for a
+  declared read-only field);
+- each value must have its field's JSON type: a string for text and string choices, true/false for a
+  boolean, an integer (not 5.0, "5" or true) for an integer; lists and dicts of those item by item.
+
+Nested strict serializers check their own part, so an error names its path (`mappings[1].foo`).
+"""
+
+from collections.abc import Mapping
+
+from rest_framework import serializers
+
+UNKNOWN_FIELD = "Unknown field."
+READ_ONLY_FIELD = "Read-only field."
+NOT_A_STRING = "Must be a string."
+NOT_A_BOOLEAN = "Must be true or false."
+NOT_AN_INTEGER = "Must be an integer."
+
+
+def _takes_strings_only(field):
+    if isinstance(field, serializers.CharField):  # RegexField, SlugField, EmailField, URLField...
+        return True
+    if isinstance(field, serializers.ChoiceField) and not isinstance(field, serializers.MultipleChoiceField):
+        return all(isinstance(value, str) for value in field.choices)
+    return False
+
+
+def json_type_error(field, value):
+    """Why `value` (parsed JSON) is not of `field`'s kind: a message, a {key: [message]} of list or dict
+    items, or None when it is (or the field checks it itself: null, nested serializers, JSON fields)."""
+    if value is None:
+        return None  # allow_null is DRF's to answer
+    if isinstance(field, serializers.BooleanField):
+        return None if isinstance(value, bool) else NOT_A_BOOLEAN
+    if isinstance(field, serializers.IntegerField):
+        return None if isinstance(value, int) and not isinstance(value, bool) else NOT_AN_INTEGER
+    if _takes_strings_only(field):
+        return None if isinstance(value, str) else NOT_A_STRING
+    if isinstance(field, serializers.ListField) and isinstance(value, list):
+        items = enumerate(value)
+    elif isinstance(field, serializers.DictField) and isinstance(value, dict):
+        items = value.items()
+    else:
+        return None
+    errors = {}
+    for key, item in items:
+        problem = json_type_error(field.child, item)
+        if problem:
+            errors[key] = problem if isinstance(problem, dict) else [problem]
+    return errors or None
+
+
+class StrictInputMixin:
+    """Refuses unknown keys and values of the wrong JSON type (see the module docstring)."""
+
+    # Keys a client may know from responses but may not set in this body, with the reason.
+    READ_ONLY = {}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, Mapping):
+            return super().to_internal_value(data)  # DRF's "Expected a dictionary"
+        errors = {}
+        for key, value in data.items():
+            field = self.fields.get(key)
+            if field is None or field.read_only:
+                errors[key] = [self.READ_ONLY.get(key) or (UNKNOWN_FIELD if field is None else READ_ONLY_FIELD)]
+            elif problem := json_type_error(field, value):
+                errors[key] = problem if isinstance(problem, dict) else [problem]
+        if not errors:
+            return super().to_internal_value(data)
+        # The other fields are still checked, so one answer names every problem of the body.
+        try:
+            super().to_internal_value({key: value for key, value in data.items() if key not in errors})
+        except serializers.ValidationError as exc:
+            if isinstance(exc.detail, dict):
+                errors = {**exc.detail, **errors}  # a removed bad value's "required" gives way to its own error
+        raise serializers.ValidationError(errors)
+
+
+class StrictSerializer(StrictInputMixin, serializers.Serializer):
+    pass
+
+
+class StrictModelSerializer(StrictInputMixin, serializers.ModelSerializer):
+    pass

@@ -1,0 +1,83 @@
+"""Strict input on every surface: a body holds only known fields, each of its field's JSON type, and a query
+parameter that is given holds a valid value. Otherwise the answer is a 400 naming the field, and nothing
+is stored."""
+
+import pytest
+
+from plexica.plugins.models import Plugin
+
+V1 = "/api/v1"
+GATEWAY = "/api/plugin-gateway"
+SKILL = "---\nname: Summarize\ndescription: Summarize a thread\n---\nSteps..."
+
+
+@pytest.fixture
+def admin_api(api, org_key):
+    return api(org_key.token)
+
+
+@pytest.fixture
+def gateway_api(api, plugin_key):
+    return api(plugin_key.token)
+
+
+def refused(response, field):
+    """The /api/v1/ validation error of `response`, whose message names `field`."""
+    assert response.status_code == 400, response.content
+    error = response.json()["error"]
+    assert error["code"] == "validation_error", error
+    assert error["message"].startswith(f"{field}: "), error["message"]
+    return error
+
+
+def refused_by_gateway(response, field):
+    """The plugin gateway's 400, in its dialect, whose message names `field`."""
+    assert response.status_code == 400, response.content
+    body = response.json()
+    assert body["error"] == "Invalid request", body
+    assert body["message"].startswith(f"{field}: "), body["message"]
+    return body
+
+
+def skill_body(**overrides):
+    return {"type": "skill", "sourceMode": "cloud", "input": {"rawSourceText": SKILL}, **overrides}
+
+
+# --- Types in bodies ---------------------------------------------------------------------------------------
+
+
+def test_a_plugin_named_by_a_number_is_refused_not_stored_as_text(admin_api, org):
+    response = admin_api.post(f"{V1}/plugins", {"pluginId": "plugin-zero", "name": 0}, format="json")
+    error = refused(response, "name")
+    assert error["message"] == "name: Must be a string."
+    assert error["details"] == {"name": ["Must be a string."]}
+    assert not Plugin.objects.filter(plugin_id="plugin-zero").exists()
+
+
+def test_a_datetime_given_as_a_number_is_refused(admin_api, org):
+    response = admin_api.post(f"{V1}/api-keys", {"name": "ci", "expiresAt": 5}, format="json")
+    refused(response, "expiresAt")
+
+
+def test_a_wrong_type_and_a_missing_field_are_both_reported(admin_api, org):
+    response = admin_api.post(f"{V1}/plugins", {"name": 0}, format="json")
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["message"] == "Missing required field: pluginId"
+    assert error["details"] == {"pluginId": ["This field is required."], "name": ["Must be a string."]}
+
+
+def test_a_typo_in_a_plugin_patch_is_refused_instead_of_ignored(admin_api, org, crm_plugin):
+    response = admin_api.patch(f"{V1}/plugins/plugin-crm", {"descripton": "Contacts"}, format="json")
+    refused(response, "descripton")
+    crm_plugin.refresh_from_db()
+    assert crm_plugin.description == ""
+
+
+def test_a_response_field_sent_back_in_a_patch_is_refused_with_its_reason(admin_api, org, crm_plugin):
+    response = admin_api.patch(f"{V1}/plugins/plugin-crm", {"name": "CRM 2", "lifecycleState": "active"},
+                               format="json")
+    error = refused(response, "lifecycleState")
+    assert "install, enable, disable and uninstall" in error["message"]
+    crm_plugin.refresh_from_db()
+    assert crm_plugin.name == "CRM"
