@@ -19,8 +19,8 @@ class PluginDependency(models.Model):
         "depends on plugin id", max_length=100, validators=[plugin_id_validator]
     )
     version = models.CharField(
-        "version range", max_length=MAX_RANGE_LENGTH,
-        help_text="An npm range: ^1.2.0, ~2.3, 1.x || >=2.5.0, 1.2.3 - 2.3 ...",
+        "version range", max_length=MAX_RANGE_LENGTH, blank=True,
+        help_text="An npm range: ^1.2.0, ~2.3, 1.x || >=2.5.0, 1.2.3 - 2.3 ... Empty means any version (*).",
     )
     required = models.BooleanField(default=True, help_text="An optional dependency only warns when unmet.")
     created_at = models.DateTimeField(default=timezone.now, editable=False)

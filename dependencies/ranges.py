@@ -8,7 +8,10 @@ ranges are valid, this module decides as npm does:
 - build metadata (`+build.5`) is stripped anywhere in the range before parsing;
 - an x-range with a number after an `x` (`1.x.3`, `x.2`, `>=*.1`) is invalid;
 - a comparator with more than one `*` (`**`) is invalid (npm removes one star, the port all of them);
-- a version component above JavaScript's `Number.MAX_SAFE_INTEGER` is invalid.
+- a version component above JavaScript's `Number.MAX_SAFE_INTEGER` is invalid;
+- a comparator's version longer than 256 characters (npm's `MAX_LENGTH`, a limit for versions) is invalid;
+- a union with an alternative that is any version (`*`, `x`, `""`, `>=0.0.0`) is just `*`, so its other
+  alternatives no longer admit their prereleases (`1.0.0-beta` is not in `* || 1.0.0-beta`).
 
 Matching answers False for an invalid range or version, like npm's `satisfies`.
 """
@@ -35,7 +38,9 @@ from nodesemver import (
     tildeTrimReplace,
 )
 
-MAX_RANGE_LENGTH = 256  # our input limit (npm's own limit for one version string)
+# npm has no limit for a range; ours bounds the column and the parsing work, and holds four longest versions.
+MAX_RANGE_LENGTH = 1024
+MAX_VERSION_LENGTH = 256  # npm's MAX_LENGTH for one version string
 MAX_SAFE_INTEGER = 2**53 - 1
 _BUILD = re.compile(r"\+[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*")
 _OR = re.compile(r"\s*\|\|\s*")
@@ -68,6 +73,9 @@ def _npm_rejects(text):
     return False
 
 
+_ANY_RANGE = nodesemver.make_range("*", loose=False)
+
+
 @lru_cache(maxsize=4096)
 def _compile(text):
     """The parsed range, or None when npm would reject `text`."""
@@ -83,9 +91,20 @@ def _compile(text):
     for comparators in parsed.set:
         for comparator in comparators:
             version = comparator.semver
-            if version is not ANY and max(version.major, version.minor, version.patch) > MAX_SAFE_INTEGER:
+            if version is ANY:
+                continue
+            if len(version.raw) > MAX_VERSION_LENGTH:
                 return None
+            if max(version.major, version.minor, version.patch) > MAX_SAFE_INTEGER:
+                return None
+    if len(parsed.set) > 1 and any(all(_is_any(c) for c in comparators) for comparators in parsed.set):
+        return _ANY_RANGE  # npm's Range: "if we have any that are *, then the range is just *"
     return parsed
+
+
+def _is_any(comparator):
+    """Whether npm parses the comparator as any version: `*`, or exactly `>=0.0.0` (npm keeps `>=v0.0.0`)."""
+    return comparator.semver is ANY or (comparator.operator == ">=" and comparator.semver.raw == "0.0.0")
 
 
 def is_valid_range(text):
@@ -95,7 +114,7 @@ def is_valid_range(text):
 
 def is_valid_version(text):
     """Whether `text` is a strict semantic version such as `1.4.0` or `2.0.0-rc.1`."""
-    if not isinstance(text, str):
+    if not isinstance(text, str) or len(text) > MAX_VERSION_LENGTH:
         return False
     try:
         version = nodesemver.make_semver(text, loose=False)

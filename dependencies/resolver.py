@@ -152,7 +152,8 @@ def _problem(graph, dependency):
     if version is None:
         return f"Missing dependency: {dependency.depends_on} (required by {dependency.plugin_id})"
     if not satisfies(version, dependency.version):
-        return f"Version mismatch: {dependency.depends_on}@{version} does not satisfy {dependency.version}"
+        wanted = dependency.version or "* (an empty range)"
+        return f"Version mismatch: {dependency.depends_on}@{version} does not satisfy {wanted}"
     return None
 
 

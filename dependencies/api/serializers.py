@@ -22,7 +22,8 @@ class StrictBooleanField(serializers.BooleanField):
 
 
 def validate_range(value):
-    if not is_valid_range(value):
+    # A range too long is the max_length check's to name, without echoing a kilobyte back.
+    if len(value) <= MAX_RANGE_LENGTH and not is_valid_range(value):
         raise serializers.ValidationError(
             f"'{value}' is not a valid npm version range (for example ^1.0.0, ~2.3.4, >=1.0.0 <2, 1.x || 2.x)."
         )
@@ -36,7 +37,8 @@ class DependencySerializer(serializers.Serializer):
     dependsOnPluginId = PatternField(
         PLUGIN_ID_PATTERN, max_length=100, error_messages={"invalid": _PLUGIN_ID_MESSAGE}
     )
-    version = StringField(max_length=MAX_RANGE_LENGTH, validators=[validate_range])
+    # Blank allowed: npm reads the empty range as *.
+    version = StringField(max_length=MAX_RANGE_LENGTH, allow_blank=True, validators=[validate_range])
     required = StrictBooleanField(required=False, default=True)
 
     def validate(self, data):

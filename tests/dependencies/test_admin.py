@@ -48,6 +48,15 @@ def test_adding_a_dependency_with_a_bad_range_or_on_itself_is_refused(client, or
     assert dependency.organization_id == crm_plugin.organization_id and dependency.required
 
 
+def test_a_dependency_added_with_an_empty_range_means_any_version(client, org_admin, crm_plugin):
+    client.force_login(org_admin.user)
+    url = reverse("admin:dependencies_plugindependency_add")
+    response = client.post(url, {"plugin": crm_plugin.pk, "depends_on_plugin_id": "plugin-mail",
+                                 "version": ""})
+    assert response.status_code == 302
+    assert PluginDependency.objects.get().version == ""
+
+
 def test_the_plugin_page_shows_what_the_plugin_depends_on(client, org_admin, crm_plugin):
     depend(crm_plugin, "plugin-mail", ">=2.0.0 <3")
     client.force_login(org_admin.user)

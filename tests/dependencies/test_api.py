@@ -73,7 +73,8 @@ def test_registering_again_replaces_each_named_plugins_list_and_leaves_the_other
     [
         (entry("plugin-a", "plugin-c", "^^1"), "dependencies[1].version: '^^1' is not a valid npm version range"),
         (entry("plugin-a", "plugin-c", "1.x.3"), "dependencies[1].version: '1.x.3' is not a valid npm version range"),
-        (entry("plugin-a", "plugin-c", ""), "dependencies[1].version: This field may not be blank."),
+        (entry("plugin-a", "plugin-c", "^1.0.0+" + "b" * 1018),
+         "dependencies[1].version: Ensure this field has no more than 1024 characters."),
         (entry("plugin-a", "Plugin C"), "dependencies[1].dependsOnPluginId: Must look like plugin-{name}"),
         (entry("crm", "plugin-c"), "dependencies[1].pluginId: Must look like plugin-{name}"),
         (entry("plugin-a", "plugin-a"), "dependencies[1].dependsOnPluginId: A plugin cannot depend on itself."),
@@ -103,6 +104,26 @@ def test_a_bad_entry_is_a_400_naming_it_and_nothing_stored_changes(api, org, org
     assert body["error"] == "Invalid request"
     assert body["message"].startswith(message), body
     assert (stored(org), Plugin.objects.count()) == before
+
+
+def test_an_empty_version_range_registers_and_means_any_version_as_in_npm(api, org, org_key):
+    client = api(org_key.token)
+    response = register(client, entry("plugin-app", "plugin-crm", ""), entry("plugin-app", "plugin-mail", ""))
+    assert response.status_code == 201
+    assert stored(org) == [("plugin-app", "plugin-crm", "", True), ("plugin-app", "plugin-mail", "", True)]
+    assert client.get(f"{BASE}/plugin-app").json()["dependencies"][0]["version"] == ""
+    installed(org, "plugin-crm", "7.3.1")
+    installed(org, "plugin-mail", "2.0.0-rc.1")  # as for `*`, a prerelease is not any version
+    assert client.post(f"{BASE}/plugin-app/resolve").json()["errors"] == [
+        "Version mismatch: plugin-mail@2.0.0-rc.1 does not satisfy * (an empty range)",
+    ]
+
+
+def test_a_range_longer_than_npms_version_limit_registers(api, org, org_key):
+    long_range = "1.2.3+" + "a" * 251 + " - 2.0.0"  # npm strips the build metadata; 265 characters
+    response = register(api(org_key.token), entry("plugin-app", "plugin-crm", long_range))
+    assert response.status_code == 201
+    assert stored(org) == [("plugin-app", "plugin-crm", long_range, True)]
 
 
 @pytest.mark.parametrize("body", [{}, {"dependencies": []}, {"dependencies": "plugin-a"}])

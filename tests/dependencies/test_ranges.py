@@ -2,7 +2,7 @@
 
 import pytest
 
-from dependencies.ranges import is_valid_range, satisfies
+from dependencies.ranges import MAX_RANGE_LENGTH, is_valid_range, satisfies
 
 # (range, version, satisfied?) - taken from node-semver's README: caret, tilde, x-ranges, hyphen ranges,
 # comparator sets, `||`, and the prerelease rule (a prerelease only matches a comparator set naming a
@@ -146,3 +146,66 @@ def test_build_metadata_inside_a_range_is_stripped_as_npm_does():
 def test_a_range_that_is_not_text_is_invalid():
     assert not is_valid_range(None)
     assert not is_valid_range(["^1.0.0"])
+
+
+# Where the port underneath and npm (7.x, includePrerelease off) answer differently: a differential run
+# against npm found these. npm's Range collapses a union to `*` when one alternative is any version (`*`,
+# `x`, `""`, `>=0.0.0`), so that alternative's neighbours no longer let a prerelease in.
+NPM_DIFFERENTIAL_TABLE = [
+    ("* || 1.0.0-beta", "1.0.0-beta", False),
+    ("* || 1.0.0-beta", "1.0.0", True),
+    ("1.0.0-beta || *", "1.0.0-beta", False),
+    ("x || 1.0.0-beta", "1.0.0-beta", False),
+    ("X || ^2.0.0-rc.1", "2.0.0-rc.2", False),
+    (" || 1.0.0-beta", "1.0.0-beta", False),
+    ("1.0.0-beta || ", "1.0.0-beta", False),
+    ("1.0.0-beta || || 2.0.0", "1.5.0", True),
+    (">=0.0.0 || 1.0.0-beta", "1.0.0-beta", False),
+    (">=0 || ~1.0.0-beta", "1.0.0-beta.2", False),
+    (">=v0.0.0 || 1.0.0-beta", "1.0.0-beta", True),  # npm matches `>=0.0.0` to the letter: a v keeps it
+    ("* * || 1.0.0-beta", "1.0.0-beta", False),
+    ("* - * || 1.0.0-beta", "1.0.0-beta", False),
+    # not any version: an intersection with `*`, or `0.x` (which is <1.0.0-0), leaves the union alone
+    ("* 1.0.0-beta || 2.0.0", "1.0.0-beta", True),
+    (">=0.0.0 <1.0.0-rc.1 || 1.0.0-beta", "1.0.0-beta", True),
+    ("0.x || 1.0.0-beta", "1.0.0-beta", True),
+    ("^1.0.0-beta || 2.x", "1.0.0-beta.3", True),
+    # the empty range is `*`
+    ("", "1.0.0", True),
+    ("", "1.0.0-beta", False),
+    # 256 characters is npm's limit for one version, not for a range: build metadata is stripped first
+    ("1.2.3+" + "a" * 251 + " - 2.0.0", "1.5.0", True),
+    ("1.2.3+" + "a" * 251 + " - 2.0.0", "2.0.1", False),
+    (">=1.0.0-" + "a" * 250, "1.0.0-" + "b" * 10, True),  # a 256-character version in a comparator
+]
+
+
+@pytest.mark.parametrize(("range_text", "version", "expected"), NPM_DIFFERENTIAL_TABLE)
+def test_ranges_match_as_npm_does_where_the_port_differs(range_text, version, expected):
+    assert is_valid_range(range_text)
+    assert satisfies(version, range_text) is expected
+
+
+@pytest.mark.parametrize(
+    "range_text",
+    [
+        ">=1.0.0-" + "a" * 251,  # its version is 257 characters: longer than npm takes
+        "^1.0.0-" + "a" * 251,
+        "1.2.3 - 2.0.0-" + "a" * 251,
+    ],
+)
+def test_a_comparator_whose_version_is_longer_than_256_characters_is_invalid(range_text):
+    assert not is_valid_range(range_text)
+
+
+def test_a_range_may_be_up_to_1024_characters_long():
+    alternatives = " || ".join(f"^{major}.0.0+" + "b" * 240 for major in (1, 2, 3, 4))
+    longest = alternatives + "b" * (MAX_RANGE_LENGTH - len(alternatives))
+    assert len(longest) == MAX_RANGE_LENGTH == 1024
+    assert is_valid_range(longest) and satisfies("4.1.0", longest) and not satisfies("5.0.0", longest)
+    assert not is_valid_range(longest + "b")
+
+
+def test_a_version_longer_than_256_characters_satisfies_nothing_as_npm_parses_no_such_version():
+    assert satisfies("1.0.0-" + "a" * 250, ">=1.0.0-a")
+    assert not satisfies("1.0.0-" + "a" * 251, ">=1.0.0-a")
