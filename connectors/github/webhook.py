@@ -183,13 +183,16 @@ def handle_installation_repositories(delivery, payload):
 
 
 def handle_repository(delivery, payload):
-    """A renamed repository: its targets follow the new full name, and each synced one is resynced."""
+    """A renamed or transferred repository: its targets follow the new full name, each synced one resyncs.
+
+    Targets are found by repository id, so a new owner (transferred) is followed like a new name.
+    """
     installation_id = _installation_id(payload)
     repository_id = _repository_id(payload)
     details = {"installationId": installation_id, "repositoryId": repository_id}
     targets = _targets_of_installation(installation_id, [repository_id])
     now = timezone.now()
-    if delivery.action == "renamed":
+    if delivery.action in ("renamed", "transferred"):
         full_name = _field(payload, "repository.full_name", str, max_length=_FULL_NAME_LENGTH,
                            validator=validate_repository_full_name)
         renamed = targets.exclude(repository_full_name=full_name).update(repository_full_name=full_name,

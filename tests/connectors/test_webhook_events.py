@@ -302,6 +302,29 @@ def test_a_deleted_repository_disables_its_targets(send, org):
     assert target.disabled_reason == "Repository deleted on GitHub."
 
 
+def test_a_transferred_repository_is_followed_by_its_targets_and_resynced(send, org, other_org):
+    main = connect(org, INSTALLATION, REPO, "acme/skills")
+    elsewhere = connect(other_org, 2002, REPO, "acme/skills")
+    # The shape of octokit's repository/transferred.with-installation example: the new owner in
+    # repository.full_name, the old one in changes.owner.from.
+    payload = {**repository_event("transferred", "acme-labs/skills"),
+               "changes": {"owner": {"from": {"organization": {"login": "acme", "id": 9}}}}}
+    payload["repository"]["owner"] = {"login": "acme-labs", "id": 10, "type": "Organization"}
+
+    response, callbacks = send("repository", payload)
+
+    assert response.status_code == 202
+    assert response.json()["queued"] == 1
+    main.refresh_from_db()
+    assert main.repository_full_name == "acme-labs/skills"
+    elsewhere.refresh_from_db()
+    assert elsewhere.repository_full_name == "acme/skills"
+    event = SyncEvent.objects.get()
+    assert (event.target_id, event.event_type, event.trigger) == (main.pk, "repository", "webhook")
+    assert WebhookDelivery.objects.get().result["targetsRenamed"] == 1
+    assert len(callbacks) == 1
+
+
 def test_a_repository_event_without_an_installation_is_a_400(send, org):
     payload = repository_event("renamed", "acme/x")
     del payload["installation"]
