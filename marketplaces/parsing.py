@@ -3,6 +3,10 @@
 Markdown types (skill, agent, command) carry YAML front matter; mcp is a JSON server definition with
 either `command` or `url`; every other type is free text or JSON. Errors are `Invalid` (400) naming the
 field and, for YAML and JSON, the line.
+
+Text is parsed with its line endings made LF (browsers submit CRLF, old Mac files use a lone CR), so every
+ending parses, refuses and digests alike: a change of line endings alone is not a new version. The raw text
+is stored as given.
 """
 
 import hashlib
@@ -20,7 +24,7 @@ MAX_NESTING = 64  # levels of JSON/YAML nesting; far deeper than any real config
 MARKDOWN_TYPES = {ConfigObjectType.SKILL, ConfigObjectType.AGENT, ConfigObjectType.COMMAND}
 RAW = "input.rawSourceText"
 NORMALIZED = "input.normalizedPayloadJson"
-_FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)(?:\r?\n)?^---[ \t]*$\r?\n?", re.DOTALL | re.MULTILINE)
+_FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)(?:\n)?^---[ \t]*$\n?", re.DOTALL | re.MULTILINE)
 _HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*\s*$", re.MULTILINE)
 
 
@@ -80,8 +84,17 @@ def _named(payload):
     return _text(payload.get("name") or payload.get("title"), 300), _text(payload.get("description"), 10_000)
 
 
+def with_lf_endings(text):
+    """`text` with CRLF and lone CR line endings made LF (what the parsers and the diff expect)."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
 def parse_front_matter(text):
-    """(front matter dict, body) of Markdown text; Invalid naming the line on bad YAML."""
+    """(front matter dict, body) of Markdown text, any line endings; Invalid naming the line on bad YAML.
+
+    The body comes back with LF line endings.
+    """
+    text = with_lf_endings(text)
     match = _FRONT_MATTER.match(text.removeprefix("\ufeff"))  # editors on Windows start files with a BOM
     if match is None:
         return {}, text
@@ -151,7 +164,7 @@ def _check_mcp(server, field):
 
 
 def _parse_mcp(raw, normalized):
-    from_text = _json_from_text(raw) if raw is not None else None
+    from_text = _json_from_text(with_lf_endings(raw)) if raw is not None else None  # json counts lines by LF
     if from_text is not None:
         _check_mcp(from_text, RAW)
     if normalized is not None:
@@ -167,7 +180,8 @@ def _parse_other(raw, normalized):
     if not title and raw is not None:
         first_line = next((line for line in raw.splitlines() if line.strip()), "")
         title = _text(first_line.lstrip("#").strip(), 300)
-    return (title, description), {"text": raw.replace("\r\n", "\n") if raw is not None else None, "json": normalized}
+    text = with_lf_endings(raw) if raw is not None else None
+    return (title, description), {"text": text, "json": normalized}
 
 
 def parse_version_input(type_, raw_source_text=None, normalized_payload_json=None):

@@ -138,6 +138,24 @@ def test_invalid_content_shows_the_parsers_error_with_the_line_and_stores_nothin
     assert "Nothing was saved" in response.content.decode()
 
 
+def test_content_a_browser_submits_with_crlf_keeps_its_front_matter_title(admin_client, org):
+    obj = _object(org)
+    crlf = SKILL_V2.replace("Summarize tickets", "Summarize threads").replace("\n", "\r\n")
+    base = obj.latest_version().pk
+    admin_client.post(_url("new_version", obj), {"raw_source_text": crlf, "base_version_id": base})
+    obj.refresh_from_db()
+    assert (obj.versions.count(), obj.title) == (2, "Summarize threads")
+    assert obj.latest_version().raw_source_text == crlf
+
+
+def test_invalid_front_matter_submitted_with_crlf_is_refused_naming_the_line(admin_client, org):
+    obj = _object(org)
+    crlf = BAD_FRONT_MATTER.replace("\n", "\r\n")
+    response = admin_client.post(_url("new_version", obj), {"raw_source_text": crlf})
+    assert "YAML front matter is invalid at line 3" in response.context["form"].errors["raw_source_text"][0]
+    assert obj.versions.count() == 1
+
+
 def test_an_invalid_json_payload_is_refused_on_its_field(admin_client, org):
     obj = _object(org, '{"name": "GitHub", "command": "npx"}', type_="mcp")
     response = admin_client.post(_url("new_version", obj), {"normalized_payload_json": '{"name": "x",\n "url": }'})
@@ -221,6 +239,16 @@ def test_the_add_form_refuses_invalid_content_and_foreign_plugins(admin_client, 
                                        "raw_source_text": SKILL_V1})
     assert "organization" in response.context["form"].errors
     assert not ConfigObject.objects.exists() and not ConfigObjectVersion.objects.exists()
+
+
+def test_the_add_form_reads_the_front_matter_of_crlf_text_and_refuses_it_when_invalid(admin_client, org):
+    url = reverse("admin:marketplaces_configobject_add")
+    form = {"organization": org.pk, "type": "skill", "source_mode": "cloud"}
+    response = admin_client.post(url, {**form, "raw_source_text": BAD_FRONT_MATTER.replace("\n", "\r\n")})
+    assert "at line 3" in response.context["form"].errors["raw_source_text"][0]
+    assert not ConfigObject.objects.exists()
+    admin_client.post(url, {**form, "raw_source_text": SKILL_V1.replace("\n", "\r\n")})
+    assert ConfigObject.objects.get().title == "Summarize tickets"
 
 
 def test_a_removed_front_matter_delimiter_is_a_removed_line_not_a_file_header(admin_client, org):

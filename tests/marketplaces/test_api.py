@@ -66,6 +66,27 @@ def test_bad_front_matter_is_a_400_naming_the_line_and_creates_nothing(admin_api
     assert not ConfigObject.objects.exists() and not ConfigObjectVersion.objects.exists()
 
 
+def test_a_skill_sent_with_crlf_line_endings_takes_its_title_from_the_front_matter(admin_api, create):
+    item = create(raw=SKILL_V1.replace("\n", "\r\n"))
+    assert (item["title"], item["description"]) == (
+        "Summarize tickets", "Turns a support thread into three bullet points.")
+    assert ConfigObjectVersion.objects.get().raw_source_text == SKILL_V1.replace("\n", "\r\n")  # kept as sent
+    again = add_version(admin_api, item["id"], SKILL_V1)  # the same content with LF endings
+    assert (again.status_code, again.json()["created"]) == (200, False)
+
+
+@pytest.mark.parametrize("ending", ["\n", "\r\n"], ids=["lf", "crlf"])
+def test_invalid_front_matter_is_a_400_naming_the_line_whatever_the_line_endings(admin_api, create, ending):
+    raw = "---\nname: [broken\n---\nbody\n".replace("\n", ending)
+    response = admin_api.post(BASE, {"type": "skill", "input": {"rawSourceText": raw}}, format="json")
+    assert response.status_code == 400
+    assert response.json()["error"]["details"] == {"field": "input.rawSourceText", "line": 2}
+    assert not ConfigObject.objects.exists()
+    item = create()
+    assert add_version(admin_api, item["id"], raw).status_code == 400
+    assert ConfigObjectVersion.objects.count() == 1
+
+
 def test_an_mcp_server_with_neither_command_nor_url_is_a_400(admin_api):
     response = admin_api.post(BASE, {"type": "mcp", "input": {"rawSourceText": '{"name": "x"}'}}, format="json")
     assert response.status_code == 400

@@ -97,3 +97,46 @@ def test_payloads_nested_too_deeply_are_invalid_not_a_crash(type_, raw, normaliz
 def test_a_front_matter_after_a_byte_order_mark_is_still_read():
     parsed = parse_version_input("skill", "\ufeff---\nname: Forecast\ndescription: Quarterly\n---\nBody\n")
     assert (parsed.title, parsed.description) == ("Forecast", "Quarterly")
+
+
+@pytest.mark.parametrize("ending", ["\r\n", "\r"], ids=["crlf", "lone-cr"])
+@pytest.mark.parametrize("type_", ["skill", "agent", "command"])
+def test_front_matter_with_windows_or_old_mac_line_endings_parses_as_lf_does(type_, ending):
+    lf = parse_version_input(type_, SKILL)
+    other = parse_version_input(type_, SKILL.replace("\n", ending))
+    assert (other.title, other.description) == (lf.title, lf.description) == (
+        "Summarize tickets", "Turns a support thread into three bullet points.")
+    assert other.sha256 == lf.sha256  # the same content: not a new version when only line endings change
+    assert other.raw_source_text == SKILL.replace("\n", ending)  # stored as given
+
+
+@pytest.mark.parametrize("ending", ["\r\n", "\r"], ids=["crlf", "lone-cr"])
+def test_bad_front_matter_with_windows_or_old_mac_line_endings_is_refused_naming_the_same_line(ending):
+    for text, line in (("---\nname: ok\n  bad: indent: x\n---\nbody\n", 3),
+                       ("---\nname: [broken\n---\nbody\n", 2)):
+        with pytest.raises(Invalid) as caught:
+            parse_version_input("skill", text.replace("\n", ending))
+        assert caught.value.extra == {"field": "input.rawSourceText", "line": line}
+
+
+def test_a_crlf_front_matter_after_a_byte_order_mark_is_still_read():
+    text = "\ufeff---\r\nname: Forecast\r\ndescription: Quarterly\r\n---\r\nBody\r\n"
+    parsed = parse_version_input("skill", text)
+    assert (parsed.title, parsed.description) == ("Forecast", "Quarterly")
+
+
+def test_a_crlf_markdown_without_front_matter_takes_its_title_from_the_first_heading():
+    assert parse_version_input("agent", "# Release captain\r\n\r\nShips things.").title == "Release captain"
+
+
+def test_free_text_differing_only_in_line_endings_has_the_same_digest():
+    lf = parse_version_input("context", "House style\nShort sentences.\n")
+    assert {parse_version_input("context", lf.raw_source_text.replace("\n", ending)).sha256
+            for ending in ("\r\n", "\r")} == {lf.sha256}
+
+
+@pytest.mark.parametrize("ending", ["\r\n", "\r"], ids=["crlf", "lone-cr"])
+def test_mcp_source_text_with_windows_or_old_mac_line_endings_names_the_same_line(ending):
+    with pytest.raises(Invalid) as caught:
+        parse_version_input("mcp", '{\n  "command": "npx",\n  oops\n}'.replace("\n", ending))
+    assert caught.value.extra["line"] == 3
