@@ -3,6 +3,7 @@ from rest_framework import serializers
 from marketplaces.api.release_serializers import ServedItemSerializer
 from marketplaces.delivery import RemovedReason, UpdateStatus
 from marketplaces.plugin_catalog import marketplace_ids
+from plexica.api.serializers import StrictSerializer
 from plexica.plugins.api.serializers import PluginSerializer
 
 
@@ -22,7 +23,7 @@ class DeliveryPluginSerializer(PluginSerializer):
         return marketplace_ids(plugin)
 
 
-class ManifestReleaseSerializer(serializers.Serializer):
+class ManifestReleaseSerializer(StrictSerializer):
     id = serializers.CharField()
     name = serializers.CharField()
     createdAt = serializers.DateTimeField(source="created_at")
@@ -32,13 +33,13 @@ class ManifestReleaseSerializer(serializers.Serializer):
         return release.pinned_at is not None
 
 
-class ManifestSerializer(serializers.Serializer):
+class ManifestSerializer(StrictSerializer):
     plugin = DeliveryPluginSerializer()
     release = ManifestReleaseSerializer(allow_null=True, help_text="The release served; null: the latest.")
     items = ServedItemSerializer(many=True)
 
 
-class PayloadSerializer(serializers.Serializer):
+class PayloadSerializer(StrictSerializer):
     """One delivered config object version with its payload, decrypted."""
 
     configObjectId = serializers.CharField(source="item.config_object_id")
@@ -57,25 +58,25 @@ class DownloadSerializer(ManifestSerializer):
     items = PayloadSerializer(many=True)
 
 
-class ClientStateItemSerializer(serializers.Serializer):
+class ClientStateItemSerializer(StrictSerializer):
     pluginId = serializers.CharField(max_length=100, help_text="plugin-...")
     configObjectId = serializers.CharField(max_length=32, help_text="cfo_...")
     versionId = serializers.CharField(max_length=32, help_text="ver_...: the version the client installed.")
 
 
-class ClientStateInputSerializer(serializers.Serializer):
+class ClientStateInputSerializer(StrictSerializer):
     """Documents the body; marketplaces.delivery.clean_state_items checks it (fast for thousands of items)."""
 
     items = ClientStateItemSerializer(many=True, help_text="Everything the client installed (at most 5000).")
 
 
-class ClientStateSerializer(serializers.Serializer):
+class ClientStateSerializer(StrictSerializer):
     clientId = serializers.CharField(source="client_id")
     items = ClientStateItemSerializer(many=True)
     updatedAt = serializers.DateTimeField(source="updated_at")
 
 
-class UpdateCheckSerializer(serializers.Serializer):
+class UpdateCheckSerializer(StrictSerializer):
     pluginId = serializers.CharField(source="plugin_id")
     configObjectId = serializers.CharField(source="config_object_id")
     status = serializers.ChoiceField(choices=UpdateStatus.choices)
@@ -90,7 +91,7 @@ class UpdateCheckSerializer(serializers.Serializer):
                                      help_text="Why it was removed upstream; null otherwise.")
 
 
-class UpdateCountsSerializer(serializers.Serializer):
+class UpdateCountsSerializer(StrictSerializer):
     up_to_date = serializers.IntegerField()
     update_available = serializers.IntegerField()
     removed_upstream = serializers.IntegerField()
@@ -98,7 +99,7 @@ class UpdateCountsSerializer(serializers.Serializer):
     new = serializers.IntegerField()
 
 
-class UpdateReportSerializer(serializers.Serializer):
+class UpdateReportSerializer(StrictSerializer):
     clientId = serializers.CharField(source="state.client_id")
     stateUpdatedAt = serializers.DateTimeField(source="state.updated_at")
     checkedAt = serializers.DateTimeField(source="checked_at")

@@ -1,9 +1,10 @@
 from rest_framework import serializers
 
 from marketplaces.models import PluginRelease
+from plexica.api.serializers import StrictModelSerializer, StrictSerializer
 
 
-class ServedItemSerializer(serializers.Serializer):
+class ServedItemSerializer(StrictSerializer):
     """One config object version a release holds (or a manifest serves); no payload."""
 
     configObjectId = serializers.CharField(source="config_object_id")
@@ -13,7 +14,7 @@ class ServedItemSerializer(serializers.Serializer):
     sha256 = serializers.CharField(help_text="SHA-256 of the version's canonical content.")
 
 
-class ReleaseSerializer(serializers.ModelSerializer):
+class ReleaseSerializer(StrictModelSerializer):
     """A release without its items (as lists show it)."""
 
     pluginId = serializers.CharField(source="plugin.plugin_id")
@@ -43,7 +44,7 @@ class ReleaseDetailSerializer(ReleaseSerializer):
         read_only_fields = fields
 
 
-class CreateReleaseSerializer(serializers.Serializer):
+class CreateReleaseSerializer(StrictSerializer):
     name = serializers.CharField(required=False, allow_blank=True, default="", max_length=100,
                                  help_text="A label such as 2026.11 or 1.4.0.")
     notes = serializers.CharField(required=False, allow_blank=True, default="", max_length=10000,

@@ -10,10 +10,11 @@ from marketplaces.models import (
     validate_logo_url,
 )
 from marketplaces.services import VersionInput
+from plexica.api.serializers import StrictModelSerializer, StrictSerializer
 from plexica.plugins.api.serializers import PluginSerializer
 
 
-class VersionInputSerializer(serializers.Serializer):
+class VersionInputSerializer(StrictSerializer):
     rawSourceText = serializers.CharField(required=False, allow_null=True, allow_blank=True, trim_whitespace=False)
     normalizedPayloadJson = serializers.JSONField(required=False, allow_null=True)
     schemaVersion = serializers.CharField(required=False, allow_blank=True, max_length=32, default="")
@@ -36,7 +37,7 @@ def version_input(data, reason=""):
     )
 
 
-class CreateConfigObjectSerializer(serializers.Serializer):
+class CreateConfigObjectSerializer(StrictSerializer):
     type = serializers.ChoiceField(choices=ConfigObjectType.choices)
     sourceMode = serializers.ChoiceField(choices=ConfigObject.SourceMode.choices,
                                          default=ConfigObject.SourceMode.CLOUD)
@@ -45,14 +46,14 @@ class CreateConfigObjectSerializer(serializers.Serializer):
     input = VersionInputSerializer()
 
 
-class NewVersionSerializer(serializers.Serializer):
+class NewVersionSerializer(StrictSerializer):
     input = VersionInputSerializer()
     reason = serializers.CharField(required=False, allow_blank=True, max_length=500, default="")
     baseVersionId = serializers.CharField(required=False, max_length=32,
                                           help_text="The latest version id you read (instead of If-Match).")
 
 
-class LatestVersionSummarySerializer(serializers.Serializer):
+class LatestVersionSummarySerializer(StrictSerializer):
     id = serializers.CharField()
     createdAt = serializers.DateTimeField()
     createdVia = serializers.CharField()
@@ -61,7 +62,7 @@ class LatestVersionSummarySerializer(serializers.Serializer):
     isDeletedVersion = serializers.BooleanField()
 
 
-class ConfigObjectSerializer(serializers.ModelSerializer):
+class ConfigObjectSerializer(StrictModelSerializer):
     sourceMode = serializers.CharField(source="source_mode")
     fileName = serializers.CharField(source="file_name")
     fileExtension = serializers.CharField(source="file_extension")
@@ -89,7 +90,7 @@ class ConfigObjectSerializer(serializers.ModelSerializer):
         }).data
 
 
-class VersionSummarySerializer(serializers.ModelSerializer):
+class VersionSummarySerializer(StrictModelSerializer):
     configObjectId = serializers.CharField(source="config_object_id")
     schemaVersion = serializers.CharField(source="schema_version")
     createdVia = serializers.CharField(source="created_via")
@@ -114,14 +115,14 @@ class VersionSerializer(VersionSummarySerializer):
         read_only_fields = fields
 
 
-class VersionCompareSerializer(serializers.Serializer):
+class VersionCompareSerializer(StrictSerializer):
     fromVersionId = serializers.CharField()
     toVersionId = serializers.CharField()
     identical = serializers.BooleanField()
     diff = serializers.CharField(help_text="A unified diff (difflib), empty when the versions are identical.")
 
 
-class PluginMembershipSerializer(serializers.ModelSerializer):
+class PluginMembershipSerializer(StrictModelSerializer):
     """A config object's active membership of a plugin."""
 
     pluginId = serializers.CharField(source="plugin.plugin_id")
@@ -139,15 +140,15 @@ class PluginMembershipSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class AddPluginSerializer(serializers.Serializer):
+class AddPluginSerializer(StrictSerializer):
     pluginId = serializers.CharField(max_length=100)
 
 
-class AddConfigObjectSerializer(serializers.Serializer):
+class AddConfigObjectSerializer(StrictSerializer):
     configObjectId = serializers.CharField(max_length=32)
 
 
-class MarketplaceSerializer(serializers.ModelSerializer):
+class MarketplaceSerializer(StrictModelSerializer):
     logoUrl = serializers.CharField(source="logo_url")
     createdBy = serializers.CharField(source="created_by.username", allow_null=True, default=None)
     createdAt = serializers.DateTimeField(source="created_at")
@@ -161,7 +162,7 @@ class MarketplaceSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class MarketplaceInputSerializer(serializers.Serializer):
+class MarketplaceInputSerializer(StrictSerializer):
     name = serializers.CharField(max_length=200)
     description = serializers.CharField(required=False, allow_blank=True, default="")
     logoUrl = serializers.CharField(required=False, allow_blank=True, default="", max_length=2048,
@@ -173,7 +174,7 @@ class MarketplaceInputSerializer(serializers.Serializer):
         return {names[key]: value for key, value in self.validated_data.items()}
 
 
-class MarketplacePluginSerializer(serializers.ModelSerializer):
+class MarketplacePluginSerializer(StrictModelSerializer):
     marketplaceId = serializers.CharField(source="marketplace_id")
     pluginId = serializers.CharField(source="plugin.plugin_id")
     pluginName = serializers.CharField(source="plugin.name")
@@ -186,12 +187,12 @@ class MarketplacePluginSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ResolvedPluginSerializer(serializers.Serializer):
+class ResolvedPluginSerializer(StrictSerializer):
     plugin = PluginSerializer()
     configObjects = ConfigObjectSerializer(source="config_objects", many=True,
                                            help_text="Active members, each with its latest version summary.")
 
 
-class ResolvedMarketplaceSerializer(serializers.Serializer):
+class ResolvedMarketplaceSerializer(StrictSerializer):
     marketplace = MarketplaceSerializer()
     plugins = ResolvedPluginSerializer(many=True)

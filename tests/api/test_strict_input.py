@@ -4,6 +4,7 @@ is stored."""
 
 import pytest
 
+from marketplaces.models import ConfigObject, Marketplace
 from plexica.plugins.models import Plugin
 
 V1 = "/api/v1"
@@ -54,6 +55,38 @@ def test_a_plugin_named_by_a_number_is_refused_not_stored_as_text(admin_api, org
     assert not Plugin.objects.filter(plugin_id="plugin-zero").exists()
 
 
+def test_a_marketplace_named_by_a_number_is_refused(admin_api, org):
+    refused(admin_api.post(f"{V1}/marketplaces", {"name": 0}, format="json"), "name")
+    assert not Marketplace.objects.exists()
+
+
+@pytest.mark.parametrize("value", [0, 1.5, True, ["text"], {"text": "x"}])
+def test_a_config_object_whose_raw_source_text_is_not_a_string_is_refused(admin_api, org, value):
+    body = skill_body(input={"rawSourceText": value})
+    error = refused(admin_api.post(f"{V1}/config-objects", body, format="json"), "input.rawSourceText")
+    assert error["message"] == "input.rawSourceText: Must be a string."
+    assert not ConfigObject.objects.exists()
+
+
+def test_a_choice_given_as_a_number_is_refused(admin_api, org):
+    refused(admin_api.post(f"{V1}/config-objects", skill_body(sourceMode=1), format="json"), "sourceMode")
+    assert not ConfigObject.objects.exists()
+
+
+def test_items_of_a_list_of_strings_must_be_strings(admin_api, org):
+    error = refused(admin_api.post(f"{V1}/config-objects", skill_body(pluginIds=[7]), format="json"),
+                    "pluginIds[0]")
+    assert error["message"] == "pluginIds[0]: Must be a string."
+    assert not ConfigObject.objects.exists()
+
+
+def test_a_release_pin_given_as_text_is_refused(admin_api, org, crm_plugin):
+    response = admin_api.post(f"{V1}/plugins/plugin-crm/releases", {"pin": "true"}, format="json")
+    error = refused(response, "pin")
+    assert error["message"] == "pin: Must be true or false."
+    assert not crm_plugin.releases.exists()
+
+
 def test_a_datetime_given_as_a_number_is_refused(admin_api, org):
     response = admin_api.post(f"{V1}/api-keys", {"name": "ci", "expiresAt": 5}, format="json")
     refused(response, "expiresAt")
@@ -65,6 +98,34 @@ def test_a_wrong_type_and_a_missing_field_are_both_reported(admin_api, org):
     error = response.json()["error"]
     assert error["message"] == "Missing required field: pluginId"
     assert error["details"] == {"pluginId": ["This field is required."], "name": ["Must be a string."]}
+
+
+def test_null_still_answers_whether_the_field_allows_it(admin_api, org):
+    error = refused(admin_api.post(f"{V1}/marketplaces", {"name": None}, format="json"), "name")
+    assert error["message"] == "name: This field may not be null."
+
+
+# --- Unknown and read-only fields in bodies ----------------------------------------------------------------
+
+
+def test_an_unknown_field_on_a_post_is_refused_by_name(admin_api, org):
+    response = admin_api.post(f"{V1}/marketplaces", {"name": "Sales", "colour": "blue"}, format="json")
+    error = refused(response, "colour")
+    assert error["message"] == "colour: Unknown field."
+    assert error["details"] == {"colour": ["Unknown field."]}
+    assert not Marketplace.objects.exists()
+
+
+def test_a_config_object_does_not_take_a_name_its_front_matter_gives(admin_api, org):
+    refused(admin_api.post(f"{V1}/config-objects", skill_body(name=0), format="json"), "name")
+    assert not ConfigObject.objects.exists()
+
+
+def test_an_unknown_field_on_a_patch_is_refused_and_nothing_changes(admin_api, org):
+    item = admin_api.post(f"{V1}/marketplaces", {"name": "Sales"}, format="json").json()["item"]
+    response = admin_api.patch(f"{V1}/marketplaces/{item['id']}", {"name": "Renamed", "nmae": "x"}, format="json")
+    refused(response, "nmae")
+    assert Marketplace.objects.get(pk=item["id"]).name == "Sales"
 
 
 def test_a_typo_in_a_plugin_patch_is_refused_instead_of_ignored(admin_api, org, crm_plugin):
@@ -81,3 +142,9 @@ def test_a_response_field_sent_back_in_a_patch_is_refused_with_its_reason(admin_
     assert "install, enable, disable and uninstall" in error["message"]
     crm_plugin.refresh_from_db()
     assert crm_plugin.name == "CRM"
+
+
+def test_an_unknown_field_in_a_nested_object_is_named_by_its_path(admin_api, org):
+    body = skill_body(input={"rawSourceText": SKILL, "rawText": SKILL})
+    refused(admin_api.post(f"{V1}/config-objects", body, format="json"), "input.rawText")
+    assert not ConfigObject.objects.exists()
