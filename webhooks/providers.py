@@ -44,6 +44,8 @@ class WebhookProvider:
     inside the request's transaction, does database work only (no provider API calls) and enqueues
     anything slow with transaction.on_commit. It may raise plexica.errors.Invalid for a payload that
     lacks what its event needs: the delivery is then not stored and the sender gets a 400.
+    `unhandled_reason(event, payload)` says why a handled event's payload is still not ours (kept as
+    ignored, answered 200 not accepted), or "".
     """
 
     name: str
@@ -54,6 +56,7 @@ class WebhookProvider:
     handled_events: frozenset
     handle: Callable[[WebhookDelivery, dict], HandlerResult]
     recorded_headers: tuple = ()  # kept with the delivery for the admin; never secrets or cookies
+    unhandled_reason: Callable[[str, dict], str] | None = None
 
     def get_secret(self):
         """The signing secret, read at call time so a changed setting applies at once ("" if unset)."""

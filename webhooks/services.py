@@ -2,7 +2,8 @@
 
 The order is the contract (issue 6): secret configured (503), body within the cap (413), signature over the
 raw body (401), event and delivery headers present and the event handled (200, not accepted), JSON (400),
-then accepted (202). Nothing is parsed before the signature is verified.
+a payload meant for us (200, not accepted, otherwise: GitHub's without an installation), then accepted
+(202). Nothing is parsed before the signature is verified.
 """
 
 import hashlib
@@ -105,6 +106,10 @@ def receive_delivery(provider_name, headers, stream, *, content_length=None, max
 
     payload = parse_payload(body)
     action = _action(payload)
+    reason = provider.unhandled_reason(event, payload) if provider.unhandled_reason else ""
+    if reason:
+        delivery, _ = _store_ignored(provider, delivery_id, event, recorded, body, reason, action=action)
+        return _not_accepted(reason, delivery)
     return _accept(provider, delivery_id, event, action, recorded, body, payload)
 
 
@@ -164,8 +169,8 @@ def _insert_once(delivery):
         return existing, False
 
 
-def _store_ignored(provider, delivery_id, event, headers, body, reason):
-    delivery = _new_delivery(provider, delivery_id, event, "", headers, body)
+def _store_ignored(provider, delivery_id, event, headers, body, reason, action=""):
+    delivery = _new_delivery(provider, delivery_id, event, action, headers, body)
     delivery.status, delivery.result = WebhookDelivery.Status.IGNORED, {"reason": reason}
     delivery.processed_at = timezone.now()
     return _insert_once(delivery)

@@ -212,6 +212,16 @@ def handle_repository(delivery, payload):
                          details=details)
 
 
+def unhandled_reason(event, payload):
+    """Why a delivery is not ours: only the App's carry an installation, not repository or organization hooks'.
+
+    Ignored (a 2xx), not refused: a 400 would be a failed delivery in the hook's log on GitHub.
+    """
+    if payload.get("installation") is None:
+        return f"event {event} without an installation (a repository or organization webhook) is not handled"
+    return ""
+
+
 HANDLERS = {
     "push": handle_push,
     "installation": handle_installation,
@@ -235,4 +245,5 @@ GITHUB = register_provider(WebhookProvider(
     recorded_headers=("X-GitHub-Event", "X-GitHub-Delivery", "X-GitHub-Hook-ID",
                       "X-GitHub-Hook-Installation-Target-Type", "X-GitHub-Hook-Installation-Target-ID",
                       SIGNATURE_HEADER),
+    unhandled_reason=unhandled_reason,
 ))

@@ -325,13 +325,43 @@ def test_a_transferred_repository_is_followed_by_its_targets_and_resynced(send, 
     assert len(callbacks) == 1
 
 
-def test_a_repository_event_without_an_installation_is_a_400(send, org):
-    payload = repository_event("renamed", "acme/x")
-    del payload["installation"]
-    response, _ = send("repository", payload)
+def _from_a_repository_or_organization_webhook(payload, organization):
+    """What a repository (or organization) webhook sends: the same event, with no installation."""
+    payload = {key: value for key, value in payload.items() if key != "installation"}
+    if organization:
+        payload["organization"] = {"login": "acme", "id": 9}
+    return payload
+
+
+@pytest.mark.parametrize("organization", [False, True], ids=["repository webhook", "organization webhook"])
+@pytest.mark.parametrize(("event", "payload"), [
+    ("push", push()),
+    ("repository", repository_event("renamed", "acme/x")),
+    ("repository", repository_event("deleted", "acme/skills")),
+])
+def test_a_delivery_from_a_repository_or_organization_webhook_is_ignored_not_refused(
+        send, org, event, payload, organization):
+    target = connect(org, INSTALLATION, REPO, "acme/skills")
+    response, callbacks = send(event, _from_a_repository_or_organization_webhook(payload, organization),
+                               delivery_id="hook-1")
+
+    assert response.status_code == 200
+    reason = f"event {event} without an installation (a repository or organization webhook) is not handled"
+    assert response.json() == {"ok": True, "accepted": False, "reason": reason}
+    delivery = WebhookDelivery.objects.get()
+    assert (delivery.delivery_id, delivery.status, delivery.result) == (
+        "hook-1", WebhookDelivery.Status.IGNORED, {"reason": reason})
+    assert delivery.action == payload.get("action", "")
+    target.refresh_from_db()
+    assert (target.status, target.repository_full_name) == (ConnectorTarget.Status.ACTIVE, "acme/skills")
+    assert callbacks == [] and not SyncEvent.objects.exists()
+
+
+def test_an_installation_that_is_not_an_object_is_still_a_400(send, org):
+    response, _ = send("repository", {**repository_event("renamed", "acme/x"), "installation": 1001})
     assert response.status_code == 400
-    assert "installation.id" in response.json()["error"]["message"]
     assert json.loads(response.content)["error"]["details"] == {"field": "installation.id"}
+    assert not WebhookDelivery.objects.exists()
 
 
 # payload values our rows cannot hold: a 400 naming the field, nothing stored, never a 500

@@ -66,7 +66,8 @@ class ProviderWebhookView(APIView):
         responses={
             202: OpenApiResponse(WebhookAccepted, description="Verified and stored; sync work queued."),
             200: OpenApiResponse(WebhookNotAccepted, description="Verified, but missing event or delivery "
-                                 "headers, or an event that is not handled (ping included)."),
+                                 "headers, an event that is not handled (ping included), or a delivery of a "
+                                 "repository or organization webhook (no installation); kept as ignored."),
             401: OpenApiResponse(WebhookRejected, description="Missing or wrong signature.", examples=[
                 OpenApiExample("invalid", {"ok": False, "error": "invalid signature"})]),
             400: OpenApiResponse(WebhookError, description="Malformed JSON, or a payload missing a field."),
@@ -79,7 +80,8 @@ class ProviderWebhookView(APIView):
         description=(
             "A provider's webhook delivery. Order: 503 without a configured secret, 413 over the body cap, "
             "401 on a bad signature, 200 (not accepted) without event/delivery headers or for an event not "
-            "handled, 400 on malformed JSON, else 202. Each delivery id is stored once."
+            "handled, 400 on malformed JSON, 200 (not accepted) for a payload without an installation, else "
+            "202. Each delivery id is stored once."
         ),
     )
     def post(self, request, provider):
