@@ -45,7 +45,8 @@ class WebhookProvider:
     anything slow with transaction.on_commit. It may raise plexica.errors.Invalid for a payload that
     lacks what its event needs: the delivery is then not stored and the sender gets a 400.
     `unhandled_reason(event, payload)` says why a handled event's payload is still not ours (kept as
-    ignored, answered 200 not accepted), or "".
+    ignored, answered 200 not accepted), or "". `form_payload_field` names the field of a form-encoded
+    body that holds the JSON; without one, a body is JSON only.
     """
 
     name: str
@@ -57,6 +58,7 @@ class WebhookProvider:
     handle: Callable[[WebhookDelivery, dict], HandlerResult]
     recorded_headers: tuple = ()  # kept with the delivery for the admin; never secrets or cookies
     unhandled_reason: Callable[[str, dict], str] | None = None
+    form_payload_field: str = ""
 
     def get_secret(self):
         """The signing secret, read at call time so a changed setting applies at once ("" if unset)."""

@@ -3,13 +3,16 @@
 The order is the contract (issue 6): secret configured (503), body within the cap (413), signature over the
 raw body (401), event and delivery headers present and the event handled (200, not accepted), JSON (400),
 a payload meant for us (200, not accepted, otherwise: GitHub's without an installation), then accepted
-(202). Nothing is parsed before the signature is verified.
+(202). Nothing is parsed before the signature is verified. The JSON is the body, or the provider's field of
+a form-encoded body (GitHub's `payload=` when a hook's content type is form); the signature covers the raw
+body either way.
 """
 
 import hashlib
 import json
 import logging
 from dataclasses import dataclass
+from urllib.parse import parse_qs
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -22,6 +25,7 @@ from webhooks.providers import get_provider
 logger = logging.getLogger("plexica.webhooks")
 
 INVALID_SIGNATURE = {"ok": False, "error": "invalid signature"}
+FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 _ALWAYS_RECORDED_HEADERS = ("User-Agent", "Content-Type")
 _MAX_DELIVERY_ID = WebhookDelivery._meta.get_field("delivery_id").max_length
 _MAX_EVENT = WebhookDelivery._meta.get_field("event").max_length
@@ -104,7 +108,7 @@ def receive_delivery(provider_name, headers, stream, *, content_length=None, max
         delivery, _ = _store_ignored(provider, delivery_id, event, recorded, body, reason)
         return _not_accepted(reason, delivery)
 
-    payload = parse_payload(body)
+    payload = parse_payload(body, headers.get("Content-Type") or "", form_field=provider.form_payload_field)
     action = _action(payload)
     reason = provider.unhandled_reason(event, payload) if provider.unhandled_reason else ""
     if reason:
@@ -113,17 +117,36 @@ def receive_delivery(provider_name, headers, stream, *, content_length=None, max
     return _accept(provider, delivery_id, event, action, recorded, body, payload)
 
 
-def parse_payload(body):
-    """The JSON object of a verified body; Invalid (400) for anything else."""
+def parse_payload(body, content_type="", *, form_field=""):
+    """The JSON object of a verified body; Invalid (400) for anything else.
+
+    With a `form_field` and a form-encoded `content_type`, the JSON is that field's one value.
+    """
+    where = ""
+    if form_field and content_type.split(";")[0].strip().lower() == FORM_CONTENT_TYPE:
+        body, where = _form_value(body, form_field), f" in the {form_field} field"
     try:
         payload = json.loads(body, parse_constant=_reject_constant)
     except RecursionError:
-        raise Invalid("Malformed JSON: nested too deeply.", code="invalid_json") from None
+        raise Invalid(f"Malformed JSON{where}: nested too deeply.", code="invalid_json") from None
     except (ValueError, UnicodeDecodeError) as exc:
-        raise Invalid(f"Malformed JSON: {exc}", code="invalid_json") from None
+        raise Invalid(f"Malformed JSON{where}: {exc}", code="invalid_json") from None
     if not isinstance(payload, dict):
         raise Invalid("The payload must be a JSON object.", code="invalid_json")
     return payload
+
+
+def _form_value(body, name):
+    """The one value of field `name` in a URL-encoded form body; Invalid saying what is wrong otherwise."""
+    try:
+        fields = parse_qs(body.decode("utf-8"), keep_blank_values=True, errors="strict")
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise Invalid(f"Malformed form body: {exc}", code="invalid_form") from None
+    values = fields.get(name, [])
+    if len(values) != 1:
+        problem = f"needs a {name} field" if not values else f"has more than one {name} field"
+        raise Invalid(f"A form-encoded delivery {problem}.", code="invalid_form", field=name)
+    return values[0]
 
 
 def _action(payload):

@@ -246,4 +246,5 @@ GITHUB = register_provider(WebhookProvider(
                       "X-GitHub-Hook-Installation-Target-Type", "X-GitHub-Hook-Installation-Target-ID",
                       SIGNATURE_HEADER),
     unhandled_reason=unhandled_reason,
+    form_payload_field="payload",  # a hook whose content type is "form" sends payload=<the JSON>
 ))

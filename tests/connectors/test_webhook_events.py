@@ -13,7 +13,7 @@ from marketplaces.models import ConfigObject
 from plexica.celery import app as celery_app
 from plexica.errors import Conflict
 from tests.connectors.factories import principal
-from tests.webhooks import SECRET, connect, deliver, push_payload
+from tests.webhooks import FORM, SECRET, connect, deliver, push_payload
 from webhooks.models import WebhookDelivery
 
 pytestmark = pytest.mark.django_db
@@ -323,6 +323,14 @@ def test_a_transferred_repository_is_followed_by_its_targets_and_resynced(send, 
     assert (event.target_id, event.event_type, event.trigger) == (main.pk, "repository", "webhook")
     assert WebhookDelivery.objects.get().result["targetsRenamed"] == 1
     assert len(callbacks) == 1
+
+
+def test_a_form_encoded_rename_is_handled_as_its_json_would_be(send, org):
+    target = connect(org, INSTALLATION, REPO, "acme/skills")
+    response, _ = send("repository", repository_event("renamed", "acme/skill-library"), content_type=FORM)
+    assert response.status_code == 202 and response.json()["queued"] == 1
+    target.refresh_from_db()
+    assert target.repository_full_name == "acme/skill-library"
 
 
 def _from_a_repository_or_organization_webhook(payload, organization):

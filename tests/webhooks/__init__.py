@@ -4,6 +4,7 @@ import hashlib
 import hmac
 import json
 import uuid
+from urllib.parse import urlencode
 
 from django.test import Client
 
@@ -18,13 +19,21 @@ def sign(body, secret=SECRET):
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-def deliver(event, payload=None, *, body=None, delivery_id=None, signature=None, headers=None, client=None):
+FORM = "application/x-www-form-urlencoded"
+
+
+def deliver(event, payload=None, *, body=None, delivery_id=None, signature=None, headers=None, client=None,
+            content_type="application/json"):
     """POST a signed delivery (`payload` as JSON, or the raw `body`); the response.
 
     `signature=None` signs the body with SECRET; a string is sent as the header instead, "" sends none.
-    `event=None` or `delivery_id=""` leave that header out.
+    `event=None` or `delivery_id=""` leave that header out. With `content_type=FORM` a `payload` is sent as
+    GitHub sends a hook whose content type is form: `payload=<the JSON, URL-encoded>`.
     """
-    body = body if body is not None else json.dumps(payload).encode()
+    if body is None:
+        body = json.dumps(payload).encode()
+        if content_type.startswith(FORM):
+            body = urlencode({"payload": body}).encode()
     sent = {"User-Agent": "GitHub-Hookshot/abc123"}
     if event is not None:
         sent["X-GitHub-Event"] = event
@@ -37,7 +46,7 @@ def deliver(event, payload=None, *, body=None, delivery_id=None, signature=None,
     sent.update(headers or {})
     # CSRF checks on: the ingress must not need a token (providers have none).
     client = client or Client(enforce_csrf_checks=True)
-    return client.post(URL, data=body, content_type="application/json", headers=sent)
+    return client.post(URL, data=body, content_type=content_type, headers=sent)
 
 
 def connect(org, installation_id, repository_id, full_name, branch="main", instance_name=None):

@@ -2,6 +2,7 @@
 
 import io
 import json
+from urllib.parse import urlencode
 
 import pytest
 from django.db import connection
@@ -12,7 +13,7 @@ from django.urls import reverse
 from plexica.errors import Invalid
 from plexica.tenancy.services import ensure_user
 from tests.concurrency import run_together
-from tests.webhooks import SECRET, URL, deliver, push_payload, sign
+from tests.webhooks import FORM, SECRET, URL, deliver, push_payload, sign
 from webhooks.models import WebhookDelivery
 from webhooks.providers import HandlerResult, WebhookProvider, hmac_sha256_signature_valid, register_provider
 from webhooks.services import BodyTooLarge, read_capped_body
@@ -149,6 +150,51 @@ def test_malformed_json_with_a_valid_signature_is_a_400_and_nothing_is_stored(we
     response = deliver("push", body=body)
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "invalid_json"
+    assert _stored() == 0
+
+
+# form-encoded deliveries: what GitHub sends when a hook's content type is "form"
+
+@pytest.mark.parametrize("content_type", [FORM, FORM + "; charset=utf-8"])
+def test_a_form_encoded_delivery_is_accepted_like_its_json_and_stored_with_its_raw_body(webhook_secret,
+                                                                                       content_type):
+    body = urlencode({"payload": json.dumps(PUSH)}).encode()
+    response = deliver("push", body=body, delivery_id="form-1", content_type=content_type)
+    assert response.status_code == 202
+    assert response.json() == {"ok": True, "accepted": True, "deliveryId": "form-1", "event": "push",
+                               "queued": 0}
+    delivery = WebhookDelivery.objects.get()
+    assert bytes(delivery.body) == body
+    assert "no active target follows refs/heads/main of repository 4242" in delivery.result["reason"]
+
+
+def test_a_form_encoded_delivery_is_verified_over_its_raw_body_not_over_the_json_inside(webhook_secret):
+    payload = json.dumps(PUSH)
+    body = urlencode({"payload": payload}).encode()
+    response = deliver("push", body=body, signature=sign(payload.encode()), content_type=FORM)
+    assert response.status_code == 401
+    assert response.json() == {"ok": False, "error": "invalid signature"}
+    assert _stored() == 0
+
+
+@pytest.mark.parametrize(("body", "code", "message"), [
+    (b"zen=Design+for+failure.", "invalid_form", "A form-encoded delivery needs a payload field."),
+    (urlencode({"data": json.dumps(PUSH)}).encode(), "invalid_form",
+     "A form-encoded delivery needs a payload field."),
+    (urlencode([("payload", json.dumps(PUSH))] * 2).encode(), "invalid_form",
+     "A form-encoded delivery has more than one payload field."),
+    (b"payload=%ff%fe", "invalid_form", "Malformed form body:"),
+    (b"payload=\xff", "invalid_form", "Malformed form body:"),
+    (urlencode({"payload": "{not json"}).encode(), "invalid_json", "Malformed JSON in the payload field:"),
+    (b"payload=", "invalid_json", "Malformed JSON in the payload field:"),
+    (urlencode({"payload": "[1, 2]"}).encode(), "invalid_json", "The payload must be a JSON object."),
+])
+def test_a_form_encoded_delivery_without_a_usable_payload_field_is_a_400_naming_the_problem(
+        webhook_secret, body, code, message):
+    response = deliver("push", body=body, content_type=FORM)
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert (error["code"], error["message"][:len(message)]) == (code, message)
     assert _stored() == 0
 
 
@@ -332,3 +378,11 @@ def test_an_action_a_row_cannot_hold_is_a_400_and_stores_nothing(webhook_secret,
     assert response.status_code == 400, response.content
     assert response.json()["error"]["details"] == {"field": "action"}
     assert _stored() == 0
+
+
+def test_the_openapi_description_of_the_ingress_accepts_json_and_form_bodies(client):
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    operation = schema["paths"]["/api/v1/webhooks/connectors/{provider}"]["post"]
+    assert set(operation["requestBody"]["content"]) == {"application/json", FORM}
+    form = operation["requestBody"]["content"]["application/x-www-form-urlencoded"]["schema"]["$ref"]
+    assert "payload" in schema["components"]["schemas"][form.rsplit("/", 1)[1]]["properties"]

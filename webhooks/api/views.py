@@ -41,6 +41,9 @@ WebhookError = inline_serializer("WebhookError", {
         "requestId": serializers.CharField(allow_null=True),
     }),
 })
+WebhookForm = inline_serializer("WebhookForm", {
+    "payload": serializers.CharField(help_text="The event's JSON payload, URL-encoded."),
+})
 HEADERS = [
     OpenApiParameter("provider", str, OpenApiParameter.PATH, description="The provider, e.g. `github`."),
     OpenApiParameter("X-Hub-Signature-256", str, OpenApiParameter.HEADER, required=True,
@@ -62,7 +65,10 @@ class ProviderWebhookView(APIView):
 
     @extend_schema(
         operation_id="receiveConnectorWebhook", auth=[], parameters=HEADERS,
-        request={"application/json": OpenApiTypes.OBJECT},
+        request={
+            "application/json": OpenApiTypes.OBJECT,
+            "application/x-www-form-urlencoded": WebhookForm,
+        },
         responses={
             202: OpenApiResponse(WebhookAccepted, description="Verified and stored; sync work queued."),
             200: OpenApiResponse(WebhookNotAccepted, description="Verified, but missing event or delivery "
@@ -70,7 +76,8 @@ class ProviderWebhookView(APIView):
                                  "repository or organization webhook (no installation); kept as ignored."),
             401: OpenApiResponse(WebhookRejected, description="Missing or wrong signature.", examples=[
                 OpenApiExample("invalid", {"ok": False, "error": "invalid signature"})]),
-            400: OpenApiResponse(WebhookError, description="Malformed JSON, or a payload missing a field."),
+            400: OpenApiResponse(WebhookError, description="Malformed JSON, a form body without one "
+                                 "`payload` field, or a payload missing a field."),
             404: OpenApiResponse(WebhookError, description="Unknown provider."),
             413: OpenApiResponse(WebhookError, description="Body over WEBHOOK_MAX_BODY_BYTES."),
             500: OpenApiResponse(WebhookError, description="Handling failed; the delivery is kept as failed "
@@ -81,7 +88,9 @@ class ProviderWebhookView(APIView):
             "A provider's webhook delivery. Order: 503 without a configured secret, 413 over the body cap, "
             "401 on a bad signature, 200 (not accepted) without event/delivery headers or for an event not "
             "handled, 400 on malformed JSON, 200 (not accepted) for a payload without an installation, else "
-            "202. Each delivery id is stored once."
+            "202. Each delivery id is stored once. The body is the JSON (`application/json`) or, as GitHub "
+            "sends a hook whose content type is form, `payload=<the JSON>` "
+            "(`application/x-www-form-urlencoded`); the signature covers the raw body either way."
         ),
     )
     def post(self, request, provider):
