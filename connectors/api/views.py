@@ -41,6 +41,7 @@ from connectors.models import (
 from marketplaces import access
 from marketplaces.api.grant_views import grant_viewset
 from marketplaces.models import ResourceType
+from plexica.api.openapi_errors import STATE_CONFLICTS
 from plexica.api.permissions import IsOrgAdmin, IsOrgPerson, TenantAccess
 from plexica.api.schema import item_envelope, mutation_envelope
 from plexica.api.views import TenantViewSet, item_response, mutation_response
@@ -81,6 +82,7 @@ def require_target_role(request, target_id, role, doing=None):
 
 class ConnectorAPI(TenantViewSet):
     schema_tags = ["connectors"]
+    error_statuses = STATE_CONFLICTS
     permission_classes = [TenantAccess, IsOrgPerson]
 
 

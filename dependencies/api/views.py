@@ -1,6 +1,6 @@
 """Plugin gateway endpoints 11-15 (the seed's wire format) and the lifecycle actions of /api/v1/plugins."""
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
 
 from dependencies import lifecycle, services
@@ -18,9 +18,7 @@ from plexica.api.schema import mutation_envelope
 from plexica.api.views import TenantAPIView, mutation_response
 from plexica.errors import Invalid
 from plexica.plugins.api.serializers import PluginSerializer
-from registry.api.serializers import GatewayErrorSerializer
 
-ERRORS = {code: OpenApiResponse(GatewayErrorSerializer) for code in (400, 401, 403, 404)}
 RECURSIVE = OpenApiParameter(
     "recursive", bool, description="Include transitive ones too (default false).", default=False
 )
@@ -42,7 +40,7 @@ class DependencyView(TenantAPIView):
 class RegisterDependenciesView(DependencyView):
     @extend_schema(
         operation_id="registerDependencies", request=RegisterDependenciesSerializer,
-        responses={201: DependenciesRegisteredSerializer, **ERRORS},
+        responses={201: DependenciesRegisteredSerializer},
         description="Replace the dependency list of each plugin named in the body, all or nothing.",
     )
     def post(self, request):
@@ -55,8 +53,7 @@ class RegisterDependenciesView(DependencyView):
 class ResolveDependenciesView(DependencyView):
     @extend_schema(
         operation_id="resolveDependencies", request=None,
-        responses={200: ResolveResponseSerializer, 400: ResolveResponseSerializer,
-                   **{code: response for code, response in ERRORS.items() if code != 400}},
+        responses={200: ResolveResponseSerializer, 400: ResolveResponseSerializer},
         description="Check the plugin's transitive dependencies against the organization's installed plugins.",
     )
     def post(self, request, plugin_id):
@@ -67,7 +64,7 @@ class ResolveDependenciesView(DependencyView):
 class PluginDependenciesView(DependencyView):
     @extend_schema(
         operation_id="getDependencies", parameters=[RECURSIVE],
-        responses={200: DependencyListSerializer, **ERRORS},
+        responses={200: DependencyListSerializer},
     )
     def get(self, request, plugin_id):
         found = services.get_dependencies(request.tenant, plugin_id, recursive_flag(request))
@@ -78,7 +75,7 @@ class PluginDependenciesView(DependencyView):
 
 class DependentsView(DependencyView):
     @extend_schema(
-        operation_id="getDependents", parameters=[RECURSIVE], responses={200: DependentsSerializer, **ERRORS},
+        operation_id="getDependents", parameters=[RECURSIVE], responses={200: DependentsSerializer},
     )
     def get(self, request, plugin_id):
         found = services.get_dependents(request.tenant, plugin_id, recursive_flag(request))
@@ -87,7 +84,7 @@ class DependentsView(DependencyView):
 
 class CanUninstallView(DependencyView):
     @extend_schema(
-        operation_id="canUninstallPlugin", request=None, responses={200: CanUninstallSerializer, **ERRORS},
+        operation_id="canUninstallPlugin", request=None, responses={200: CanUninstallSerializer},
         description="Installed plugins that require this one, directly or through others; optional ones do not block.",
     )
     def post(self, request, plugin_id):
@@ -103,6 +100,7 @@ class LifecycleView(TenantAPIView):
 
     permission_classes = [TenantAccess, IsOrgAdmin]
     schema_tags = ["plugins"]
+    error_statuses = (409,)  # dependencies unmet, dependents installed, or not a valid transition
     action_name = None
 
     def perform(self, request, plugin_id, version=None):

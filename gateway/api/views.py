@@ -4,7 +4,6 @@ from rest_framework.response import Response
 from gateway.api.serializers import CallResponseSerializer, CallSerializer
 from gateway.services import call_plugin
 from plexica.api.views import TenantAPIView
-from registry.api.serializers import GatewayErrorSerializer
 
 # Statuses that cannot carry our JSON envelope are answered 200; the envelope keeps the real one.
 _ENVELOPE_UNSAFE = {204, 304}
@@ -13,13 +12,15 @@ _ENVELOPE_UNSAFE = {204, 304}
 class CallView(TenantAPIView):
     schema_tags = ["plugin gateway: calls"]
     accepts_nul_characters = True  # the call's body is the upstream's business, passed on as given
+    error_statuses = (404, 502, 503, 504)  # no such target service or endpoint; upstream failures
+    upstream_answer = CallResponseSerializer  # any status may also be the upstream's own, in the envelope
 
     @extend_schema(
         operation_id="callPluginApi",
         request=CallSerializer,
         responses={
             200: CallResponseSerializer,
-            **{code: OpenApiResponse(GatewayErrorSerializer) for code in (400, 401, 403, 404, 502, 503, 504)},
+            "default": OpenApiResponse(CallResponseSerializer, description="The upstream's own status, passed on."),
         },
         description=(
             "Call an endpoint of another plugin's service. The answer carries the upstream's status code, "

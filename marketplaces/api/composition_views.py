@@ -18,6 +18,7 @@ from marketplaces.api.serializers import (
 from marketplaces.api.views import INCLUDE_DELETED, OBJECT_ID, ConfigObjectAPI, _wants_deleted, find_object
 from marketplaces.filtersets import MarketplaceFilterSet
 from marketplaces.models import Marketplace, MarketplacePlugin, PluginConfigObject, ResourceType
+from plexica.api.openapi_errors import STATE_CONFLICTS
 from plexica.api.permissions import TenantAccess
 from plexica.api.schema import item_envelope, mutation_envelope
 from plexica.api.views import TenantViewSet, item_response, mutation_response
@@ -139,6 +140,7 @@ class MarketplaceAPI(TenantViewSet):
 
     schema_tags = ["marketplaces"]
     permission_classes = [TenantAccess]
+    error_statuses = STATE_CONFLICTS
 
 
 class MarketplaceViewSet(mixins.ListModelMixin, MarketplaceAPI):

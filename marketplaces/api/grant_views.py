@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from marketplaces import access, composition, services
 from marketplaces.api.grant_serializers import GrantInputSerializer, GrantSerializer
 from marketplaces.models import AccessGrant, ResourceType
+from plexica.api.openapi_errors import STATE_CONFLICTS
 from plexica.api.schema import mutation_envelope
 from plexica.api.views import TenantViewSet, mutation_response
 
@@ -25,6 +26,7 @@ class ResourceGrantViewSet(mixins.ListModelMixin, TenantViewSet):
     queryset = AccessGrant.objects.all()
     serializer_class = GrantSerializer
     cursor_ordering = ("-created_at", "-id")
+    error_statuses = STATE_CONFLICTS
     resource_type = None
 
     def resource_pk(self):

@@ -10,6 +10,7 @@ from marketplaces import access, plugin_catalog
 from marketplaces.api.composition_views import find_plugin
 from marketplaces.api.plugin_serializers import CatalogPluginSerializer, PluginInputSerializer, PluginPatchSerializer
 from marketplaces.models import ResourceType
+from plexica.api.openapi_errors import STATE_CONFLICTS
 from plexica.api.permissions import TenantAccess
 from plexica.api.schema import item_envelope, mutation_envelope
 from plexica.api.views import item_response, mutation_response
@@ -24,6 +25,7 @@ class CatalogPluginViewSet(PluginViewSet):
 
     serializer_class = CatalogPluginSerializer
     permission_classes = [TenantAccess]  # each action checks the caller's role on the plugin
+    error_statuses = STATE_CONFLICTS
 
     def get_queryset(self):
         plugins = access.restrict(super().get_queryset(), self.request.principal, ResourceType.PLUGIN)

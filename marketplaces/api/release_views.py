@@ -15,6 +15,7 @@ from marketplaces.api.release_serializers import (
     ReleaseSerializer,
 )
 from marketplaces.models import PluginRelease
+from plexica.api.openapi_errors import STATE_CONFLICTS
 from plexica.api.permissions import TenantAccess
 from plexica.api.schema import item_envelope, mutation_envelope
 from plexica.api.views import TenantViewSet, item_response, mutation_response
@@ -28,6 +29,7 @@ class PluginReleaseViewSet(mixins.ListModelMixin, TenantViewSet):
 
     schema_tags = ["releases"]
     permission_classes = [TenantAccess]  # the service checks the caller's role on the plugin
+    error_statuses = STATE_CONFLICTS
     queryset = PluginRelease.objects.all()
     serializer_class = ReleaseSerializer
     cursor_ordering = ("-created_at", "-id")

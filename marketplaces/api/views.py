@@ -18,6 +18,7 @@ from marketplaces.api.serializers import (
 from marketplaces.filtersets import ConfigObjectFilterSet
 from marketplaces.models import ConfigObject, ConfigObjectVersion, ResourceType
 from marketplaces.parsing import MAX_PAYLOAD_BYTES
+from plexica.api.openapi_errors import STATE_CONFLICTS
 from plexica.api.permissions import TenantAccess
 from plexica.api.schema import item_envelope, mutation_envelope
 from plexica.api.views import TenantViewSet, item_response, mutation_response
@@ -62,6 +63,7 @@ class ConfigObjectAPI(TenantViewSet):
 
     schema_tags = ["config objects"]
     permission_classes = [TenantAccess]
+    error_statuses = STATE_CONFLICTS
     # Two 1 MiB payloads, JSON-escaped, plus the envelope.
     max_body_bytes = 4 * MAX_PAYLOAD_BYTES + 64 * 1024
 

@@ -2,8 +2,9 @@
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
-from drf_spectacular.utils import OpenApiParameter
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, PolymorphicProxySerializer
 
+from plexica.api.openapi_errors import DESCRIPTIONS, error_serializer, error_statuses
 from plexica.api.permissions import TENANT_HEADER
 
 
@@ -26,26 +27,53 @@ class PlexicaAutoSchema(AutoSchema):
         tags = getattr(self.view, "schema_tags", None)
         return list(tags) if tags else super().get_tags()
 
+    def _get_response_bodies(self, direction="response"):
+        """The view's answers plus every error status its checks can answer, in the surface's dialect."""
+        responses = super()._get_response_bodies(direction)
+        has_body = self.method in ("POST", "PUT", "PATCH") and self.get_request_serializer() is not None
+        for status in sorted(error_statuses(self.view, self.method, self.path, has_body)):
+            if str(status) not in responses:
+                body = error_serializer(self.path, status)
+                upstream = getattr(self.view, "upstream_answer", None)
+                if upstream is not None:  # the gateway's /call also passes the upstream's own errors on
+                    body = PolymorphicProxySerializer(f"CallError{status}", [body, upstream], None)
+                answer = OpenApiResponse(body, description=DESCRIPTIONS.get(status, ""))
+                responses[str(status)] = self._get_response_for_code(answer, str(status), direction=direction)
+        return responses
+
 
 class ApiKeyScheme(OpenApiAuthenticationExtension):
     target_class = "plexica.api.authentication.ApiKeyAuthentication"
-    name = "apiKey"
+    name = "apiKey"  # sorts before "session": Swagger UI's Authorize dialog offers the key first
 
     def get_security_definition(self, auto_schema):
         return {
             "type": "http",
             "scheme": "bearer",
             "bearerFormat": "plx_…",
-            "description": "An API key of the organization (created in the admin or with `manage.py createapikey`).",
+            "description": (
+                "An API key of the organization, sent as `Authorization: Bearer plx_…` (created in the admin, "
+                "with `POST /api/v1/api-keys` or `manage.py createapikey`; `make run` prints the demo's). "
+                "Paste the key here, without `Bearer`."
+            ),
         }
 
 
 class AdminSessionScheme(OpenApiAuthenticationExtension):
     target_class = "plexica.api.authentication.AdminSessionAuthentication"
-    name = "adminSession"
+    name = "session"
 
     def get_security_definition(self, auto_schema):
-        return {"type": "apiKey", "in": "cookie", "name": "sessionid"}
+        return {
+            "type": "apiKey",
+            "in": "cookie",
+            "name": "sessionid",
+            "description": (
+                "The session of an admin logged in at /admin/ in this browser: Swagger UI sends its cookie by "
+                "itself, so there is nothing to enter here. An API key pasted here would be sent as a cookie "
+                "and answer 401: use `apiKey` above."
+            ),
+        }
 
 
 def item_envelope(name, serializer):

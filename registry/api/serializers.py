@@ -154,8 +154,3 @@ class ServiceSummarySerializer(serializers.Serializer):
 class ServiceListSerializer(serializers.Serializer):
     services = ServiceSummarySerializer(many=True)
     count = serializers.IntegerField()
-
-
-class GatewayErrorSerializer(serializers.Serializer):
-    error = serializers.CharField()
-    message = serializers.CharField(required=False)

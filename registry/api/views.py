@@ -1,7 +1,7 @@
 """Plugin gateway endpoints 1-5: register, deregister, discover, list, heartbeat (the seed's wire format)."""
 
 from django.conf import settings
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
 
 from plexica.api.views import TenantAPIView
@@ -9,7 +9,6 @@ from plexica.errors import Invalid
 from registry import services
 from registry.api.serializers import (
     DiscoverResponseSerializer,
-    GatewayErrorSerializer,
     RegisteredSerializer,
     RegisterServiceSerializer,
     ServiceListSerializer,
@@ -18,21 +17,20 @@ from registry.api.serializers import (
 )
 from registry.models import ServiceStatus
 
-ERRORS = {code: OpenApiResponse(GatewayErrorSerializer) for code in (400, 401, 403, 404, 409, 413)}
-
-
 class RegistryView(TenantAPIView):
     schema_tags = ["plugin gateway: services"]
 
 
 class RegisterServiceView(RegistryView):
+    error_statuses = (409,)  # another plugin owns the service name
+
     @property
     def max_body_bytes(self):
         return settings.REGISTRY_MAX_BODY_BYTES
 
     @extend_schema(
         operation_id="registerService", request=RegisterServiceSerializer,
-        responses={201: RegisteredSerializer, **ERRORS},
+        responses={201: RegisteredSerializer},
         description="Create or update a service (upsert on pluginId + serviceName; the service keeps its id).",
     )
     def post(self, request):
@@ -47,7 +45,7 @@ class RegisterServiceView(RegistryView):
 
 
 class DeregisterServiceView(RegistryView):
-    @extend_schema(operation_id="deregisterService", responses={200: SuccessSerializer, **ERRORS})
+    @extend_schema(operation_id="deregisterService", responses={200: SuccessSerializer})
     def delete(self, request, plugin_id, service_name):
         request.principal.check_acts_for(plugin_id)
         services.deregister_service(request.tenant, plugin_id, service_name)
@@ -55,7 +53,7 @@ class DeregisterServiceView(RegistryView):
 
 
 class DiscoverServiceView(RegistryView):
-    @extend_schema(operation_id="discoverService", responses={200: DiscoverResponseSerializer, **ERRORS})
+    @extend_schema(operation_id="discoverService", responses={200: DiscoverResponseSerializer})
     def get(self, request, service_name):
         return Response({"service": services.discover_service(request.tenant, service_name)})
 
@@ -67,7 +65,7 @@ class ListServicesView(RegistryView):
             OpenApiParameter("pluginId", str, description="Only this plugin's services."),
             OpenApiParameter("status", str, enum=ServiceStatus.values, description="Only services in this state."),
         ],
-        responses={200: ServiceListSerializer, **ERRORS},
+        responses={200: ServiceListSerializer},
     )
     def get(self, request):
         status = request.query_params.get("status") or None
@@ -78,7 +76,7 @@ class ListServicesView(RegistryView):
 
 
 class HeartbeatView(RegistryView):
-    @extend_schema(operation_id="serviceHeartbeat", request=None, responses={200: SuccessSerializer, **ERRORS})
+    @extend_schema(operation_id="serviceHeartbeat", request=None, responses={200: SuccessSerializer})
     def post(self, request, service_id):
         services.record_heartbeat(request.principal, service_id)
         return Response({"success": True, "message": "Heartbeat received"})

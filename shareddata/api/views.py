@@ -3,16 +3,15 @@
 import re
 
 from django.conf import settings
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
 
 from plexica.api.views import TenantAPIView
 from plexica.errors import Invalid
-from registry.api.serializers import GatewayErrorSerializer, SuccessSerializer
+from registry.api.serializers import SuccessSerializer
 from shareddata import services
 from shareddata.api.serializers import KeyListSerializer, SetSharedDataSerializer, SharedEntrySerializer
 
-ERRORS = {code: OpenApiResponse(GatewayErrorSerializer) for code in (400, 401, 403, 404, 412, 413, 415)}
 IF_MATCH = OpenApiParameter(
     "If-Match", str, OpenApiParameter.HEADER, required=False,
     description="Only act if the entry's ETag still matches (read-modify-write without lost updates).",
@@ -28,12 +27,13 @@ class SharedDataView(TenantAPIView):
 
 
 class SetSharedDataView(SharedDataView):
+    error_statuses = (412,)
     @property
     def max_body_bytes(self):
         return settings.SHAREDDATA_MAX_VALUE_BYTES + 64 * 1024
 
     @extend_schema(operation_id="setSharedData", request=SetSharedDataSerializer, parameters=[IF_MATCH],
-                   responses={201: SuccessSerializer, **ERRORS})
+                   responses={201: SuccessSerializer})
     def post(self, request):
         serializer = SetSharedDataSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -43,14 +43,15 @@ class SetSharedDataView(SharedDataView):
 
 
 class SharedEntryView(SharedDataView):
-    @extend_schema(operation_id="getSharedData", responses={200: SharedEntrySerializer, **ERRORS})
+    error_statuses = {"DELETE": (412,)}
+    @extend_schema(operation_id="getSharedData", responses={200: SharedEntrySerializer})
     def get(self, request, namespace, key):
         entry = services.get_entry(request.tenant, namespace, key)
         body = {"namespace": entry.namespace, "key": entry.key, "value": entry.value,
                 "ownerId": entry.owner.plugin_id, "expiresAt": entry.expires_at}
         return Response(SharedEntrySerializer(body).data, headers=_etag_header(entry))
 
-    @extend_schema(operation_id="deleteSharedData", parameters=[IF_MATCH], responses={200: SuccessSerializer, **ERRORS})
+    @extend_schema(operation_id="deleteSharedData", parameters=[IF_MATCH], responses={200: SuccessSerializer})
     def delete(self, request, namespace, key):
         services.delete_entry(request.principal, namespace, key, if_match=request.headers.get("If-Match"))
         return Response({"success": True, "message": "Data deleted successfully"})
@@ -64,7 +65,7 @@ class ListKeysView(SharedDataView):
             OpenApiParameter("limit", int, description=f"Page size (1 to {settings.SHAREDDATA_LIST_MAX_KEYS})."),
             OpenApiParameter("cursor", str, description="The nextCursor of the previous page."),
         ],
-        responses={200: KeyListSerializer, **ERRORS},
+        responses={200: KeyListSerializer},
     )
     def get(self, request, namespace):
         limit = request.query_params.get("limit")

@@ -1,0 +1,66 @@
+"""The OpenAPI schema documents every status each operation can answer, in its surface's error dialect."""
+
+import pytest
+
+METHODS = ("get", "post", "put", "patch", "delete")
+
+
+@pytest.fixture(scope="module")
+def schema(django_db_blocker):
+    from drf_spectacular.generators import SchemaGenerator
+
+    with django_db_blocker.unblock():
+        return SchemaGenerator().get_schema(request=None, public=True)
+
+
+def _operations(schema):
+    for path, item in schema["paths"].items():
+        for method in METHODS:
+            if method in item:
+                yield path, method, item[method]
+
+
+def _ref(response):
+    return response["content"]["application/json"]["schema"].get("$ref", "")
+
+
+def test_every_tenant_operation_documents_the_refusals_that_come_before_it_runs(schema):
+    for path, method, operation in _operations(schema):
+        if not any(p["name"] == "X-Tenant-Slug" for p in operation.get("parameters", [])):
+            continue
+        assert {"400", "401", "403", "429"} <= set(operation["responses"]), (method, path)
+        if "{" in path:
+            assert "404" in operation["responses"], (method, path)
+        if "requestBody" in operation:
+            assert {"413", "415"} <= set(operation["responses"]), (method, path)
+
+
+def test_v1_errors_use_the_error_object_and_gateway_errors_the_seed_dialect(schema):
+    responses = schema["paths"]["/api/v1/plugins"]["post"]["responses"]
+    assert _ref(responses["400"]).endswith("/Error") and _ref(responses["409"]).endswith("/Error")
+    assert _ref(responses["403"]).endswith("/Error403")
+    gateway = schema["paths"]["/api/plugin-gateway/services/register"]["post"]["responses"]
+    assert _ref(gateway["409"]).endswith("/GatewayError") and _ref(gateway["401"]).endswith("/GatewayError")
+
+
+def test_every_403_code_is_enumerated_in_the_schema(schema):
+    code = schema["components"]["schemas"]["ErrorObject403"]["properties"]["code"]
+    codes = schema["components"]["schemas"][code["allOf"][0]["$ref"].rsplit("/", 1)[1]]["enum"]
+    assert set(codes) == {"tenant_access_denied", "organization_suspended", "insufficient_scope",
+                          "org_capability_required", "resource_access_denied", "csrf_failed"}
+
+
+def test_state_conflicts_and_preconditions_are_documented_where_they_happen(schema):
+    paths = schema["paths"]
+    assert "409" in paths["/api/plugin-gateway/services/register"]["post"]["responses"]
+    assert "412" in paths["/api/plugin-gateway/shared-data"]["post"]["responses"]
+    assert "412" in paths["/api/plugin-gateway/shared-data/{namespace}/{key}"]["delete"]["responses"]
+    assert "412" not in paths["/api/plugin-gateway/shared-data/{namespace}/{key}"]["get"]["responses"]
+    assert "409" in paths["/api/v1/plugins/{plugin_id}/install"]["post"]["responses"]
+
+
+def test_the_gateway_call_documents_upstream_failures_and_passes_other_statuses_on(schema):
+    responses = schema["paths"]["/api/plugin-gateway/call"]["post"]["responses"]
+    assert {"404", "502", "503", "504", "default"} <= set(responses)
+    either = schema["components"]["schemas"][_ref(responses["502"]).rsplit("/", 1)[1]]["oneOf"]
+    assert [ref["$ref"].rsplit("/", 1)[1] for ref in either] == ["GatewayError", "CallResponse"]
