@@ -9,6 +9,7 @@ from connectors.models import (
     SyncEvent,
 )
 from marketplaces.models import ConfigObjectType
+from plexica.api.serializers import StrictModelSerializer, StrictSerializer
 from plexica.plugins.models import PLUGIN_ID_PATTERN
 
 POSITIVE_ID = {"min_value": 1, "max_value": services.MAX_GITHUB_ID}
@@ -18,22 +19,10 @@ OBJECT_TYPES = [(value, value) for value in ConfigObjectType.values]
 PLUGIN_ID_ERRORS = {"invalid": "A plugin id is 'plugin-' followed by lowercase letters, digits and hyphens."}
 
 
-class RefusesReadOnly:
-    """Names, in a 400, the fields a patch may not change (instead of silently ignoring them)."""
-
-    READ_ONLY = {}
-
-    def validate(self, attrs):
-        errors = {key: message for key, message in self.READ_ONLY.items() if key in self.initial_data}
-        if errors:
-            raise serializers.ValidationError(errors)
-        return super().validate(attrs)
-
-
 # Accounts
 
 
-class ConnectorAccountSerializer(serializers.ModelSerializer):
+class ConnectorAccountSerializer(StrictModelSerializer):
     installationId = serializers.IntegerField(source="installation_id")
     accountLogin = serializers.CharField(source="account_login")
     accountType = serializers.CharField(source="account_type")
@@ -52,7 +41,7 @@ class ConnectorAccountSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ConnectorAccountInputSerializer(serializers.Serializer):
+class ConnectorAccountInputSerializer(StrictSerializer):
     installationId = serializers.IntegerField(**POSITIVE_ID, help_text="The GitHub App installation id.")
     accountLogin = serializers.CharField(required=False, allow_blank=True, max_length=100, default="")
     accountType = serializers.ChoiceField(choices=ConnectorAccount.AccountType.choices, required=False,
@@ -63,7 +52,7 @@ class ConnectorAccountInputSerializer(serializers.Serializer):
 # Instances
 
 
-class ConnectorInstanceSerializer(serializers.ModelSerializer):
+class ConnectorInstanceSerializer(StrictModelSerializer):
     accountId = serializers.CharField(source="account_id")
     lastSyncedAt = serializers.DateTimeField(source="last_synced_at", allow_null=True)
     lastSyncStatus = serializers.CharField(source="last_sync_status")
@@ -80,7 +69,7 @@ class ConnectorInstanceSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ConnectorInstanceInputSerializer(RefusesReadOnly, serializers.Serializer):
+class ConnectorInstanceInputSerializer(StrictSerializer):
     """Create (accountId and name) or patch (name, description); the status changes through its actions."""
 
     READ_ONLY = {"status": "The status changes only through disable, enable and archive."}
@@ -104,7 +93,7 @@ class ConnectorInstancePatchSerializer(ConnectorInstanceInputSerializer):
 # Mappings
 
 
-class ConnectorMappingSerializer(serializers.ModelSerializer):
+class ConnectorMappingSerializer(StrictModelSerializer):
     targetId = serializers.CharField(source="target_id")
     objectType = serializers.CharField(source="object_type")
     pluginId = serializers.CharField(source="plugin.plugin_id", allow_null=True, default=None)
@@ -119,7 +108,7 @@ class ConnectorMappingSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ConnectorMappingInputSerializer(RefusesReadOnly, serializers.Serializer):
+class ConnectorMappingInputSerializer(StrictSerializer):
     """A mapping to create, or (partial) the fields of one to change."""
 
     READ_ONLY = {"targetId": "A mapping cannot move to another target; create one there instead."}
@@ -137,7 +126,6 @@ class ConnectorMappingInputSerializer(RefusesReadOnly, serializers.Serializer):
                                         help_text="Order of evaluation; the first matching mapping wins.")
 
     def validate(self, attrs):
-        attrs = super().validate(attrs)
         if not self.partial and attrs.get("autoAddToPlugin") and not attrs.get("pluginId"):
             raise serializers.ValidationError({"autoAddToPlugin": "Needs a pluginId to add the objects to."})
         return attrs
@@ -157,7 +145,7 @@ class ConnectorMappingInputSerializer(RefusesReadOnly, serializers.Serializer):
 # Targets
 
 
-class ConnectorTargetSerializer(serializers.ModelSerializer):
+class ConnectorTargetSerializer(StrictModelSerializer):
     instanceId = serializers.CharField(source="instance_id")
     repositoryId = serializers.IntegerField(source="repository_id")
     repositoryFullName = serializers.CharField(source="repository_full_name")
@@ -175,7 +163,7 @@ class ConnectorTargetSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ConnectorTargetInputSerializer(RefusesReadOnly, serializers.Serializer):
+class ConnectorTargetInputSerializer(StrictSerializer):
     """A target to create."""
 
     repositoryId = serializers.IntegerField(**POSITIVE_ID, help_text="GitHub's numeric repository id.")
@@ -209,7 +197,7 @@ class ConnectorTargetPatchSerializer(ConnectorTargetInputSerializer):
 # Sync events
 
 
-class SyncEventSerializer(serializers.ModelSerializer):
+class SyncEventSerializer(StrictModelSerializer):
     targetId = serializers.CharField(source="target_id")
     instanceId = serializers.CharField(source="target.instance_id")
     eventType = serializers.CharField(source="event_type")
@@ -234,7 +222,7 @@ class SyncEventSerializer(serializers.ModelSerializer):
 # Setup
 
 
-class SetupMappingSerializer(serializers.Serializer):
+class SetupMappingSerializer(StrictSerializer):
     selector = serializers.CharField(max_length=services.SELECTOR_MAX_LENGTH, trim_whitespace=False,
                                      validators=[services.validate_selector])
     objectType = serializers.ChoiceField(choices=OBJECT_TYPES)
@@ -248,7 +236,7 @@ class SetupMappingSerializer(serializers.Serializer):
         return attrs
 
 
-class GitHubSetupSerializer(serializers.Serializer):
+class GitHubSetupSerializer(StrictSerializer):
     installationId = serializers.IntegerField(**POSITIVE_ID, help_text="The GitHub App installation id.")
     connectorInstanceName = serializers.CharField(max_length=200, help_text="Unique in the organization.")
     repositoryId = serializers.IntegerField(**POSITIVE_ID, help_text="GitHub's numeric repository id.")
@@ -265,7 +253,7 @@ class GitHubSetupSerializer(serializers.Serializer):
                 for m in self.validated_data["mappings"]]
 
 
-class GitHubSetupResultSerializer(serializers.Serializer):
+class GitHubSetupResultSerializer(StrictSerializer):
     accountId = serializers.CharField()
     accountCreated = serializers.BooleanField(help_text="False when the organization's account of this "
                                                         "installation was reused.")

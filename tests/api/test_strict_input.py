@@ -4,8 +4,10 @@ is stored."""
 
 import pytest
 
+from connectors.models import ConnectorAccount, ConnectorMapping, ConnectorTarget
 from marketplaces.models import ConfigObject, Marketplace
 from plexica.plugins.models import Plugin
+from tests.connectors import factories
 
 V1 = "/api/v1"
 GATEWAY = "/api/plugin-gateway"
@@ -80,11 +82,36 @@ def test_items_of_a_list_of_strings_must_be_strings(admin_api, org):
     assert not ConfigObject.objects.exists()
 
 
+@pytest.mark.parametrize("value", [0, 1, "true", "yes", None])
+def test_a_mapping_whose_auto_add_to_plugin_is_not_a_json_boolean_is_refused(admin_api, org, crm_plugin, value):
+    target = factories.target(org)
+    body = {"selector": "skills/**", "objectType": "skill", "pluginId": "plugin-crm", "autoAddToPlugin": value}
+    response = admin_api.post(f"{V1}/connector-targets/{target.pk}/mappings", body, format="json")
+    refused(response, "autoAddToPlugin")
+    assert not ConnectorMapping.objects.exists()
+
+
+def test_a_mapping_with_a_json_boolean_is_accepted(admin_api, org, crm_plugin):
+    target = factories.target(org)
+    body = {"selector": "skills/**", "objectType": "skill", "pluginId": "plugin-crm", "autoAddToPlugin": True}
+    response = admin_api.post(f"{V1}/connector-targets/{target.pk}/mappings", body, format="json")
+    assert response.status_code == 201, response.json()
+    assert response.json()["item"]["autoAddToPlugin"] is True
+
+
 def test_a_release_pin_given_as_text_is_refused(admin_api, org, crm_plugin):
     response = admin_api.post(f"{V1}/plugins/plugin-crm/releases", {"pin": "true"}, format="json")
     error = refused(response, "pin")
     assert error["message"] == "pin: Must be true or false."
     assert not crm_plugin.releases.exists()
+
+
+@pytest.mark.parametrize("value", ["5", 5.0, 0.5, True])
+def test_an_installation_id_that_is_not_a_json_integer_is_refused(admin_api, org, value):
+    response = admin_api.post(f"{V1}/connector-accounts", {"installationId": value}, format="json")
+    error = refused(response, "installationId")
+    assert error["message"] == "installationId: Must be an integer."
+    assert not ConnectorAccount.objects.exists()
 
 
 def test_a_datetime_given_as_a_number_is_refused(admin_api, org):
@@ -142,6 +169,24 @@ def test_a_response_field_sent_back_in_a_patch_is_refused_with_its_reason(admin_
     assert "install, enable, disable and uninstall" in error["message"]
     crm_plugin.refresh_from_db()
     assert crm_plugin.name == "CRM"
+
+
+def test_an_unknown_field_in_a_nested_list_item_is_named_by_its_path(admin_api, org):
+    body = {"installationId": 4242, "connectorInstanceName": "Sales", "repositoryId": 99,
+            "repositoryFullName": "acme/sales", "branch": "main",
+            "mappings": [{"selector": "a/**", "objectType": "skill"},
+                         {"selector": "b/**", "objectType": "agent", "foo": 1}]}
+    error = refused(admin_api.post(f"{V1}/connectors/github/setup", body, format="json"), "mappings[1].foo")
+    assert error["message"] == "mappings[1].foo: Unknown field."
+    assert not ConnectorAccount.objects.exists() and not ConnectorTarget.objects.exists()
+
+
+def test_a_mistyped_field_in_a_nested_list_item_is_named_by_its_path(admin_api, org):
+    body = {"installationId": 4242, "connectorInstanceName": "Sales", "repositoryId": 99,
+            "repositoryFullName": "acme/sales", "branch": "main",
+            "mappings": [{"selector": "a/**", "objectType": "skill", "autoAddToPlugin": 0}]}
+    refused(admin_api.post(f"{V1}/connectors/github/setup", body, format="json"), "mappings[0].autoAddToPlugin")
+    assert not ConnectorAccount.objects.exists()
 
 
 def test_an_unknown_field_in_a_nested_object_is_named_by_its_path(admin_api, org):
