@@ -123,11 +123,13 @@ class PluginMembershipInline(ReadOnlyOrganizationScopedInline):
 def _diff_lines(diff):
     """(css class, text) per line of a unified diff; the template escapes the text."""
     lines = []
-    for number, line in enumerate(diff.splitlines()):
+    for number, line in enumerate(diff.split("\n")[:-1]):  # a diff's lines end in LF; other breaks are text
         if number < 2 and line.startswith(("+++ ", "--- ")):  # later, "---" is a removed "--" line
             kind = "file"
         elif line.startswith("@@"):
             kind = "hunk"
+        elif line.startswith("\\"):  # "\ No newline at end of file"
+            kind = "note"
         elif line.startswith("+"):
             kind = "added"
         elif line.startswith("-"):

@@ -7,6 +7,7 @@ latest?" and the insert happen atomically: of two writers starting from the same
 import difflib
 import json
 import posixpath
+import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -15,7 +16,7 @@ from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from marketplaces.models import ConfigObject, ConfigObjectVersion
-from marketplaces.parsing import parse_version_input
+from marketplaces.parsing import parse_version_input, with_lf_endings
 from plexica.errors import Conflict, Invalid, NotFound
 
 CREATED_VIA_BY_SOURCE_MODE = {
@@ -252,23 +253,37 @@ def get_version(obj, version_id):
     return version
 
 
+NO_NEWLINE = "\\ No newline at end of file\n"
+
+
 def _diff_text(version, as_json):
     if not as_json:
-        return version.raw_source_text
+        return with_lf_endings(version.raw_source_text)  # line endings alone are not a change (see parsing)
     payload = version.normalized_payload_json
     if payload is None:
         payload = version.raw_source_text
     return json.dumps(payload, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
+def _lines(text):
+    """`text`'s lines, each with its newline; split at LF only, as diff does (not at form feeds or U+2028)."""
+    return re.findall(r"[^\n]*\n|[^\n]+\Z", text)
+
+
+def _unified_diff(old_text, new_text, fromfile, tofile):
+    """`diff -u` of two texts with LF line endings, a last line without newline marked as diff marks it."""
+    diff = difflib.unified_diff(_lines(old_text), _lines(new_text), fromfile=fromfile, tofile=tofile)
+    return "".join(line if line.endswith("\n") else f"{line}\n{NO_NEWLINE}" for line in diff)
+
+
 def compare_versions(obj, from_id, to_id):
-    """A unified diff from one version of `obj` to another (raw text if both have it, else their JSON)."""
+    """A unified diff from one version of `obj` to another (raw text if both have it, else their JSON).
+
+    Line endings are compared as LF; a text that does not end in a newline gets `diff -u`'s
+    "\\ No newline at end of file" line after its last line.
+    """
     if not from_id or not to_id:
         raise Invalid("from and to: both version ids are required.", field="from" if not from_id else "to")
     old, new = get_version(obj, from_id), get_version(obj, to_id)
     as_json = old.raw_source_text is None or new.raw_source_text is None
-    diff = difflib.unified_diff(
-        _diff_text(old, as_json).splitlines(keepends=True), _diff_text(new, as_json).splitlines(keepends=True),
-        fromfile=old.pk, tofile=new.pk,
-    )
-    return old, new, "".join(diff)
+    return old, new, _unified_diff(_diff_text(old, as_json), _diff_text(new, as_json), old.pk, new.pk)

@@ -251,6 +251,22 @@ def test_the_add_form_reads_the_front_matter_of_crlf_text_and_refuses_it_when_in
     assert ConfigObject.objects.get().title == "Summarize tickets"
 
 
+def test_the_diff_marks_a_missing_newline_at_the_end_instead_of_joining_lines(admin_client, org):
+    obj = _object(org, "Intro\nSteps...", type_="context")
+    services.add_version(Principal(organization=org), obj.pk, services.VersionInput("Intro\nBetter steps"))
+    lines = admin_client.get(_url("compare", obj)).context["lines"]
+    note = ("note", "\\ No newline at end of file")
+    assert lines[3:] == [("context", " Intro"), ("removed", "-Steps..."), note, ("added", "+Better steps"), note]
+
+
+def test_the_diff_shows_a_line_holding_a_form_feed_as_one_line(admin_client, org):
+    obj = _object(org, "Page one\x0cPage two\nEnd\n", type_="context")
+    edit = services.VersionInput("Page one\x0cPage two\nThe end\n")
+    services.add_version(Principal(organization=org), obj.pk, edit)
+    lines = admin_client.get(_url("compare", obj)).context["lines"]
+    assert lines[3:] == [("context", " Page one\x0cPage two"), ("removed", "-End"), ("added", "+The end")]
+
+
 def test_a_removed_front_matter_delimiter_is_a_removed_line_not_a_file_header(admin_client, org):
     obj = _object(org, "Notes\n---\nmore\n", type_="context")
     services.add_version(Principal(organization=org), obj.pk, services.VersionInput("Notes\nmore\n"))

@@ -187,6 +187,44 @@ def test_compare_gives_a_unified_diff_between_two_versions(admin_api, create):
     assert "+End with the customer's mood." in result["diff"]
 
 
+def test_compare_marks_a_missing_newline_at_the_end_as_diff_u_does(admin_api, create):
+    item = create(type_="context", raw="Intro\nSteps...")
+    new = add_version(admin_api, item["id"], "Intro\nBetter steps").json()["item"]["id"]
+    diff = admin_api.get(f"{BASE}/{item['id']}/versions/compare",
+                         {"from": item["latestVersion"]["id"], "to": new}).json()["item"]["diff"]
+    assert diff.splitlines()[2:] == ["@@ -1,2 +1,2 @@", " Intro", "-Steps...", "\\ No newline at end of file",
+                                     "+Better steps", "\\ No newline at end of file"]
+    assert diff.endswith("\n")
+
+
+def test_compare_shows_a_newline_added_at_the_end(admin_api, create):
+    item = create(type_="context", raw="Steps...")
+    new = add_version(admin_api, item["id"], "Steps...\n").json()["item"]["id"]
+    diff = admin_api.get(f"{BASE}/{item['id']}/versions/compare",
+                         {"from": item["latestVersion"]["id"], "to": new}).json()["item"]["diff"]
+    assert diff.splitlines()[3:] == ["-Steps...", "\\ No newline at end of file", "+Steps..."]
+
+
+def test_compare_splits_lines_at_newlines_only_not_at_form_feeds_or_unicode_separators(admin_api, create):
+    page = "Page one\x0cPage two\u2028still two"
+    item = create(type_="context", raw=f"{page}\nEnd\n")
+    new = add_version(admin_api, item["id"], f"{page}\nThe end\n").json()["item"]["id"]
+    diff = admin_api.get(f"{BASE}/{item['id']}/versions/compare",
+                         {"from": item["latestVersion"]["id"], "to": new}).json()["item"]["diff"]
+    assert diff.split("\n")[2:] == ["@@ -1,2 +1,2 @@", f" {page}", "-End", "+The end", ""]
+
+
+def test_compare_of_an_lf_and_a_crlf_version_shows_only_the_lines_that_changed(admin_api, create):
+    item = create()
+    new = add_version(admin_api, item["id"], SKILL_V2.replace("\n", "\r\n")).json()["item"]["id"]
+    diff = admin_api.get(f"{BASE}/{item['id']}/versions/compare",
+                         {"from": item["latestVersion"]["id"], "to": new}).json()["item"]["diff"]
+    assert "\r" not in diff
+    assert [line for line in diff.splitlines()[2:] if line.startswith(("-", "+"))] == [
+        "-Read the thread, then write three bullets.", "+Read the thread, then write three short bullets.",
+        "+End with the customer's mood."]
+
+
 def test_compare_of_json_versions_diffs_their_pretty_printed_json(admin_api):
     item = admin_api.post(BASE, {"type": "custom", "input": {"normalizedPayloadJson": {"a": 1}}},
                           format="json").json()["item"]
