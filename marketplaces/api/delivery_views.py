@@ -20,6 +20,7 @@ from marketplaces.api.delivery_serializers import (
 )
 from marketplaces.models import ClientState
 from plexica.api.permissions import TenantAccess
+from plexica.api.query import query_text
 from plexica.api.schema import item_envelope, mutation_envelope
 from plexica.api.views import TenantViewSet, item_response, mutation_response
 from plexica.errors import Invalid
@@ -28,7 +29,8 @@ from plexica.plugins.models import Plugin
 PLUGIN_ID = OpenApiParameter("plugin_id", str, OpenApiParameter.PATH, description="A plugin id (plugin-...).")
 OBJECT_ID = OpenApiParameter("config_object_id", str, OpenApiParameter.PATH,
                              description="A config object id (cfo_...).")
-CLIENT_ID = OpenApiParameter("client_id", str, OpenApiParameter.PATH,
+CLIENT_ID = OpenApiParameter("client_id", {"type": "string", "pattern": f"^{delivery.CLIENT_ID.pattern}$"},
+                             OpenApiParameter.PATH,
                              description="The client's own id: 1 to 100 letters, digits and . _ : -")
 RELEASE = OpenApiParameter("release", str, required=False,
                            description="A release id (rel_...) of this plugin to serve instead of the pinned "
@@ -62,13 +64,13 @@ class DeliveryPluginViewSet(mixins.ListModelMixin, DeliveryAPI):
     @extend_schema(operation_id="getDeliveryPluginManifest", parameters=[PLUGIN_ID, RELEASE],
                    responses=item_envelope("DeliveryManifest", ManifestSerializer()))
     def manifest(self, request, plugin_id):
-        found = delivery.manifest(request.principal, plugin_id, request.query_params.get("release"))
+        found = delivery.manifest(request.principal, plugin_id, query_text(request, "release"))
         return item_response(ManifestSerializer(found).data)
 
     @extend_schema(operation_id="downloadDeliveryPlugin", parameters=[PLUGIN_ID, RELEASE],
                    responses=item_envelope("DeliveryDownload", DownloadSerializer()))
     def download(self, request, plugin_id):
-        found = delivery.download(request.principal, plugin_id, request.query_params.get("release"))
+        found = delivery.download(request.principal, plugin_id, query_text(request, "release"))
         return item_response(DownloadSerializer(found).data)
 
 
@@ -103,6 +105,9 @@ class ClientStateViewSet(DeliveryAPI):
         body = request.data
         if not isinstance(body, dict) or "items" not in body:
             raise Invalid("Missing required field: items", field="items")
+        unknown = sorted(body.keys() - {"items"})
+        if unknown:
+            raise Invalid(f"{unknown[0]}: Unknown field.", field=unknown[0])
         state = delivery.save_client_state(request.principal, client_id, body["items"])
         return mutation_response(ClientStateSerializer(state).data)
 

@@ -8,6 +8,8 @@ from django.utils.deconstruct import deconstructible
 
 _ALPHABET = string.ascii_letters + string.digits
 _RANDOM_LENGTH = 22  # ~131 bits
+# A plugin's id is chosen by its author, not generated: `plugin-crm`.
+PLUGIN_ID_PATTERN = r"^plugin-[a-z0-9][a-z0-9-]*$"
 
 
 @deconstructible
@@ -20,6 +22,21 @@ class PublicIdGenerator:
 
     def __eq__(self, other):
         return isinstance(other, PublicIdGenerator) and other.prefix == self.prefix
+
+
+def public_id_pattern(prefix):
+    return rf"^{prefix}_[A-Za-z0-9]{{{_RANDOM_LENGTH}}}$"
+
+
+# The id format of each path parameter that names a public id, for the OpenAPI schema.
+PATH_ID_PATTERNS = {
+    name: public_id_pattern(prefix) for name, prefix in {
+        "id": "key", "service_id": "svc", "config_object_id": "cfo", "version_id": "ver",
+        "marketplace_id": "mkt", "grant_id": "grt", "release_id": "rel", "account_id": "cac",
+        "instance_id": "cin", "target_id": "ctg", "mapping_id": "cmp", "sync_event_id": "sev",
+    }.items()
+}
+PATH_ID_PATTERNS["plugin_id"] = PLUGIN_ID_PATTERN
 
 
 def public_id_field(prefix):

@@ -4,6 +4,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, PolymorphicProxySerializer
 
+from plexica.api.ids import PATH_ID_PATTERNS
 from plexica.api.openapi_errors import DESCRIPTIONS, error_serializer, error_statuses
 from plexica.api.permissions import TENANT_HEADER
 
@@ -89,3 +90,15 @@ def mutation_envelope(name, serializer):
     from rest_framework import serializers
 
     return inline_serializer(name, {"ok": serializers.BooleanField(default=True), "item": serializer})
+
+
+def document_path_id_formats(result, generator, request, public):
+    """Postprocessing hook: every path id carries its format (`cfo_` + 22 letters and digits, `plugin-...`);
+    an id that does not match it is a 404, never a lookup."""
+    for item in result.get("paths", {}).values():
+        for operation in item.values():
+            for parameter in operation.get("parameters", []) if isinstance(operation, dict) else ():
+                pattern = PATH_ID_PATTERNS.get(parameter["name"])
+                if parameter["in"] == "path" and pattern and "pattern" not in parameter["schema"]:
+                    parameter["schema"] = {**parameter["schema"], "type": "string", "pattern": pattern}
+    return result

@@ -5,9 +5,8 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
 
-from plexica.api.ids import public_id_field
+from plexica.api.ids import PLUGIN_ID_PATTERN, public_id_field
 
-PLUGIN_ID_PATTERN = r"^plugin-[a-z0-9][a-z0-9-]*$"
 plugin_id_validator = RegexValidator(
     PLUGIN_ID_PATTERN, "A plugin id is 'plugin-' followed by lowercase letters, digits and hyphens."
 )

@@ -64,3 +64,17 @@ def test_the_gateway_call_documents_upstream_failures_and_passes_other_statuses_
     assert {"404", "502", "503", "504", "default"} <= set(responses)
     either = schema["components"]["schemas"][_ref(responses["502"]).rsplit("/", 1)[1]]["oneOf"]
     assert [ref["$ref"].rsplit("/", 1)[1] for ref in either] == ["GatewayError", "CallResponse"]
+
+
+def test_path_ids_carry_their_format(schema):
+    parameters = {p["name"]: p["schema"] for _, _, operation in _operations(schema)
+                  for p in operation.get("parameters", []) if p["in"] == "path"}
+    assert parameters["config_object_id"]["pattern"] == "^cfo_[A-Za-z0-9]{22}$"
+    assert parameters["plugin_id"]["pattern"] == "^plugin-[a-z0-9][a-z0-9-]*$"
+    assert parameters["client_id"]["pattern"] == "^[A-Za-z0-9._:-]{1,100}$"
+    assert all("pattern" in schema_ for name, schema_ in parameters.items() if name.endswith("_id"))
+
+
+def test_an_id_of_the_wrong_format_is_a_404(api, org_key):
+    assert api(org_key.token).get("/api/v1/config-objects/cfo_short").status_code == 404
+    assert api(org_key.token).get("/api/v1/plugins/Plugin-CRM").status_code == 404
