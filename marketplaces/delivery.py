@@ -185,8 +185,9 @@ def _bad_item(index, name, message):
 
 
 def clean_state_items(items):
-    """The installed list, checked: each entry a {pluginId, configObjectId, versionId} of well-formed ids,
-    each (pluginId, configObjectId) at most once. Invalid names the first bad field and its index."""
+    """The installed list, checked: each entry a {pluginId, configObjectId, versionId} of well-formed ids and
+    nothing else, each (pluginId, configObjectId) at most once. Invalid names the first bad field and its
+    index."""
     if not isinstance(items, list):
         raise Invalid("items: must be a list.", field="items")
     if len(items) > MAX_STATE_ITEMS:
@@ -195,6 +196,9 @@ def clean_state_items(items):
     for index, entry in enumerate(items):
         if not isinstance(entry, dict):
             raise _bad_item(index, "", "must be an object with pluginId, configObjectId and versionId.")
+        unknown = sorted(entry.keys() - set(STATE_FIELDS))
+        if unknown:
+            raise _bad_item(index, unknown[0], "unknown field.")
         for name in STATE_FIELDS:
             value = entry.get(name)
             if value is None or value == "":

@@ -1,11 +1,11 @@
 """Filters of the config object and marketplace lists."""
 
-import django_filters
 from django.contrib.postgres.search import SearchQuery, SearchVector
 from django.db import connections
 from django.db.models import Q
 
 from marketplaces.models import ConfigObject, ConfigObjectType, Marketplace
+from plexica.api.query import BooleanFilter, CharFilter, ChoiceFilter, StrictFilterSet
 
 # The text search configuration of the full-text filter; migration 0004's GIN index is built over exactly
 # this expression (same configuration, weights and columns), so PostgreSQL can use it.
@@ -30,13 +30,13 @@ def full_text_search(queryset, text):
     return queryset
 
 
-class ConfigObjectFilterSet(django_filters.FilterSet):
-    type = django_filters.ChoiceFilter(choices=ConfigObjectType.choices)
-    status = django_filters.ChoiceFilter(choices=ConfigObject.Status.choices)
-    sourceMode = django_filters.ChoiceFilter(field_name="source_mode", choices=ConfigObject.SourceMode.choices)
-    q = django_filters.CharFilter(method="search", label="Full-text search in title and description")
-    pluginId = django_filters.CharFilter(method="in_plugin", label="Only active members of this plugin (plugin-...)")
-    includeDeleted = django_filters.BooleanFilter(method="keep", label="Also list soft-deleted objects")
+class ConfigObjectFilterSet(StrictFilterSet):
+    type = ChoiceFilter(choices=ConfigObjectType.choices)
+    status = ChoiceFilter(choices=ConfigObject.Status.choices)
+    sourceMode = ChoiceFilter(field_name="source_mode", choices=ConfigObject.SourceMode.choices)
+    q = CharFilter(method="search", label="Full-text search in title and description")
+    pluginId = CharFilter(method="in_plugin", label="Only active members of this plugin (plugin-...)")
+    includeDeleted = BooleanFilter(method="keep", label="Also list soft-deleted objects")
 
     class Meta:
         model = ConfigObject
@@ -60,10 +60,10 @@ class ConfigObjectFilterSet(django_filters.FilterSet):
         return queryset.filter(deleted_at__isnull=True)
 
 
-class MarketplaceFilterSet(django_filters.FilterSet):
-    status = django_filters.ChoiceFilter(choices=Marketplace.Status.choices)
-    q = django_filters.CharFilter(method="search", label="Search in name and description")
-    includeDeleted = django_filters.BooleanFilter(method="keep", label="Also list soft-deleted marketplaces")
+class MarketplaceFilterSet(StrictFilterSet):
+    status = ChoiceFilter(choices=Marketplace.Status.choices)
+    q = CharFilter(method="search", label="Search in name and description")
+    includeDeleted = BooleanFilter(method="keep", label="Also list soft-deleted marketplaces")
 
     class Meta:
         model = Marketplace

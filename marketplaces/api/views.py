@@ -20,6 +20,7 @@ from marketplaces.models import ConfigObject, ConfigObjectVersion, ResourceType
 from marketplaces.parsing import MAX_PAYLOAD_BYTES
 from plexica.api.openapi_errors import STATE_CONFLICTS
 from plexica.api.permissions import TenantAccess
+from plexica.api.query import query_bool
 from plexica.api.schema import item_envelope, mutation_envelope
 from plexica.api.views import TenantViewSet, item_response, mutation_response
 
@@ -42,7 +43,7 @@ def _etag(version_id):
 
 
 def _wants_deleted(request):
-    return request.query_params.get("includeDeleted", "").lower() in ("true", "1", "yes")
+    return query_bool(request, "includeDeleted")
 
 
 def require_object_role(request, obj_or_id, role, doing=None):

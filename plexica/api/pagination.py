@@ -3,6 +3,8 @@ from urllib.parse import parse_qs, urlsplit
 from rest_framework import pagination
 from rest_framework.response import Response
 
+from plexica.api.query import query_whole_number
+
 MAX_PAGE_SIZE = 100
 
 
@@ -27,14 +29,7 @@ class CursorPagination(pagination.CursorPagination):
         return str(value)
 
     def get_page_size(self, request):
-        from rest_framework.exceptions import ValidationError
-
-        raw = request.query_params.get(self.page_size_query_param)
-        if raw is None:
-            return self.page_size
-        if not raw.isdigit() or not 1 <= int(raw) <= self.max_page_size:
-            raise ValidationError({"limit": [f"Must be a whole number from 1 to {self.max_page_size}."]})
-        return int(raw)
+        return query_whole_number(request, self.page_size_query_param, 1, self.max_page_size, default=self.page_size)
 
     def decode_cursor(self, request):
         from rest_framework.exceptions import NotFound, ValidationError

@@ -1,13 +1,13 @@
-import django_filters
 from django.db.models import Q
 
+from plexica.api.query import CharFilter, ChoiceFilter, StrictFilterSet
 from plexica.plugins.models import Plugin
 
 
-class PluginFilterSet(django_filters.FilterSet):
-    lifecycleState = django_filters.ChoiceFilter(field_name="lifecycle_state", choices=Plugin.LifecycleState.choices)
-    catalogStatus = django_filters.ChoiceFilter(field_name="catalog_status", choices=Plugin.CatalogStatus.choices)
-    q = django_filters.CharFilter(method="search", label="Search in id, name and description")
+class PluginFilterSet(StrictFilterSet):
+    lifecycleState = ChoiceFilter(field_name="lifecycle_state", choices=Plugin.LifecycleState.choices)
+    catalogStatus = ChoiceFilter(field_name="catalog_status", choices=Plugin.CatalogStatus.choices)
+    q = CharFilter(method="search", label="Search in id, name and description")
 
     class Meta:
         model = Plugin

@@ -5,7 +5,7 @@ is stored."""
 import pytest
 
 from connectors.models import ConnectorAccount, ConnectorMapping, ConnectorTarget
-from marketplaces.models import ConfigObject, Marketplace
+from marketplaces.models import ClientState, ConfigObject, Marketplace
 from plexica.plugins.models import Plugin
 from tests.connectors import factories
 
@@ -83,9 +83,11 @@ def test_items_of_a_list_of_strings_must_be_strings(admin_api, org):
 
 
 @pytest.mark.parametrize("value", [0, 1, "true", "yes", None])
-def test_a_mapping_whose_auto_add_to_plugin_is_not_a_json_boolean_is_refused(admin_api, org, crm_plugin, value):
+def test_a_mapping_whose_auto_add_to_plugin_is_not_a_json_boolean_is_refused(admin_api, org, crm_plugin,
+                                                                              value):
     target = factories.target(org)
-    body = {"selector": "skills/**", "objectType": "skill", "pluginId": "plugin-crm", "autoAddToPlugin": value}
+    body = {"selector": "skills/**", "objectType": "skill", "pluginId": "plugin-crm",
+            "autoAddToPlugin": value}
     response = admin_api.post(f"{V1}/connector-targets/{target.pk}/mappings", body, format="json")
     refused(response, "autoAddToPlugin")
     assert not ConnectorMapping.objects.exists()
@@ -150,7 +152,8 @@ def test_a_config_object_does_not_take_a_name_its_front_matter_gives(admin_api, 
 
 def test_an_unknown_field_on_a_patch_is_refused_and_nothing_changes(admin_api, org):
     item = admin_api.post(f"{V1}/marketplaces", {"name": "Sales"}, format="json").json()["item"]
-    response = admin_api.patch(f"{V1}/marketplaces/{item['id']}", {"name": "Renamed", "nmae": "x"}, format="json")
+    body = {"name": "Renamed", "nmae": "x"}
+    response = admin_api.patch(f"{V1}/marketplaces/{item['id']}", body, format="json")
     refused(response, "nmae")
     assert Marketplace.objects.get(pk=item["id"]).name == "Sales"
 
@@ -185,7 +188,8 @@ def test_a_mistyped_field_in_a_nested_list_item_is_named_by_its_path(admin_api, 
     body = {"installationId": 4242, "connectorInstanceName": "Sales", "repositoryId": 99,
             "repositoryFullName": "acme/sales", "branch": "main",
             "mappings": [{"selector": "a/**", "objectType": "skill", "autoAddToPlugin": 0}]}
-    refused(admin_api.post(f"{V1}/connectors/github/setup", body, format="json"), "mappings[0].autoAddToPlugin")
+    response = admin_api.post(f"{V1}/connectors/github/setup", body, format="json")
+    refused(response, "mappings[0].autoAddToPlugin")
     assert not ConnectorAccount.objects.exists()
 
 
@@ -193,3 +197,89 @@ def test_an_unknown_field_in_a_nested_object_is_named_by_its_path(admin_api, org
     body = skill_body(input={"rawSourceText": SKILL, "rawText": SKILL})
     refused(admin_api.post(f"{V1}/config-objects", body, format="json"), "input.rawText")
     assert not ConfigObject.objects.exists()
+
+
+@pytest.mark.parametrize("body, field", [
+    ({"items": [{"pluginId": "plugin-crm", "configObjectId": "cfo_abc", "versionId": "ver_abc",
+                 "installedAt": "2026-01-01"}]}, "items[0].installedAt"),
+    ({"items": [], "force": True}, "force"),
+])
+def test_an_unknown_field_of_a_client_state_is_refused(api, org, member_key, body, field):
+    response = api(member_key.token).post(f"{V1}/delivery/clients/laptop-1/state", body, format="json")
+    assert response.status_code == 400, response.json()
+    assert response.json()["error"]["message"].lower() == f"{field}: unknown field.".lower()
+    assert response.json()["error"]["details"]["field"] == field
+    assert not ClientState.objects.exists()
+
+
+# --- Query parameters --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["AAA", "2", "null", "", "1", "True"])
+def test_include_deleted_must_be_true_or_false_on_the_config_object_list(admin_api, org, value):
+    error = refused(admin_api.get(f"{V1}/config-objects", {"includeDeleted": value}), "includeDeleted")
+    assert error["message"] == "includeDeleted: Must be true or false."
+
+
+@pytest.mark.parametrize("value", ["AAA", "2", "null", ""])
+def test_include_deleted_must_be_true_or_false_on_one_config_object(admin_api, org, value):
+    item = admin_api.post(f"{V1}/config-objects", skill_body(), format="json").json()["item"]
+    refused(admin_api.get(f"{V1}/config-objects/{item['id']}", {"includeDeleted": value}), "includeDeleted")
+
+
+def test_include_deleted_must_be_true_or_false_on_the_marketplace_list(admin_api, org):
+    refused(admin_api.get(f"{V1}/marketplaces", {"includeDeleted": "yes"}), "includeDeleted")
+
+
+def test_include_deleted_true_and_false_still_work(admin_api, org):
+    item = admin_api.post(f"{V1}/config-objects", skill_body(), format="json").json()["item"]
+    assert admin_api.delete(f"{V1}/config-objects/{item['id']}").status_code == 204
+    listed = lambda value: [i["id"] for i in admin_api.get(  # noqa: E731
+        f"{V1}/config-objects", {"includeDeleted": value}).json()["items"]]
+    assert listed("true") == [item["id"]]
+    assert listed("false") == []
+
+
+@pytest.mark.parametrize("value", ["0.5", "1e3", "", "abc", "٥"])
+def test_installation_id_filter_must_be_a_whole_number(admin_api, org, value):
+    factories.account(org, installation_id=1001)
+    error = refused(admin_api.get(f"{V1}/connector-accounts", {"installationId": value}), "installationId")
+    assert error["message"] == "installationId: Must be a whole number."
+
+
+def test_installation_id_filter_still_filters(admin_api, org):
+    factories.account(org, installation_id=1001)
+    response = admin_api.get(f"{V1}/connector-accounts", {"installationId": "1001"})
+    assert [i["installationId"] for i in response.json()["items"]] == [1001]
+    assert admin_api.get(f"{V1}/connector-accounts", {"installationId": "1002"}).json()["items"] == []
+
+
+@pytest.mark.parametrize("value", ["", "bogus", "null"])
+def test_an_enum_filter_that_is_empty_or_unknown_is_refused_with_the_allowed_values(admin_api, org, value):
+    error = refused(admin_api.get(f"{V1}/config-objects", {"status": value}), "status")
+    assert error["message"] == "status: Must be one of: active, inactive, archived, deleted, ingestion_error."
+
+
+def test_an_empty_enum_filter_of_sync_events_is_refused(admin_api, org):
+    refused(admin_api.get(f"{V1}/connector-sync-events", {"status": ""}), "status")
+
+
+def test_an_empty_text_filter_is_refused_rather_than_listing_everything(admin_api, org):
+    error = refused(admin_api.get(f"{V1}/connector-instances", {"accountId": ""}), "accountId")
+    assert error["message"] == "accountId: Must not be empty (leave the parameter out instead)."
+
+
+@pytest.mark.parametrize("url", [f"{V1}/api-keys?pluginId=", f"{V1}/members?teamId=",
+                                 f"{V1}/delivery/plugins/plugin-crm/manifest?release="])
+def test_an_empty_id_parameter_of_a_view_is_refused(admin_api, org, crm_plugin, url):
+    name = url.rsplit("?", 1)[1].rstrip("=")
+    refused(admin_api.get(url), name)
+
+
+def test_an_unknown_query_parameter_is_ignored(admin_api, org):
+    assert admin_api.get(f"{V1}/config-objects", {"_": "1712345678"}).status_code == 200
+
+
+@pytest.mark.parametrize("value", ["²", "1.5", ""])
+def test_a_page_limit_that_is_not_a_whole_number_is_refused(admin_api, org, value):
+    refused(admin_api.get(f"{V1}/config-objects", {"limit": value}), "limit")

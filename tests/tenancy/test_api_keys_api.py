@@ -98,7 +98,7 @@ def test_key_list_pages_with_a_cursor_and_filters_by_state(api, org_key, org):
 def test_an_unknown_state_filter_is_400_not_every_key(api, org_key):
     response = api(org_key.token).get("/api/v1/api-keys", {"state": "revokd"})
     assert response.status_code == 400
-    assert response.json()["error"]["message"] == "state: Must be active or revoked."
+    assert response.json()["error"]["message"] == "state: Must be one of: active, revoked."
 
 
 def test_page_size_above_the_maximum_is_400(api, org_key):

@@ -1,10 +1,11 @@
 from django.db.models import Count
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import exceptions, mixins
+from rest_framework import mixins
 from rest_framework.decorators import action
 
 from plexica.api.schema import item_envelope, mutation_envelope
 from plexica.api.permissions import IsOrgAdmin, IsOrgPerson, TenantAccess
+from plexica.api.query import query_choice, query_text
 from plexica.api.views import TenantAPIView, TenantViewSet, item_response, mutation_response
 from plexica.tenancy.api.serializers import (
     ApiKeyCreatedSerializer,
@@ -55,15 +56,11 @@ class ApiKeyViewSet(mixins.ListModelMixin, TenantViewSet):
 
     def get_queryset(self):
         queryset = super().get_queryset()
-        state = self.request.query_params.get("state")
-        if state == "active":
-            queryset = queryset.filter(revoked_at__isnull=True)
-        elif state == "revoked":
-            queryset = queryset.filter(revoked_at__isnull=False)
-        elif state is not None:  # a typo must not quietly list every key
-            raise exceptions.ValidationError({"state": "Must be active or revoked."})
-        plugin_id = self.request.query_params.get("pluginId")
-        if plugin_id:
+        state = query_choice(self.request, "state", ("active", "revoked"))
+        if state is not None:  # and a typo is a 400: it must not quietly list every key
+            queryset = queryset.filter(revoked_at__isnull=(state == "active"))
+        plugin_id = query_text(self.request, "pluginId")
+        if plugin_id is not None:
             queryset = queryset.filter(plugin__plugin_id=plugin_id)
         return queryset
 
@@ -111,8 +108,8 @@ class MemberViewSet(mixins.ListModelMixin, TenantViewSet):
 
     def get_queryset(self):
         queryset = super().get_queryset()
-        team = self.request.query_params.get("teamId")
-        return queryset.filter(teams__pk=team) if team else queryset
+        team = query_text(self.request, "teamId")
+        return queryset.filter(teams__pk=team) if team is not None else queryset
 
     @extend_schema(operation_id="listMembers", parameters=[
         OpenApiParameter("teamId", str, description="Only the members of this team (team_...)."),
