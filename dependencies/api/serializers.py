@@ -3,22 +3,11 @@ from rest_framework import serializers
 
 from dependencies.ranges import MAX_RANGE_LENGTH, is_valid_range
 from dependencies.resolver import Dependency
+from plexica.api.serializers import StrictSerializer
 from plexica.plugins.models import PLUGIN_ID_PATTERN, validate_semver
-from registry.api.serializers import PatternField, StringField
 
 MAX_DEPENDENCIES_PER_REQUEST = 500
 _PLUGIN_ID_MESSAGE = "Must look like plugin-{name}: lowercase letters, digits and hyphens."
-
-
-class StrictBooleanField(serializers.BooleanField):
-    """JSON true or false only (DRF's BooleanField would also take "yes", 1, "on" ...)."""
-
-    default_error_messages = {"invalid": "Must be true or false."}
-
-    def to_internal_value(self, data):
-        if isinstance(data, bool):
-            return data
-        self.fail("invalid")
 
 
 def validate_range(value):
@@ -30,16 +19,19 @@ def validate_range(value):
     return value
 
 
-class DependencySerializer(serializers.Serializer):
-    # Strict strings: a RegexField fails a non-string with its "plugin-{name}" message, which DRF
-    # str.format()s (a KeyError, so a 500); a CharField would take the range 1 as "1".
-    pluginId = PatternField(PLUGIN_ID_PATTERN, max_length=100, error_messages={"invalid": _PLUGIN_ID_MESSAGE})
-    dependsOnPluginId = PatternField(
+class DependencySerializer(StrictSerializer):
+    # The strict base refuses non-strings: a RegexField alone fails one with its "plugin-{name}" message,
+    # which DRF str.format()s (a KeyError, so a 500), and a CharField takes the range 1 as "1".
+    pluginId = serializers.RegexField(
+        PLUGIN_ID_PATTERN, max_length=100, error_messages={"invalid": _PLUGIN_ID_MESSAGE}
+    )
+    dependsOnPluginId = serializers.RegexField(
         PLUGIN_ID_PATTERN, max_length=100, error_messages={"invalid": _PLUGIN_ID_MESSAGE}
     )
     # Blank allowed: npm reads the empty range as *.
-    version = StringField(max_length=MAX_RANGE_LENGTH, allow_blank=True, validators=[validate_range])
-    required = StrictBooleanField(required=False, default=True)
+    version = serializers.CharField(max_length=MAX_RANGE_LENGTH, allow_blank=True,
+                                    validators=[validate_range])
+    required = serializers.BooleanField(required=False, default=True)
 
     def validate(self, data):
         if data["pluginId"] == data["dependsOnPluginId"]:
@@ -47,7 +39,7 @@ class DependencySerializer(serializers.Serializer):
         return data
 
 
-class RegisterDependenciesSerializer(serializers.Serializer):
+class RegisterDependenciesSerializer(StrictSerializer):
     dependencies = DependencySerializer(many=True, allow_empty=False, max_length=MAX_DEPENDENCIES_PER_REQUEST)
 
     def validate_dependencies(self, entries):
@@ -70,12 +62,12 @@ class RegisterDependenciesSerializer(serializers.Serializer):
         ]
 
 
-class DependenciesRegisteredSerializer(serializers.Serializer):
+class DependenciesRegisteredSerializer(StrictSerializer):
     success = serializers.BooleanField()
     message = serializers.CharField()
 
 
-class ResolveResponseSerializer(serializers.Serializer):
+class ResolveResponseSerializer(StrictSerializer):
     valid = serializers.BooleanField()
     errors = serializers.ListField(child=serializers.CharField())
     warnings = serializers.ListField(child=serializers.CharField())
@@ -85,29 +77,29 @@ class ResolveResponseSerializer(serializers.Serializer):
     )
 
 
-class DependencyListSerializer(serializers.Serializer):
+class DependencyListSerializer(StrictSerializer):
     pluginId = serializers.CharField()
     dependencies = DependencySerializer(many=True)
     count = serializers.IntegerField()
 
 
-class DependentsSerializer(serializers.Serializer):
+class DependentsSerializer(StrictSerializer):
     pluginId = serializers.CharField()
     dependents = serializers.ListField(child=serializers.CharField())
     count = serializers.IntegerField()
 
 
-class BlockerSerializer(serializers.Serializer):
+class BlockerSerializer(StrictSerializer):
     pluginId = serializers.CharField()
     reason = serializers.CharField()
 
 
-class CanUninstallSerializer(serializers.Serializer):
+class CanUninstallSerializer(StrictSerializer):
     canUninstall = serializers.BooleanField()
     blockedBy = BlockerSerializer(many=True)
 
 
-class InstallSerializer(serializers.Serializer):
+class InstallSerializer(StrictSerializer):
     version = serializers.CharField(max_length=64)
 
     def validate_version(self, value):

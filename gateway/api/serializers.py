@@ -4,8 +4,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from gateway.services import CallRequest
+from plexica.api.serializers import StrictSerializer
 from plexica.plugins.models import PLUGIN_ID_PATTERN
-from registry.api.serializers import PatternField, StringField
 from registry.models import HttpMethod
 
 _CALL_SEGMENT = re.compile(r"^[A-Za-z0-9._~!$&'()*+,;=:@%-]*$")
@@ -69,13 +69,16 @@ class QueryValueField(serializers.Field):
         return value
 
 
-class CallSerializer(serializers.Serializer):
-    # Strict strings: a RegexField fails a non-string with its "invalid" message, whose "{name}" DRF formats.
-    callerPluginId = PatternField(PLUGIN_ID_PATTERN, max_length=100, error_messages=_PLUGIN_ID_ERRORS)
-    targetPluginId = PatternField(PLUGIN_ID_PATTERN, max_length=100, error_messages=_PLUGIN_ID_ERRORS)
-    targetServiceName = StringField(max_length=200)
+class CallSerializer(StrictSerializer):
+    # Non-strings never reach a RegexField (the strict base refuses them): its "invalid" message has a "{name}"
+    # that DRF would str.format() for them (a KeyError, so a 500).
+    callerPluginId = serializers.RegexField(PLUGIN_ID_PATTERN, max_length=100,
+                                            error_messages=_PLUGIN_ID_ERRORS)
+    targetPluginId = serializers.RegexField(PLUGIN_ID_PATTERN, max_length=100,
+                                            error_messages=_PLUGIN_ID_ERRORS)
+    targetServiceName = serializers.CharField(max_length=200)
     method = serializers.ChoiceField(choices=HttpMethod.choices)
-    path = StringField(max_length=2000)
+    path = serializers.CharField(max_length=2000)
     headers = serializers.DictField(child=serializers.CharField(max_length=8192, allow_blank=True), required=False,
                                     default=dict)
     query = serializers.DictField(child=QueryValueField(), required=False, default=dict)
@@ -116,7 +119,7 @@ class CallSerializer(serializers.Serializer):
         )
 
 
-class CallResponseSerializer(serializers.Serializer):
+class CallResponseSerializer(StrictSerializer):
     status = serializers.IntegerField(help_text="The upstream's status code (also the HTTP status, except 204/304).")
     data = serializers.JSONField(allow_null=True, help_text="Parsed JSON when the upstream sent JSON, else text.")
     headers = serializers.DictField(child=serializers.CharField())

@@ -29,8 +29,10 @@ def _manifest_is_an_object(value):
 class PluginInputSerializer(StrictSerializer):
     """Create (all fields) or patch (partial; pluginId, lifecycleState and catalogStatus cannot change)."""
 
-    READ_ONLY = {"lifecycleState": "The lifecycle state changes only through install, enable, disable and uninstall.",
-                 "catalogStatus": "The catalog status changes only through archive and restore."}
+    READ_ONLY = {
+        "lifecycleState": "The lifecycle state changes only through install, enable, disable and uninstall.",
+        "catalogStatus": "The catalog status changes only through archive and restore.",
+    }
 
     pluginId = serializers.RegexField(
         PLUGIN_ID_PATTERN, max_length=100,

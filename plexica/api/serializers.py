@@ -70,7 +70,8 @@ class StrictInputMixin:
         for key, value in data.items():
             field = self.fields.get(key)
             if field is None or field.read_only:
-                errors[key] = [self.READ_ONLY.get(key) or (UNKNOWN_FIELD if field is None else READ_ONLY_FIELD)]
+                default = UNKNOWN_FIELD if field is None else READ_ONLY_FIELD
+                errors[key] = [self.READ_ONLY.get(key) or default]
             elif problem := json_type_error(field, value):
                 errors[key] = problem if isinstance(problem, dict) else [problem]
         if not errors:
@@ -80,7 +81,7 @@ class StrictInputMixin:
             super().to_internal_value({key: value for key, value in data.items() if key not in errors})
         except serializers.ValidationError as exc:
             if isinstance(exc.detail, dict):
-                errors = {**exc.detail, **errors}  # a removed bad value's "required" gives way to its own error
+                errors = {**exc.detail, **errors}  # a removed value's "required" gives way to its own error
         raise serializers.ValidationError(errors)
 
 

@@ -4,6 +4,7 @@ import semver
 from rest_framework import serializers
 
 from plexica.network import NetworkPolicyError, check_url
+from plexica.api.serializers import StrictSerializer
 from plexica.plugins.models import PERMISSION_PATTERN, PLUGIN_ID_PATTERN
 from registry.models import HttpMethod, ServiceStatus
 from registry.services import Registration
@@ -12,25 +13,6 @@ SERVICE_NAME_PATTERN = r"^[a-z0-9][a-z0-9-]*(\.[a-z0-9][a-z0-9-]*)+$"
 # Literal segments of URL-safe characters, or `:param` segments.
 _PATH_SEGMENT = re.compile(r"^(:[A-Za-z_][A-Za-z0-9_]*|[A-Za-z0-9._~!$&'()*+,;=@%-]*)$")
 MAX_ENDPOINTS = 200
-
-
-class StrictStringMixin:
-    """Only JSON strings: DRF's CharField would quietly turn 1.5 into "1.5" (a valid serviceName)."""
-
-    default_error_messages = {"not_a_string": "Must be a string."}
-
-    def to_internal_value(self, data):
-        if not isinstance(data, str):
-            self.fail("not_a_string")
-        return super().to_internal_value(data)
-
-
-class StringField(StrictStringMixin, serializers.CharField):
-    pass
-
-
-class PatternField(StrictStringMixin, serializers.RegexField):
-    pass
 
 
 def validate_endpoint_path(value):
@@ -43,12 +25,13 @@ def validate_endpoint_path(value):
     return value
 
 
-class EndpointSerializer(serializers.Serializer):
+class EndpointSerializer(StrictSerializer):
     method = serializers.ChoiceField(choices=HttpMethod.choices)
-    path = StringField(max_length=500, validators=[validate_endpoint_path])
-    description = StringField(max_length=2000, required=False, allow_blank=True, default="")
+    path = serializers.CharField(max_length=500, validators=[validate_endpoint_path])
+    description = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
     permissions = serializers.ListField(
-        child=PatternField(PERMISSION_PATTERN, error_messages={"invalid": "Not a valid permission string."}),
+        child=serializers.RegexField(PERMISSION_PATTERN,
+                                     error_messages={"invalid": "Not a valid permission string."}),
         required=False, default=list, max_length=50,
     )
     metadata = serializers.DictField(required=False, default=dict)
@@ -59,17 +42,17 @@ class EndpointSerializer(serializers.Serializer):
         return super().to_internal_value(data)
 
 
-class RegisterServiceSerializer(serializers.Serializer):
-    pluginId = PatternField(
+class RegisterServiceSerializer(StrictSerializer):
+    pluginId = serializers.RegexField(
         PLUGIN_ID_PATTERN, max_length=100,
         error_messages={"invalid": "Must look like plugin-{name}: lowercase letters, digits and hyphens."},
     )
-    serviceName = PatternField(
+    serviceName = serializers.RegexField(
         SERVICE_NAME_PATTERN, max_length=200,
         error_messages={"invalid": "Must be dotted lowercase words, e.g. crm.contacts."},
     )
-    version = StringField(max_length=64)
-    baseUrl = StringField(max_length=2000, required=False, allow_blank=True)  # absent: keep the current one
+    version = serializers.CharField(max_length=64)
+    baseUrl = serializers.CharField(max_length=2000, required=False, allow_blank=True)  # absent: keep it
     endpoints = EndpointSerializer(many=True, required=False, max_length=MAX_ENDPOINTS)
     metadata = serializers.DictField(required=False)
 
@@ -107,18 +90,18 @@ class RegisterServiceSerializer(serializers.Serializer):
         )
 
 
-class RegisteredSerializer(serializers.Serializer):
+class RegisteredSerializer(StrictSerializer):
     success = serializers.BooleanField()
     serviceId = serializers.CharField()
     message = serializers.CharField()
 
 
-class SuccessSerializer(serializers.Serializer):
+class SuccessSerializer(StrictSerializer):
     success = serializers.BooleanField()
     message = serializers.CharField()
 
 
-class DiscoveredEndpointSerializer(serializers.Serializer):
+class DiscoveredEndpointSerializer(StrictSerializer):
     method = serializers.CharField()
     path = serializers.CharField()
     description = serializers.CharField()
@@ -126,7 +109,7 @@ class DiscoveredEndpointSerializer(serializers.Serializer):
     metadata = serializers.DictField()
 
 
-class DiscoveredServiceSerializer(serializers.Serializer):
+class DiscoveredServiceSerializer(StrictSerializer):
     id = serializers.CharField()
     pluginId = serializers.CharField()
     serviceName = serializers.CharField()
@@ -138,11 +121,11 @@ class DiscoveredServiceSerializer(serializers.Serializer):
     lastSeenAt = serializers.DateTimeField()
 
 
-class DiscoverResponseSerializer(serializers.Serializer):
+class DiscoverResponseSerializer(StrictSerializer):
     service = DiscoveredServiceSerializer()
 
 
-class ServiceSummarySerializer(serializers.Serializer):
+class ServiceSummarySerializer(StrictSerializer):
     id = serializers.CharField()
     pluginId = serializers.CharField()
     serviceName = serializers.CharField()
@@ -151,6 +134,6 @@ class ServiceSummarySerializer(serializers.Serializer):
     lastSeenAt = serializers.DateTimeField()
 
 
-class ServiceListSerializer(serializers.Serializer):
+class ServiceListSerializer(StrictSerializer):
     services = ServiceSummarySerializer(many=True)
     count = serializers.IntegerField()

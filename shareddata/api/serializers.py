@@ -1,8 +1,8 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from plexica.api.serializers import StrictSerializer
 from plexica.plugins.models import PLUGIN_ID_PATTERN
-from registry.api.serializers import PatternField
 from shareddata.services import Write
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"
@@ -28,13 +28,13 @@ class TtlField(serializers.Field):
         return value
 
 
-class SetSharedDataSerializer(serializers.Serializer):
-    # Strict strings: a RegexField takes 7 as "7", and fails a list with its "plugin-{name}" message,
-    # which DRF str.format()s (a KeyError, so a 500).
-    namespace = PatternField(NAME_PATTERN, error_messages=_NAME_ERRORS)
-    key = PatternField(NAME_PATTERN, error_messages=_NAME_ERRORS)
+class SetSharedDataSerializer(StrictSerializer):
+    # The strict base refuses non-strings: a RegexField alone takes 7 as "7", and fails a list with its
+    # "plugin-{name}" message, which DRF str.format()s (a KeyError, so a 500).
+    namespace = serializers.RegexField(NAME_PATTERN, error_messages=_NAME_ERRORS)
+    key = serializers.RegexField(NAME_PATTERN, error_messages=_NAME_ERRORS)
     value = serializers.JSONField(allow_null=True, help_text="Any JSON value, null included.")
-    ownerId = PatternField(
+    ownerId = serializers.RegexField(
         PLUGIN_ID_PATTERN, max_length=100,
         error_messages={"invalid": "Must look like plugin-{name}: lowercase letters, digits and hyphens."},
     )
@@ -46,7 +46,7 @@ class SetSharedDataSerializer(serializers.Serializer):
                      ttl=data.get("ttl"))
 
 
-class SharedEntrySerializer(serializers.Serializer):
+class SharedEntrySerializer(StrictSerializer):
     namespace = serializers.CharField()
     key = serializers.CharField()
     value = serializers.JSONField(allow_null=True)
@@ -54,7 +54,7 @@ class SharedEntrySerializer(serializers.Serializer):
     expiresAt = serializers.DateTimeField(required=False, allow_null=True)
 
 
-class KeyListSerializer(serializers.Serializer):
+class KeyListSerializer(StrictSerializer):
     namespace = serializers.CharField()
     keys = serializers.ListField(child=serializers.CharField())
     count = serializers.IntegerField(help_text="All live keys matching the filter, not just this page.")

@@ -7,6 +7,8 @@ import pytest
 from connectors.models import ConnectorAccount, ConnectorMapping, ConnectorTarget
 from marketplaces.models import ClientState, ConfigObject, Marketplace
 from plexica.plugins.models import Plugin
+from registry.models import PluginService
+from shareddata.models import SharedEntry
 from tests.connectors import factories
 
 V1 = "/api/v1"
@@ -283,3 +285,59 @@ def test_an_unknown_query_parameter_is_ignored(admin_api, org):
 @pytest.mark.parametrize("value", ["²", "1.5", ""])
 def test_a_page_limit_that_is_not_a_whole_number_is_refused(admin_api, org, value):
     refused(admin_api.get(f"{V1}/config-objects", {"limit": value}), "limit")
+
+
+# --- The plugin gateway ------------------------------------------------------------------------------------
+
+
+def test_the_gateway_refuses_an_unknown_registration_field_in_its_dialect(gateway_api, org, crm_plugin):
+    body = {"pluginId": "plugin-crm", "serviceName": "crm.contacts", "version": "1.0.0",
+            "baseUrl": "http://127.0.0.1:3100", "healthUrl": "/health"}
+    response = gateway_api.post(f"{GATEWAY}/services/register", body, format="json")
+    assert refused_by_gateway(response, "healthUrl")["message"] == "healthUrl: Unknown field."
+    assert not PluginService.objects.exists()
+
+
+def test_the_gateway_names_an_unknown_field_of_an_endpoint_by_its_path(gateway_api, org, crm_plugin):
+    body = {"pluginId": "plugin-crm", "serviceName": "crm.contacts", "version": "1.0.0",
+            "endpoints": [{"method": "GET", "path": "/contacts", "scopes": ["read"]}]}
+    refused_by_gateway(gateway_api.post(f"{GATEWAY}/services/register", body, format="json"),
+                       "endpoints[0].scopes")
+    assert not PluginService.objects.exists()
+
+
+def test_the_gateway_refuses_a_shared_value_with_an_unknown_field(gateway_api, org, crm_plugin):
+    body = {"namespace": "crm.cache", "key": "count", "value": 1, "ownerId": "plugin-crm", "ttl": 60,
+            "expiresAt": "2030-01-01T00:00:00Z"}
+    refused_by_gateway(gateway_api.post(f"{GATEWAY}/shared-data", body, format="json"), "expiresAt")
+    assert not SharedEntry.objects.exists()
+
+
+def test_the_gateway_refuses_a_header_value_that_is_not_a_string(gateway_api, org, crm_plugin):
+    body = {"callerPluginId": "plugin-crm", "targetPluginId": "plugin-crm",
+            "targetServiceName": "crm.contacts", "method": "GET", "path": "/contacts",
+            "headers": {"X-Page": 2}}
+    refused_by_gateway(gateway_api.post(f"{GATEWAY}/call", body, format="json"), "headers.X-Page")
+
+
+def test_the_seeds_request_bodies_stay_accepted(gateway_api, org, crm_plugin):
+    Plugin.objects.create(organization=org, plugin_id="plugin-analytics", name="Analytics", version="1.0.0")
+    register = {
+        "pluginId": "plugin-crm", "serviceName": "crm.contacts", "version": "1.0.0",
+        "baseUrl": "http://127.0.0.1:3100",
+        "endpoints": [{"method": "GET", "path": "/contacts", "description": "List all contacts",
+                       "permissions": ["crm:contacts:read"], "metadata": {"paginated": True}},
+                      {"method": "GET", "path": "/contacts/:id", "description": "Get contact by ID",
+                       "permissions": ["crm:contacts:read"]}],
+        "metadata": {"description": "CRM Contacts API", "maintainer": "crm-team@example.com"},
+    }
+    assert gateway_api.post(f"{GATEWAY}/services/register", register, format="json").status_code == 201
+    shared = {"namespace": "crm.cache", "key": "contact_count", "value": 1250, "ownerId": "plugin-crm",
+              "ttl": 3600}
+    assert gateway_api.post(f"{GATEWAY}/shared-data", shared, format="json").status_code == 201
+    dependencies = {"dependencies": [{"pluginId": "plugin-crm", "dependsOnPluginId": "plugin-analytics",
+                                      "version": "^1.0.0", "required": False}]}
+    assert gateway_api.post(f"{GATEWAY}/dependencies", dependencies, format="json").status_code == 201
+    assert gateway_api.get(f"{GATEWAY}/dependencies/plugin-crm", {"recursive": "true"}).status_code == 200
+    assert gateway_api.get(f"{GATEWAY}/services", {"pluginId": "plugin-crm"}).status_code == 200
+    assert gateway_api.get(f"{GATEWAY}/shared-data/crm.cache", {"ownerId": "plugin-crm"}).status_code == 200
