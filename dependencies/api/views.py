@@ -14,9 +14,9 @@ from dependencies.api.serializers import (
     ResolveResponseSerializer,
 )
 from plexica.api.permissions import IsOrgAdmin, TenantAccess
+from plexica.api.query import query_bool
 from plexica.api.schema import mutation_envelope
 from plexica.api.views import TenantAPIView, mutation_response
-from plexica.errors import Invalid
 from plexica.plugins.api.serializers import PluginSerializer
 
 RECURSIVE = OpenApiParameter(
@@ -25,12 +25,7 @@ RECURSIVE = OpenApiParameter(
 
 
 def recursive_flag(request):
-    value = request.query_params.get("recursive", "false").strip().lower()
-    if value in ("true", "1"):
-        return True
-    if value in ("false", "0", ""):
-        return False
-    raise Invalid("recursive: Must be true or false.")
+    return query_bool(request, "recursive")
 
 
 class DependencyView(TenantAPIView):

@@ -4,8 +4,8 @@ from django.conf import settings
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
 
+from plexica.api.query import query_choice, query_text
 from plexica.api.views import TenantAPIView
-from plexica.errors import Invalid
 from registry import services
 from registry.api.serializers import (
     DiscoverResponseSerializer,
@@ -68,10 +68,8 @@ class ListServicesView(RegistryView):
         responses={200: ServiceListSerializer},
     )
     def get(self, request):
-        status = request.query_params.get("status") or None
-        if status is not None and status not in ServiceStatus.values:
-            raise Invalid(f"status must be one of {', '.join(ServiceStatus.values)}.")
-        found = services.list_services(request.tenant, request.query_params.get("pluginId") or None, status)
+        status = query_choice(request, "status", ServiceStatus.values)
+        found = services.list_services(request.tenant, query_text(request, "pluginId"), status)
         return Response({"services": ServiceSummarySerializer(found, many=True).data, "count": len(found)})
 
 

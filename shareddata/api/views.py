@@ -1,13 +1,11 @@
 """Plugin gateway endpoints 7-10: set, get, delete and list shared data (the seed's wire format)."""
 
-import re
-
 from django.conf import settings
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
 
+from plexica.api.query import query_text, query_whole_number
 from plexica.api.views import TenantAPIView
-from plexica.errors import Invalid
 from registry.api.serializers import SuccessSerializer
 from shareddata import services
 from shareddata.api.serializers import KeyListSerializer, SetSharedDataSerializer, SharedEntrySerializer
@@ -68,16 +66,11 @@ class ListKeysView(SharedDataView):
         responses={200: KeyListSerializer},
     )
     def get(self, request, namespace):
-        limit = request.query_params.get("limit")
-        # ASCII digits only: "²" is a str.isdigit() digit that int() refuses.
-        if limit is not None and (
-            not re.fullmatch(r"[0-9]{1,9}", limit) or not 1 <= int(limit) <= settings.SHAREDDATA_LIST_MAX_KEYS
-        ):
-            raise Invalid(f"limit: must be a whole number from 1 to {settings.SHAREDDATA_LIST_MAX_KEYS}.")
-        cursor = request.query_params.get("cursor")
+        limit = query_whole_number(request, "limit", 1, settings.SHAREDDATA_LIST_MAX_KEYS)
+        cursor = query_text(request, "cursor")
         keys, total, next_cursor = services.list_keys(
-            request.tenant, namespace, owner_id=request.query_params.get("ownerId") or None,
-            limit=int(limit) if limit else None, after=services.decode_cursor(cursor) if cursor else None,
+            request.tenant, namespace, owner_id=query_text(request, "ownerId"), limit=limit,
+            after=services.decode_cursor(cursor) if cursor is not None else None,
         )
         body = {"namespace": namespace, "keys": keys, "count": total}
         if next_cursor:

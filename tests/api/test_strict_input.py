@@ -320,6 +320,17 @@ def test_the_gateway_refuses_a_header_value_that_is_not_a_string(gateway_api, or
     refused_by_gateway(gateway_api.post(f"{GATEWAY}/call", body, format="json"), "headers.X-Page")
 
 
+@pytest.mark.parametrize("value", ["1", "yes", ""])
+def test_the_gateway_recursive_flag_is_true_or_false(gateway_api, org, crm_plugin, value):
+    response = gateway_api.get(f"{GATEWAY}/dependencies/plugin-crm", {"recursive": value})
+    assert refused_by_gateway(response, "recursive")["message"] == "recursive: Must be true or false."
+
+
+def test_the_gateway_service_list_refuses_an_empty_status(gateway_api, org, crm_plugin):
+    body = refused_by_gateway(gateway_api.get(f"{GATEWAY}/services", {"status": ""}), "status")
+    assert body["message"] == "status: Must be one of: HEALTHY, DEGRADED, UNAVAILABLE."
+
+
 def test_the_seeds_request_bodies_stay_accepted(gateway_api, org, crm_plugin):
     Plugin.objects.create(organization=org, plugin_id="plugin-analytics", name="Analytics", version="1.0.0")
     register = {

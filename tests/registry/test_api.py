@@ -678,7 +678,7 @@ def test_list_rejects_an_unknown_status_with_400(acme, org, status):
     assert response.status_code == 400
     assert response.json() == {
         "error": "Invalid request",
-        "message": "status must be one of HEALTHY, DEGRADED, UNAVAILABLE.",
+        "message": "status: Must be one of: HEALTHY, DEGRADED, UNAVAILABLE.",
     }
 
 
