@@ -1,9 +1,10 @@
 from rest_framework import serializers
 
 from marketplaces.models import AccessGrant, AccessRole
+from plexica.api.serializers import StrictModelSerializer, StrictSerializer
 
 
-class GrantSerializer(serializers.ModelSerializer):
+class GrantSerializer(StrictModelSerializer):
     resourceType = serializers.CharField(source="resource_type")
     resourceId = serializers.CharField(source="public_resource_id",
                                        help_text="The resource's public id: a pluginId (plugin-...) for plugins.")
@@ -31,7 +32,7 @@ class GrantSerializer(serializers.ModelSerializer):
         return grant.created_by.get_username() if grant.created_by_id else None
 
 
-class GrantInputSerializer(serializers.Serializer):
+class GrantInputSerializer(StrictSerializer):
     """Exactly one subject: orgMembershipId, teamId, or orgWide: true."""
 
     orgMembershipId = serializers.CharField(required=False, max_length=32)

@@ -5,7 +5,7 @@ is stored."""
 import pytest
 
 from connectors.models import ConnectorAccount, ConnectorMapping, ConnectorTarget
-from marketplaces.models import ClientState, ConfigObject, Marketplace
+from marketplaces.models import AccessGrant, ClientState, ConfigObject, Marketplace
 from plexica.plugins.models import Plugin
 from registry.models import PluginService
 from shareddata.models import SharedEntry
@@ -174,6 +174,13 @@ def test_a_response_field_sent_back_in_a_patch_is_refused_with_its_reason(admin_
     assert "install, enable, disable and uninstall" in error["message"]
     crm_plugin.refresh_from_db()
     assert crm_plugin.name == "CRM"
+
+
+@pytest.mark.parametrize("body, field", [({"orgWide": 1, "role": "viewer"}, "orgWide"),
+                                         ({"orgWide": True, "role": "viewer", "expires": "never"}, "expires")])
+def test_a_grant_with_a_lax_value_or_an_unknown_field_is_refused(admin_api, org, crm_plugin, body, field):
+    refused(admin_api.post(f"{V1}/plugins/plugin-crm/grants", body, format="json"), field)
+    assert not AccessGrant.objects.exists()
 
 
 def test_an_unknown_field_in_a_nested_list_item_is_named_by_its_path(admin_api, org):
