@@ -4,6 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+DEMO_UPSTREAM_PORT ?= 3100
 
 .PHONY: install run test schema worker beat bench clean
 
@@ -11,17 +12,24 @@ $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	touch $@
+	touch $@ $(BIN)/.installed-runtime
 
 install: $(BIN)/.installed
 
-# The embedded default: SQLite file in var/, local-memory cache, Celery tasks run in-process.
+# `make run` needs only the runtime; a dev install (above) counts as one too.
+$(BIN)/.installed-runtime: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+# The embedded default: SQLite file in var/, local-memory cache, Celery tasks run in-process, and the
+# demo's crm.contacts service (the README's baseUrl) on 127.0.0.1:$(DEMO_UPSTREAM_PORT).
 run: export DEBUG ?= 1
-run: install
+run: $(BIN)/.installed-runtime
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo --base-url http://$(HOST):$(PORT)
-	$(BIN)/python manage.py seed_demo_content
-	$(BIN)/python manage.py serve $(HOST):$(PORT)
+	$(BIN)/python manage.py serve --demo-upstream $(DEMO_UPSTREAM_PORT) $(HOST):$(PORT)
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -265,7 +265,8 @@ def test_seed_demo_creates_the_demo_organization_plugins_admin_and_keys(api):
     assert admin.check_password("admin") and admin.is_staff and not admin.is_superuser
     assert Membership.objects.get(organization=org, user=admin).role == Membership.Role.OWNER
     assert Team.objects.get(organization=org, slug="platform").members.get().user == admin
-    assert ApiKey.objects.filter(organization=org).count() == 4
+    assert ApiKey.objects.filter(organization=org).count() == 5  # org, three plugins, mia
+    assert Membership.objects.get(organization=org, user__username="mia").role == Membership.Role.MEMBER
     assert "http://127.0.0.1:8000/admin/" in output
 
     crm_token = printed("PLEXICA_DEMO_KEY_PLUGIN_CRM", output)

@@ -1,6 +1,6 @@
-"""Demo content for `make run`, on top of `seed_demo`: config objects bundled in plugins, a marketplace
-shared with the whole organization, and a plain member with a key, so delivery and access grants can be
-tried right away. Idempotent."""
+"""Demo content, on top of `seed_demo` (which runs this command before printing its keys): config objects
+bundled in plugins and a marketplace shared with the whole organization, so the demo member's key can try
+delivery and access grants right away. Idempotent."""
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
@@ -10,10 +10,8 @@ from marketplaces.models import ConfigObject, Marketplace, ResourceType
 from marketplaces.services import VersionInput
 from plexica.api.authentication import Principal
 from plexica.plugins.models import Plugin
-from plexica.tenancy.models import Membership, Organization
-from plexica.tenancy.services import add_member, ensure_user, reissue_api_key
+from plexica.tenancy.models import Organization
 
-MEMBER_USERNAME = "mia"
 MARKETPLACE_NAME = "Sales tools"
 OBJECTS = [
     # (plugin, type, title (the idempotency key), source)
@@ -30,9 +28,8 @@ OBJECTS = [
 
 
 class Command(BaseCommand):
-    help = ("Add demo config objects, the 'Sales tools' marketplace (viewable by everyone in the org) and member "
-            "'mia' with an API key to the demo organization (run seed_demo first). Prints "
-            "PLEXICA_DEMO_MEMBER_KEY=... (a new token every run).")
+    help = ("Add demo config objects and the 'Sales tools' marketplace (viewable by everyone in the org) to the "
+            "demo organization (seed_demo runs this; on its own, run seed_demo first).")
 
     def add_arguments(self, parser):
         parser.add_argument("--org", default="acme-corp", help="The organization's slug.")
@@ -64,9 +61,3 @@ class Command(BaseCommand):
                                                       composition.get_plugin(organization, plugin_id))
             access.grant(admin, ResourceType.MARKETPLACE, marketplace.pk, access.VIEWER, org_wide=True)
             self.stdout.write(f"  marketplace '{MARKETPLACE_NAME}' ({marketplace.pk}): everyone may view it")
-            user, _ = ensure_user(MEMBER_USERNAME)
-            membership = add_member(organization, user, Membership.Role.MEMBER)[0]
-            _, token, _ = reissue_api_key(organization, name=f"demo key for {MEMBER_USERNAME}",
-                                          membership=membership)
-        self.stdout.write(f"  member {MEMBER_USERNAME} ({membership.pk}) sees what the marketplace offers:")
-        self.stdout.write(f"PLEXICA_DEMO_MEMBER_KEY={token}")

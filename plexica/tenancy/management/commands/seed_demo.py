@@ -1,3 +1,4 @@
+from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
@@ -17,6 +18,7 @@ ORG_SLUG = "acme-corp"
 ORG_NAME = "Acme Corp"
 ADMIN_USERNAME = ADMIN_PASSWORD = "admin"
 TEAM_SLUG = "platform"
+MEMBER_USERNAME = "mia"
 ORG_KEY_NAME = "demo org key"
 ACTIVE, INSTALLED = Plugin.LifecycleState.ACTIVE, Plugin.LifecycleState.INSTALLED
 PLUGINS = [
@@ -32,9 +34,10 @@ def env_name(plugin_id):
 
 class Command(BaseCommand):
     help = (
-        "Create the demo organization acme-corp with three plugins, an admin user (admin/admin), a team and "
-        "API keys. Idempotent; every run gives the demo keys fresh tokens (earlier ones stop working) and "
-        "prints them as PLEXICA_DEMO_ORG_KEY=... and PLEXICA_DEMO_KEY_<PLUGIN>=... lines."
+        "Create the demo organization acme-corp with three plugins, an admin user (admin/admin), a team, a "
+        "plain member (mia), API keys and the demo content (seed_demo_content). Idempotent; every run gives "
+        "the demo keys fresh tokens (earlier ones stop working) and prints them, after everything else, as "
+        "PLEXICA_DEMO_ORG_KEY=..., PLEXICA_DEMO_KEY_<PLUGIN>=... and PLEXICA_DEMO_MEMBER_KEY=... lines."
     )
 
     def add_arguments(self, parser):
@@ -76,6 +79,16 @@ class Command(BaseCommand):
                 self._report(f"plugin key '{key_name}'", created, existing="new token")
                 plugin_tokens.append((plugin.plugin_id, token))
 
+            member_user, _ = ensure_user(MEMBER_USERNAME)
+            membership = add_member(organization, member_user, Membership.Role.MEMBER)[0]
+            _, member_token, created = reissue_api_key(
+                organization, name=f"demo key for {MEMBER_USERNAME}", membership=membership
+            )
+            self._report(f"member {MEMBER_USERNAME} ({membership.pk}) and their key", created, existing="new token")
+
+        # Called by name: the content (config objects, a marketplace) belongs to the marketplaces app.
+        call_command("seed_demo_content", org=ORG_SLUG, stdout=self.stdout, stderr=self.stderr)
+
         if not organization.is_active:
             warning = f"Organization {ORG_SLUG} is {organization.status}: its keys get 403."
             self.stdout.write(self.style.WARNING(warning))
@@ -88,10 +101,14 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS("Plexica demo is ready."))
         self.stdout.write(f"  Organization (X-Tenant-Slug): {ORG_SLUG}")
         self.stdout.write(f"  Admin: {base_url}/admin/  login {login}")
-        self.stdout.write("  API keys (new tokens on every run of seed_demo; earlier ones no longer work):")
+        self.stdout.write(
+            "  API keys (new tokens on every run of seed_demo; earlier ones no longer work): the org key, one "
+            f"per plugin, one for {MEMBER_USERNAME} (a plain member). Paste these lines into your shell:"
+        )
         self.stdout.write(f"PLEXICA_DEMO_ORG_KEY={org_token}")
         for plugin_id, token in plugin_tokens:
             self.stdout.write(f"{env_name(plugin_id)}={token}")
+        self.stdout.write(f"PLEXICA_DEMO_MEMBER_KEY={member_token}")
         self.stdout.write("  Try it:")
         self.stdout.write(
             f'curl -H "X-Tenant-Slug: {ORG_SLUG}" -H "Authorization: Bearer {org_token}" {base_url}/api/v1/me'
