@@ -58,7 +58,8 @@ def json_type_error(field, value):
 
 
 class StrictInputMixin:
-    """Refuses unknown keys and values of the wrong JSON type (see the module docstring)."""
+    # No docstring: drf-spectacular would show it as the description of every serializer without its own.
+    # It refuses unknown keys and values of the wrong JSON type (see the module docstring).
 
     # Keys a client may know from responses but may not set in this body, with the reason.
     READ_ONLY = {}
