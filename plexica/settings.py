@@ -203,6 +203,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "plexica.api.schema.document_path_id_formats",
+        "plexica.api.schema.document_closed_request_bodies",
     ],
     "ENUM_NAME_OVERRIDES": {
         "ServiceStatusEnum": "registry.models.ServiceStatus",

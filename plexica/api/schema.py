@@ -102,3 +102,12 @@ def document_path_id_formats(result, generator, request, public):
                 if parameter["in"] == "path" and pattern and "pattern" not in parameter["schema"]:
                     parameter["schema"] = {**parameter["schema"], "type": "string", "pattern": pattern}
     return result
+
+
+def document_closed_request_bodies(result, generator, request, public):
+    """Postprocessing hook: request bodies are closed (`additionalProperties: false`), as the strict
+    serializers are: an unknown field is a 400 naming it."""
+    for name, component in result.get("components", {}).get("schemas", {}).items():
+        if name.endswith("Request") and component.get("type") == "object" and "properties" in component:
+            component.setdefault("additionalProperties", False)
+    return result

@@ -78,3 +78,9 @@ def test_path_ids_carry_their_format(schema):
 def test_an_id_of_the_wrong_format_is_a_404(api, org_key):
     assert api(org_key.token).get("/api/v1/config-objects/cfo_short").status_code == 404
     assert api(org_key.token).get("/api/v1/plugins/Plugin-CRM").status_code == 404
+
+
+def test_request_bodies_are_closed_as_the_strict_serializers_are(schema):
+    components = schema["components"]["schemas"]
+    assert components["PluginInputRequest"]["additionalProperties"] is False
+    assert components["RegisterServiceRequest"]["additionalProperties"] is False
