@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 DEMO_UPSTREAM_PORT ?= 3100
 
-.PHONY: install run test schema worker beat bench clean
+.PHONY: install run test schema fuzz worker beat bench clean
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -43,6 +43,11 @@ worker: install
 
 beat: install
 	$(BIN)/celery -A plexica beat --loglevel=INFO
+
+# schemathesis over the whole OpenAPI schema against a live server (fuzz/run; embedded default unless
+# DATABASE_URL / REDIS_URL are set); e.g. make fuzz FUZZ_EXAMPLES=50.
+fuzz: install
+	fuzz/run
 
 # Benchmark on PostgreSQL + Redis (bench/README.md); e.g. make bench BENCH_ARGS="--duration 3".
 bench: install
