@@ -1,6 +1,6 @@
 """Plugin gateway endpoints 11-15 (the seed's wire format) and the lifecycle actions of /api/v1/plugins."""
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 
 from dependencies import lifecycle, services
@@ -14,14 +14,12 @@ from dependencies.api.serializers import (
     ResolveResponseSerializer,
 )
 from plexica.api.permissions import IsOrgAdmin, TenantAccess
-from plexica.api.query import query_bool
+from plexica.api.query import bool_parameter, query_bool
 from plexica.api.schema import mutation_envelope
 from plexica.api.views import TenantAPIView, mutation_response
 from plexica.plugins.api.serializers import PluginSerializer
 
-RECURSIVE = OpenApiParameter(
-    "recursive", bool, description="Include transitive ones too (default false).", default=False
-)
+RECURSIVE = bool_parameter("recursive", "Include transitive ones too (default false).")
 
 
 def recursive_flag(request):

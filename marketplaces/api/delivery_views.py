@@ -20,7 +20,7 @@ from marketplaces.api.delivery_serializers import (
 )
 from marketplaces.models import ClientState
 from plexica.api.permissions import TenantAccess
-from plexica.api.query import query_text
+from plexica.api.query import query_text, text_parameter
 from plexica.api.schema import item_envelope, mutation_envelope
 from plexica.api.views import TenantViewSet, item_response, mutation_response
 from plexica.errors import Invalid
@@ -32,9 +32,8 @@ OBJECT_ID = OpenApiParameter("config_object_id", str, OpenApiParameter.PATH,
 CLIENT_ID = OpenApiParameter("client_id", {"type": "string", "pattern": f"^{delivery.CLIENT_ID.pattern}$"},
                              OpenApiParameter.PATH,
                              description="The client's own id: 1 to 100 letters, digits and . _ : -")
-RELEASE = OpenApiParameter("release", str, required=False,
-                           description="A release id (rel_...) of this plugin to serve instead of the pinned "
-                                       "release or the rolling latest.")
+RELEASE = text_parameter("release", "A release id (rel_...) of this plugin to serve instead of the pinned "
+                                    "release or the rolling latest.")
 
 
 class DeliveryAPI(TenantViewSet):

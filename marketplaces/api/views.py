@@ -18,15 +18,17 @@ from marketplaces.api.serializers import (
 from marketplaces.filtersets import ConfigObjectFilterSet
 from marketplaces.models import ConfigObject, ConfigObjectVersion, ResourceType
 from marketplaces.parsing import MAX_PAYLOAD_BYTES
+from plexica.api.ids import PATH_ID_PATTERNS
 from plexica.api.openapi_errors import STATE_CONFLICTS
 from plexica.api.permissions import TenantAccess
-from plexica.api.query import query_bool
+from plexica.api.query import bool_parameter, query_bool, text_parameter
 from plexica.api.schema import item_envelope, mutation_envelope
 from plexica.api.views import TenantViewSet, item_response, mutation_response
 
 OBJECT_ID = OpenApiParameter("config_object_id", str, OpenApiParameter.PATH, description="A config object id (cfo_...).")
+VERSION_ID_PATTERN = PATH_ID_PATTERNS["version_id"]
 VERSION_ID = OpenApiParameter("version_id", str, OpenApiParameter.PATH, description="A version id (ver_...).")
-INCLUDE_DELETED = OpenApiParameter("includeDeleted", bool, description="Also find a soft-deleted object.")
+INCLUDE_DELETED = bool_parameter("includeDeleted", "Also find a soft-deleted object.")
 IF_MATCH = OpenApiParameter(
     "If-Match", str, OpenApiParameter.HEADER, required=False,
     description="The latest version id you read (the ETag of the object); 409 if another version came since.",
@@ -164,8 +166,8 @@ class ConfigObjectVersionViewSet(mixins.ListModelMixin, ConfigObjectAPI):
 
     @extend_schema(
         operation_id="compareConfigObjectVersions",
-        parameters=[OpenApiParameter("from", str, required=True, description="The older version id."),
-                    OpenApiParameter("to", str, required=True, description="The newer version id."),
+        parameters=[text_parameter("from", "The older version id.", VERSION_ID_PATTERN, required=True),
+                    text_parameter("to", "The newer version id.", VERSION_ID_PATTERN, required=True),
                     OBJECT_ID, INCLUDE_DELETED],
         responses=item_envelope("ConfigObjectVersionComparison", VersionCompareSerializer()),
     )

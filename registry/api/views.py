@@ -1,10 +1,10 @@
 """Plugin gateway endpoints 1-5: register, deregister, discover, list, heartbeat (the seed's wire format)."""
 
 from django.conf import settings
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 
-from plexica.api.query import query_choice, query_text
+from plexica.api.query import choice_parameter, query_choice, query_text, text_parameter
 from plexica.api.views import TenantAPIView
 from registry import services
 from registry.api.serializers import (
@@ -62,8 +62,8 @@ class ListServicesView(RegistryView):
     @extend_schema(
         operation_id="listServices",
         parameters=[
-            OpenApiParameter("pluginId", str, description="Only this plugin's services."),
-            OpenApiParameter("status", str, enum=ServiceStatus.values, description="Only services in this state."),
+            text_parameter("pluginId", "Only this plugin's services."),
+            choice_parameter("status", ServiceStatus.values, "Only services in this state."),
         ],
         responses={200: ServiceListSerializer},
     )

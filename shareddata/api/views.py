@@ -4,7 +4,7 @@ from django.conf import settings
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
 
-from plexica.api.query import query_text, query_whole_number
+from plexica.api.query import query_text, query_whole_number, text_parameter, whole_number_parameter
 from plexica.api.views import TenantAPIView
 from registry.api.serializers import SuccessSerializer
 from shareddata import services
@@ -59,9 +59,10 @@ class ListKeysView(SharedDataView):
     @extend_schema(
         operation_id="listSharedDataKeys",
         parameters=[
-            OpenApiParameter("ownerId", str, description="Only keys owned by this plugin."),
-            OpenApiParameter("limit", int, description=f"Page size (1 to {settings.SHAREDDATA_LIST_MAX_KEYS})."),
-            OpenApiParameter("cursor", str, description="The nextCursor of the previous page."),
+            text_parameter("ownerId", "Only keys owned by this plugin."),
+            whole_number_parameter("limit", 1, settings.SHAREDDATA_LIST_MAX_KEYS,
+                                   f"Page size (1 to {settings.SHAREDDATA_LIST_MAX_KEYS})."),
+            text_parameter("cursor", "The nextCursor of the previous page."),
         ],
         responses={200: KeyListSerializer},
     )

@@ -1,11 +1,11 @@
 from django.db.models import Count
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins
 from rest_framework.decorators import action
 
 from plexica.api.schema import item_envelope, mutation_envelope
 from plexica.api.permissions import IsOrgAdmin, IsOrgPerson, TenantAccess
-from plexica.api.query import query_choice, query_text
+from plexica.api.query import choice_parameter, query_choice, query_text, text_parameter
 from plexica.api.views import TenantAPIView, TenantViewSet, item_response, mutation_response
 from plexica.tenancy.api.serializers import (
     ApiKeyCreatedSerializer,
@@ -46,7 +46,14 @@ class MeView(TenantAPIView):
         )
 
 
+API_KEY_STATES = ("active", "revoked")
+
+
 @extend_schema(tags=["api-keys"])
+@extend_schema_view(list=extend_schema(parameters=[
+    choice_parameter("state", API_KEY_STATES, "Only active (not revoked) or only revoked keys."),
+    text_parameter("pluginId", "Only the keys of this plugin (plugin-...)."),
+]))
 class ApiKeyViewSet(mixins.ListModelMixin, TenantViewSet):
     """API keys of the organization. Tokens are shown once, in the create response."""
 
@@ -56,7 +63,7 @@ class ApiKeyViewSet(mixins.ListModelMixin, TenantViewSet):
 
     def get_queryset(self):
         queryset = super().get_queryset()
-        state = query_choice(self.request, "state", ("active", "revoked"))
+        state = query_choice(self.request, "state", API_KEY_STATES)
         if state is not None:  # and a typo is a 400: it must not quietly list every key
             queryset = queryset.filter(revoked_at__isnull=(state == "active"))
         plugin_id = query_text(self.request, "pluginId")
@@ -112,7 +119,7 @@ class MemberViewSet(mixins.ListModelMixin, TenantViewSet):
         return queryset.filter(teams__pk=team) if team is not None else queryset
 
     @extend_schema(operation_id="listMembers", parameters=[
-        OpenApiParameter("teamId", str, description="Only the members of this team (team_...)."),
+        text_parameter("teamId", "Only the members of this team (team_...)."),
     ])
     def list(self, request, *args, **kwargs):
         return super().list(request, *args, **kwargs)
