@@ -1,10 +1,10 @@
-from django.core.exceptions import ValidationError
 from rest_framework import serializers
 
 from dependencies.ranges import MAX_RANGE_LENGTH, is_valid_range
 from dependencies.resolver import Dependency
 from plexica.api.serializers import StrictSerializer
-from plexica.plugins.models import PLUGIN_ID_PATTERN, validate_semver
+from plexica.plugins.api.serializers import SemanticVersionField
+from plexica.plugins.models import PLUGIN_ID_PATTERN
 
 MAX_DEPENDENCIES_PER_REQUEST = 500
 _PLUGIN_ID_MESSAGE = "Must look like plugin-{name}: lowercase letters, digits and hyphens."
@@ -100,11 +100,4 @@ class CanUninstallSerializer(StrictSerializer):
 
 
 class InstallSerializer(StrictSerializer):
-    version = serializers.CharField(max_length=64)
-
-    def validate_version(self, value):
-        try:
-            validate_semver(value)
-        except ValidationError as exc:
-            raise serializers.ValidationError(exc.messages) from None
-        return value
+    version = SemanticVersionField()

@@ -1,9 +1,9 @@
 from rest_framework import serializers
 
 from marketplaces.plugin_catalog import marketplace_ids
-from plexica.api.serializers import StrictSerializer
-from plexica.plugins.api.serializers import PluginSerializer
-from plexica.plugins.models import PLUGIN_ID_PATTERN, validate_semver
+from plexica.api.serializers import JSONObjectField, StrictSerializer
+from plexica.plugins.api.serializers import PluginSerializer, SemanticVersionField
+from plexica.plugins.models import PLUGIN_ID_PATTERN
 
 
 class CatalogPluginSerializer(PluginSerializer):
@@ -21,11 +21,6 @@ class CatalogPluginSerializer(PluginSerializer):
         return marketplace_ids(plugin)
 
 
-def _manifest_is_an_object(value):
-    if not isinstance(value, dict):
-        raise serializers.ValidationError("The manifest must be a JSON object.")
-
-
 class PluginInputSerializer(StrictSerializer):
     """Create (all fields) or patch (partial; pluginId, lifecycleState and catalogStatus cannot change)."""
 
@@ -40,10 +35,9 @@ class PluginInputSerializer(StrictSerializer):
     )
     name = serializers.CharField(max_length=200)
     description = serializers.CharField(required=False, allow_blank=True)
-    version = serializers.CharField(required=False, max_length=64, validators=[validate_semver],
-                                    help_text="A semantic version; only while the plugin is not installed.")
-    manifest = serializers.JSONField(required=False, validators=[_manifest_is_an_object],
-                                     help_text="A JSON object.")
+    version = SemanticVersionField(required=False,
+                                   help_text="A semantic version; only while the plugin is not installed.")
+    manifest = JSONObjectField(required=False, help_text="Any JSON object (not null).")
 
     def changes(self):
         return {key: value for key, value in self.validated_data.items() if key != "pluginId"}

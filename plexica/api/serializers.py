@@ -8,13 +8,21 @@ nothing and answers 200). A strict serializer checks the body itself, before DRF
   `READ_ONLY` for keys clients know from responses but may not set here, or "Read-only field." for a
   declared read-only field);
 - each value must have its field's JSON type: a string for text and string choices, true/false for a
-  boolean, an integer (not 5.0, "5" or true) for an integer; lists and dicts of those item by item.
+  boolean, an integer (not 5.0, "5" or true) for an integer, an object for a JSONObjectField; lists and
+  dicts of those item by item;
+- text is at most its field's max_length as sent (DRF would measure it after trimming the whitespace).
 
 Nested strict serializers check their own part, so an error names its path (`mappings[1].foo`).
+
+The OpenAPI schema says what DRF checks beyond drf-spectacular's reading (the extensions at the end): a
+trimmed text field needs a character that is not whitespace, and a list of nested bodies has its bounds.
 """
 
 from collections.abc import Mapping
 
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
+from drf_spectacular.utils import extend_schema_field
+from django.core.validators import RegexValidator
 from rest_framework import serializers
 
 UNKNOWN_FIELD = "Unknown field."
@@ -22,6 +30,12 @@ READ_ONLY_FIELD = "Read-only field."
 NOT_A_STRING = "Must be a string."
 NOT_A_BOOLEAN = "Must be true or false."
 NOT_AN_INTEGER = "Must be an integer."
+NOT_AN_OBJECT = "Must be a JSON object."
+
+
+@extend_schema_field({"type": "object", "additionalProperties": {}})
+class JSONObjectField(serializers.JSONField):
+    """Any JSON object, kept as given (a DictField would also take one, but says so in DRF's words)."""
 
 
 def _takes_strings_only(field):
@@ -30,6 +44,13 @@ def _takes_strings_only(field):
     if isinstance(field, serializers.ChoiceField) and not isinstance(field, serializers.MultipleChoiceField):
         return all(isinstance(value, str) for value in field.choices)
     return False
+
+
+def _too_long(field, text):
+    limit = getattr(field, "max_length", None)
+    if limit is not None and len(text) > limit:
+        return field.error_messages["max_length"].format(max_length=limit)
+    return None
 
 
 def json_type_error(field, value):
@@ -41,8 +62,10 @@ def json_type_error(field, value):
         return None if isinstance(value, bool) else NOT_A_BOOLEAN
     if isinstance(field, serializers.IntegerField):
         return None if isinstance(value, int) and not isinstance(value, bool) else NOT_AN_INTEGER
+    if isinstance(field, JSONObjectField):
+        return None if isinstance(value, Mapping) else NOT_AN_OBJECT
     if _takes_strings_only(field):
-        return None if isinstance(value, str) else NOT_A_STRING
+        return _too_long(field, value) if isinstance(value, str) else NOT_A_STRING
     if isinstance(field, serializers.ListField) and isinstance(value, list):
         items = enumerate(value)
     elif isinstance(field, serializers.DictField) and isinstance(value, dict):
@@ -92,3 +115,41 @@ class StrictSerializer(StrictInputMixin, serializers.Serializer):
 
 class StrictModelSerializer(StrictInputMixin, serializers.ModelSerializer):
     pass
+
+
+# The OpenAPI schema of what DRF checks and drf-spectacular does not say (request bodies only).
+
+
+class TrimmedTextSchema(OpenApiSerializerFieldExtension):
+    """A text field that trims whitespace and may not be blank refuses " ": it needs a character that is not
+    whitespace (pattern \\S), unless a pattern of its own already says what it takes."""
+
+    target_class = "rest_framework.fields.CharField"
+    match_subclasses = True
+
+    def map_serializer_field(self, auto_schema, direction):
+        field = self.target
+        schema = auto_schema._map_serializer_field(field, direction, bypass_extensions=True)
+        has_pattern = any(isinstance(v, RegexValidator) for v in field.validators)
+        if direction == "request" and field.trim_whitespace and not field.allow_blank and not has_pattern:
+            schema["pattern"] = r"\S"
+        return schema
+
+
+class NestedListSchema(OpenApiSerializerFieldExtension):
+    """A list of nested bodies (`many=True`) with its bounds: allow_empty=False, min_length and max_length
+    as minItems and maxItems (drf-spectacular reads them on a ListField only)."""
+
+    target_class = "rest_framework.serializers.ListSerializer"
+    match_subclasses = True
+
+    def map_serializer_field(self, auto_schema, direction):
+        field = self.target
+        schema = auto_schema._map_serializer_field(field, direction, bypass_extensions=True)
+        if direction == "request" and schema is not None:
+            minimum = max(field.min_length or 0, 0 if field.allow_empty else 1)
+            if minimum:
+                schema["minItems"] = minimum
+            if field.max_length is not None:
+                schema["maxItems"] = field.max_length
+        return schema

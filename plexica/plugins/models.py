@@ -11,6 +11,16 @@ plugin_id_validator = RegexValidator(
     PLUGIN_ID_PATTERN, "A plugin id is 'plugin-' followed by lowercase letters, digits and hyphens."
 )
 
+# semver.org's regular expression for SemVer 2.0 (with ASCII digits), which validate_semver agrees with; the
+# OpenAPI schema states it (tests/api/test_schema_constraints.py checks that both agree).
+_SEMVER_NUMBER = r"(0|[1-9][0-9]*)"
+_SEMVER_PRERELEASE = r"(?:0|[1-9][0-9]*|[0-9]*[a-zA-Z-][0-9a-zA-Z-]*)"
+SEMVER_PATTERN = (
+    rf"^{_SEMVER_NUMBER}\.{_SEMVER_NUMBER}\.{_SEMVER_NUMBER}"
+    rf"(?:-({_SEMVER_PRERELEASE}(?:\.{_SEMVER_PRERELEASE})*))?"
+    r"(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$"
+)
+
 
 def validate_semver(value):
     if not semver.Version.is_valid(value):

@@ -1,10 +1,10 @@
 import re
 
-import semver
 from rest_framework import serializers
 
 from plexica.network import NetworkPolicyError, check_url
 from plexica.api.serializers import StrictSerializer
+from plexica.plugins.api.serializers import SemanticVersionField
 from plexica.plugins.models import PERMISSION_PATTERN, PLUGIN_ID_PATTERN
 from registry.models import HttpMethod, ServiceStatus
 from registry.services import Registration
@@ -51,15 +51,10 @@ class RegisterServiceSerializer(StrictSerializer):
         SERVICE_NAME_PATTERN, max_length=200,
         error_messages={"invalid": "Must be dotted lowercase words, e.g. crm.contacts."},
     )
-    version = serializers.CharField(max_length=64)
+    version = SemanticVersionField()
     baseUrl = serializers.CharField(max_length=2000, required=False, allow_blank=True)  # absent: keep it
     endpoints = EndpointSerializer(many=True, required=False, max_length=MAX_ENDPOINTS)
     metadata = serializers.DictField(required=False)
-
-    def validate_version(self, value):
-        if not semver.Version.is_valid(value):
-            raise serializers.ValidationError(f"'{value}' is not a valid semantic version (e.g. 1.0.0).")
-        return value
 
     def validate_baseUrl(self, value):
         if value:

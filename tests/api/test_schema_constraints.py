@@ -1,7 +1,14 @@
 """The OpenAPI schema states the constraints the server enforces on request bodies and query parameters, so
 that a request the schema allows is never refused as invalid, and one it forbids is never accepted."""
 
+import re
+
 import pytest
+from django.core.exceptions import ValidationError
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from plexica.plugins.models import SEMVER_PATTERN, validate_semver
 
 METHODS = ("get", "post", "put", "patch", "delete")
 V1 = "/api/v1"
@@ -92,3 +99,107 @@ def test_the_shared_data_page_size_is_refused_exactly_outside_its_documented_bou
     url = f"{GATEWAY}/shared-data/crm.cache"
     assert [gateway_api.get(url, {"limit": limit}).status_code for limit in (0, 1, 1000, 1001)] == [
         400, 200, 200, 400]
+
+
+# --- Bodies: what the strict base and DRF check ------------------------------------------------------------
+
+
+def _body(schema, name):
+    return schema["components"]["schemas"][name]
+
+
+def test_text_that_may_not_be_blank_needs_a_character_that_is_not_whitespace(schema):
+    name = _body(schema, "MarketplaceInputRequest")["properties"]["name"]
+    assert (name["minLength"], name["pattern"], name["maxLength"]) == (1, r"\S", 200)
+    # A pattern of its own already says it, and responses are not inputs.
+    assert _body(schema, "PluginInputRequest")["properties"]["pluginId"]["pattern"].startswith("^plugin-")
+    assert "pattern" not in _body(schema, "Marketplace")["properties"]["name"]
+
+
+def test_the_server_refuses_whitespace_for_a_name_as_the_schema_says(admin_api, org):
+    response = admin_api.post(f"{V1}/marketplaces", {"name": " \t"}, format="json")
+    assert response.status_code == 400 and response.json()["error"]["message"].startswith("name: ")
+
+
+def test_a_name_longer_than_its_maximum_as_sent_is_refused_even_if_it_fits_once_trimmed(admin_api, org):
+    response = admin_api.post(f"{V1}/marketplaces", {"name": " " + "x" * 200}, format="json")
+    assert response.status_code == 400, response.content
+    message = "Ensure this field has no more than 200 characters."
+    assert response.json()["error"]["details"] == {"name": [message]}
+    assert admin_api.post(f"{V1}/marketplaces", {"name": " " + "x" * 199}, format="json").status_code == 201
+
+
+def test_lists_of_nested_bodies_state_their_bounds(schema):
+    dependencies = _body(schema, "RegisterDependenciesRequest")["properties"]["dependencies"]
+    assert (dependencies["minItems"], dependencies["maxItems"]) == (1, 500)
+    mappings = _body(schema, "GitHubSetupRequest")["properties"]["mappings"]
+    assert (mappings["minItems"], mappings["maxItems"]) == (1, 100)
+    assert _body(schema, "RegisterServiceRequest")["properties"]["endpoints"]["maxItems"] == 200
+
+
+def test_an_empty_dependency_list_is_refused_as_the_schema_says(gateway_api):
+    response = gateway_api.post(f"{GATEWAY}/dependencies", {"dependencies": []}, format="json")
+    assert response.status_code == 400
+    assert response.json()["message"] == "dependencies: This list may not be empty."
+
+
+# --- Bodies: formats ---------------------------------------------------------------------------------------
+
+
+def test_semantic_versions_carry_the_semver_pattern_wherever_a_body_takes_one(schema):
+    versions = [
+        _body(schema, "PluginInputRequest")["properties"]["version"],
+        _body(schema, "PatchedPluginPatchRequest")["properties"]["version"],
+        _body(schema, "InstallRequest")["properties"]["version"],
+        _body(schema, "RegisterServiceRequest")["properties"]["version"],
+    ]
+    assert all(v["pattern"] == SEMVER_PATTERN and v["maxLength"] == 64 for v in versions), versions
+
+
+def _matches(pattern, text):
+    """Whether `text` matches a schema `pattern` as JSON Schema reads it (no LF after `$`)."""
+    python = pattern.removesuffix("$") + r"\Z" if pattern.endswith("$") else pattern
+    return re.search(python, text) is not None
+
+
+def _server_takes_semver(text):
+    try:
+        validate_semver(text)
+    except ValidationError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("version", [
+    "1.4.0", "0.0.0", "10.20.30-rc.1+build.5", "1.0.0-0a.x-y",
+    "0", "1.2", "01.0.0", "1.0.0-01", "1.0.0-", "v1.0.0", " 1.0.0", "1.0.0\n", "\u0661.0.0", "1.0.0+",
+    "1.0.0-a..b",
+])
+def test_the_semver_pattern_takes_exactly_what_the_server_takes(version):
+    assert _matches(SEMVER_PATTERN, version) == _server_takes_semver(version)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.from_regex(SEMVER_PATTERN, fullmatch=True) | st.text(alphabet="0123456789.-+abx\n ", max_size=12))
+def test_the_semver_pattern_and_the_server_agree_on_generated_versions(version):
+    assert _matches(SEMVER_PATTERN, version) == _server_takes_semver(version)
+
+
+def test_a_version_the_schema_refuses_is_refused_by_the_server(admin_api, org):
+    response = admin_api.post(f"{V1}/plugins", {"pluginId": "plugin-zero", "name": "Zero", "version": "0"},
+                              format="json")
+    assert response.status_code == 400
+    assert response.json()["error"]["details"] == {
+        "version": ["'0' is not a valid semantic version (for example 1.4.0)."]}
+
+
+def test_a_manifest_is_documented_as_an_object_that_cannot_be_null(schema, admin_api, org):
+    for body in ("PluginInputRequest", "PatchedPluginPatchRequest"):
+        manifest = _body(schema, body)["properties"]["manifest"]
+        assert manifest["type"] == "object" and "nullable" not in manifest
+    admin_api.post(f"{V1}/plugins", {"pluginId": "plugin-zero", "name": "Zero"}, format="json")
+    for manifest in (None, ["not", "an", "object"], "{}"):
+        response = admin_api.patch(f"{V1}/plugins/plugin-zero", {"manifest": manifest}, format="json")
+        assert response.status_code == 400 and "manifest" in response.json()["error"]["details"], manifest
+    response = admin_api.patch(f"{V1}/plugins/plugin-zero", {"manifest": {"entry": "main.js"}}, format="json")
+    assert response.status_code == 200 and response.json()["item"]["manifest"] == {"entry": "main.js"}
