@@ -4,11 +4,11 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from gateway.services import CallRequest
-from plexica.api.serializers import StrictSerializer
+from plexica.api.serializers import PatternTextField, StrictSerializer
 from plexica.plugins.models import PLUGIN_ID_PATTERN
 from registry.models import HttpMethod
 
-_CALL_SEGMENT = re.compile(r"^[A-Za-z0-9._~!$&'()*+,;=:@%-]*$")
+_CALL_SEGMENT = re.compile(r"[A-Za-z0-9._~!$&'()*+,;=:@%-]*")
 _PLUGIN_ID_ERRORS = {"invalid": "Must look like plugin-{name}: lowercase letters, digits and hyphens."}
 _ESCAPE = re.compile(r"%([0-9A-Fa-f]{2})")
 _BROKEN_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
@@ -16,7 +16,22 @@ _BROKEN_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
 _FORBIDDEN_ESCAPE = re.compile(r"%(2F|5C|[01][0-9A-F]|7F)")
 _UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 # Visible characters, space, tab and Latin-1 (what HTTP/1.1 can carry); never CR, LF or NUL.
-_HEADER_VALUE = re.compile(r"^[\t\x20-\x7e\x80-\xff]*$")
+_HEADER_VALUE_CHARS = r"[\t\x20-\x7e\x80-\xff]"
+_HEADER_VALUE = re.compile(f"{_HEADER_VALUE_CHARS}*")
+_HEADER_NAME = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]{1,256}")
+MAX_HEADERS = 100
+MAX_HEADER_VALUE = 8192
+# What Python's str.strip() removes (str.isspace()), spelled out: JSON Schema engines disagree on \s.
+_WHITESPACE = r"[\t\n\x0b\x0c\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+
+# validate_call_path as one pattern, for the OpenAPI schema: '/'-separated segments of URL-safe characters
+# and %XX escapes (never of '/', '\\' or control characters), none of them '.' or '..' (also escaped).
+_CALL_PATH_ESCAPE = r"%(?![01]|2[Ff]|5[Cc]|7[Ff])[0-9A-Fa-f]{2}"
+_CALL_PATH_DOT_SEGMENT = r"(?:\.|%2[Ee]){1,2}(?:[;/]|$)"
+_CALL_PATH_SEGMENT = rf"(?!{_CALL_PATH_DOT_SEGMENT})(?:[A-Za-z0-9._~!$&'()*+,;=:@-]|{_CALL_PATH_ESCAPE})*"
+CALL_PATH_PATTERN = rf"^(?:/{_CALL_PATH_SEGMENT})+$"
+# A header value as sent: DRF trims the whitespace around it before validate_headers checks the rest.
+HEADER_VALUE_PATTERN = rf"^{_WHITESPACE}*{_HEADER_VALUE_CHARS}*{_WHITESPACE}*$"
 
 
 def _normalize_escapes(path):
@@ -46,15 +61,16 @@ def validate_call_path(value):
         raise serializers.ValidationError(
             "Must not contain '.' or '..' segments, encoded slashes or encoded control characters."
         )
-    if any(not _CALL_SEGMENT.match(segment) for segment in segments):
+    if any(not _CALL_SEGMENT.fullmatch(segment) for segment in segments):
         raise serializers.ValidationError("Contains characters that are not allowed in a path (put the query in 'query').")
     return value
 
 
-@extend_schema_field(
-    {"oneOf": [{"type": "string"}, {"type": "number"}, {"type": "boolean"},
-               {"type": "array", "items": {"type": "string"}}]}
-)
+_QUERY_SCALARS = [{"type": "string"}, {"type": "number"}, {"type": "boolean"}]
+
+
+@extend_schema_field({"oneOf": [*_QUERY_SCALARS, {"type": "array", "items": {"oneOf": _QUERY_SCALARS},
+                                                   "minItems": 1}]})
 class QueryValueField(serializers.Field):
     """A query value: a string, number or boolean, or a list of them (repeated parameter)."""
 
@@ -69,6 +85,19 @@ class QueryValueField(serializers.Field):
         return value
 
 
+@extend_schema_field({
+    "type": "object", "maxProperties": MAX_HEADERS,
+    "additionalProperties": {"type": "string", "maxLength": MAX_HEADER_VALUE,
+                             "pattern": HEADER_VALUE_PATTERN},
+})
+class HeadersField(serializers.DictField):
+    """Headers to pass on, checked by CallSerializer.validate_headers (the schema cannot state the rule of
+    the names: OpenAPI 3.0 has no propertyNames)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(child=serializers.CharField(max_length=MAX_HEADER_VALUE, allow_blank=True), **kwargs)
+
+
 class CallSerializer(StrictSerializer):
     # Non-strings never reach a RegexField (the strict base refuses them): its "invalid" message has a "{name}"
     # that DRF would str.format() for them (a KeyError, so a 500).
@@ -78,9 +107,10 @@ class CallSerializer(StrictSerializer):
                                             error_messages=_PLUGIN_ID_ERRORS)
     targetServiceName = serializers.CharField(max_length=200)
     method = serializers.ChoiceField(choices=HttpMethod.choices)
-    path = serializers.CharField(max_length=2000)
-    headers = serializers.DictField(child=serializers.CharField(max_length=8192, allow_blank=True), required=False,
-                                    default=dict)
+    path = PatternTextField(CALL_PATH_PATTERN, max_length=2000,
+                            help_text="The path on the target service, from '/'; the query goes in `query`.")
+    headers = HeadersField(required=False, default=dict,
+                           help_text=f"At most {MAX_HEADERS}; names are HTTP tokens of 1 to 256 characters.")
     query = serializers.DictField(child=QueryValueField(), required=False, default=dict)
     body = serializers.JSONField(required=False, allow_null=True)
 
@@ -93,12 +123,12 @@ class CallSerializer(StrictSerializer):
         return validate_call_path(value)
 
     def validate_headers(self, headers):
-        if len(headers) > 100:
-            raise serializers.ValidationError("At most 100 headers.")
+        if len(headers) > MAX_HEADERS:
+            raise serializers.ValidationError(f"At most {MAX_HEADERS} headers.")
         for name in headers:
-            if not re.match(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,256}$", name):
+            if not _HEADER_NAME.fullmatch(name):
                 raise serializers.ValidationError(f"'{name}' is not a valid header name.")
-            if not _HEADER_VALUE.match(headers[name]):
+            if not _HEADER_VALUE.fullmatch(headers[name]):
                 raise serializers.ValidationError(
                     f"'{name}' has a value with control characters (CR, LF...) or characters beyond Latin-1."
                 )

@@ -15,7 +15,8 @@ nothing and answers 200). A strict serializer checks the body itself, before DRF
 Nested strict serializers check their own part, so an error names its path (`mappings[1].foo`).
 
 The OpenAPI schema says what DRF checks beyond drf-spectacular's reading (the extensions at the end): a
-trimmed text field needs a character that is not whitespace, and a list of nested bodies has its bounds.
+trimmed text field needs a character that is not whitespace, a PatternTextField states its pattern, and a
+list of nested bodies has its bounds.
 """
 
 from collections.abc import Mapping
@@ -36,6 +37,16 @@ NOT_AN_OBJECT = "Must be a JSON object."
 @extend_schema_field({"type": "object", "additionalProperties": {}})
 class JSONObjectField(serializers.JSONField):
     """Any JSON object, kept as given (a DictField would also take one, but says so in DRF's words)."""
+
+
+class PatternTextField(serializers.CharField):
+    """Text whose format the OpenAPI schema states as `pattern` (JSON Schema's reading: `$` is the very end),
+    while its validators check it and say what is wrong; nothing is trimmed, so the pattern is the whole rule.
+    A test holds both to agree."""
+
+    def __init__(self, pattern, **kwargs):
+        self.schema_pattern = pattern
+        super().__init__(trim_whitespace=False, **kwargs)
 
 
 def _takes_strings_only(field):
@@ -120,9 +131,9 @@ class StrictModelSerializer(StrictInputMixin, serializers.ModelSerializer):
 # The OpenAPI schema of what DRF checks and drf-spectacular does not say (request bodies only).
 
 
-class TrimmedTextSchema(OpenApiSerializerFieldExtension):
-    """A text field that trims whitespace and may not be blank refuses " ": it needs a character that is not
-    whitespace (pattern \\S), unless a pattern of its own already says what it takes."""
+class TextSchema(OpenApiSerializerFieldExtension):
+    """A PatternTextField's pattern; and a text field that trims whitespace and may not be blank refuses " ":
+    it needs a character that is not whitespace (pattern \\S), unless its own pattern says what it takes."""
 
     target_class = "rest_framework.fields.CharField"
     match_subclasses = True
@@ -130,8 +141,12 @@ class TrimmedTextSchema(OpenApiSerializerFieldExtension):
     def map_serializer_field(self, auto_schema, direction):
         field = self.target
         schema = auto_schema._map_serializer_field(field, direction, bypass_extensions=True)
+        if direction != "request":
+            return schema
         has_pattern = any(isinstance(v, RegexValidator) for v in field.validators)
-        if direction == "request" and field.trim_whitespace and not field.allow_blank and not has_pattern:
+        if isinstance(field, PatternTextField):
+            schema["pattern"] = field.schema_pattern
+        elif field.trim_whitespace and not field.allow_blank and not has_pattern:
             schema["pattern"] = r"\S"
         return schema
 

@@ -3,7 +3,7 @@ import re
 from rest_framework import serializers
 
 from plexica.network import NetworkPolicyError, check_url
-from plexica.api.serializers import StrictSerializer
+from plexica.api.serializers import PatternTextField, StrictSerializer
 from plexica.plugins.api.serializers import SemanticVersionField
 from plexica.plugins.models import PERMISSION_PATTERN, PLUGIN_ID_PATTERN
 from registry.models import HttpMethod, ServiceStatus
@@ -11,14 +11,16 @@ from registry.services import Registration
 
 SERVICE_NAME_PATTERN = r"^[a-z0-9][a-z0-9-]*(\.[a-z0-9][a-z0-9-]*)+$"
 # Literal segments of URL-safe characters, or `:param` segments.
-_PATH_SEGMENT = re.compile(r"^(:[A-Za-z_][A-Za-z0-9_]*|[A-Za-z0-9._~!$&'()*+,;=@%-]*)$")
+_PATH_SEGMENT_PATTERN = r"(?::[A-Za-z_][A-Za-z0-9_]*|[A-Za-z0-9._~!$&'()*+,;=@%-]*)"
+_PATH_SEGMENT = re.compile(_PATH_SEGMENT_PATTERN)
+ENDPOINT_PATH_PATTERN = rf"^/{_PATH_SEGMENT_PATTERN}(?:/{_PATH_SEGMENT_PATTERN})*$"
 MAX_ENDPOINTS = 200
 
 
 def validate_endpoint_path(value):
     if not value.startswith("/"):
         raise serializers.ValidationError("Must start with '/'.")
-    if any(not _PATH_SEGMENT.match(segment) for segment in value[1:].split("/")):
+    if any(not _PATH_SEGMENT.fullmatch(segment) for segment in value[1:].split("/")):
         raise serializers.ValidationError(
             "Use literal segments of URL-safe characters or ':name' parameters, separated by '/'."
         )
@@ -27,7 +29,8 @@ def validate_endpoint_path(value):
 
 class EndpointSerializer(StrictSerializer):
     method = serializers.ChoiceField(choices=HttpMethod.choices)
-    path = serializers.CharField(max_length=500, validators=[validate_endpoint_path])
+    path = PatternTextField(ENDPOINT_PATH_PATTERN, max_length=500, validators=[validate_endpoint_path],
+                            help_text="From '/': literal segments and :name parameters, e.g. /contacts/:id.")
     description = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
     permissions = serializers.ListField(
         child=serializers.RegexField(PERMISSION_PATTERN,

@@ -8,7 +8,9 @@ from django.core.exceptions import ValidationError
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from gateway.api.serializers import CALL_PATH_PATTERN, HEADER_VALUE_PATTERN, CallSerializer
 from plexica.plugins.models import SEMVER_PATTERN, validate_semver
+from registry.api.serializers import ENDPOINT_PATH_PATTERN, EndpointSerializer
 
 METHODS = ("get", "post", "put", "patch", "delete")
 V1 = "/api/v1"
@@ -203,3 +205,60 @@ def test_a_manifest_is_documented_as_an_object_that_cannot_be_null(schema, admin
         assert response.status_code == 400 and "manifest" in response.json()["error"]["details"], manifest
     response = admin_api.patch(f"{V1}/plugins/plugin-zero", {"manifest": {"entry": "main.js"}}, format="json")
     assert response.status_code == 200 and response.json()["item"]["manifest"] == {"entry": "main.js"}
+
+
+def _call_refuses(**fields):
+    """The fields of a call body the gateway's serializer refuses (names), for a body otherwise valid."""
+    body = {"callerPluginId": "plugin-a", "targetPluginId": "plugin-b", "targetServiceName": "crm.contacts",
+            "method": "GET", "path": "/contacts", **fields}
+    serializer = CallSerializer(data=body)
+    return set() if serializer.is_valid() else set(serializer.errors)
+
+
+def _endpoint_path_is_taken(path):
+    return EndpointSerializer(data={"method": "GET", "path": path}).is_valid()
+
+
+_PATHS = st.text(alphabet="/.%2eEfF5cC07a:;@~ \n\\?", max_size=10)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.from_regex(CALL_PATH_PATTERN, fullmatch=True) | _PATHS
+       | st.from_regex(r"^/[a-z.%0-9A-F;]{0,12}$", fullmatch=True))
+def test_the_call_path_pattern_takes_exactly_the_paths_the_gateway_takes(path):
+    assert _matches(CALL_PATH_PATTERN, path) == ("path" not in _call_refuses(path=path)), path
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.from_regex(ENDPOINT_PATH_PATTERN, fullmatch=True) | _PATHS
+       | st.from_regex(r"^(?:/:?[a-z_0-9]{0,3}){1,3}$", fullmatch=True))
+def test_the_endpoint_path_pattern_takes_exactly_the_paths_registration_takes(path):
+    assert _matches(ENDPOINT_PATH_PATTERN, path) == _endpoint_path_is_taken(path), path
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=" \t\n\r\x0b\x1f\x7f\x85\xa0a\xff\u2003\u2615\x00", max_size=6))
+def test_the_header_value_pattern_takes_exactly_the_values_the_gateway_takes(value):
+    taken = "headers" not in _call_refuses(headers={"X-Note": value})
+    assert _matches(HEADER_VALUE_PATTERN, value) == taken
+
+
+def test_the_whitespace_a_header_value_may_have_around_it_is_what_python_trims():
+    leading = HEADER_VALUE_PATTERN[1:HEADER_VALUE_PATTERN.index("]*") + 1]
+    spaces = {chr(code) for code in range(0x110000) if chr(code).isspace()}
+    assert {chr(code) for code in range(0x3001) if re.fullmatch(leading, chr(code))} == spaces
+
+
+def test_a_call_body_states_its_path_headers_and_query_rules(schema):
+    call = _body(schema, "CallRequest")["properties"]
+    assert (call["path"]["pattern"], call["path"]["maxLength"]) == (CALL_PATH_PATTERN, 2000)
+    assert call["headers"]["maxProperties"] == 100
+    assert call["headers"]["additionalProperties"]["pattern"] == HEADER_VALUE_PATTERN
+    listed = call["query"]["additionalProperties"]["oneOf"][-1]
+    assert listed["type"] == "array" and listed["minItems"] == 1
+
+
+@pytest.mark.parametrize("path", ["contacts", "/contacts/../admin", "/a%2fb", "/contacts%", "/a b", "/a\n/b"])
+def test_call_paths_the_schema_refuses_are_refused_by_the_gateway(path):
+    assert not _matches(CALL_PATH_PATTERN, path)
+    assert "path" in _call_refuses(path=path)

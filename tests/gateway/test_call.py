@@ -563,6 +563,8 @@ def test_a_call_needs_the_tenant_header_and_a_key(api, contacts, upstream):
     "/contacts/%00",
     "contacts",
     "/contacts/ 42",
+    "/contacts/a\n/b",
+    " /contacts",
 ])
 def test_a_path_that_could_resolve_elsewhere_is_refused_before_any_upstream_request(
     call, register, grant, upstream, path
@@ -995,6 +997,15 @@ def test_a_header_value_that_cannot_be_sent_is_a_bad_request(call, contacts, ups
 
     assert response.status_code == 400
     assert response.json()["message"].startswith("headers")
+    assert upstream.requests == []
+
+
+@pytest.mark.parametrize("name", ["X-Note\n", "X-Note\r\nX-Injected", "X Note", ""])
+def test_a_header_name_that_cannot_be_sent_is_a_bad_request(call, contacts, upstream, name):
+    response = call("/status", headers={name: "1"})
+
+    assert response.status_code == 400
+    assert response.json()["message"] == f"headers: '{name}' is not a valid header name."
     assert upstream.requests == []
 
 

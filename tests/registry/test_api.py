@@ -301,6 +301,8 @@ ENDPOINT = {"method": "GET", "path": "/contacts"}
         ({"endpoints": [{"method": "GET", "path": "/contacts/{id}"}]}, "endpoints[0].path"),
         ({"endpoints": [{"method": "GET", "path": "/contacts?limit=1"}]}, "endpoints[0].path"),
         ({"endpoints": [{"method": "GET", "path": "/contacts/:1d"}]}, "endpoints[0].path"),
+        ({"endpoints": [{"method": "GET", "path": "/contacts\n/:id"}]}, "endpoints[0].path"),
+        ({"endpoints": [{"method": "GET", "path": "/contacts "}]}, "endpoints[0].path"),
         ({"endpoints": [ENDPOINT, {"method": "get", "path": "/contacts"}]}, "endpoints"),
         ({"endpoints": ENDPOINT}, "endpoints"),
         ({"endpoints": ["GET /contacts"]}, "endpoints[0]"),

@@ -1,7 +1,6 @@
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from plexica.api.serializers import StrictModelSerializer, StrictSerializer
+from plexica.api.serializers import PatternTextField, StrictModelSerializer, StrictSerializer
 from plexica.plugins.models import (
     PERMISSION_PATTERN,
     SEMVER_PATTERN,
@@ -13,14 +12,11 @@ from plexica.plugins.models import (
 SEMVER_MAX_LENGTH = 64
 
 
-@extend_schema_field({"type": "string", "maxLength": SEMVER_MAX_LENGTH, "pattern": SEMVER_PATTERN})
-class SemanticVersionField(serializers.CharField):
-    """A semantic version (SemVer 2.0: 1.4.0, 2.0.0-rc.1+build.5), exactly as sent: no whitespace is trimmed,
-    so that the schema's pattern is the whole rule."""
+class SemanticVersionField(PatternTextField):
+    """A semantic version (SemVer 2.0: 1.4.0, 2.0.0-rc.1+build.5), exactly as sent."""
 
     def __init__(self, **kwargs):
-        super().__init__(max_length=SEMVER_MAX_LENGTH, trim_whitespace=False, **kwargs)
-        self.validators.append(validate_semver)
+        super().__init__(SEMVER_PATTERN, max_length=SEMVER_MAX_LENGTH, validators=[validate_semver], **kwargs)
 
 
 class PluginSerializer(StrictModelSerializer):
