@@ -9,7 +9,12 @@ from connectors.models import (
     SyncEvent,
 )
 from marketplaces.models import ConfigObjectType
-from plexica.api.serializers import StrictModelSerializer, StrictSerializer
+from plexica.api.serializers import (
+    WHITESPACE_CHARACTERS,
+    PatternTextField,
+    StrictModelSerializer,
+    StrictSerializer,
+)
 from plexica.plugins.models import PLUGIN_ID_PATTERN
 
 POSITIVE_ID = {"min_value": 1, "max_value": services.MAX_GITHUB_ID}
@@ -17,6 +22,19 @@ POSITIVE_ID = {"min_value": 1, "max_value": services.MAX_GITHUB_ID}
 # so it gets its own enum component (ObjectTypeEnum) instead of two names for one set.
 OBJECT_TYPES = [(value, value) for value in ConfigObjectType.values]
 PLUGIN_ID_ERRORS = {"invalid": "A plugin id is 'plugin-' followed by lowercase letters, digits and hyphens."}
+
+# The services' validators as patterns, for the OpenAPI schema (tests/api/test_schema_constraints.py holds
+# each to its validator). [\s\S] is any character: `.` stops at line breaks, differently in each engine.
+# validate_repository_full_name: owner/name as GitHub spells it, the name never "." or "..".
+REPOSITORY_FULL_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9-]{0,38}/(?!\.\.?$)[A-Za-z0-9._-]{1,100}$"
+# validate_branch (`git check-ref-format --branch`): no space, control or ~^:?*[\ character, no "..", "@{" or
+# "//", no part starting with "." or ending in ".lock", not "@", not starting with "-" or "/", nor ending in
+# "/" or ".".
+BRANCH_PATTERN = (
+    r"^(?!-|/|\.|@$)(?![\s\S]*(?:\.\.|@\{|//|/\.|\.lock/|\.lock$|[/.]$))[^\x00-\x20\x7f~^:?*\[\\]+$"
+)
+# validate_selector: not only whitespace, relative (no leading "/"), no control character, no ".." segment.
+SELECTOR_PATTERN = rf"^(?!/)(?!(?:[\s\S]*/)?\.\.(?:/|$))(?=[\s\S]*[^{WHITESPACE_CHARACTERS}])[^\x00-\x1f]+$"
 
 
 # Accounts
@@ -113,9 +131,9 @@ class ConnectorMappingInputSerializer(StrictSerializer):
 
     READ_ONLY = {"targetId": "A mapping cannot move to another target; create one there instead."}
 
-    selector = serializers.CharField(max_length=services.SELECTOR_MAX_LENGTH, trim_whitespace=False,
-                                     validators=[services.validate_selector],
-                                     help_text="A path glob from the repository root: sales/skills/**.")
+    selector = PatternTextField(SELECTOR_PATTERN, max_length=services.SELECTOR_MAX_LENGTH,
+                                validators=[services.validate_selector],
+                                help_text="A path glob from the repository root: sales/skills/**.")
     objectType = serializers.ChoiceField(choices=OBJECT_TYPES)
     pluginId = serializers.RegexField(PLUGIN_ID_PATTERN, max_length=100, required=False, allow_null=True,
                                       error_messages=PLUGIN_ID_ERRORS,
@@ -167,10 +185,10 @@ class ConnectorTargetInputSerializer(StrictSerializer):
     """A target to create."""
 
     repositoryId = serializers.IntegerField(**POSITIVE_ID, help_text="GitHub's numeric repository id.")
-    repositoryFullName = serializers.CharField(max_length=200, help_text="owner/name",
-                                               validators=[services.validate_repository_full_name])
-    branch = serializers.CharField(max_length=255, trim_whitespace=False,
-                                   validators=[services.validate_branch])
+    repositoryFullName = PatternTextField(REPOSITORY_FULL_NAME_PATTERN, max_length=200,
+                                          validators=[services.validate_repository_full_name],
+                                          help_text="owner/name")
+    branch = PatternTextField(BRANCH_PATTERN, max_length=255, validators=[services.validate_branch])
 
     NAMES = {"repositoryId": "repository_id", "repositoryFullName": "repository_full_name",
              "branch": "branch", "status": "status", "disabledReason": "disabled_reason"}
@@ -223,8 +241,8 @@ class SyncEventSerializer(StrictModelSerializer):
 
 
 class SetupMappingSerializer(StrictSerializer):
-    selector = serializers.CharField(max_length=services.SELECTOR_MAX_LENGTH, trim_whitespace=False,
-                                     validators=[services.validate_selector])
+    selector = PatternTextField(SELECTOR_PATTERN, max_length=services.SELECTOR_MAX_LENGTH,
+                                validators=[services.validate_selector])
     objectType = serializers.ChoiceField(choices=OBJECT_TYPES)
     pluginId = serializers.RegexField(PLUGIN_ID_PATTERN, max_length=100, required=False, allow_null=True,
                                       error_messages=PLUGIN_ID_ERRORS)
@@ -240,10 +258,10 @@ class GitHubSetupSerializer(StrictSerializer):
     installationId = serializers.IntegerField(**POSITIVE_ID, help_text="The GitHub App installation id.")
     connectorInstanceName = serializers.CharField(max_length=200, help_text="Unique in the organization.")
     repositoryId = serializers.IntegerField(**POSITIVE_ID, help_text="GitHub's numeric repository id.")
-    repositoryFullName = serializers.CharField(max_length=200, help_text="owner/name",
-                                               validators=[services.validate_repository_full_name])
-    branch = serializers.CharField(max_length=255, trim_whitespace=False,
-                                   validators=[services.validate_branch])
+    repositoryFullName = PatternTextField(REPOSITORY_FULL_NAME_PATTERN, max_length=200,
+                                          validators=[services.validate_repository_full_name],
+                                          help_text="owner/name")
+    branch = PatternTextField(BRANCH_PATTERN, max_length=255, validators=[services.validate_branch])
     mappings = SetupMappingSerializer(many=True, allow_empty=False, max_length=100,
                                       help_text="In evaluation order; the first matching mapping wins.")
 

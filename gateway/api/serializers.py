@@ -4,7 +4,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from gateway.services import CallRequest
-from plexica.api.serializers import PatternTextField, StrictSerializer
+from plexica.api.serializers import WHITESPACE_CHARACTERS, PatternTextField, StrictSerializer
 from plexica.plugins.models import PLUGIN_ID_PATTERN
 from registry.models import HttpMethod
 
@@ -21,8 +21,7 @@ _HEADER_VALUE = re.compile(f"{_HEADER_VALUE_CHARS}*")
 _HEADER_NAME = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]{1,256}")
 MAX_HEADERS = 100
 MAX_HEADER_VALUE = 8192
-# What Python's str.strip() removes (str.isspace()), spelled out: JSON Schema engines disagree on \s.
-_WHITESPACE = r"[\t\n\x0b\x0c\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+_WHITESPACE = f"[{WHITESPACE_CHARACTERS}]"
 
 # validate_call_path as one pattern, for the OpenAPI schema: '/'-separated segments of URL-safe characters
 # and %XX escapes (never of '/', '\\' or control characters), none of them '.' or '..' (also escaped).

@@ -10,8 +10,26 @@ from marketplaces.models import (
     validate_logo_url,
 )
 from marketplaces.services import VersionInput
-from plexica.api.serializers import StrictModelSerializer, StrictSerializer
+from plexica.api.serializers import (
+    WHITESPACE_CHARACTERS,
+    PatternTextField,
+    StrictModelSerializer,
+    StrictSerializer,
+)
 from plexica.plugins.api.serializers import PluginSerializer
+
+# validate_logo_url as a pattern, for the OpenAPI schema: a root-relative path (not //host) or an https URL
+# whose host is given in ASCII (IPv6 literals not included), without whitespace, control characters or "\".
+_URL_CHARACTER = rf"[^\x00-\x1f\\{WHITESPACE_CHARACTERS}]"
+# Printable ASCII but # / ? [ \ ] (and : and @ for a host); ":" may follow in a port, "@" in user info.
+_HOST_CHARACTER = r'[!"$-.0-9;->A-Z^-~]'
+_PORT_CHARACTER = r'[!"$-.0-9:->A-Z^-~]'
+_USER_CHARACTER = r'[!"$-.0-9:->@-Z^-~]'
+LOGO_URL_PATTERN = (
+    rf"^(?:/(?!/){_URL_CHARACTER}*"
+    rf"|[Hh][Tt][Tt][Pp][Ss]://(?:{_USER_CHARACTER}*@)?{_HOST_CHARACTER}+(?::{_PORT_CHARACTER}*)?"
+    rf"(?:[/?#]{_URL_CHARACTER}*)?)$"
+)
 
 
 class VersionInputSerializer(StrictSerializer):
@@ -165,9 +183,9 @@ class MarketplaceSerializer(StrictModelSerializer):
 class MarketplaceInputSerializer(StrictSerializer):
     name = serializers.CharField(max_length=200)
     description = serializers.CharField(required=False, allow_blank=True, default="")
-    logoUrl = serializers.CharField(required=False, allow_blank=True, default="", max_length=2048,
-                                    validators=[validate_logo_url],
-                                    help_text="An https URL or a root-relative path.")
+    logoUrl = PatternTextField(LOGO_URL_PATTERN, required=False, allow_blank=True, default="",
+                               max_length=2048, validators=[validate_logo_url],
+                               help_text="An https URL or a root-relative path.")
 
     def changes(self):
         names = {"name": "name", "description": "description", "logoUrl": "logo_url"}

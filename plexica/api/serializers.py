@@ -19,6 +19,7 @@ trimmed text field needs a character that is not whitespace, a PatternTextField 
 list of nested bodies has its bounds.
 """
 
+import re
 from collections.abc import Mapping
 
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
@@ -32,6 +33,10 @@ NOT_A_STRING = "Must be a string."
 NOT_A_BOOLEAN = "Must be true or false."
 NOT_AN_INTEGER = "Must be an integer."
 NOT_AN_OBJECT = "Must be a JSON object."
+# What Python's str.isspace() (so DRF's trimming) calls whitespace, as the inside of a [...] class for schema
+# patterns: JSON Schema engines disagree on what \s is.
+WHITESPACE_CHARACTERS = r"\t\n\x0b\x0c\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+NOT_ONLY_WHITESPACE = f"[^{WHITESPACE_CHARACTERS}]"
 
 
 @extend_schema_field({"type": "object", "additionalProperties": {}})
@@ -40,13 +45,22 @@ class JSONObjectField(serializers.JSONField):
 
 
 class PatternTextField(serializers.CharField):
-    """Text whose format the OpenAPI schema states as `pattern` (JSON Schema's reading: `$` is the very end),
-    while its validators check it and say what is wrong; nothing is trimmed, so the pattern is the whole rule.
-    A test holds both to agree."""
+    """Text whose format the OpenAPI schema states as `pattern`, while its validators check it and say what is
+    wrong. Nothing is trimmed, so the pattern is the whole rule; a value the validators let through must still
+    match it (tests hold both to agree)."""
+
+    default_error_messages = {"pattern": "Not in the format the API schema gives for this field."}
 
     def __init__(self, pattern, **kwargs):
         self.schema_pattern = pattern
+        # JSON Schema's reading: `$` is the very end, Python's would also match before a final line feed.
+        self.regex = re.compile(pattern.removesuffix("$") + r"\Z" if pattern.endswith("$") else pattern)
         super().__init__(trim_whitespace=False, **kwargs)
+
+    def run_validators(self, value):
+        super().run_validators(value)
+        if not self.regex.search(value):
+            self.fail("pattern")
 
 
 def _takes_strings_only(field):
@@ -133,7 +147,8 @@ class StrictModelSerializer(StrictInputMixin, serializers.ModelSerializer):
 
 class TextSchema(OpenApiSerializerFieldExtension):
     """A PatternTextField's pattern; and a text field that trims whitespace and may not be blank refuses " ":
-    it needs a character that is not whitespace (pattern \\S), unless its own pattern says what it takes."""
+    it needs a character that is not whitespace (NOT_ONLY_WHITESPACE), unless its own pattern says what it
+    takes."""
 
     target_class = "rest_framework.fields.CharField"
     match_subclasses = True
@@ -147,7 +162,7 @@ class TextSchema(OpenApiSerializerFieldExtension):
         if isinstance(field, PatternTextField):
             schema["pattern"] = field.schema_pattern
         elif field.trim_whitespace and not field.allow_blank and not has_pattern:
-            schema["pattern"] = r"\S"
+            schema["pattern"] = NOT_ONLY_WHITESPACE
         return schema
 
 

@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gateway.api.serializers import CALL_PATH_PATTERN, HEADER_VALUE_PATTERN, CallSerializer
+from plexica.api.serializers import NOT_ONLY_WHITESPACE, WHITESPACE_CHARACTERS
 from plexica.plugins.models import SEMVER_PATTERN, validate_semver
 from registry.api.serializers import ENDPOINT_PATH_PATTERN, EndpointSerializer
 
@@ -112,7 +113,7 @@ def _body(schema, name):
 
 def test_text_that_may_not_be_blank_needs_a_character_that_is_not_whitespace(schema):
     name = _body(schema, "MarketplaceInputRequest")["properties"]["name"]
-    assert (name["minLength"], name["pattern"], name["maxLength"]) == (1, r"\S", 200)
+    assert (name["minLength"], name["pattern"], name["maxLength"]) == (1, NOT_ONLY_WHITESPACE, 200)
     # A pattern of its own already says it, and responses are not inputs.
     assert _body(schema, "PluginInputRequest")["properties"]["pluginId"]["pattern"].startswith("^plugin-")
     assert "pattern" not in _body(schema, "Marketplace")["properties"]["name"]
@@ -243,10 +244,10 @@ def test_the_header_value_pattern_takes_exactly_the_values_the_gateway_takes(val
     assert _matches(HEADER_VALUE_PATTERN, value) == taken
 
 
-def test_the_whitespace_a_header_value_may_have_around_it_is_what_python_trims():
-    leading = HEADER_VALUE_PATTERN[1:HEADER_VALUE_PATTERN.index("]*") + 1]
+def test_the_whitespace_of_schema_patterns_is_what_python_and_so_drf_trims():
     spaces = {chr(code) for code in range(0x110000) if chr(code).isspace()}
-    assert {chr(code) for code in range(0x3001) if re.fullmatch(leading, chr(code))} == spaces
+    whitespace = re.compile(f"[{WHITESPACE_CHARACTERS}]")
+    assert {chr(code) for code in range(0x110000) if whitespace.fullmatch(chr(code))} == spaces
 
 
 def test_a_call_body_states_its_path_headers_and_query_rules(schema):
@@ -262,3 +263,77 @@ def test_a_call_body_states_its_path_headers_and_query_rules(schema):
 def test_call_paths_the_schema_refuses_are_refused_by_the_gateway(path):
     assert not _matches(CALL_PATH_PATTERN, path)
     assert "path" in _call_refuses(path=path)
+
+
+def _field_takes(serializer_class, field, value, **others):
+    """Whether `serializer_class` takes `value` for `field` (the other fields may still be refused)."""
+    serializer = serializer_class(data={field: value, **others})
+    return serializer.is_valid() or field not in serializer.errors
+
+
+def _connector_pattern(name):
+    import connectors.api.serializers
+
+    return getattr(connectors.api.serializers, name)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet="ab.-_/ \n", max_size=8)
+       | st.from_regex(r"^[a-z.-]{1,4}/[a-z._-]{1,4}$", fullmatch=True))
+def test_the_repository_name_pattern_takes_exactly_what_the_server_takes(name):
+    from connectors.api.serializers import ConnectorTargetInputSerializer
+
+    taken = _field_takes(ConnectorTargetInputSerializer, "repositoryFullName", name)
+    assert _matches(_connector_pattern("REPOSITORY_FULL_NAME_PATTERN"), name) == taken, name
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.text(alphabet="ab.-/@{~:lock \x7f\u2028", max_size=9))
+def test_the_branch_pattern_takes_exactly_what_git_takes(branch):
+    from connectors.api.serializers import ConnectorTargetInputSerializer
+
+    taken = _field_takes(ConnectorTargetInputSerializer, "branch", branch)
+    assert _matches(_connector_pattern("BRANCH_PATTERN"), branch) == taken, branch
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.text(alphabet="a*/.[]\\ \t\x1f\x7f\u2003!", max_size=8))
+def test_the_selector_pattern_takes_exactly_what_the_server_takes(selector):
+    from connectors.api.serializers import ConnectorMappingInputSerializer
+
+    taken = _field_takes(ConnectorMappingInputSerializer, "selector", selector)
+    assert _matches(_connector_pattern("SELECTOR_PATTERN"), selector) == taken, selector
+
+
+URL_PARTS = ["https://", "/", "a", "@", ":", "?", "#", "\u00e9", " "]
+
+
+# "[" and "]" are left out: validate_logo_url raises ValueError (a 500) for "https://[" (urlsplit).
+@settings(max_examples=600, deadline=None)
+@given(st.text(alphabet="/hHtps:a@.#?%\\ \t\x7f\u00e9", max_size=12)
+       | st.builds("".join, st.lists(st.sampled_from(URL_PARTS), max_size=6)))
+def test_the_logo_url_pattern_takes_exactly_what_the_server_takes(url):
+    from marketplaces.api.serializers import LOGO_URL_PATTERN, MarketplaceInputSerializer
+
+    taken = _field_takes(MarketplaceInputSerializer, "logoUrl", url, name="Sales")
+    assert (url == "" or _matches(LOGO_URL_PATTERN, url)) == taken, url
+
+
+def test_connector_and_marketplace_bodies_carry_their_formats(schema):
+    target = _body(schema, "ConnectorTargetInputRequest")["properties"]
+    assert target["repositoryFullName"]["pattern"] == _connector_pattern("REPOSITORY_FULL_NAME_PATTERN")
+    assert target["branch"]["pattern"] == _connector_pattern("BRANCH_PATTERN")
+    for body in ("ConnectorMappingInputRequest", "SetupMappingRequest"):
+        selector = _body(schema, body)["properties"]["selector"]
+        assert selector["pattern"] == _connector_pattern("SELECTOR_PATTERN")
+    logo = _body(schema, "MarketplaceInputRequest")["properties"]["logoUrl"]
+    assert logo["oneOf"][1] == {"type": "string", "maxLength": 0}  # or blank
+    assert logo["oneOf"][0]["pattern"].startswith("^(?:/(?!/)")
+
+
+@pytest.mark.parametrize("selector", ["/sales/**", "sales/../x", "sales\n/**", "  "])
+def test_a_selector_the_schema_refuses_is_refused_by_the_server(admin_api, selector, org):
+    from connectors.api.serializers import ConnectorMappingInputSerializer
+
+    assert not _matches(_connector_pattern("SELECTOR_PATTERN"), selector)
+    assert not _field_takes(ConnectorMappingInputSerializer, "selector", selector)
