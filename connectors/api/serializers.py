@@ -9,8 +9,10 @@ from connectors.models import (
     SyncEvent,
 )
 from marketplaces.models import ConfigObjectType
+from plexica.api.ids import public_id_pattern
 from plexica.api.serializers import (
     WHITESPACE_CHARACTERS,
+    IdField,
     PatternTextField,
     StrictModelSerializer,
     StrictSerializer,
@@ -22,6 +24,12 @@ POSITIVE_ID = {"min_value": 1, "max_value": services.MAX_GITHUB_ID}
 # so it gets its own enum component (ObjectTypeEnum) instead of two names for one set.
 OBJECT_TYPES = [(value, value) for value in ConfigObjectType.values]
 PLUGIN_ID_ERRORS = {"invalid": "A plugin id is 'plugin-' followed by lowercase letters, digits and hyphens."}
+# autoAddToPlugin: true needs a pluginId (the mapping validate() methods); "not true" is false (an enum of
+# one value would become a component of its own).
+AUTO_ADD_NEEDS_PLUGIN = {"anyOf": [
+    {"properties": {"autoAddToPlugin": {"not": {"enum": [True]}}}},
+    {"required": ["pluginId"], "properties": {"pluginId": {"type": "string"}}},
+]}
 
 # The services' validators as patterns, for the OpenAPI schema (tests/api/test_schema_constraints.py holds
 # each to its validator). [\s\S] is any character: `.` stops at line breaks, differently in each engine.
@@ -92,7 +100,8 @@ class ConnectorInstanceInputSerializer(StrictSerializer):
 
     READ_ONLY = {"status": "The status changes only through disable, enable and archive."}
 
-    accountId = serializers.CharField(max_length=32, help_text="The connector account (cac_...) it uses.")
+    accountId = IdField(public_id_pattern("cac"), max_length=32,
+                        help_text="The connector account (cac_...) it uses.")
     name = serializers.CharField(max_length=200, help_text="Unique in the organization.")
     description = serializers.CharField(required=False, allow_blank=True, default="")
 
@@ -128,6 +137,8 @@ class ConnectorMappingSerializer(StrictModelSerializer):
 
 class ConnectorMappingInputSerializer(StrictSerializer):
     """A mapping to create, or (partial) the fields of one to change."""
+
+    REQUEST_SCHEMA = AUTO_ADD_NEEDS_PLUGIN
 
     READ_ONLY = {"targetId": "A mapping cannot move to another target; create one there instead."}
 
@@ -241,6 +252,8 @@ class SyncEventSerializer(StrictModelSerializer):
 
 
 class SetupMappingSerializer(StrictSerializer):
+    REQUEST_SCHEMA = AUTO_ADD_NEEDS_PLUGIN
+
     selector = PatternTextField(SELECTOR_PATTERN, max_length=services.SELECTOR_MAX_LENGTH,
                                 validators=[services.validate_selector])
     objectType = serializers.ChoiceField(choices=OBJECT_TYPES)

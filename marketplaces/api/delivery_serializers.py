@@ -1,9 +1,10 @@
 from rest_framework import serializers
 
 from marketplaces.api.release_serializers import ServedItemSerializer
-from marketplaces.delivery import RemovedReason, UpdateStatus
+from marketplaces.delivery import MAX_STATE_ITEMS, PUBLIC_ID, RemovedReason, UpdateStatus
 from marketplaces.plugin_catalog import marketplace_ids
-from plexica.api.serializers import StrictSerializer
+from plexica.api.ids import PLUGIN_ID_PATTERN
+from plexica.api.serializers import IdField, StrictSerializer
 from plexica.plugins.api.serializers import PluginSerializer
 
 
@@ -59,15 +60,19 @@ class DownloadSerializer(ManifestSerializer):
 
 
 class ClientStateItemSerializer(StrictSerializer):
-    pluginId = serializers.CharField(max_length=100, help_text="plugin-...")
-    configObjectId = serializers.CharField(max_length=32, help_text="cfo_...")
-    versionId = serializers.CharField(max_length=32, help_text="ver_...: the version the client installed.")
+    # The formats marketplaces.delivery.clean_state_items checks (a client may keep ids it no longer sees).
+    pluginId = IdField(PLUGIN_ID_PATTERN, help_text="plugin-...")
+    configObjectId = IdField(f"^{PUBLIC_ID['configObjectId'].pattern}$", max_length=32, help_text="cfo_...")
+    versionId = IdField(f"^{PUBLIC_ID['versionId'].pattern}$", max_length=32,
+                        help_text="ver_...: the version the client installed.")
 
 
 class ClientStateInputSerializer(StrictSerializer):
     """Documents the body; marketplaces.delivery.clean_state_items checks it (fast for thousands of items)."""
 
-    items = ClientStateItemSerializer(many=True, help_text="Everything the client installed (at most 5000).")
+    items = ClientStateItemSerializer(
+        many=True, max_length=MAX_STATE_ITEMS,
+        help_text=f"Everything the client installed (at most {MAX_STATE_ITEMS}).")
 
 
 class ClientStateSerializer(StrictSerializer):

@@ -1,7 +1,8 @@
 from rest_framework import serializers
 
 from marketplaces.models import AccessGrant, AccessRole
-from plexica.api.serializers import StrictModelSerializer, StrictSerializer
+from plexica.api.ids import public_id_pattern
+from plexica.api.serializers import IdField, StrictModelSerializer, StrictSerializer
 
 
 class GrantSerializer(StrictModelSerializer):
@@ -35,8 +36,15 @@ class GrantSerializer(StrictModelSerializer):
 class GrantInputSerializer(StrictSerializer):
     """Exactly one subject: orgMembershipId, teamId, or orgWide: true."""
 
-    orgMembershipId = serializers.CharField(required=False, max_length=32)
-    teamId = serializers.CharField(required=False, max_length=32)
+    # "not false" rather than enum [true]: drf-spectacular would make a component of a one-value enum.
+    REQUEST_SCHEMA = {"oneOf": [
+        {"required": ["orgMembershipId"]},
+        {"required": ["teamId"]},
+        {"required": ["orgWide"], "properties": {"orgWide": {"not": {"enum": [False]}}}},
+    ]}
+
+    orgMembershipId = IdField(public_id_pattern("mem"), required=False, max_length=32)
+    teamId = IdField(public_id_pattern("team"), required=False, max_length=32)
     orgWide = serializers.BooleanField(required=False, default=False)
     role = serializers.ChoiceField(choices=AccessRole.choices)
 

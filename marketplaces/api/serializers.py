@@ -10,8 +10,10 @@ from marketplaces.models import (
     validate_logo_url,
 )
 from marketplaces.services import VersionInput
+from plexica.api.ids import PLUGIN_ID_PATTERN, public_id_pattern
 from plexica.api.serializers import (
     WHITESPACE_CHARACTERS,
+    IdField,
     PatternTextField,
     StrictModelSerializer,
     StrictSerializer,
@@ -32,7 +34,16 @@ LOGO_URL_PATTERN = (
 )
 
 
+# Any JSON value but null (OpenAPI 3.0 has no type "null" to exclude).
+NOT_NULL = {"anyOf": [{"type": "object"}, {"type": "array", "items": {}}, {"type": "string"},
+                      {"type": "number"}, {"type": "boolean"}]}
+
+
 class VersionInputSerializer(StrictSerializer):
+    REQUEST_SCHEMA = {"anyOf": [
+        {"required": ["rawSourceText"], "properties": {"rawSourceText": {"type": "string"}}},
+        {"required": ["normalizedPayloadJson"], "properties": {"normalizedPayloadJson": NOT_NULL}},
+    ]}
     rawSourceText = serializers.CharField(required=False, allow_null=True, allow_blank=True, trim_whitespace=False)
     normalizedPayloadJson = serializers.JSONField(required=False, allow_null=True)
     schemaVersion = serializers.CharField(required=False, allow_blank=True, max_length=32, default="")
@@ -59,7 +70,7 @@ class CreateConfigObjectSerializer(StrictSerializer):
     type = serializers.ChoiceField(choices=ConfigObjectType.choices)
     sourceMode = serializers.ChoiceField(choices=ConfigObject.SourceMode.choices,
                                          default=ConfigObject.SourceMode.CLOUD)
-    pluginIds = serializers.ListField(child=serializers.CharField(max_length=100), required=False, default=list,
+    pluginIds = serializers.ListField(child=IdField(PLUGIN_ID_PATTERN), required=False, default=list,
                                       max_length=100, help_text="Plugins (plugin-... ids) the object joins.")
     input = VersionInputSerializer()
 
@@ -67,8 +78,8 @@ class CreateConfigObjectSerializer(StrictSerializer):
 class NewVersionSerializer(StrictSerializer):
     input = VersionInputSerializer()
     reason = serializers.CharField(required=False, allow_blank=True, max_length=500, default="")
-    baseVersionId = serializers.CharField(required=False, max_length=32,
-                                          help_text="The latest version id you read (instead of If-Match).")
+    baseVersionId = IdField(public_id_pattern("ver"), required=False, max_length=32,
+                            help_text="The latest version id you read (instead of If-Match).")
 
 
 class LatestVersionSummarySerializer(StrictSerializer):
@@ -159,11 +170,11 @@ class PluginMembershipSerializer(StrictModelSerializer):
 
 
 class AddPluginSerializer(StrictSerializer):
-    pluginId = serializers.CharField(max_length=100)
+    pluginId = IdField(PLUGIN_ID_PATTERN)
 
 
 class AddConfigObjectSerializer(StrictSerializer):
-    configObjectId = serializers.CharField(max_length=32)
+    configObjectId = IdField(public_id_pattern("cfo"), max_length=32)
 
 
 class MarketplaceSerializer(StrictModelSerializer):

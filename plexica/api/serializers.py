@@ -15,14 +15,16 @@ nothing and answers 200). A strict serializer checks the body itself, before DRF
 Nested strict serializers check their own part, so an error names its path (`mappings[1].foo`).
 
 The OpenAPI schema says what DRF checks beyond drf-spectacular's reading (the extensions at the end): a
-trimmed text field needs a character that is not whitespace, a PatternTextField states its pattern, and a
-list of nested bodies has its bounds.
+trimmed text field needs a character that is not whitespace, a PatternTextField or IdField states its
+pattern, a list of nested bodies has its bounds, and a serializer's REQUEST_SCHEMA its rules across fields.
 """
 
+import copy
 import re
 from collections.abc import Mapping
 
-from drf_spectacular.extensions import OpenApiSerializerFieldExtension
+from drf_spectacular.extensions import OpenApiSerializerExtension, OpenApiSerializerFieldExtension
+from drf_spectacular.plumbing import is_patched_serializer
 from drf_spectacular.utils import extend_schema_field
 from django.core.validators import RegexValidator
 from rest_framework import serializers
@@ -61,6 +63,17 @@ class PatternTextField(serializers.CharField):
         super().run_validators(value)
         if not self.regex.search(value):
             self.fail("pattern")
+
+
+class IdField(serializers.CharField):
+    """An id that names something of the organization (`cfo_...`, `plugin-...`), in the format `pattern` the
+    OpenAPI schema states. The view looks it up, so one in another format is answered as an unknown one (a
+    404, mostly). Nothing is trimmed: " cfo_..." finds nothing either."""
+
+    def __init__(self, pattern, **kwargs):
+        self.schema_pattern = pattern
+        kwargs.setdefault("max_length", 100)
+        super().__init__(trim_whitespace=False, **kwargs)
 
 
 def _takes_strings_only(field):
@@ -111,6 +124,9 @@ class StrictInputMixin:
 
     # Keys a client may know from responses but may not set in this body, with the reason.
     READ_ONLY = {}
+    # JSON Schema keywords added to the request body's schema: the rules across fields that validate() checks
+    # ({"oneOf": [...]}, {"not": {...}}); not for partial bodies (a PATCH).
+    REQUEST_SCHEMA = {}
 
     def to_internal_value(self, data):
         if not isinstance(data, Mapping):
@@ -146,9 +162,9 @@ class StrictModelSerializer(StrictInputMixin, serializers.ModelSerializer):
 
 
 class TextSchema(OpenApiSerializerFieldExtension):
-    """A PatternTextField's pattern; and a text field that trims whitespace and may not be blank refuses " ":
-    it needs a character that is not whitespace (NOT_ONLY_WHITESPACE), unless its own pattern says what it
-    takes."""
+    """The pattern of a PatternTextField or IdField. And a text field that trims whitespace and may not be
+    blank refuses " ": it needs a character that is not whitespace (NOT_ONLY_WHITESPACE), unless a pattern of
+    its own says what it takes."""
 
     target_class = "rest_framework.fields.CharField"
     match_subclasses = True
@@ -159,7 +175,7 @@ class TextSchema(OpenApiSerializerFieldExtension):
         if direction != "request":
             return schema
         has_pattern = any(isinstance(v, RegexValidator) for v in field.validators)
-        if isinstance(field, PatternTextField):
+        if getattr(field, "schema_pattern", None):
             schema["pattern"] = field.schema_pattern
         elif field.trim_whitespace and not field.allow_blank and not has_pattern:
             schema["pattern"] = NOT_ONLY_WHITESPACE
@@ -182,4 +198,18 @@ class NestedListSchema(OpenApiSerializerFieldExtension):
                 schema["minItems"] = minimum
             if field.max_length is not None:
                 schema["maxItems"] = field.max_length
+        return schema
+
+
+class RulesAcrossFieldsSchema(OpenApiSerializerExtension):
+    """A strict serializer's REQUEST_SCHEMA, in its request body's schema."""
+
+    target_class = StrictInputMixin
+    match_subclasses = True
+
+    def map_serializer(self, auto_schema, direction):
+        schema = auto_schema._map_basic_serializer(self.target, direction)
+        rules = self.target.REQUEST_SCHEMA
+        if rules and direction == "request" and not is_patched_serializer(self.target, direction):
+            schema.update(copy.deepcopy(rules))
         return schema

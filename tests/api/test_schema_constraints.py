@@ -337,3 +337,102 @@ def test_a_selector_the_schema_refuses_is_refused_by_the_server(admin_api, selec
 
     assert not _matches(_connector_pattern("SELECTOR_PATTERN"), selector)
     assert not _field_takes(ConnectorMappingInputSerializer, "selector", selector)
+
+
+# --- Bodies: rules across fields ---------------------------------------------------------------------------
+
+
+def _json_schema(schema, name):
+    """Component `name` as plain JSON Schema: references inlined, OpenAPI's nullable as a null type."""
+
+    def convert(node):
+        if isinstance(node, list):
+            return [convert(item) for item in node]
+        if not isinstance(node, dict):
+            return node
+        if "$ref" in node:
+            return convert(schema["components"]["schemas"][node["$ref"].rsplit("/", 1)[1]])
+        converted = {key: convert(value) for key, value in node.items() if key != "nullable"}
+        return {"anyOf": [converted, {"type": "null"}]} if node.get("nullable") else converted
+
+    return convert(schema["components"]["schemas"][name])
+
+
+def _schema_takes(schema, name, body):
+    import jsonschema
+
+    return jsonschema.Draft7Validator(_json_schema(schema, name)).is_valid(body)
+
+
+MEMBER, TEAM = "mem_" + "a" * 22, "team_" + "b" * 22
+
+
+@pytest.mark.parametrize("subject", [
+    {"orgMembershipId": MEMBER}, {"teamId": TEAM}, {"orgWide": True},
+    {"orgMembershipId": MEMBER, "orgWide": False},
+    {}, {"orgWide": False}, {"orgMembershipId": MEMBER, "teamId": TEAM}, {"teamId": TEAM, "orgWide": True},
+])
+def test_a_grant_body_names_exactly_one_subject_in_the_schema_as_on_the_server(schema, subject):
+    from marketplaces.api.grant_serializers import GrantInputSerializer
+
+    body = {**subject, "role": "viewer"}
+    assert _schema_takes(schema, "GrantInputRequest", body) == GrantInputSerializer(data=body).is_valid()
+
+
+@pytest.mark.parametrize("body", [
+    {"rawSourceText": ""}, {"normalizedPayloadJson": {}}, {"normalizedPayloadJson": 0},
+    {"rawSourceText": None, "normalizedPayloadJson": []},
+    {}, {"rawSourceText": None}, {"normalizedPayloadJson": None}, {"metadata": {}, "schemaVersion": "1"},
+])
+def test_a_version_input_gives_a_text_or_a_json_payload_in_the_schema_as_on_the_server(schema, body):
+    from marketplaces.api.serializers import VersionInputSerializer
+
+    assert _schema_takes(schema, "VersionInputRequest", body) == VersionInputSerializer(data=body).is_valid()
+
+
+@pytest.mark.parametrize("body", [
+    {"autoAddToPlugin": True}, {"autoAddToPlugin": True, "pluginId": None},
+    {"autoAddToPlugin": True, "pluginId": "plugin-crm"}, {"autoAddToPlugin": False}, {},
+])
+def test_adding_mapped_objects_to_a_plugin_needs_one_in_the_schema_as_on_the_server(schema, body):
+    from connectors.api.serializers import ConnectorMappingInputSerializer, SetupMappingSerializer
+
+    body = {"selector": "skills/**", "objectType": "skill", **body}
+    for name, serializer in (("ConnectorMappingInputRequest", ConnectorMappingInputSerializer),
+                             ("SetupMappingRequest", SetupMappingSerializer)):
+        assert _schema_takes(schema, name, body) == serializer(data=body).is_valid(), name
+    # A patch changes some fields of a mapping: the rule is the whole mapping's.
+    assert _schema_takes(schema, "PatchedConnectorMappingInputRequest", {"autoAddToPlugin": True})
+
+
+def test_an_api_key_for_a_plugin_and_a_member_at_once_is_refused_as_the_schema_says(schema, admin_api,
+                                                                                    member):
+    body = {"name": "both", "pluginId": "plugin-crm", "membershipId": member.pk}
+    assert not _schema_takes(schema, "ApiKeyCreateRequest", body)
+    response = admin_api.post(f"{V1}/api-keys", body, format="json")
+    assert response.status_code == 400 and "membershipId" in response.json()["error"]["details"]
+
+
+def test_ids_in_bodies_carry_their_format(schema):
+    def pattern(body, field):
+        return _body(schema, body)["properties"][field]["pattern"]
+
+    assert pattern("GrantInputRequest", "orgMembershipId") == "^mem_[A-Za-z0-9]{22}$"
+    assert pattern("GrantInputRequest", "teamId") == "^team_[A-Za-z0-9]{22}$"
+    assert pattern("AddConfigObjectRequest", "configObjectId") == "^cfo_[A-Za-z0-9]{22}$"
+    assert pattern("AddPluginRequest", "pluginId") == "^plugin-[a-z0-9][a-z0-9-]*$"
+    assert pattern("NewVersionRequest", "baseVersionId") == "^ver_[A-Za-z0-9]{22}$"
+    assert pattern("ConnectorInstanceInputRequest", "accountId") == "^cac_[A-Za-z0-9]{22}$"
+    assert pattern("ApiKeyCreateRequest", "membershipId") == "^mem_[A-Za-z0-9]{22}$"
+    assert _body(schema, "CreateConfigObjectRequest")["properties"]["pluginIds"]["items"]["pattern"] == (
+        "^plugin-[a-z0-9][a-z0-9-]*$")
+    # The client state takes the ids a client kept, in delivery's looser format, and at most 5000 of them.
+    assert pattern("ClientStateItemRequest", "configObjectId") == "^cfo_[A-Za-z0-9]{1,28}$"
+    assert _body(schema, "ClientStateInputRequest")["properties"]["items"]["maxItems"] == 5000
+
+
+def test_a_malformed_id_in_a_body_finds_nothing_like_an_unknown_one(admin_api, org, crm_plugin):
+    for config_object_id in ("cfo_missing", " cfo_" + "a" * 22):
+        url = f"{V1}/plugins/plugin-crm/config-objects"
+        response = admin_api.post(url, {"configObjectId": config_object_id}, format="json")
+        assert response.status_code == 404, response.content

@@ -1,7 +1,8 @@
 from django.utils import timezone
 from rest_framework import serializers
 
-from plexica.api.serializers import StrictModelSerializer, StrictSerializer
+from plexica.api.ids import PLUGIN_ID_PATTERN, public_id_pattern
+from plexica.api.serializers import IdField, StrictModelSerializer, StrictSerializer
 from plexica.plugins.models import Plugin
 from plexica.tenancy.models import ApiKey, Membership, Organization, Team
 
@@ -41,9 +42,13 @@ class ApiKeyCreatedSerializer(ApiKeySerializer):
 
 
 class ApiKeyCreateSerializer(StrictSerializer):
+    REQUEST_SCHEMA = {"not": {"required": ["pluginId", "membershipId"]}}  # a plugin's key or a member's
+
     name = serializers.CharField(max_length=100)
-    pluginId = serializers.CharField(required=False, help_text="Bind the key to this plugin of the organization.")
-    membershipId = serializers.CharField(required=False, help_text="Bind the key to this member (mem_…).")
+    pluginId = IdField(PLUGIN_ID_PATTERN, required=False,
+                       help_text="Bind the key to this plugin of the organization.")
+    membershipId = IdField(public_id_pattern("mem"), required=False, max_length=32,
+                           help_text="Bind the key to this member (mem_…).")
     scopes = serializers.ListField(
         child=serializers.ChoiceField(choices=ApiKey.Scope.choices), required=False, default=list
     )
