@@ -9,18 +9,22 @@ NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"
 _NAME_ERRORS = {"invalid": "Use 1 to 128 letters, digits and . _ : - (starting with a letter or digit)."}
 
 
-@extend_schema_field({"type": "integer", "minimum": 1})
-class TtlField(serializers.Field):
-    """A positive whole number of seconds (JSON numbers only: no strings, booleans or fractions)."""
+MAX_TTL = 10 * 365 * 24 * 3600  # ten years
 
-    default_error_messages = {"invalid": "Must be a positive whole number of seconds."}
+
+@extend_schema_field({"type": "integer", "minimum": 1, "maximum": MAX_TTL})
+class TtlField(serializers.Field):
+    """A positive whole number of seconds, at most ten years (JSON numbers only: no strings, booleans or
+    fractions)."""
+
+    default_error_messages = {"invalid": f"Must be a positive whole number of seconds, at most {MAX_TTL}."}
 
     def to_internal_value(self, data):
         if isinstance(data, bool) or not isinstance(data, (int, float)):
             self.fail("invalid")
         if isinstance(data, float) and not data.is_integer():
             self.fail("invalid")
-        if data < 1 or data > 10 * 365 * 24 * 3600:
+        if data < 1 or data > MAX_TTL:
             self.fail("invalid")
         return int(data)
 

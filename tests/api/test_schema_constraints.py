@@ -436,3 +436,12 @@ def test_a_malformed_id_in_a_body_finds_nothing_like_an_unknown_one(admin_api, o
         url = f"{V1}/plugins/plugin-crm/config-objects"
         response = admin_api.post(url, {"configObjectId": config_object_id}, format="json")
         assert response.status_code == 404, response.content
+
+
+def test_a_shared_entry_lives_at_most_ten_years_in_the_schema_as_on_the_server(schema, gateway_api):
+    ttl = _body(schema, "SetSharedDataRequest")["properties"]["ttl"]
+    assert (ttl["minimum"], ttl["maximum"]) == (1, 315360000)
+    body = {"namespace": "crm.cache", "key": "k", "value": 1, "ownerId": "plugin-crm"}
+    assert gateway_api.post(f"{GATEWAY}/shared-data", {**body, "ttl": 315360000}, format="json").status_code == 201
+    response = gateway_api.post(f"{GATEWAY}/shared-data", {**body, "ttl": 315360001}, format="json")
+    assert response.status_code == 400 and response.json()["message"].startswith("ttl: ")
