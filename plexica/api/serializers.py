@@ -23,10 +23,10 @@ import copy
 import re
 from collections.abc import Mapping
 
+from django.core.validators import RegexValidator
 from drf_spectacular.extensions import OpenApiSerializerExtension, OpenApiSerializerFieldExtension
 from drf_spectacular.plumbing import is_patched_serializer
 from drf_spectacular.utils import extend_schema_field
-from django.core.validators import RegexValidator
 from rest_framework import serializers
 
 UNKNOWN_FIELD = "Unknown field."
@@ -174,11 +174,11 @@ class TextSchema(OpenApiSerializerFieldExtension):
         schema = auto_schema._map_serializer_field(field, direction, bypass_extensions=True)
         if direction != "request":
             return schema
-        has_pattern = any(isinstance(v, RegexValidator) for v in field.validators)
         if getattr(field, "schema_pattern", None):
             schema["pattern"] = field.schema_pattern
-        elif field.trim_whitespace and not field.allow_blank and not has_pattern:
-            schema["pattern"] = NOT_ONLY_WHITESPACE
+        elif field.trim_whitespace and not field.allow_blank:
+            if not any(isinstance(validator, RegexValidator) for validator in field.validators):
+                schema["pattern"] = NOT_ONLY_WHITESPACE
         return schema
 
 
