@@ -174,8 +174,12 @@ def validate_logo_url(value):
         if value.startswith("//"):
             raise ValidationError(message)
         return
-    parts = urlsplit(value)
-    if parts.scheme.lower() != "https" or not parts.hostname:
+    try:
+        parts = urlsplit(value)
+        hostname = parts.hostname
+    except ValueError:  # an unclosed "[" or a host that NFKC-normalizes to a delimiter ("https://＃a")
+        raise ValidationError(message) from None
+    if parts.scheme.lower() != "https" or not hostname:
         raise ValidationError(message)
 
 

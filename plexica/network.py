@@ -55,8 +55,12 @@ def resolve(host, port):
 
 def check_url(url):
     """Raise NetworkPolicyError unless `url` is absolute http(s) and every address of its host is allowed."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(url)
+        hostname = parts.hostname
+    except ValueError:  # an unclosed "[" or a host that NFKC-normalizes to a delimiter
+        raise NetworkPolicyError("must be an absolute http:// or https:// URL") from None
+    if parts.scheme not in ("http", "https") or not hostname:
         raise NetworkPolicyError("must be an absolute http:// or https:// URL")
     if parts.username or parts.password:
         raise NetworkPolicyError("must not contain credentials")
@@ -64,5 +68,5 @@ def check_url(url):
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError:
         raise NetworkPolicyError("has an invalid port") from None
-    for address in resolve(parts.hostname, port):
+    for address in resolve(hostname, port):
         check_address(address)

@@ -412,6 +412,14 @@ def test_the_same_service_name_in_another_org_is_a_separate_service(register, co
 # --- baseUrl network policy ----------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("base_url", ["http://[", "http://\uff03a/", "http://[::1"])
+def test_base_urls_that_do_not_parse_are_400_naming_base_url(register, org, base_url):
+    response = register(baseUrl=base_url)
+    assert response.status_code == 400
+    assert response.json()["message"].startswith("baseUrl: ")
+    assert PluginService.objects.count() == 0
+
+
 @pytest.mark.parametrize(
     "base_url",
     [
