@@ -6,7 +6,7 @@ from rest_framework import serializers
 from gateway.services import CallRequest
 from plexica.api.serializers import WHITESPACE_CHARACTERS, PatternTextField, StrictSerializer
 from plexica.plugins.models import PLUGIN_ID_PATTERN
-from registry.models import HttpMethod
+from registry.api.serializers import HttpMethodField
 
 _CALL_SEGMENT = re.compile(r"[A-Za-z0-9._~!$&'()*+,;=:@%-]*")
 _PLUGIN_ID_ERRORS = {"invalid": "Must look like plugin-{name}: lowercase letters, digits and hyphens."}
@@ -105,18 +105,13 @@ class CallSerializer(StrictSerializer):
     targetPluginId = serializers.RegexField(PLUGIN_ID_PATTERN, max_length=100,
                                             error_messages=_PLUGIN_ID_ERRORS)
     targetServiceName = serializers.CharField(max_length=200)
-    method = serializers.ChoiceField(choices=HttpMethod.choices)
+    method = HttpMethodField()
     path = PatternTextField(CALL_PATH_PATTERN, max_length=2000,
                             help_text="The path on the target service, from '/'; the query goes in `query`.")
     headers = HeadersField(required=False, default=dict,
                            help_text=f"At most {MAX_HEADERS}; names are HTTP tokens of 1 to 256 characters.")
     query = serializers.DictField(child=QueryValueField(), required=False, default=dict)
     body = serializers.JSONField(required=False, allow_null=True)
-
-    def to_internal_value(self, data):
-        if isinstance(data, dict) and isinstance(data.get("method"), str):
-            data = {**data, "method": data["method"].upper()}
-        return super().to_internal_value(data)
 
     def validate_path(self, value):
         return validate_call_path(value)

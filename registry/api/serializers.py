@@ -1,5 +1,6 @@
 import re
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from plexica.network import NetworkPolicyError, check_url
@@ -27,8 +28,26 @@ def validate_endpoint_path(value):
     return value
 
 
+def _any_case(word):
+    return "".join(f"[{ch.upper()}{ch.lower()}]" for ch in word)
+
+
+@extend_schema_field({
+    "type": "string", "pattern": "^(" + "|".join(_any_case(method) for method in HttpMethod.values) + ")$",
+    "description": f"{', '.join(HttpMethod.values)}, in any case (`get` is GET).", "example": "GET",
+})
+class HttpMethodField(serializers.ChoiceField):
+    """An HTTP method, whatever its case, as HTTP clients and SDKs spell it; stored and matched in capitals."""
+
+    def __init__(self, **kwargs):
+        super().__init__(choices=HttpMethod.choices, **kwargs)
+
+    def to_internal_value(self, data):
+        return super().to_internal_value(data.upper() if isinstance(data, str) else data)
+
+
 class EndpointSerializer(StrictSerializer):
-    method = serializers.ChoiceField(choices=HttpMethod.choices)
+    method = HttpMethodField()
     path = PatternTextField(ENDPOINT_PATH_PATTERN, max_length=500, validators=[validate_endpoint_path],
                             help_text="From '/': literal segments and :name parameters, e.g. /contacts/:id.")
     description = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
@@ -38,11 +57,6 @@ class EndpointSerializer(StrictSerializer):
         required=False, default=list, max_length=50,
     )
     metadata = serializers.DictField(required=False, default=dict)
-
-    def to_internal_value(self, data):
-        if isinstance(data, dict) and isinstance(data.get("method"), str):
-            data = {**data, "method": data["method"].upper()}
-        return super().to_internal_value(data)
 
 
 class RegisterServiceSerializer(StrictSerializer):
