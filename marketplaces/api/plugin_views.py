@@ -8,7 +8,11 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 
 from marketplaces import access, plugin_catalog
 from marketplaces.api.composition_views import find_plugin
-from marketplaces.api.plugin_serializers import CatalogPluginSerializer, PluginInputSerializer, PluginPatchSerializer
+from marketplaces.api.plugin_serializers import (
+    CatalogPluginSerializer,
+    PluginInputSerializer,
+    PluginPatchSerializer,
+)
 from marketplaces.models import ResourceType
 from plexica.api.openapi_errors import STATE_CONFLICTS
 from plexica.api.permissions import TenantAccess

@@ -12,6 +12,7 @@ from plexica.api.parsers import JSONParser
 from plexica.api.permissions import TenantAccess, requested_tenant_slug
 from plexica.api.ratelimit import hit_request_limits
 
+
 class TenantAPIMixin:
     authentication_classes = [ApiKeyAuthentication, AdminSessionAuthentication]
     permission_classes = [TenantAccess]

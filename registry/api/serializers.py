@@ -3,8 +3,8 @@ import re
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from plexica.network import NetworkPolicyError, check_url
 from plexica.api.serializers import PatternTextField, StrictSerializer
+from plexica.network import NetworkPolicyError, check_url
 from plexica.plugins.api.serializers import SemanticVersionField
 from plexica.plugins.models import PERMISSION_PATTERN, PLUGIN_ID_PATTERN
 from registry.models import HttpMethod, ServiceStatus

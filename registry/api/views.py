@@ -17,6 +17,7 @@ from registry.api.serializers import (
 )
 from registry.models import ServiceStatus
 
+
 class RegistryView(TenantAPIView):
     schema_tags = ["plugin gateway: services"]
 

@@ -18,14 +18,6 @@ V1 = "/api/v1"
 GATEWAY = "/api/plugin-gateway"
 
 
-@pytest.fixture(scope="module")
-def schema(django_db_blocker):
-    from drf_spectacular.generators import SchemaGenerator
-
-    with django_db_blocker.unblock():
-        return SchemaGenerator().get_schema(request=None, public=True)
-
-
 def _query_parameters(schema):
     for path, item in schema["paths"].items():
         for method in METHODS:
@@ -39,16 +31,6 @@ def _query_parameter(schema, path, name, method="get"):
     found = [p for p in parameters if p["name"] == name and p["in"] == "query"]
     assert found, f"{method} {path} has no query parameter {name}"
     return found[0]
-
-
-@pytest.fixture
-def admin_api(api, org_key):
-    return api(org_key.token)
-
-
-@pytest.fixture
-def gateway_api(api, plugin_key):
-    return api(plugin_key.token)
 
 
 # --- Query parameters --------------------------------------------------------------------------------------

@@ -1,16 +1,7 @@
 """The OpenAPI schema documents every status each operation can answer, in its surface's error dialect."""
 
-import pytest
 
 METHODS = ("get", "post", "put", "patch", "delete")
-
-
-@pytest.fixture(scope="module")
-def schema(django_db_blocker):
-    from drf_spectacular.generators import SchemaGenerator
-
-    with django_db_blocker.unblock():
-        return SchemaGenerator().get_schema(request=None, public=True)
 
 
 def _operations(schema):

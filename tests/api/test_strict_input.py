@@ -16,16 +16,6 @@ GATEWAY = "/api/plugin-gateway"
 SKILL = "---\nname: Summarize\ndescription: Summarize a thread\n---\nSteps..."
 
 
-@pytest.fixture
-def admin_api(api, org_key):
-    return api(org_key.token)
-
-
-@pytest.fixture
-def gateway_api(api, plugin_key):
-    return api(plugin_key.token)
-
-
 def refused(response, field):
     """The /api/v1/ validation error of `response`, whose message names `field`."""
     assert response.status_code == 400, response.content

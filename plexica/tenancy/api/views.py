@@ -3,9 +3,9 @@ from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins
 from rest_framework.decorators import action
 
-from plexica.api.schema import item_envelope, mutation_envelope
 from plexica.api.permissions import IsOrgAdmin, IsOrgPerson, TenantAccess
 from plexica.api.query import choice_parameter, query_choice, query_text, text_parameter
+from plexica.api.schema import item_envelope, mutation_envelope
 from plexica.api.views import TenantAPIView, TenantViewSet, item_response, mutation_response
 from plexica.tenancy.api.serializers import (
     ApiKeyCreatedSerializer,
