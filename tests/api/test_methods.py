@@ -46,10 +46,11 @@ def test_the_sweep_covers_both_surfaces():
     assert len(API_ROUTES) > 50
 
 
-@pytest.mark.parametrize("path", API_ROUTES)
+DOCS = ("/api/docs", "/api/redoc", "/api/schema")  # HTML pages and the YAML schema, by design
+
+
+@pytest.mark.parametrize("path", [route for route in API_ROUTES if not route.startswith(DOCS)])
 def test_options_on_every_route_answers_json_never_a_500(api, org_key, path):
-    if path.startswith(("/api/docs", "/api/redoc", "/api/schema")):
-        pytest.skip("documentation pages are HTML (or YAML) by design")
     response = api(org_key.token).options(path)
     _assert_json_answer(response, path)
 
@@ -64,7 +65,7 @@ def test_head_on_every_route_is_never_a_500(api, org_key, path):
 @pytest.mark.parametrize("method", UNSAFE)
 def test_unsafe_methods_on_an_unknown_sibling_path_are_a_json_404(org_key, path, method):
     sibling = path.rstrip("/") + "/no-such-thing/"
-    if path.startswith(("/api/docs", "/api/redoc", "/api/schema")):
+    if path.startswith(DOCS):
         sibling = "/api/v1/no-such-thing"
     for headers in ({}, {"HTTP_X_TENANT_SLUG": "acme-corp", "HTTP_AUTHORIZATION": f"Bearer {org_key.token}"}):
         response = getattr(Client(enforce_csrf_checks=True), method)(sibling, **headers)
