@@ -25,10 +25,8 @@ django.setup()
 from django.conf import settings  # noqa: E402
 from django.core.cache import cache  # noqa: E402
 from django.db import connection  # noqa: E402
+from operations import SHARED_VALUE  # noqa: E402
 
-from dependencies.models import PluginDependency  # noqa: E402
-from dependencies.resolver import Dependency  # noqa: E402
-from dependencies.services import register_dependencies, resolve_dependencies  # noqa: E402
 from connectors.models import (  # noqa: E402
     ConnectorAccount,
     ConnectorInstance,
@@ -36,12 +34,14 @@ from connectors.models import (  # noqa: E402
     ConnectorTarget,
     SyncEvent,
 )
-from marketplaces.models import ConfigObject  # noqa: E402
+from dependencies.models import PluginDependency  # noqa: E402
+from dependencies.resolver import Dependency  # noqa: E402
+from dependencies.services import register_dependencies, resolve_dependencies  # noqa: E402
 from gateway.breaker import Breaker  # noqa: E402
-from operations import SHARED_VALUE  # noqa: E402
-from plexica.api.authentication import Principal  # noqa: E402
+from marketplaces.models import ConfigObject  # noqa: E402
 from plexica.plugins.models import Plugin  # noqa: E402
 from plexica.plugins.services import ensure_plugin, grant_permission  # noqa: E402
+from plexica.tenancy.principal import Principal  # noqa: E402
 from plexica.tenancy.services import ensure_organization, reissue_api_key  # noqa: E402
 from registry.services import Registration, register_service  # noqa: E402
 from shareddata.services import Write, set_entry  # noqa: E402
@@ -138,7 +138,7 @@ def seed_github_target(organization):
 
 def _admin(organization):
     """The organization acting as a whole (what an org key or admin can do), for the services below."""
-    return Principal(organization=organization, is_superuser=True)
+    return Principal.system(organization)
 
 
 def seed_shared_data(organization, clients):

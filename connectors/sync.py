@@ -44,6 +44,7 @@ from marketplaces.services import (
 )
 from plexica.errors import Conflict, DomainError, NotFound
 from plexica.plugins.models import Plugin
+from plexica.tenancy.principal import Principal
 
 logger = logging.getLogger("plexica.connectors.sync")
 
@@ -56,14 +57,6 @@ RECONCILE_CURSOR_KEY = "connectors:reconcile-cursor"
 MAX_PATH_LENGTH = min(SourceBinding._meta.get_field("path").max_length,
                       SourceTombstone._meta.get_field("path").max_length)
 MAX_ERROR_LENGTH = 1000
-
-
-@dataclass(frozen=True)
-class SyncPrincipal:
-    """The sync acts for the target's organization as the system (no user)."""
-
-    organization: object
-    user: object = None
 
 
 class LeaseLost(Exception):
@@ -129,7 +122,7 @@ class _Reconciler:
         self.installation_id = self.target.instance.account.installation_id
         self.head = head
         self.now = now
-        self.principal = SyncPrincipal(self.target.organization)
+        self.principal = Principal.system(self.target.organization)
         self.summary = SyncSummary(head)
         self._renewed_at = time.monotonic()
         self._remapped = {}  # mapping pk -> pks of unchanged bindings another mapping now selects

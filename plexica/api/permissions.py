@@ -2,9 +2,9 @@
 
 from rest_framework import exceptions, permissions
 
-from plexica.api.authentication import Principal
 from plexica.api.errors import is_gateway_path
 from plexica.tenancy.models import ApiKey, Membership, Organization
+from plexica.tenancy.principal import Principal
 
 TENANT_HEADER = "X-Tenant-Slug"
 FOREIGN_ORG_MESSAGE = "This credential has no access to the organization named by X-Tenant-Slug."

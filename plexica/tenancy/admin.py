@@ -11,9 +11,9 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 
-from plexica.api.authentication import Principal
 from plexica.errors import DomainError
 from plexica.tenancy.models import ApiKey, Membership, Organization, Team, TeamMembership
+from plexica.tenancy.principal import Principal
 from plexica.tenancy.services import admin_organization_ids, assign_new_token, revoke_api_keys
 
 

@@ -4,7 +4,7 @@ from django.utils import timezone
 
 from connectors import services
 from connectors.models import SyncEvent
-from plexica.api.authentication import Principal
+from plexica.tenancy.principal import Principal
 
 API = "/api/v1"
 

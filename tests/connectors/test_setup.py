@@ -8,9 +8,9 @@ from connectors.models import (
     ConnectorTarget,
     SyncEvent,
 )
-from plexica.api.authentication import Principal
 from plexica.errors import Conflict, Forbidden, Invalid, NotFound
 from plexica.plugins.models import Plugin
+from plexica.tenancy.principal import Principal
 from tests.connectors import factories
 from tests.connectors.factories import API, principal
 

@@ -3,7 +3,7 @@ from django.urls import reverse
 
 from marketplaces import services
 from marketplaces.models import ConfigObject
-from plexica.api.authentication import Principal
+from plexica.tenancy.principal import Principal
 from tests.marketplaces.conftest import SKILL_V1, SKILL_V2
 
 

@@ -4,9 +4,9 @@ from django.urls import reverse
 
 from marketplaces import access, composition, services
 from marketplaces.models import AccessGrant, PluginRelease, PluginReleaseItem
-from plexica.api.authentication import Principal
 from plexica.plugins.models import Plugin
 from plexica.tenancy.models import Membership, Team
+from plexica.tenancy.principal import Principal
 from plexica.tenancy.services import add_member, ensure_user
 from tests.marketplaces.conftest import SKILL_V1
 

@@ -4,9 +4,9 @@ from django.urls import reverse
 
 from marketplaces import services
 from marketplaces.models import AccessGrant, ConfigObject, ConfigObjectVersion, PluginConfigObject
-from plexica.api.authentication import Principal
 from plexica.plugins.models import Plugin
 from plexica.tenancy.models import Membership
+from plexica.tenancy.principal import Principal
 from plexica.tenancy.services import add_member, ensure_user
 from tests.marketplaces.conftest import SKILL_V1, SKILL_V2
 

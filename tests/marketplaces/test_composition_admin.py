@@ -3,8 +3,8 @@ from django.urls import reverse
 
 from marketplaces import composition, services
 from marketplaces.models import Marketplace, MarketplacePlugin
-from plexica.api.authentication import Principal
 from plexica.plugins.models import Plugin
+from plexica.tenancy.principal import Principal
 from tests.marketplaces.conftest import SKILL_V1
 
 

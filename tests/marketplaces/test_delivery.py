@@ -6,9 +6,9 @@ from django.test.utils import CaptureQueriesContext
 
 from marketplaces import access, composition, services
 from marketplaces.models import AccessGrant, ClientState, ConfigObject, ResourceType
-from plexica.api.authentication import Principal
 from plexica.plugins.models import Plugin
 from plexica.tenancy.models import Membership, TeamMembership
+from plexica.tenancy.principal import Principal
 from plexica.tenancy.services import add_member, ensure_team, ensure_user, issue_api_key
 from tests.marketplaces.conftest import SKILL_V1, add_version
 

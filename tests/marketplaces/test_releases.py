@@ -2,8 +2,8 @@ import pytest
 
 from marketplaces import access, composition, services
 from marketplaces.models import ConfigObject, PluginRelease, PluginReleaseItem, ResourceType
-from plexica.api.authentication import Principal
 from plexica.plugins.models import Plugin
+from plexica.tenancy.principal import Principal
 from plexica.tenancy.services import issue_api_key
 from tests.marketplaces.conftest import SKILL_V1, SKILL_V2, add_version
 

@@ -4,7 +4,7 @@ from django.db import connection
 from marketplaces import services
 from marketplaces.filtersets import ConfigObjectFilterSet
 from marketplaces.models import ConfigObject
-from plexica.api.authentication import Principal
+from plexica.tenancy.principal import Principal
 
 BASE = "/api/v1/config-objects"
 

@@ -2,7 +2,7 @@ import pytest
 
 from marketplaces import services
 from marketplaces.models import ConfigObject, ConfigObjectVersion, VersionIsImmutable
-from plexica.api.authentication import Principal
+from plexica.tenancy.principal import Principal
 from tests.concurrency import run_together
 from tests.marketplaces.conftest import SKILL_V1, SKILL_V2, add_version
 

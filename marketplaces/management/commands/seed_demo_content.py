@@ -8,9 +8,9 @@ from django.db import transaction
 from marketplaces import access, composition
 from marketplaces.models import ConfigObject, Marketplace, ResourceType
 from marketplaces.services import VersionInput
-from plexica.api.authentication import Principal
 from plexica.plugins.models import Plugin
 from plexica.tenancy.models import Organization
+from plexica.tenancy.principal import Principal
 
 MARKETPLACE_NAME = "Sales tools"
 OBJECTS = [
@@ -38,7 +38,7 @@ class Command(BaseCommand):
         organization = Organization.objects.filter(slug=org).first()
         if organization is None:
             raise CommandError(f"No organization {org}; run `manage.py seed_demo` first.")
-        admin = Principal(organization=organization, is_superuser=True)
+        admin = Principal.system(organization)
         with transaction.atomic():
             for plugin_id, type_, title, source in OBJECTS:
                 plugin = Plugin.objects.filter(organization=organization, plugin_id=plugin_id).first()
