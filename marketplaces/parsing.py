@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import yaml
 
 from marketplaces.models import ConfigObjectType
-from plexica.errors import DomainError, Invalid
+from plexica.errors import Invalid, PayloadTooLarge
 
 MAX_PAYLOAD_BYTES = 1024 * 1024
 MAX_NESTING = 64  # levels of JSON/YAML nesting; far deeper than any real config, far below Python's stack
@@ -26,10 +26,6 @@ RAW = "input.rawSourceText"
 NORMALIZED = "input.normalizedPayloadJson"
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)(?:\n)?^---[ \t]*$\n?", re.DOTALL | re.MULTILINE)
 _HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*\s*$", re.MULTILINE)
-
-
-class PayloadTooLarge(DomainError):
-    status, title, code = 413, "Payload too large", "payload_too_large"
 
 
 @dataclass(frozen=True)

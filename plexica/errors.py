@@ -38,6 +38,10 @@ class PreconditionFailed(DomainError):
     status, title, code = 412, "Precondition failed", "precondition_failed"
 
 
+class PayloadTooLarge(DomainError):
+    status, title, code = 413, "Payload too large", "payload_too_large"
+
+
 class BadGateway(DomainError):
     status, title, code = 502, "Bad gateway", "bad_gateway"
 

@@ -15,13 +15,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from plexica.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, PreconditionFailed
+from plexica.errors import Conflict, Forbidden, Invalid, NotFound, PayloadTooLarge, PreconditionFailed
 from plexica.plugins.models import Plugin
 from shareddata.models import SharedEntry
-
-
-class PayloadTooLarge(DomainError):
-    status, title, code = 413, "Payload too large", "payload_too_large"
 
 
 def live_q(now):

@@ -18,7 +18,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from plexica.errors import DomainError, Invalid, NotFound, ServiceUnavailable
+from plexica.errors import DomainError, Invalid, NotFound, PayloadTooLarge, ServiceUnavailable
 from webhooks.models import WebhookDelivery
 from webhooks.providers import get_provider
 
@@ -30,10 +30,6 @@ _ALWAYS_RECORDED_HEADERS = ("User-Agent", "Content-Type")
 _MAX_DELIVERY_ID = WebhookDelivery._meta.get_field("delivery_id").max_length
 _MAX_EVENT = WebhookDelivery._meta.get_field("event").max_length
 _MAX_ACTION = WebhookDelivery._meta.get_field("action").max_length
-
-
-class BodyTooLarge(DomainError):
-    status, title, code = 413, "Payload too large", "payload_too_large"
 
 
 @dataclass
@@ -56,7 +52,7 @@ class HandlerFailed(DomainError):
 
 
 def read_capped_body(stream, declared_length, limit):
-    """Read at most `limit` bytes of a request body; BodyTooLarge if it declares or turns out to be longer."""
+    """Read at most `limit` bytes of a request body; PayloadTooLarge if it declares or turns out to be longer."""
     message = f"Request body is larger than {limit} bytes."
     if declared_length not in (None, ""):
         try:
@@ -64,17 +60,17 @@ def read_capped_body(stream, declared_length, limit):
         except (TypeError, ValueError):
             raise Invalid("Content-Length is not a number.") from None
         if declared > limit:
-            raise BodyTooLarge(message)
+            raise PayloadTooLarge(message)
     body = stream.read(limit + 1) if stream is not None else b""
     if len(body) > limit:
-        raise BodyTooLarge(message)
+        raise PayloadTooLarge(message)
     return body
 
 
 def receive_delivery(provider_name, headers, stream, *, content_length=None, max_body_bytes=None):
     """Take one inbound delivery for `provider_name` from its headers and body stream; return the Receipt.
 
-    Raises NotFound (unknown provider), ServiceUnavailable (no secret), BodyTooLarge, Invalid (malformed
+    Raises NotFound (unknown provider), ServiceUnavailable (no secret), PayloadTooLarge, Invalid (malformed
     JSON, or a payload its handler cannot use: nothing is stored then) and HandlerFailed (stored as failed).
     """
     provider = get_provider(provider_name)

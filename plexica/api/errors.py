@@ -15,7 +15,7 @@ from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
-from plexica.errors import DomainError
+from plexica.errors import DomainError, PayloadTooLarge
 
 logger = logging.getLogger("plexica.api")
 
@@ -27,12 +27,6 @@ class TenantHeaderRequired(exceptions.APIException):
     status_code = status.HTTP_401_UNAUTHORIZED
     default_detail = "X-Tenant-Slug header required"
     default_code = "tenant_header_required"
-
-
-class PayloadTooLarge(exceptions.APIException):
-    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_detail = "Request body too large."
-    default_code = "payload_too_large"
 
 
 class RateLimited(exceptions.APIException):
@@ -161,6 +155,8 @@ def _code_of(exc):
 def exception_handler(exc, context):
     """DRF exception handler: every API error in its surface's dialect, never an HTML page."""
     request = context.get("request")
+    if isinstance(exc, RequestDataTooBig):
+        exc = PayloadTooLarge("Request body too large.")
     if isinstance(exc, DomainError):
         body = error_body(request, exc.status, exc.message, code=exc.code, details=exc.extra or None,
                           title=exc.title, extra=exc.extra)
@@ -169,8 +165,6 @@ def exception_handler(exc, context):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
-    elif isinstance(exc, RequestDataTooBig):
-        exc = PayloadTooLarge()
     elif isinstance(exc, SuspiciousOperation):
         exc = exceptions.ValidationError(str(exc) or "Invalid request.")
 

@@ -5,7 +5,7 @@ from django.conf import settings
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError
 
-from plexica.api.errors import PayloadTooLarge
+from plexica.errors import PayloadTooLarge
 
 
 class JSONParser(parsers.JSONParser):

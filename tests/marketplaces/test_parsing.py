@@ -1,7 +1,7 @@
 import pytest
 
-from marketplaces.parsing import MAX_PAYLOAD_BYTES, PayloadTooLarge, parse_version_input
-from plexica.errors import Invalid
+from marketplaces.parsing import MAX_PAYLOAD_BYTES, parse_version_input
+from plexica.errors import Invalid, PayloadTooLarge
 
 SKILL = """---
 name: Summarize tickets

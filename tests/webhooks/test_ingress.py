@@ -10,13 +10,13 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from plexica.errors import Invalid
+from plexica.errors import Invalid, PayloadTooLarge
 from plexica.tenancy.services import ensure_user
 from tests.concurrency import run_together
 from tests.webhooks import FORM, SECRET, URL, deliver, push_payload, sign
 from webhooks.models import WebhookDelivery
 from webhooks.providers import HandlerResult, WebhookProvider, hmac_sha256_signature_valid, register_provider
-from webhooks.services import BodyTooLarge, read_capped_body
+from webhooks.services import read_capped_body
 
 pytestmark = pytest.mark.django_db
 
@@ -104,11 +104,11 @@ def test_a_body_over_the_cap_is_refused_before_its_signature_is_checked(settings
 
 
 def test_a_streamed_body_longer_than_it_declared_or_without_a_length_is_cut_at_the_cap():
-    with pytest.raises(BodyTooLarge):
+    with pytest.raises(PayloadTooLarge):
         read_capped_body(io.BytesIO(b"x" * 1025), None, 1024)
-    with pytest.raises(BodyTooLarge):
+    with pytest.raises(PayloadTooLarge):
         read_capped_body(io.BytesIO(b"x" * 1025), "10", 1024)  # a lying Content-Length does not help
-    with pytest.raises(BodyTooLarge):
+    with pytest.raises(PayloadTooLarge):
         read_capped_body(io.BytesIO(b""), str(10**12), 1024)  # refused without reading
     with pytest.raises(Invalid):
         read_capped_body(io.BytesIO(b"{}"), "two", 1024)
