@@ -57,25 +57,23 @@ DESCRIPTIONS = {
 STATE_CONFLICTS = {"POST": (404, 409), "PUT": (409,), "PATCH": (409,), "DELETE": (409,)}
 
 
-def _error_object(status):
+def _api_error(status=None):
+    """The `/api/v1/` error body; with a status whose codes are a closed set, its code is that enum."""
     codes = CODES_BY_STATUS.get(status)
     if codes:
         description = "One of: " + "; ".join(f"`{code}`: {text}" for code, text in codes.items())
         code_field = serializers.ChoiceField(choices=list(codes), help_text=description)
     else:
         code_field = serializers.CharField(help_text="A stable machine-readable code, e.g. `validation_error`.")
-    return type(f"ErrorObject{status if codes else ''}", (serializers.Serializer,), {
+    suffix = status if codes else ""
+    error_object = type(f"ErrorObject{suffix}", (serializers.Serializer,), {
         "code": code_field,
         "message": serializers.CharField(help_text="One sentence for a person, naming the field when there is one."),
         "details": serializers.DictField(help_text="Structured context: field errors, ids, roles."),
         "requestId": serializers.CharField(allow_null=True, help_text="The request's `X-Request-ID`."),
         "__module__": __name__,
     })
-
-
-def _api_error(status):
-    name = f"Error{status}" if status in CODES_BY_STATUS else "Error"
-    return type(name, (serializers.Serializer,), {"error": _error_object(status)(), "__module__": __name__})
+    return type(f"Error{suffix}", (serializers.Serializer,), {"error": error_object(), "__module__": __name__})
 
 
 class GatewayError(serializers.Serializer):
@@ -85,17 +83,15 @@ class GatewayError(serializers.Serializer):
     message = serializers.CharField(required=False)
 
 
-_API_ERRORS = {}
+API_ERROR = _api_error()
+API_ERRORS = {status: _api_error(status) for status in CODES_BY_STATUS}
 
 
 def error_serializer(path, status):
     """The error body schema of `status` answers on the surface of `path`."""
     if is_gateway_path(path):
         return GatewayError
-    key = status if status in CODES_BY_STATUS else None
-    if key not in _API_ERRORS:
-        _API_ERRORS[key] = _api_error(status if key else 400)
-    return _API_ERRORS[key]
+    return API_ERRORS.get(status, API_ERROR)
 
 
 def declared_error_statuses(view, method):
