@@ -6,4 +6,7 @@ class ConnectorsConfig(AppConfig):
     verbose_name = "Connectors"
 
     def ready(self):
+        from connectors import sharing
         from connectors.github import webhook  # noqa: F401  registers the GitHub provider with webhooks
+
+        sharing.register()

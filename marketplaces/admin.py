@@ -8,20 +8,17 @@ import json
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.utils import quote, unquote
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, F
 from django.http import Http404, HttpResponseRedirect
 from django.template.defaultfilters import pluralize, truncatechars
 from django.template.response import TemplateResponse
-from django.urls import NoReverseMatch, path, reverse
-from django.utils.html import format_html, format_html_join
-from django.utils.http import urlencode
+from django.urls import path
 
-from marketplaces import access, composition, releases, services
-from marketplaces.admin_forms import AccessGrantForm, AddConfigObjectForm, NewVersionForm
+from marketplaces import composition, releases, services
+from marketplaces.admin_forms import AddConfigObjectForm, NewVersionForm
 from marketplaces.models import (
-    AccessGrant,
     ConfigObject,
     ConfigObjectVersion,
     Marketplace,
@@ -29,58 +26,21 @@ from marketplaces.models import (
     PluginConfigObject,
     PluginRelease,
     PluginReleaseItem,
-    ResourceType,
 )
+from marketplaces.sharing import CONFIG_OBJECT, MARKETPLACE
+from plexica.access.admin import AccessGrantsDisplayMixin
 from plexica.errors import Conflict, DomainError
 from plexica.plugins.models import Plugin
+from plexica.plugins.sharing import PLUGIN
 from plexica.tenancy.admin import (
     OrganizationScopedAdmin,
     OrganizationScopedInline,
     ReadOnlyOrganizationScopedInline,
     admin_principal,
+    admin_url,
     apply_to_selected,
 )
 from plexica.tenancy.models import Organization
-
-ADMIN = admin.site.name
-
-
-def _admin_url(name, *args, query=None):
-    # Admin URLs carry quoted pks ("_" becomes "_5F"), as the admin's own links do; its views unquote them.
-    url = reverse(f"{ADMIN}:{name}", args=[quote(arg) for arg in args])
-    return f"{url}?{urlencode(query)}" if query else url
-
-
-class AccessGrantsDisplayMixin:
-    """Adds a read-only "access grants" table (active grants, a link to add one prefilled) to change pages."""
-
-    grant_resource_type = None
-
-    def get_fields(self, request, obj=None):
-        fields = list(super().get_fields(request, obj))
-        return [*fields, "access_grants"] if obj is not None and "access_grants" not in fields else fields
-
-    def get_readonly_fields(self, request, obj=None):
-        return [*super().get_readonly_fields(request, obj), "access_grants"]
-
-    @admin.display(description="access grants")
-    def access_grants(self, obj):
-        resource_type = self.grant_resource_type
-        grants = access.active_grants(obj.organization_id, resource_type, obj.pk).order_by("created_at")
-        target = {"resource_type": resource_type, "resource_id": obj.pk}
-        add_url = _admin_url("marketplaces_accessgrant_add", query={"organization": obj.organization_id, **target})
-        all_url = _admin_url("marketplaces_accessgrant_changelist", query=target)
-        rows = format_html_join("", "<tr><td><a href=\"{}\">{}</a></td><td>{}</td><td>{}</td><td>{}</td></tr>", (
-            (_admin_url("marketplaces_accessgrant_change", grant.pk), grant.subject_label,
-             grant.get_role_display(), grant.created_by or "-", grant.created_at.strftime("%Y-%m-%d %H:%M"))
-            for grant in grants
-        ))
-        table = format_html(
-            "<table><thead><tr><th>who</th><th>role</th><th>granted by</th><th>since</th></tr></thead>"
-            "<tbody>{}</tbody></table>", rows) if rows else "No active grants: only org admins have access."
-        return format_html("{}<p><a class=\"addlink\" href=\"{}\">Add a grant</a> &middot; "
-                           "<a href=\"{}\">All grants, revoked ones too</a></p>", table, add_url, all_url)
-
 
 # Config objects
 
@@ -158,7 +118,7 @@ class ConfigObjectAdmin(AccessGrantsDisplayMixin, OrganizationScopedAdmin):
     date_hierarchy = "created_at"
     inlines = [ConfigObjectVersionInline, PluginMembershipInline]
     actions = ["archive_selected", "restore_selected"]
-    grant_resource_type = ResourceType.CONFIG_OBJECT
+    grant_resource_type = CONFIG_OBJECT
 
     def has_delete_permission(self, request, obj=None):
         return False  # deletion is soft, through the API
@@ -189,7 +149,7 @@ class ConfigObjectAdmin(AccessGrantsDisplayMixin, OrganizationScopedAdmin):
     def _context(self, request, obj, title, **extra):
         return {
             **self.admin_site.each_context(request), "opts": self.opts, "original": obj, "title": title,
-            "change_url": _admin_url("marketplaces_configobject_change", obj.pk), **extra,
+            "change_url": admin_url("marketplaces_configobject_change", obj.pk), **extra,
         }
 
     def compare_view(self, request, object_id):
@@ -240,7 +200,7 @@ class ConfigObjectAdmin(AccessGrantsDisplayMixin, OrganizationScopedAdmin):
                                              "this form. Review it (see the comparison link) and submit again "
                                              "to replace it with your text; nothing was saved.")
                         latest = obj.latest_version()
-                        conflict_url = _admin_url("marketplaces_configobject_compare", obj.pk,
+                        conflict_url = admin_url("marketplaces_configobject_compare", obj.pk,
                                                   query={"from": base, "to": latest_id})
                 except DomainError as exc:
                     form.add_domain_error(exc)
@@ -251,7 +211,7 @@ class ConfigObjectAdmin(AccessGrantsDisplayMixin, OrganizationScopedAdmin):
                     else:
                         self.message_user(request, f"The content equals the latest version ({version.pk}); "
                                                    "no new version was created.", messages.INFO)
-                    return HttpResponseRedirect(_admin_url("marketplaces_configobject_change", obj.pk))
+                    return HttpResponseRedirect(admin_url("marketplaces_configobject_change", obj.pk))
         else:
             form = NewVersionForm(initial=_prefill(latest))
         context = self._context(request, obj, f"New version of {obj}", form=form, latest=latest,
@@ -283,14 +243,14 @@ class ConfigObjectAdmin(AccessGrantsDisplayMixin, OrganizationScopedAdmin):
                     self.log_addition(request, obj, f"Created with version {version.pk}.")
                     self.message_user(request, f"Created {obj} with its first version {version.pk}.",
                                       messages.SUCCESS)
-                    return HttpResponseRedirect(_admin_url("marketplaces_configobject_change", obj.pk))
+                    return HttpResponseRedirect(admin_url("marketplaces_configobject_change", obj.pk))
         else:
             initial = {"organization": next(iter(organizations), None)} if len(organizations) == 1 else {}
             form = AddConfigObjectForm(initial=initial, **choices)
         context = {
             **self.admin_site.each_context(request), "opts": self.opts, "title": "Add config object",
             "form": form, "media": self.media + form.media,
-            "changelist_url": _admin_url("marketplaces_configobject_changelist"),
+            "changelist_url": admin_url("marketplaces_configobject_changelist"),
             **(extra_context or {}),
         }
         request.current_app = self.admin_site.name
@@ -363,7 +323,7 @@ class MarketplaceAdmin(AccessGrantsDisplayMixin, OrganizationScopedAdmin):
     search_fields = ["name", "description"]
     inlines = [MarketplacePluginInline]
     actions = ["archive_selected", "restore_selected"]
-    grant_resource_type = ResourceType.MARKETPLACE
+    grant_resource_type = MARKETPLACE
 
     def has_delete_permission(self, request, obj=None):
         return False  # deletion is soft, through the API
@@ -400,118 +360,12 @@ class MarketplaceAdmin(AccessGrantsDisplayMixin, OrganizationScopedAdmin):
         apply_to_selected(self, request, queryset, composition.restore_marketplace, "Restored", "marketplace")
 
 
-# Access grants
-
-
-class GrantStateFilter(admin.SimpleListFilter):
-    title = "state"
-    parameter_name = "state"
-
-    def lookups(self, request, model_admin):
-        return [("active", "Active"), ("revoked", "Revoked")]
-
-    def queryset(self, request, queryset):
-        if self.value() == "active":
-            return queryset.filter(revoked_at__isnull=True)
-        if self.value() == "revoked":
-            return queryset.filter(revoked_at__isnull=False)
-        return queryset
-
-
-RESOURCE_ADMIN_URLS = {
-    ResourceType.CONFIG_OBJECT: "marketplaces_configobject_change",
-    ResourceType.PLUGIN: "plugins_plugin_change",
-    ResourceType.MARKETPLACE: "marketplaces_marketplace_change",
-    ResourceType.CONNECTOR_INSTANCE: "connectors_connectorinstance_change",
-}
-
-
-@admin.register(AccessGrant)
-class AccessGrantAdmin(OrganizationScopedAdmin):
-    """Who may use which config object, plugin, marketplace or connector instance, with which role.
-
-    Grants are made and changed through the access service (re-granting a subject changes its role and
-    brings a revoked grant back); revocation is soft and grants are never deleted.
-    """
-
-    form = AccessGrantForm
-    add_fields = ["organization", "resource_type", "resource_id", "membership", "team", "org_wide", "role"]
-    change_fields = ["id", "organization", "resource_type", "resource_id", "resource_link", "subject", "role",
-                     "created_by", "created_at", "updated_at", "revoked_at", "revoked_by"]
-    list_display = ["resource_type", "resource_link", "subject", "role", "state", "organization",
-                    "created_at", "revoked_at"]
-    list_filter = ["resource_type", "role", GrantStateFilter, "organization"]
-    list_select_related = ["organization", "membership__user", "team"]
-    search_fields = ["resource_id", "membership__user__username", "team__slug", "team__name"]
-    date_hierarchy = "created_at"
-    actions = ["revoke_selected"]
-
-    def get_fields(self, request, obj=None):
-        return self.add_fields if obj is None else self.change_fields
-
-    def get_readonly_fields(self, request, obj=None):
-        return [] if obj is None else [name for name in self.change_fields if name != "role"]
-
-    def has_change_permission(self, request, obj=None):
-        if obj is not None and obj.revoked_at is not None:
-            return False  # shown read-only; a revoked grant comes back by adding the same grant again
-        return super().has_change_permission(request, obj)
-
-    def has_delete_permission(self, request, obj=None):
-        return False  # revocation is soft: the revoke action
-
-    def save_model(self, request, obj, form, change):
-        grant, _created = access.grant(
-            admin_principal(request, obj.organization), obj.resource_type, obj.resource_id, obj.role,
-            membership_id=obj.membership_id, team_id=obj.team_id, org_wide=obj.org_wide,
-        )
-        # The service may have reactivated this subject's existing row: the admin continues with that one.
-        obj.pk = grant.pk
-        obj._state.adding = False
-        obj.refresh_from_db()
-
-    @admin.action(description="Revoke selected grants (soft: they stay listed as revoked)",
-                  permissions=["change"])
-    def revoke_selected(self, request, queryset):
-        done, skipped = 0, 0
-        for grant in queryset.select_related("organization"):
-            if grant.revoked_at is not None:
-                skipped += 1
-                continue
-            try:
-                access.revoke(admin_principal(request, grant.organization), grant.resource_type,
-                              grant.resource_id, grant.pk)
-                done += 1
-            except DomainError as exc:
-                self.message_user(request, f"{grant}: {exc.message}", messages.WARNING)
-        if done:
-            self.message_user(request, f"Revoked {done} grant{pluralize(done)}.", messages.SUCCESS)
-        if skipped:
-            self.message_user(request, f"{skipped} grant{pluralize(skipped)} already revoked.", messages.INFO)
-
-    @admin.display(description="resource", ordering="resource_id")
-    def resource_link(self, grant):
-        try:
-            return format_html("<a href=\"{}\">{}</a>", _admin_url(RESOURCE_ADMIN_URLS[grant.resource_type],
-                                                                   grant.resource_id), grant.resource_id)
-        except (KeyError, NoReverseMatch):
-            return grant.resource_id
-
-    @admin.display(description="granted to")
-    def subject(self, grant):
-        return grant.subject_label
-
-    @admin.display(description="state")
-    def state(self, grant):
-        return "Active" if grant.revoked_at is None else "Revoked"
-
-
 # Plugins: the registered plugin admin (the core's, or another app's subclass) gains the grants table.
 
 
 def _with_access_grants(plugin_admin_class):
     return type(plugin_admin_class.__name__, (AccessGrantsDisplayMixin, plugin_admin_class), {
-        "__module__": __name__, "grant_resource_type": ResourceType.PLUGIN,
+        "__module__": __name__, "grant_resource_type": PLUGIN,
         "__doc__": f"{plugin_admin_class.__doc__ or ''} With the plugin's active access grants.",
     })
 

@@ -1,16 +1,13 @@
-"""Forms of the marketplaces admin: version content (validated by the services, like the API) and grants."""
+"""Forms of the marketplaces admin: version content, validated by the services as the API validates it."""
 
 import json
 
 from django import forms
-from django.apps import apps
 from django.core.exceptions import ValidationError
 
-from marketplaces.access import NOUNS
-from marketplaces.models import AccessGrant, ConfigObject, ConfigObjectType, Marketplace, ResourceType
+from marketplaces.models import ConfigObject, ConfigObjectType
 from marketplaces.parsing import NORMALIZED, RAW
 from marketplaces.services import VersionInput
-from plexica.plugins.models import Plugin
 
 # The API's field names in parsing errors -> the form's fields, so an error shows next to its field.
 FORM_FIELD_OF = {RAW: "raw_source_text", NORMALIZED: "normalized_payload_json"}
@@ -95,56 +92,4 @@ class AddConfigObjectForm(VersionContentForm):
                    if organization and plugin.organization_id != organization.pk]
         if foreign:
             self.add_error("plugins", f"Not plugins of {organization}: {', '.join(foreign)}.")
-        return data
-
-
-def find_resource(organization, resource_type, resource_id):
-    """The live (not deleted) resource a grant names, or None. A plugin may be named plg_... or plugin-..."""
-    if resource_type == ResourceType.CONFIG_OBJECT:
-        rows = ConfigObject.objects.filter(pk=resource_id, deleted_at__isnull=True)
-    elif resource_type == ResourceType.MARKETPLACE:
-        rows = Marketplace.objects.filter(pk=resource_id, deleted_at__isnull=True)
-    elif resource_type == ResourceType.PLUGIN:
-        key = "pk" if resource_id.startswith("plg_") else "plugin_id"
-        rows = Plugin.objects.filter(**{key: resource_id}).exclude(
-            catalog_status=Plugin.CatalogStatus.DELETED)
-    elif resource_type == ResourceType.CONNECTOR_INSTANCE and apps.is_installed("connectors"):
-        rows = apps.get_model("connectors", "ConnectorInstance").objects.filter(pk=resource_id)
-    else:
-        return None
-    return rows.filter(organization=organization).first()
-
-
-class AccessGrantForm(forms.ModelForm):
-    class Meta:
-        model = AccessGrant
-        fields = ["organization", "resource_type", "resource_id", "membership", "team", "org_wide", "role"]
-        help_texts = {
-            "resource_id": "cfo_... for a config object, plg_... or plugin-... for a plugin, mkt_... for a "
-                           "marketplace, cin_... for a connector instance.",
-            "membership": "Grant to one member, or",
-            "team": "to one team, or",
-            "org_wide": "to everyone in the organization (choose exactly one).",
-        }
-
-    def _get_validation_exclusions(self):
-        # clean() checks "exactly one subject" readably; the model's check constraint would repeat it.
-        return {*super()._get_validation_exclusions(), "membership", "team", "org_wide"}
-
-    def clean(self):
-        data = super().clean()
-        if not self.instance._state.adding:
-            return data  # only the role changes after creation
-        if sum(bool(data.get(name)) for name in ("membership", "team", "org_wide")) != 1:
-            raise ValidationError("Choose exactly one subject: a member, a team, or the whole organization.")
-        organization = data.get("organization")
-        if organization is None:
-            return data
-        resource_type, resource_id = data.get("resource_type"), (data.get("resource_id") or "").strip()
-        if resource_type and resource_id:
-            resource = find_resource(organization, resource_type, resource_id)
-            if resource is None:
-                self.add_error("resource_id", f"No {NOUNS[resource_type]} {resource_id} in {organization}.")
-            else:
-                data["resource_id"] = resource.pk
         return data

@@ -4,3 +4,8 @@ from django.apps import AppConfig
 class MarketplacesConfig(AppConfig):
     name = "marketplaces"
     verbose_name = "Config objects and marketplaces"
+
+    def ready(self):
+        from marketplaces import sharing
+
+        sharing.register()

@@ -10,17 +10,19 @@ from django.db import transaction
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
-from marketplaces import access, services
+from marketplaces import services
 from marketplaces.models import (
     ConfigObjectVersion,
     Marketplace,
     MarketplacePlugin,
     MembershipSource,
     PluginConfigObject,
-    ResourceType,
 )
+from marketplaces.sharing import CONFIG_OBJECT, MARKETPLACE
+from plexica.access import services as access
 from plexica.errors import Conflict, NotFound
 from plexica.plugins.models import Plugin
+from plexica.plugins.sharing import PLUGIN
 
 LATEST_FIELDS = ("id", "created_at", "created_via", "schema_version", "sha256", "is_deleted_version")
 
@@ -99,11 +101,11 @@ def create_config_object_in_plugins(principal, type_, source_mode, data, plugin_
     """
     plugins = [get_plugin(principal.organization, plugin_id) for plugin_id in dict.fromkeys(plugin_ids or ())]
     for plugin in plugins:
-        access.require_role(principal, ResourceType.PLUGIN, plugin.pk, access.EDITOR,
+        access.require_role(principal, PLUGIN, plugin.pk, access.EDITOR,
                             f"Adding a config object to plugin {plugin.plugin_id} needs the editor role on it")
     with transaction.atomic():
         obj, version = services.create_config_object(principal, type_, source_mode, data)
-        access.grant_creator(principal, ResourceType.CONFIG_OBJECT, obj.pk)
+        access.grant_creator(principal, CONFIG_OBJECT, obj.pk)
         for plugin in plugins:
             add_config_object_to_plugin(principal, plugin, obj, source=MembershipSource.API)
     return obj, version
@@ -183,7 +185,7 @@ def create_marketplace(principal, name, description="", logo_url="", now=None):
         marketplace = Marketplace.objects.create(organization=principal.organization, name=name,
                                                  description=description, logo_url=logo_url,
                                                  created_by=_user(principal), created_at=now, updated_at=now)
-        access.grant_creator(principal, ResourceType.MARKETPLACE, marketplace.pk)
+        access.grant_creator(principal, MARKETPLACE, marketplace.pk)
     return marketplace
 
 

@@ -1,6 +1,6 @@
 """Delivery to clients: accessible plugins, manifests, payloads, installed state and update checks. No HTTP.
 
-Every principal of the organization may call these; what it sees is filtered by marketplaces.access (a plugin
+Every principal of the organization may call these; what it sees is filtered by plexica.access (a plugin
 key sees its own plugin only, org admins and org keys see everything). Only plugins whose catalog status is
 active are delivered. A plugin serves its pinned release when it has one, otherwise the rolling latest:
 either way deleted objects (and objects whose latest version is a deleted version) leave the manifest.
@@ -14,18 +14,20 @@ from django.db import IntegrityError, models, transaction
 from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
 
-from marketplaces import access, releases, services
+from marketplaces import releases, services, sharing
 from marketplaces.models import (
     ClientState,
     ConfigObject,
     ConfigObjectVersion,
     MarketplacePlugin,
     PluginRelease,
-    ResourceType,
 )
 from marketplaces.plugin_catalog import GroupConcat
+from marketplaces.sharing import CONFIG_OBJECT
+from plexica.access import services as access
 from plexica.errors import Invalid, NotFound
 from plexica.plugins.models import PLUGIN_ID_PATTERN, Plugin
+from plexica.plugins.sharing import PLUGIN
 
 DELIVERED = Plugin.CatalogStatus.ACTIVE
 
@@ -60,7 +62,7 @@ def _annotated(queryset, principal):
     pinned = PluginRelease.objects.filter(plugin=OuterRef("pk"), pinned_at__isnull=False).values("pk")[:1]
     offered = (MarketplacePlugin.objects
                .filter(plugin=OuterRef("pk"), removed_at__isnull=True,
-                       marketplace_id__in=access.visible_marketplace_ids(principal))
+                       marketplace_id__in=sharing.visible_marketplace_ids(principal))
                .order_by().values("plugin").annotate(ids=GroupConcat("marketplace_id")).values("ids"))
     return queryset.annotate(pinned_release_id=Subquery(pinned),
                              marketplace_id_list=Subquery(offered, output_field=models.TextField()))
@@ -69,7 +71,7 @@ def _annotated(queryset, principal):
 def accessible_plugins(principal):
     """The delivered (catalog-active) plugins the caller can view, annotated for listing: one query."""
     plugins = Plugin.objects.filter(organization=principal.organization, catalog_status=DELIVERED)
-    return _annotated(access.restrict(plugins, principal, ResourceType.PLUGIN), principal)
+    return _annotated(access.restrict(plugins, principal, PLUGIN), principal)
 
 
 def get_plugin(principal, plugin_id):
@@ -79,7 +81,7 @@ def get_plugin(principal, plugin_id):
                         principal).first()
     if plugin is None:
         raise NotFound(f"No plugin {plugin_id} in this organization.", title="Plugin not found")
-    access.require_role(principal, ResourceType.PLUGIN, plugin.pk, access.VIEWER,
+    access.require_role(principal, PLUGIN, plugin.pk, access.VIEWER,
                         f"Installing plugin {plugin_id} needs the viewer role on it")
     if plugin.catalog_status != DELIVERED:
         raise NotFound(f"Plugin {plugin_id} is {plugin.catalog_status}; it is not delivered.",
@@ -152,7 +154,7 @@ def download_config_object(principal, object_id):
     A deleted object, or one whose latest version is a deleted version, is NotFound: it is not delivered.
     """
     obj = services.get_config_object(principal.organization, object_id)
-    access.require_role(principal, ResourceType.CONFIG_OBJECT, obj.pk, access.VIEWER,
+    access.require_role(principal, CONFIG_OBJECT, obj.pk, access.VIEWER,
                         f"Downloading config object {object_id} needs the viewer role on it")
     if obj.latest_version_is_deleted_version:
         raise NotFound(f"Config object {object_id} was removed at its source; it is not delivered.",
@@ -280,7 +282,7 @@ def _installed_plugins(principal, plugin_ids):
     """{plugin id: plugin} of those ids in the organization, with `pinned_release_id` and `accessible`."""
     plugins = Plugin.objects.filter(organization=principal.organization, plugin_id__in=plugin_ids)
     pinned = PluginRelease.objects.filter(plugin=OuterRef("pk"), pinned_at__isnull=False).values("pk")[:1]
-    visible = access.accessible_plugin_ids(principal)
+    visible = access.accessible_ids(principal, PLUGIN)
     accessible = (models.Value(True) if visible is None
                   else Exists(Plugin.objects.filter(pk__in=visible, pk=OuterRef("pk"))))
     accessible = models.ExpressionWrapper(accessible, output_field=models.BooleanField())

@@ -12,16 +12,12 @@ from django.db import transaction
 from django.db.models import Count, OuterRef, Subquery
 from django.utils import timezone
 
-from marketplaces import access, composition
-from marketplaces.models import (
-    ConfigObjectVersion,
-    PluginConfigObject,
-    PluginRelease,
-    PluginReleaseItem,
-    ResourceType,
-)
+from marketplaces import composition
+from marketplaces.models import ConfigObjectVersion, PluginConfigObject, PluginRelease, PluginReleaseItem
+from plexica.access import services as access
 from plexica.errors import Conflict, NotFound
 from plexica.plugins.models import Plugin
+from plexica.plugins.sharing import PLUGIN
 
 
 @dataclass(frozen=True)
@@ -91,7 +87,7 @@ def release_items(release_pks, deliverable_only=False):
 def find_plugin(principal, plugin_id, role, doing=None):
     """The plugin by its plugin-... id (NotFound in this organization), after the role check (403)."""
     plugin = composition.get_plugin(principal.organization, plugin_id)
-    access.require_role(principal, ResourceType.PLUGIN, plugin.pk, role, doing)
+    access.require_role(principal, PLUGIN, plugin.pk, role, doing)
     return plugin
 
 

@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "plexica.tenancy",
     "plexica.plugins",
+    "plexica.access",
     "plexica.api",
     "registry",
     "gateway",
@@ -209,7 +210,7 @@ SPECTACULAR_SETTINGS = {
         "ServiceStatusEnum": "registry.models.ServiceStatus",
         "OrganizationStatusEnum": "plexica.tenancy.models.Organization.Status",
         "MembershipRoleEnum": "plexica.tenancy.models.Membership.Role",
-        "AccessRoleEnum": "marketplaces.models.AccessRole",
+        "AccessRoleEnum": "plexica.access.models.AccessRole",
     },
 }
 

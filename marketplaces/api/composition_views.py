@@ -4,7 +4,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins
 from rest_framework.response import Response
 
-from marketplaces import access, composition
+from marketplaces import composition
 from marketplaces.api.serializers import (
     AddConfigObjectSerializer,
     AddPluginSerializer,
@@ -17,11 +17,14 @@ from marketplaces.api.serializers import (
 )
 from marketplaces.api.views import INCLUDE_DELETED, OBJECT_ID, ConfigObjectAPI, _wants_deleted, find_object
 from marketplaces.filtersets import MarketplaceFilterSet
-from marketplaces.models import Marketplace, MarketplacePlugin, PluginConfigObject, ResourceType
+from marketplaces.models import Marketplace, MarketplacePlugin, PluginConfigObject
+from marketplaces.sharing import MARKETPLACE
+from plexica.access import services as access
 from plexica.api.openapi_errors import STATE_CONFLICTS
 from plexica.api.permissions import TenantAccess
 from plexica.api.schema import item_envelope, mutation_envelope
 from plexica.api.views import TenantViewSet, item_response, mutation_response
+from plexica.plugins.sharing import PLUGIN
 
 PLUGIN_ID = OpenApiParameter("plugin_id", str, OpenApiParameter.PATH, description="A plugin id (plugin-...).")
 MARKETPLACE_ID = OpenApiParameter("marketplace_id", str, OpenApiParameter.PATH,
@@ -35,14 +38,14 @@ MEMBERSHIP_RESPONSES = {
 def find_plugin(request, plugin_id, role, doing=None):
     """The plugin (404 when it does not exist in this organization), after the role check (403)."""
     plugin = composition.get_plugin(request.tenant, plugin_id)
-    access.require_role(request.principal, ResourceType.PLUGIN, plugin.pk, role, doing)
+    access.require_role(request.principal, PLUGIN, plugin.pk, role, doing)
     return plugin
 
 
 def find_marketplace(request, marketplace_id, role, doing=None, include_deleted=False):
     """The marketplace (404 when it does not exist in this organization), after the role check (403)."""
     marketplace = composition.get_marketplace(request.tenant, marketplace_id, include_deleted=include_deleted)
-    access.require_role(request.principal, ResourceType.MARKETPLACE, marketplace.pk, role, doing)
+    access.require_role(request.principal, MARKETPLACE, marketplace.pk, role, doing)
     return marketplace
 
 
@@ -71,7 +74,7 @@ class ConfigObjectPluginViewSet(MembershipAPI):
 
     def get_queryset(self):
         memberships = composition.plugin_memberships(self.request.tenant).filter(config_object=self.config_object())
-        return access.restrict(memberships, self.request.principal, ResourceType.PLUGIN, field="plugin_id")
+        return access.restrict(memberships, self.request.principal, PLUGIN, field="plugin_id")
 
     @extend_schema(operation_id="listConfigObjectPlugins", parameters=[OBJECT_ID])
     def list(self, request, *args, **kwargs):
@@ -152,7 +155,7 @@ class MarketplaceViewSet(mixins.ListModelMixin, MarketplaceAPI):
     cursor_ordering = ("-created_at", "id")
 
     def get_queryset(self):
-        return access.restrict(super().get_queryset(), self.request.principal, ResourceType.MARKETPLACE)
+        return access.restrict(super().get_queryset(), self.request.principal, MARKETPLACE)
 
     def _item(self, marketplace, status=200):
         return mutation_response(MarketplaceSerializer(marketplace).data, status=status)

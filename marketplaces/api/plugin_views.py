@@ -6,19 +6,20 @@ nothing in plexica imports a feature app. Org admins only.
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 
-from marketplaces import access, plugin_catalog
+from marketplaces import plugin_catalog
 from marketplaces.api.composition_views import find_plugin
 from marketplaces.api.plugin_serializers import (
     CatalogPluginSerializer,
     PluginInputSerializer,
     PluginPatchSerializer,
 )
-from marketplaces.models import ResourceType
+from plexica.access import services as access
 from plexica.api.openapi_errors import STATE_CONFLICTS
 from plexica.api.permissions import TenantAccess
 from plexica.api.schema import item_envelope, mutation_envelope
 from plexica.api.views import item_response, mutation_response
 from plexica.plugins.api.views import PluginViewSet
+from plexica.plugins.sharing import PLUGIN
 
 PLUGIN_ID = OpenApiParameter("plugin_id", str, OpenApiParameter.PATH, description="A plugin id (plugin-...).")
 
@@ -32,7 +33,7 @@ class CatalogPluginViewSet(PluginViewSet):
     error_statuses = STATE_CONFLICTS
 
     def get_queryset(self):
-        plugins = access.restrict(super().get_queryset(), self.request.principal, ResourceType.PLUGIN)
+        plugins = access.restrict(super().get_queryset(), self.request.principal, PLUGIN)
         return plugin_catalog.enriched(plugins)
 
     def _item(self, plugin_id, status=200):
@@ -51,7 +52,7 @@ class CatalogPluginViewSet(PluginViewSet):
         access.require_org_admin(request.principal, "Adding a plugin to the catalog")
         plugin = plugin_catalog.create_plugin(request.tenant, serializer.validated_data["pluginId"],
                                               **serializer.changes())
-        access.grant_creator(request.principal, ResourceType.PLUGIN, plugin.pk)
+        access.grant_creator(request.principal, PLUGIN, plugin.pk)
         return self._item(plugin.plugin_id, status=201)
 
     @extend_schema(operation_id="getPlugin", parameters=[PLUGIN_ID],

@@ -8,13 +8,14 @@ restore), answering with the release that was pinned, or `item: null` when none 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins
 
-from marketplaces import access, releases
+from marketplaces import releases
 from marketplaces.api.release_serializers import (
     CreateReleaseSerializer,
     ReleaseDetailSerializer,
     ReleaseSerializer,
 )
 from marketplaces.models import PluginRelease
+from plexica.access import services as access
 from plexica.api.openapi_errors import STATE_CONFLICTS
 from plexica.api.permissions import TenantAccess
 from plexica.api.schema import item_envelope, mutation_envelope

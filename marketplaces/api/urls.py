@@ -9,6 +9,7 @@ from marketplaces.api.composition_views import (
 from marketplaces.api.grant_views import ConfigObjectGrantViewSet, MarketplaceGrantViewSet, PluginGrantViewSet
 from marketplaces.api.plugin_views import CatalogPluginViewSet
 from marketplaces.api.views import ConfigObjectVersionViewSet, ConfigObjectViewSet
+from plexica.access.api.views import grant_routes
 
 app_name = "marketplaces-api"
 
@@ -18,13 +19,6 @@ PLUGIN = "plugins/<str:plugin_id>"
 MARKETPLACE = "marketplaces/<str:marketplace_id>"
 
 CATALOG = CatalogPluginViewSet
-
-
-def grant_routes(prefix, viewset, name):
-    return [
-        path(f"{prefix}/grants", viewset.as_view({"get": "list", "post": "create"}), name=f"{name}-grant-list"),
-        path(f"{prefix}/grants/<str:grant_id>", viewset.as_view({"delete": "destroy"}), name=f"{name}-grant-detail"),
-    ]
 
 
 urlpatterns = [

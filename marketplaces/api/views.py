@@ -5,7 +5,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import mixins, serializers
 from rest_framework.response import Response
 
-from marketplaces import access, composition, services
+from marketplaces import composition, services
 from marketplaces.api.serializers import (
     ConfigObjectSerializer,
     CreateConfigObjectSerializer,
@@ -16,8 +16,10 @@ from marketplaces.api.serializers import (
     version_input,
 )
 from marketplaces.filtersets import ConfigObjectFilterSet
-from marketplaces.models import ConfigObject, ConfigObjectVersion, ResourceType
+from marketplaces.models import ConfigObject, ConfigObjectVersion
 from marketplaces.parsing import MAX_PAYLOAD_BYTES
+from marketplaces.sharing import CONFIG_OBJECT
+from plexica.access import services as access
 from plexica.api.ids import PATH_ID_PATTERNS
 from plexica.api.openapi_errors import STATE_CONFLICTS
 from plexica.api.permissions import TenantAccess
@@ -49,9 +51,9 @@ def _wants_deleted(request):
 
 
 def require_object_role(request, obj_or_id, role, doing=None):
-    """403 unless the caller holds `role` on the config object (see marketplaces.access)."""
+    """403 unless the caller holds `role` on the config object (see plexica.access)."""
     pk = getattr(obj_or_id, "pk", obj_or_id)
-    return access.require_role(request.principal, ResourceType.CONFIG_OBJECT, pk, role, doing)
+    return access.require_role(request.principal, CONFIG_OBJECT, pk, role, doing)
 
 
 def find_object(request, object_id, role, doing=None, include_deleted=False):
@@ -81,7 +83,7 @@ class ConfigObjectViewSet(mixins.ListModelMixin, ConfigObjectAPI):
     lookup_url_kwarg = "config_object_id"
 
     def get_queryset(self):
-        queryset = access.restrict(super().get_queryset(), self.request.principal, ResourceType.CONFIG_OBJECT)
+        queryset = access.restrict(super().get_queryset(), self.request.principal, CONFIG_OBJECT)
         return services.with_latest_version(queryset)
 
     def _item(self, obj, status=200, mutation=False):

@@ -5,3 +5,8 @@ class PluginsConfig(AppConfig):
     name = "plexica.plugins"
     label = "plugins"
     verbose_name = "Plugins"
+
+    def ready(self):
+        from plexica.plugins import sharing
+
+        sharing.register()

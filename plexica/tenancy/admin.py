@@ -2,7 +2,7 @@
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.utils import get_fields_from_path
+from django.contrib.admin.utils import get_fields_from_path, quote
 from django.contrib.auth import get_user_model
 from django.core.exceptions import FieldDoesNotExist
 from django.db.models import Q
@@ -10,11 +10,18 @@ from django.template.defaultfilters import pluralize
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 
 from plexica.errors import DomainError
 from plexica.tenancy.models import ApiKey, Membership, Organization, Team, TeamMembership
 from plexica.tenancy.principal import Principal
 from plexica.tenancy.services import admin_organization_ids, assign_new_token, revoke_api_keys
+
+
+def admin_url(name, *args, query=None):
+    """The URL of admin view `name` ("app_model_change"...); pks are quoted as the admin's own links do."""
+    url = reverse(f"{admin.site.name}:{name}", args=[quote(arg) for arg in args])
+    return f"{url}?{urlencode(query)}" if query else url
 
 
 def organization_lookup(model):

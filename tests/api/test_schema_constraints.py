@@ -355,7 +355,7 @@ MEMBER, TEAM = "mem_" + "a" * 22, "team_" + "b" * 22
     {}, {"orgWide": False}, {"orgMembershipId": MEMBER, "teamId": TEAM}, {"teamId": TEAM, "orgWide": True},
 ])
 def test_a_grant_body_names_exactly_one_subject_in_the_schema_as_on_the_server(schema, subject):
-    from marketplaces.api.grant_serializers import GrantInputSerializer
+    from plexica.access.api.serializers import GrantInputSerializer
 
     body = {**subject, "role": "viewer"}
     assert _schema_takes(schema, "GrantInputRequest", body) == GrantInputSerializer(data=body).is_valid()

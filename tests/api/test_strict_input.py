@@ -5,7 +5,8 @@ is stored."""
 import pytest
 
 from connectors.models import ConnectorAccount, ConnectorMapping, ConnectorTarget
-from marketplaces.models import AccessGrant, ClientState, ConfigObject, Marketplace
+from marketplaces.models import ClientState, ConfigObject, Marketplace
+from plexica.access.models import AccessGrant
 from plexica.plugins.models import Plugin
 from registry.models import PluginService
 from shareddata.models import SharedEntry

@@ -1,6 +1,5 @@
 import pytest
 
-from connectors import services
 from connectors.models import (
     ConnectorAccount,
     ConnectorInstance,
@@ -8,6 +7,9 @@ from connectors.models import (
     ConnectorTarget,
     SyncEvent,
 )
+from connectors.services import accounts, mappings, setup
+from connectors.sharing import CONNECTOR_INSTANCE
+from plexica.access import services as access
 from plexica.errors import Conflict, Forbidden, Invalid, NotFound
 from plexica.plugins.models import Plugin
 from plexica.tenancy.principal import Principal
@@ -78,7 +80,7 @@ def test_setup_creates_account_instance_target_and_mappings_and_queues_a_first_s
 def test_setup_reuses_the_organizations_account_of_that_installation_and_reconnects_it(admin_api, org,
                                                                                        crm_plugin):
     account = factories.account(org, installation_id=4242)
-    services.disconnect_account(principal(org), account.pk)
+    accounts.disconnect_account(principal(org), account.pk)
     item = admin_api.post(SETUP, _body(), format="json").json()["item"]
     assert (item["accountId"], item["accountCreated"]) == (account.pk, False)
     account.refresh_from_db()
@@ -96,7 +98,7 @@ def test_an_installation_another_organization_holds_is_409_and_sets_up_nothing(
 ):
     theirs = factories.account(other_org, installation_id=4242)
     if theirs_disconnected:
-        services.disconnect_account(principal(other_org), theirs.pk)
+        accounts.disconnect_account(principal(other_org), theirs.pk)
     response = admin_api.post(SETUP, _body(), format="json")
     assert response.status_code == 409
     error = response.json()["error"]
@@ -163,42 +165,57 @@ def test_a_taken_instance_name_is_409_and_rolls_back_the_new_account(admin_api, 
 
 
 def test_the_service_checks_every_mapping_before_writing_even_without_the_serializer(org, crm_plugin):
-    good = services.MappingInput("ok/**", "skill")
+    good = mappings.MappingInput("ok/**", "skill")
     cases = [
-        ([good, services.MappingInput("../up/**", "skill")], Invalid, "mappings[1].selector"),
-        ([good, services.MappingInput("ok/**", "widget")], Invalid, "mappings[1].objectType"),
-        ([services.MappingInput("ok/**", "skill", auto_add_to_plugin=True)], Invalid,
+        ([good, mappings.MappingInput("../up/**", "skill")], Invalid, "mappings[1].selector"),
+        ([good, mappings.MappingInput("ok/**", "widget")], Invalid, "mappings[1].objectType"),
+        ([mappings.MappingInput("ok/**", "skill", auto_add_to_plugin=True)], Invalid,
          "mappings[0].autoAddToPlugin"),
-        ([good, services.MappingInput("ok/**", "skill", plugin_id="plugin-nope")], NotFound,
+        ([good, mappings.MappingInput("ok/**", "skill", plugin_id="plugin-nope")], NotFound,
          "mappings[1].pluginId"),
         ([], Invalid, "mappings"),
     ]
-    for mappings, error, field in cases:
+    for given, error, field in cases:
         with pytest.raises(error) as raised:
-            services.setup_github(principal(org), 5, "Repo", 9, "acme/repo", "main", mappings)
+            setup.setup_github(principal(org), 5, "Repo", 9, "acme/repo", "main", given)
         assert raised.value.extra == {"field": field}
     with pytest.raises(Invalid):
-        services.setup_github(principal(org), 5, "Repo", 9, "acme/repo", "a b", [good])
+        setup.setup_github(principal(org), 5, "Repo", 9, "acme/repo", "a b", [good])
     _nothing_created()
 
 
-def test_the_service_needs_the_editor_role_on_a_mapped_plugin(org, member, crm_plugin):
-    # The endpoint is for org admins, who edit every plugin; the service still checks whoever calls it.
-    mapping = services.MappingInput("ok/**", "skill", plugin_id="plugin-crm", auto_add_to_plugin=True)
+def test_the_service_needs_an_org_admin_whoever_calls_it(org, member, crm_plugin):
+    # The endpoint turns members away before reading the body; the service refuses them itself as well.
+    mapping = mappings.MappingInput("ok/**", "skill", plugin_id="plugin-crm", auto_add_to_plugin=True)
     caller = Principal(organization=org, membership=member)
     with pytest.raises(Forbidden) as raised:
-        services.setup_github(caller, 5, "Repo", 9, "acme/repo", "main",
-                              [services.MappingInput("x/**", "tool"), mapping])
-    assert raised.value.message.startswith("Mapping files into plugin plugin-crm needs the editor role on it")
+        setup.setup_github(caller, 5, "Repo", 9, "acme/repo", "main",
+                           [mappings.MappingInput("x/**", "tool"), mapping])
+    assert raised.value.code == "org_capability_required"
+    assert raised.value.message.startswith("Setting up a GitHub connector needs an organization admin")
     _nothing_created()
+
+
+def test_the_mapping_service_needs_the_editor_role_on_a_mapped_plugin(org, member, crm_plugin):
+    # An instance editor changes the target's mappings; filling a plugin needs the editor role on the plugin.
+    target = factories.target(org)
+    access.grant(Principal.system(org), CONNECTOR_INSTANCE, target.instance_id, access.EDITOR,
+                 membership_id=member.pk)
+    caller = Principal(organization=org, membership=member)
+    into_crm = mappings.MappingInput("ok/**", "skill", plugin_id="plugin-crm", auto_add_to_plugin=True)
+    with pytest.raises(Forbidden) as raised:
+        mappings.create_mapping(caller, target.pk, into_crm)
+    assert raised.value.message.startswith("Mapping files into plugin plugin-crm needs the editor role on it")
+    assert not ConnectorMapping.objects.exists()
+    assert mappings.create_mapping(caller, target.pk, mappings.MappingInput("ok/**", "skill")).plugin is None
 
 
 def test_a_failure_after_the_first_rows_were_written_leaves_nothing_behind(org, crm_plugin):
     factories.instance(org, "Repo", installation_id=1)
     before = set(ConnectorAccount.objects.values_list("pk", flat=True))
     with pytest.raises(Conflict):
-        services.setup_github(principal(org), 5, "Repo", 9, "acme/repo", "main",
-                              [services.MappingInput("ok/**", "skill")])
+        setup.setup_github(principal(org), 5, "Repo", 9, "acme/repo", "main",
+                              [mappings.MappingInput("ok/**", "skill")])
     assert set(ConnectorAccount.objects.values_list("pk", flat=True)) == before
     assert not ConnectorTarget.objects.exists() and not SyncEvent.objects.exists()
 
@@ -217,7 +234,7 @@ def test_setup_in_another_organization_cannot_use_this_ones_plugins(api, other_o
 
 
 def test_the_admin_member_who_sets_it_up_is_recorded_as_the_instances_manager(api, org_admin, crm_plugin):
-    from marketplaces.models import AccessGrant
+    from plexica.access.models import AccessGrant
     from plexica.tenancy.services import issue_api_key
 
     client = api(issue_api_key(org_admin.organization, name="ada's key", membership=org_admin)[1])

@@ -6,8 +6,10 @@ from dataclasses import dataclass
 
 import pytest
 
-from marketplaces import access
-from marketplaces.models import AccessGrant, ConfigObjectVersion, PluginConfigObject, ResourceType
+from marketplaces.models import ConfigObjectVersion, PluginConfigObject
+from marketplaces.sharing import CONFIG_OBJECT
+from plexica.access import services as access
+from plexica.access.models import AccessGrant
 from plexica.tenancy.models import Membership, Team, TeamMembership
 from plexica.tenancy.services import add_member, ensure_user, issue_api_key
 from tests.marketplaces.conftest import BASE, SKILL_V1, SKILL_V2
@@ -204,7 +206,7 @@ def test_the_creator_of_a_config_object_becomes_its_manager_and_others_see_nothi
     mine = api(member_key.token).post(BASE, {"type": "skill", "input": {"rawSourceText": SKILL_V1}}, format="json")
     assert mine.status_code == 201
     object_id = mine.json()["item"]["id"]
-    assert access.effective_role(_principal_of(member_key), ResourceType.CONFIG_OBJECT, object_id) == "manager"
+    assert access.effective_role(_principal_of(member_key), CONFIG_OBJECT, object_id) == "manager"
     user, _ = ensure_user("bob")
     bob = add_member(org, user, Membership.Role.MEMBER)[0]
     bob_key = issue_api_key(org, name="bob's key", membership=bob)[1]

@@ -2,16 +2,18 @@ import pytest
 from django.contrib.admin.utils import quote
 from django.urls import reverse
 
-from marketplaces import access, composition, services
-from marketplaces.models import AccessGrant, PluginRelease, PluginReleaseItem
+from marketplaces import composition, services
+from marketplaces.models import PluginRelease, PluginReleaseItem
+from plexica.access import services as access
+from plexica.access.models import AccessGrant
 from plexica.plugins.models import Plugin
 from plexica.tenancy.models import Membership, Team
 from plexica.tenancy.principal import Principal
 from plexica.tenancy.services import add_member, ensure_user
 from tests.marketplaces.conftest import SKILL_V1
 
-GRANTS = "admin:marketplaces_accessgrant_changelist"
-ADD_GRANT = "admin:marketplaces_accessgrant_add"
+GRANTS = "admin:access_accessgrant_changelist"
+ADD_GRANT = "admin:access_accessgrant_add"
 RELEASES = "admin:marketplaces_pluginrelease_changelist"
 
 
@@ -55,8 +57,8 @@ def test_an_org_admin_lists_only_their_organizations_grants(admin_client, org, o
     response = admin_client.get(reverse(GRANTS))
     assert response.status_code == 200
     assert [g.pk for g in response.context["cl"].result_list] == [mine.pk]
-    assert admin_client.get(_change_url("marketplaces_accessgrant", mine.pk)).status_code == 200
-    assert admin_client.get(_change_url("marketplaces_accessgrant", theirs.pk)).status_code in (302, 404)
+    assert admin_client.get(_change_url("access_accessgrant", mine.pk)).status_code == 200
+    assert admin_client.get(_change_url("access_accessgrant", theirs.pk)).status_code in (302, 404)
 
 
 def test_a_member_without_admin_standing_is_forbidden(client, staff_member):
@@ -138,7 +140,7 @@ def test_revoking_is_soft_and_the_grant_admin_never_deletes(admin_client, org_ad
     response = admin_client.post(reverse(GRANTS), {"action": "revoke_selected", "_selected_action": [grant.pk]},
                                  follow=True)
     assert "1 grant already revoked." in response.content.decode()
-    assert admin_client.get(reverse("admin:marketplaces_accessgrant_delete", args=[quote(grant.pk)])).status_code == 403
+    assert admin_client.get(reverse("admin:access_accessgrant_delete", args=[quote(grant.pk)])).status_code == 403
 
 
 def test_list_filters_by_state_resource_type_and_role(admin_client, org, member, crm_plugin):
@@ -158,7 +160,7 @@ def test_list_filters_by_state_resource_type_and_role(admin_client, org, member,
 
 def test_the_role_of_an_active_grant_can_change_a_revoked_one_is_read_only(admin_client, org, member):
     grant = _grant(org, _object(org).pk, membership_id=member.pk)
-    url = _change_url("marketplaces_accessgrant", grant.pk)
+    url = _change_url("access_accessgrant", grant.pk)
     assert admin_client.post(url, {"role": "manager"}).status_code == 302
     grant.refresh_from_db()
     assert grant.role == "manager" and grant.revoked_at is None
@@ -197,7 +199,7 @@ def test_a_config_objects_page_lists_its_active_grants_with_a_prefilled_add_link
     assert "member mia" in html and "Editor" in html and "the whole organization" not in html
     add_link = (f"{reverse(ADD_GRANT)}?organization={org.pk}&amp;resource_type=config_object&amp;"
                 f"resource_id={obj.pk}")
-    assert add_link in html and _change_url("marketplaces_accessgrant", active.pk) in html
+    assert add_link in html and _change_url("access_accessgrant", active.pk) in html
 
     form = admin_client.get(add_link.replace("&amp;", "&")).context["adminform"].form
     assert (form.initial["resource_type"], form.initial["resource_id"]) == ("config_object", obj.pk)

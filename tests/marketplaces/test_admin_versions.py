@@ -3,7 +3,8 @@ from django.contrib.admin.utils import quote
 from django.urls import reverse
 
 from marketplaces import services
-from marketplaces.models import AccessGrant, ConfigObject, ConfigObjectVersion, PluginConfigObject
+from marketplaces.models import ConfigObject, ConfigObjectVersion, PluginConfigObject
+from plexica.access.models import AccessGrant
 from plexica.plugins.models import Plugin
 from plexica.tenancy.models import Membership
 from plexica.tenancy.principal import Principal

@@ -4,9 +4,13 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from marketplaces import access, composition, services
-from marketplaces.models import AccessGrant, ClientState, ConfigObject, ResourceType
+from marketplaces import composition, services
+from marketplaces.models import ClientState, ConfigObject
+from marketplaces.sharing import CONFIG_OBJECT, MARKETPLACE
+from plexica.access import services as access
+from plexica.access.models import AccessGrant
 from plexica.plugins.models import Plugin
+from plexica.plugins.sharing import PLUGIN
 from plexica.tenancy.models import Membership, TeamMembership
 from plexica.tenancy.principal import Principal
 from plexica.tenancy.services import add_member, ensure_team, ensure_user, issue_api_key
@@ -56,7 +60,7 @@ def mia(api, member_key):
 
 
 def grant_plugin(admin, plugin, membership, role=access.VIEWER):
-    return access.grant(admin, ResourceType.PLUGIN, plugin.pk, role, membership_id=membership.pk)[0]
+    return access.grant(admin, PLUGIN, plugin.pk, role, membership_id=membership.pk)[0]
 
 
 def new_version(client, object_id, title, ending):
@@ -124,7 +128,7 @@ def test_the_plugin_list_is_cursor_paginated(admin_api, org):
 
 def test_the_plugin_list_takes_the_same_queries_for_many_plugins(mia, admin, org, member, crm_plugin):
     sales = composition.create_marketplace(admin, "Sales")
-    access.grant(admin, ResourceType.MARKETPLACE, sales.pk, access.VIEWER, membership_id=member.pk)
+    access.grant(admin, MARKETPLACE, sales.pk, access.VIEWER, membership_id=member.pk)
     composition.add_plugin_to_marketplace(admin, sales, crm_plugin)
     mia.get(f"{DELIVERY}/plugins")  # the key lookup is cached from here on
     with CaptureQueriesContext(connection) as one:
@@ -192,7 +196,7 @@ def test_a_marketplace_grant_makes_its_plugins_visible_with_that_marketplace(
     sales, hidden = (composition.create_marketplace(admin, name) for name in ("Sales", "Hidden"))
     composition.add_plugin_to_marketplace(admin, sales, crm_plugin)
     composition.add_plugin_to_marketplace(admin, hidden, crm_plugin)
-    access.grant(admin, ResourceType.MARKETPLACE, sales.pk, access.VIEWER, membership_id=member.pk)
+    access.grant(admin, MARKETPLACE, sales.pk, access.VIEWER, membership_id=member.pk)
     items = mia.get(f"{DELIVERY}/plugins").json()["items"]
     assert [(p["id"], p["marketplaces"]) for p in items] == [("plugin-crm", [sales.pk])]
     assert mia.get(f"{CRM}/manifest").status_code == 200
@@ -202,8 +206,8 @@ def test_a_marketplace_grant_makes_its_plugins_visible_with_that_marketplace(
 def test_a_team_grant_and_an_org_wide_grant_open_a_plugin(mia, api, org, admin, member, crm_plugin, billing):
     team, _ = ensure_team(org, "sales")
     TeamMembership.objects.create(team=team, membership=member)
-    access.grant(admin, ResourceType.PLUGIN, crm_plugin.pk, access.VIEWER, team_id=team.pk)
-    access.grant(admin, ResourceType.PLUGIN, billing.pk, access.VIEWER, org_wide=True)
+    access.grant(admin, PLUGIN, crm_plugin.pk, access.VIEWER, team_id=team.pk)
+    access.grant(admin, PLUGIN, billing.pk, access.VIEWER, org_wide=True)
     assert plugin_ids(mia) == ["plugin-billing", "plugin-crm"]
     user, _ = ensure_user("noah")
     noah = api(issue_api_key(org, name="noah", membership=add_member(org, user)[0])[1])
@@ -307,7 +311,7 @@ def test_one_config_object_downloads_at_its_latest_version(admin_api, member_obj
 def test_a_direct_grant_on_a_config_object_allows_its_download(mia, admin, member, create):
     obj = create()
     assert mia.get(f"{OBJECTS}/{obj['id']}/download").status_code == 403
-    access.grant(admin, ResourceType.CONFIG_OBJECT, obj["id"], access.VIEWER, membership_id=member.pk)
+    access.grant(admin, CONFIG_OBJECT, obj["id"], access.VIEWER, membership_id=member.pk)
     assert mia.get(f"{OBJECTS}/{obj['id']}/download").json()["item"]["configObjectId"] == obj["id"]
 
 
@@ -500,7 +504,7 @@ def test_check_updates_follows_a_sequence_of_edits(mia, admin_api, admin, member
     install(mia, mia.get(f"{CRM}/manifest").json()["item"])
     assert checks(mia) == {gamma["id"]: ("up_to_date", gamma["latestVersion"]["id"], None)}
 
-    access.revoke(admin, ResourceType.PLUGIN, crm_plugin.pk, grant.pk)
+    access.revoke(admin, PLUGIN, crm_plugin.pk, grant.pk)
     assert checks(mia) == {gamma["id"]: ("no_longer_accessible", None, None)}
     assert AccessGrant.objects.get(pk=grant.pk).revoked_at is not None
 
@@ -517,7 +521,7 @@ def test_leaving_the_only_marketplace_that_offered_a_plugin_makes_it_no_longer_a
     obj = member_object()
     sales = composition.create_marketplace(admin, "Sales")
     composition.add_plugin_to_marketplace(admin, sales, crm_plugin)
-    access.grant(admin, ResourceType.MARKETPLACE, sales.pk, access.VIEWER, membership_id=member.pk)
+    access.grant(admin, MARKETPLACE, sales.pk, access.VIEWER, membership_id=member.pk)
     install(mia, mia.get(f"{CRM}/manifest").json()["item"])
     assert checks(mia)[obj["id"]][0] == "up_to_date"
     composition.remove_plugin_from_marketplace(admin, sales, crm_plugin)

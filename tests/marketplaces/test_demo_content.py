@@ -3,7 +3,8 @@ import re
 import pytest
 from django.core.management import CommandError, call_command
 
-from marketplaces.models import AccessGrant, ConfigObject, Marketplace
+from marketplaces.models import ConfigObject, Marketplace
+from plexica.access.models import AccessGrant
 
 
 def _run(command, **options):

@@ -1,8 +1,11 @@
 import pytest
 
-from marketplaces import access, composition, services
-from marketplaces.models import ConfigObject, PluginRelease, PluginReleaseItem, ResourceType
+from marketplaces import composition, services
+from marketplaces.models import ConfigObject, PluginRelease, PluginReleaseItem
+from marketplaces.sharing import MARKETPLACE
+from plexica.access import services as access
 from plexica.plugins.models import Plugin
+from plexica.plugins.sharing import PLUGIN
 from plexica.tenancy.principal import Principal
 from plexica.tenancy.services import issue_api_key
 from tests.marketplaces.conftest import SKILL_V1, SKILL_V2, add_version
@@ -76,7 +79,7 @@ def test_an_empty_plugin_gets_an_empty_release_and_the_body_is_optional(admin_ap
 
 
 def test_the_release_records_who_made_it(api, member_key, member, admin, member_object, crm_plugin):
-    access.grant(admin, ResourceType.PLUGIN, crm_plugin.pk, access.MANAGER, membership_id=member.pk)
+    access.grant(admin, PLUGIN, crm_plugin.pk, access.MANAGER, membership_id=member.pk)
     item = release(api(member_key.token), name="by mia")
     assert item["createdBy"] == "mia"
     assert PluginRelease.objects.get(pk=item["id"]).created_by == member.user
@@ -219,7 +222,7 @@ def test_a_viewer_or_editor_reads_releases_but_cannot_make_or_pin_them(
         mia, admin_api, admin, member, member_object, crm_plugin, role):
     member_object()
     created = release(admin_api)
-    access.grant(admin, ResourceType.PLUGIN, crm_plugin.pk, role, membership_id=member.pk)
+    access.grant(admin, PLUGIN, crm_plugin.pk, role, membership_id=member.pk)
     assert [r["id"] for r in mia.get(RELEASES).json()["items"]] == [created["id"]]
     assert mia.get(f"{RELEASES}/{created['id']}").status_code == 200
     for response in (mia.post(RELEASES, {}, format="json"), mia.post(f"{RELEASES}/{created['id']}/pin"),
@@ -237,7 +240,7 @@ def test_a_manager_through_a_team_grant_makes_and_pins_releases(mia, admin, org,
 
     team, _ = ensure_team(org, "sales")
     TeamMembership.objects.create(team=team, membership=member)
-    access.grant(admin, ResourceType.PLUGIN, crm_plugin.pk, access.MANAGER, team_id=team.pk)
+    access.grant(admin, PLUGIN, crm_plugin.pk, access.MANAGER, team_id=team.pk)
     member_object()
     created = release(mia, pin=True)
     assert created["pinned"] is True and created["itemCount"] == 1
@@ -247,7 +250,7 @@ def test_marketplace_inherited_view_reads_releases_but_never_manages_them(mia, a
                                                                           crm_plugin, admin_api):
     marketplace = composition.create_marketplace(admin, "Sales")
     composition.add_plugin_to_marketplace(admin, marketplace, crm_plugin)
-    access.grant(admin, ResourceType.MARKETPLACE, marketplace.pk, access.MANAGER, membership_id=member.pk)
+    access.grant(admin, MARKETPLACE, marketplace.pk, access.MANAGER, membership_id=member.pk)
     created = release(admin_api)
     assert mia.get(f"{RELEASES}/{created['id']}").status_code == 200
     assert mia.post(RELEASES, {}, format="json").status_code == 403

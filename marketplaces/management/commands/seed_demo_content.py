@@ -5,9 +5,11 @@ delivery and access grants right away. Idempotent."""
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from marketplaces import access, composition
-from marketplaces.models import ConfigObject, Marketplace, ResourceType
+from marketplaces import composition
+from marketplaces.models import ConfigObject, Marketplace
 from marketplaces.services import VersionInput
+from marketplaces.sharing import MARKETPLACE
+from plexica.access import services as access
 from plexica.plugins.models import Plugin
 from plexica.tenancy.models import Organization
 from plexica.tenancy.principal import Principal
@@ -59,5 +61,5 @@ class Command(BaseCommand):
             for plugin_id in ("plugin-crm", "plugin-analytics"):
                 composition.add_plugin_to_marketplace(admin, marketplace,
                                                       composition.get_plugin(organization, plugin_id))
-            access.grant(admin, ResourceType.MARKETPLACE, marketplace.pk, access.VIEWER, org_wide=True)
+            access.grant(admin, MARKETPLACE, marketplace.pk, access.VIEWER, org_wide=True)
             self.stdout.write(f"  marketplace '{MARKETPLACE_NAME}' ({marketplace.pk}): everyone may view it")

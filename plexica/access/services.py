@@ -1,44 +1,36 @@
-"""Who may do what to config objects, plugins, marketplaces and connector instances. No HTTP.
+"""Who may do what to the shareable resources (config objects, plugins, marketplaces, connector instances...).
+
+No HTTP: API views, the admin and workers all call these with the acting principal.
 
 Roles are viewer < editor < manager. A caller's effective role on a resource is the strongest active grant
 that names them (their membership, one of their teams, or the whole organization). On top of grants:
 
-- org owners/admins, org API keys and superusers are managers of everything in their organization;
-- a plugin visible through an active marketplace the caller can see is viewable;
-- a config object in a plugin the caller can access (directly or through a marketplace) is viewable;
-- a plugin's own API key views that plugin (and so its config objects), nothing more;
-- inherited access never grants more than viewer. Everything is private by default.
+- org owners/admins, org API keys, superusers and the system principal are managers of everything in their
+  organization;
+- a resource type may let callers inherit viewer access from elsewhere (`registry.add_viewable_through`:
+  a plugin in a marketplace the caller can see, a config object in a plugin the caller can view, a
+  plugin's own API key viewing its plugin); inherited access never grants more than viewer.
 
-Denials come in two kinds, so a 403 says which one it is: `org_capability_required` when the caller's
-standing in the organization does not allow the action at all (creating a marketplace as a plain member),
-`resource_access_denied` when they lack the role on that one resource.
+Everything is private by default. Denials come in two kinds, so a 403 says which one it is:
+`org_capability_required` when the caller's standing in the organization does not allow the action at all
+(creating a marketplace as a plain member), `resource_access_denied` when they lack the role on that one
+resource.
 """
 
 from django.db import IntegrityError, transaction
 from django.db.models import F, OuterRef, Q, Subquery
 from django.utils import timezone
 
-from marketplaces.models import (
-    ROLE_RANK,
-    AccessGrant,
-    AccessRole,
-    ConfigObject,
-    Marketplace,
-    MarketplacePlugin,
-    PluginConfigObject,
-    ResourceType,
-)
+from plexica.access import registry
+from plexica.access.models import ROLE_RANK, AccessGrant, AccessRole
 from plexica.errors import Forbidden, Invalid, NotFound
-from plexica.plugins.models import Plugin
 from plexica.tenancy.models import Membership, Team, TeamMembership
 
 VIEWER, EDITOR, MANAGER = AccessRole.VIEWER, AccessRole.EDITOR, AccessRole.MANAGER
-NOUNS = {
-    ResourceType.CONFIG_OBJECT: "config object",
-    ResourceType.PLUGIN: "plugin",
-    ResourceType.MARKETPLACE: "marketplace",
-    ResourceType.CONNECTOR_INSTANCE: "connector instance",
-}
+
+
+def noun(resource_type):
+    return registry.get(resource_type).noun
 
 
 def strongest(*roles):
@@ -84,7 +76,8 @@ def grants_for(principal, resource_type):
     return grants.filter(Q(org_wide=True) | Q(membership=membership) | Q(team_id__in=teams))
 
 
-def _granted_ids(principal, resource_type):
+def granted_ids(principal, resource_type):
+    """A subquery of the resource ids of `resource_type` granted to the caller directly."""
     return grants_for(principal, resource_type).values("resource_id")
 
 
@@ -93,50 +86,17 @@ def _direct_role(principal, resource_type, resource_id):
     return strongest(*roles)
 
 
-def visible_marketplace_ids(principal):
-    """A subquery of the active marketplaces the caller can see (all of them for org admins)."""
-    marketplaces = Marketplace.objects.filter(organization=principal.organization,
-                                              status=Marketplace.Status.ACTIVE, deleted_at__isnull=True)
-    if not principal.is_org_admin:
-        marketplaces = marketplaces.filter(pk__in=_granted_ids(principal, ResourceType.MARKETPLACE))
-    return marketplaces.values("pk")
-
-
-def accessible_plugin_ids(principal):
-    """A subquery of the plugin pks the caller can at least view (None: all of them, for org admins)."""
-    if principal.is_org_admin:
-        return None
-    own = Q(pk=principal.plugin.pk) if principal.plugin is not None else Q(pk__in=[])
-    through_marketplace = MarketplacePlugin.objects.filter(
-        marketplace_id__in=visible_marketplace_ids(principal), removed_at__isnull=True
-    ).values("plugin_id")
-    return Plugin.objects.filter(
-        Q(pk__in=_granted_ids(principal, ResourceType.PLUGIN)) | Q(pk__in=through_marketplace) | own,
-        organization=principal.organization,
-    ).values("pk")
-
-
 def accessible_ids(principal, resource_type):
     """A subquery of the ids of `resource_type` the caller can at least view (None: all, for org admins)."""
     if principal.is_org_admin:
         return None
-    if resource_type == ResourceType.PLUGIN:
-        return accessible_plugin_ids(principal)
-    if resource_type == ResourceType.CONFIG_OBJECT:
-        in_plugins = PluginConfigObject.objects.filter(
-            plugin_id__in=_inheriting_plugins(principal), removed_at__isnull=True
-        ).values("config_object_id")
-        return ConfigObject.objects.filter(
-            Q(pk__in=_granted_ids(principal, resource_type)) | Q(pk__in=in_plugins),
-            organization=principal.organization,
-        ).values("pk")
-    return _granted_ids(principal, resource_type)
-
-
-def _inheriting_plugins(principal):
-    """Plugins whose config objects the caller may view: accessible ones that are not deleted."""
-    return Plugin.objects.filter(pk__in=accessible_plugin_ids(principal)).exclude(
-        catalog_status=Plugin.CatalogStatus.DELETED).values("pk")
+    shareable = registry.get(resource_type)
+    if not shareable.viewable_through:
+        return granted_ids(principal, resource_type)
+    visible = Q(pk__in=granted_ids(principal, resource_type))
+    for viewable_ids in shareable.viewable_through:
+        visible |= Q(pk__in=viewable_ids(principal))
+    return shareable.model_class.objects.filter(visible, organization=principal.organization).values("pk")
 
 
 def restrict(queryset, principal, resource_type, field="pk"):
@@ -150,22 +110,18 @@ def effective_role(principal, resource_type, resource_id):
     if principal.is_org_admin:
         return MANAGER
     direct = _direct_role(principal, resource_type, resource_id)
-    if direct is not None or resource_type not in (ResourceType.PLUGIN, ResourceType.CONFIG_OBJECT):
+    if direct is not None or not registry.get(resource_type).viewable_through:
         return direct
-    if resource_type == ResourceType.PLUGIN:
-        visible = accessible_plugin_ids(principal).filter(pk=resource_id).exists()
-    else:
-        visible = PluginConfigObject.objects.filter(
-            config_object_id=resource_id, removed_at__isnull=True, plugin_id__in=_inheriting_plugins(principal)
-        ).exists()
-    return VIEWER if visible else None
+    return VIEWER if accessible_ids(principal, resource_type).filter(pk=resource_id).exists() else None
 
 
 def public_id(resource_type, resource_id):
-    """The id the API names a resource by: a plugin's pluginId (plugin-crm); other resources' ids are public."""
-    if resource_type != ResourceType.PLUGIN:
+    """The id the API names a resource by (a plugin's pluginId, plugin-crm; for most types its pk)."""
+    shareable = registry.get(resource_type)
+    if shareable.public_id_field == "pk":
         return resource_id
-    return Plugin.objects.filter(pk=resource_id).values_list("plugin_id", flat=True).first() or resource_id
+    rows = shareable.model_class.objects.filter(pk=resource_id)
+    return rows.values_list(shareable.public_id_field, flat=True).first() or resource_id
 
 
 def require_role(principal, resource_type, resource_id, needed, doing=None):
@@ -176,9 +132,9 @@ def require_role(principal, resource_type, resource_id, needed, doing=None):
     role = effective_role(principal, resource_type, resource_id)
     if role is not None and ROLE_RANK[role] >= ROLE_RANK[needed]:
         return role
-    noun, shown = NOUNS[resource_type], public_id(resource_type, resource_id)
-    doing = doing or f"This needs the {needed} role on {noun} {shown}"
-    have = f"you are {role}" if role else f"you have no access to this {noun}"
+    what, shown = noun(resource_type), public_id(resource_type, resource_id)
+    doing = doing or f"This needs the {needed} role on {what} {shown}"
+    have = f"you are {role}" if role else f"you have no access to this {what}"
     raise Forbidden(f"{doing}; {have}.", code="resource_access_denied", resourceType=str(resource_type),
                     resourceId=shown, requiredRole=str(needed), role=role)
 
@@ -207,13 +163,21 @@ def _subject(organization, membership_id=None, team_id=None, org_wide=False):
 
 def active_grants(organization, resource_type, resource_id):
     """The active grants on one resource, each annotated with `public_resource_id` (see `public_id`)."""
-    if resource_type == ResourceType.PLUGIN:  # grants store the plugin's plg_ key; the API names it plugin-...
-        public = Subquery(Plugin.objects.filter(pk=OuterRef("resource_id")).values("plugin_id")[:1])
-    else:
+    shareable = registry.get(resource_type)
+    if shareable.public_id_field == "pk":
         public = F("resource_id")
+    else:  # grants store the resource's pk (a plugin's plg_ key); the API names it by its public id
+        public = Subquery(shareable.model_class.objects.filter(pk=OuterRef("resource_id"))
+                          .values(shareable.public_id_field)[:1])
     return (AccessGrant.objects.filter(organization=organization, resource_type=resource_type,
                                        resource_id=resource_id, revoked_at__isnull=True)
             .annotate(public_resource_id=public).select_related("membership__user", "team", "created_by"))
+
+
+def list_grants(principal, resource_type, resource_id):
+    """The active grants on one resource (see `active_grants`); the caller must manage it."""
+    require_role(principal, resource_type, resource_id, MANAGER, f"Seeing who can use this {noun(resource_type)}")
+    return active_grants(principal.organization, resource_type, resource_id)
 
 
 def grant(principal, resource_type, resource_id, role, *, membership_id=None, team_id=None, org_wide=False,
@@ -222,7 +186,9 @@ def grant(principal, resource_type, resource_id, role, *, membership_id=None, te
 
     Granting a subject that already has a grant changes its role; a revoked grant comes back.
     """
-    require_role(principal, resource_type, resource_id, MANAGER, f"Sharing this {NOUNS[resource_type]}")
+    if not registry.is_registered(resource_type):
+        raise Invalid(f"{resource_type!r} is not a resource type that can be shared.", field="resourceType")
+    require_role(principal, resource_type, resource_id, MANAGER, f"Sharing this {noun(resource_type)}")
     if role not in ROLE_RANK:
         raise Invalid(f"role must be one of viewer, editor, manager (got {role!r}).", field="role")
     subject = _subject(principal.organization, membership_id, team_id, org_wide)
@@ -262,10 +228,10 @@ def grant_creator(principal, resource_type, resource_id):
 
 def revoke(principal, resource_type, resource_id, grant_id, now=None):
     """Revoke one active grant on the resource (soft: the row stays with revoked_at); the caller must manage it."""
-    require_role(principal, resource_type, resource_id, MANAGER, f"Changing who can use this {NOUNS[resource_type]}")
+    require_role(principal, resource_type, resource_id, MANAGER, f"Changing who can use this {noun(resource_type)}")
     changed = AccessGrant.objects.filter(
         organization=principal.organization, resource_type=resource_type, resource_id=resource_id, pk=grant_id,
         revoked_at__isnull=True,
     ).update(revoked_at=now or timezone.now(), revoked_by=_user(principal))
     if not changed:
-        raise NotFound(f"No active grant {grant_id} on this {NOUNS[resource_type]}.", title="Grant not found")
+        raise NotFound(f"No active grant {grant_id} on this {noun(resource_type)}.", title="Grant not found")

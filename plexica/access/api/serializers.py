@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from marketplaces.models import AccessGrant, AccessRole
+from plexica.access.models import AccessGrant, AccessRole
 from plexica.api.ids import public_id_pattern
 from plexica.api.serializers import IdField, StrictModelSerializer, StrictSerializer
 
