@@ -1,8 +1,8 @@
-"""Admin of plugin dependencies, and the lifecycle actions on the plugin changelist.
+"""Admin of plugin dependencies, and what this app adds to the Plugin admin.
 
-The Plugin admin belongs to the core (plexica.plugins.admin); the lifecycle actions need this app's
-checks, so this module re-registers Plugin with a subclass that adds them (the core never imports a
-feature app). The lifecycle state is read-only there: it changes only through the actions.
+The Plugin admin belongs to the core (plexica.plugins.admin); the lifecycle actions need this app's checks,
+so DependenciesConfig.ready() contributes them, the dependencies panel and the read-only lifecycle state
+(it changes only through the actions) through plexica.plugins.admin_extensions.
 """
 
 from django.contrib import admin, messages
@@ -13,8 +13,6 @@ from django.utils.html import format_html, format_html_join
 from dependencies import lifecycle
 from dependencies.models import PluginDependency
 from plexica.errors import DomainError
-from plexica.plugins.admin import PluginAdmin
-from plexica.plugins.models import Plugin
 from plexica.tenancy.admin import OrganizationScopedAdmin
 
 _DONE = {
@@ -42,83 +40,81 @@ class PluginDependencyAdmin(OrganizationScopedAdmin):
         super().save_model(request, obj, form, change)
 
 
-class LifecyclePluginAdmin(PluginAdmin):
-    """PluginAdmin with its dependencies and the install / enable / disable / uninstall actions."""
+@admin.display(description="dependencies")
+def declared_dependencies(plugin):
+    """The plugin page's panel of what the plugin depends on."""
+    dependencies = plugin.dependencies.all()
+    if not dependencies:
+        return "None declared."
+    rows = format_html_join(
+        "", "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+        ((d.depends_on_plugin_id, d.version, "required" if d.required else "optional") for d in dependencies),
+    )
+    return format_html(
+        "<table><thead><tr><th>plugin</th><th>version range</th><th></th></tr></thead><tbody>{}</tbody></table>"
+        "<p class=\"help\">Declared by the plugin through the gateway; edit them under Plugin dependencies.</p>",
+        rows,
+    )
 
-    actions = ["install_selected", "enable_selected", "disable_selected", "uninstall_selected"]
-    fields = [*PluginAdmin.fields, "declared_dependencies"]
-    change_only_fields = [*PluginAdmin.change_only_fields, "declared_dependencies"]
 
-    @admin.display(description="dependencies")
-    def declared_dependencies(self, plugin):
-        dependencies = plugin.dependencies.all()
-        if not dependencies:
-            return "None declared."
-        rows = format_html_join(
-            "", "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
-            ((d.depends_on_plugin_id, d.version, "required" if d.required else "optional") for d in dependencies),
+def lifecycle_readonly_fields(request, plugin):
+    """The lifecycle state changes only through the actions; an installed version only by uninstalling and
+    installing again."""
+    return ["lifecycle_state", "version"] if plugin is not None and plugin.is_installed else ["lifecycle_state"]
+
+
+def _change_lifecycle(model_admin, request, queryset, action):
+    """Apply `action` to each selected plugin with the API's checks; report each refusal as the API does.
+
+    Plugins are retried while any succeeds, so selecting a plugin together with its dependencies
+    works whatever their order (each success may unblock another).
+    """
+    pending = list(queryset.select_related("organization").order_by("organization__slug", "plugin_id"))
+    done, refusals = [], {}
+    while pending:
+        still_pending = []
+        for plugin in pending:
+            try:
+                changed = lifecycle.change_lifecycle(
+                    plugin.organization, plugin.plugin_id, action, lifecycle.Actor.from_admin(request)
+                )
+            except (DomainError, ValidationError) as error:
+                refusals[plugin.pk] = lifecycle.explain(error)
+                still_pending.append(plugin)
+            else:
+                refusals.pop(plugin.pk, None)
+                done.append(changed)
+        if len(still_pending) == len(pending):
+            break
+        pending = still_pending
+    if done:
+        names = ", ".join(f"{p.plugin_id} {p.version}" if action == lifecycle.Action.INSTALL else p.plugin_id
+                          for p in done)
+        model_admin.message_user(
+            request, f"{_DONE[action]} {len(done)} plugin{pluralize(len(done))}: {names}.", messages.SUCCESS
         )
-        return format_html(
-            "<table><thead><tr><th>plugin</th><th>version range</th><th></th></tr></thead><tbody>{}</tbody></table>"
-            "<p class=\"help\">Declared by the plugin through the gateway; edit them under Plugin dependencies.</p>",
-            rows,
-        )
-
-    def get_readonly_fields(self, request, obj=None):
-        readonly = [*super().get_readonly_fields(request, obj), "lifecycle_state", "declared_dependencies"]
-        if obj is not None and obj.is_installed:
-            readonly.append("version")  # an installed version changes by uninstalling and installing again
-        return readonly
-
-    def _change_lifecycle(self, request, queryset, action):
-        """Apply `action` to each selected plugin with the API's checks; report each refusal as the API does.
-
-        Plugins are retried while any succeeds, so selecting a plugin together with its dependencies
-        works whatever their order (each success may unblock another).
-        """
-        pending = list(queryset.select_related("organization").order_by("organization__slug", "plugin_id"))
-        done, refusals = [], {}
-        while pending:
-            still_pending = []
-            for plugin in pending:
-                try:
-                    changed = lifecycle.change_lifecycle(
-                        plugin.organization, plugin.plugin_id, action, lifecycle.Actor.from_admin(request)
-                    )
-                except (DomainError, ValidationError) as error:
-                    refusals[plugin.pk] = lifecycle.explain(error)
-                    still_pending.append(plugin)
-                else:
-                    refusals.pop(plugin.pk, None)
-                    done.append(changed)
-            if len(still_pending) == len(pending):
-                break
-            pending = still_pending
-        if done:
-            names = ", ".join(f"{p.plugin_id} {p.version}" if action == lifecycle.Action.INSTALL else p.plugin_id
-                              for p in done)
-            self.message_user(
-                request, f"{_DONE[action]} {len(done)} plugin{pluralize(len(done))}: {names}.", messages.SUCCESS
-            )
-        for message in refusals.values():
-            self.message_user(request, message, messages.ERROR)
-
-    @admin.action(description="Install selected plugins (at their current version)", permissions=["change"])
-    def install_selected(self, request, queryset):
-        self._change_lifecycle(request, queryset, lifecycle.Action.INSTALL)
-
-    @admin.action(description="Enable selected plugins", permissions=["change"])
-    def enable_selected(self, request, queryset):
-        self._change_lifecycle(request, queryset, lifecycle.Action.ENABLE)
-
-    @admin.action(description="Disable selected plugins", permissions=["change"])
-    def disable_selected(self, request, queryset):
-        self._change_lifecycle(request, queryset, lifecycle.Action.DISABLE)
-
-    @admin.action(description="Uninstall selected plugins (deregisters their services)", permissions=["change"])
-    def uninstall_selected(self, request, queryset):
-        self._change_lifecycle(request, queryset, lifecycle.Action.UNINSTALL)
+    for message in refusals.values():
+        model_admin.message_user(request, message, messages.ERROR)
 
 
-admin.site.unregister(Plugin)
-admin.site.register(Plugin, LifecyclePluginAdmin)
+@admin.action(description="Install selected plugins (at their current version)", permissions=["change"])
+def install_selected(model_admin, request, queryset):
+    _change_lifecycle(model_admin, request, queryset, lifecycle.Action.INSTALL)
+
+
+@admin.action(description="Enable selected plugins", permissions=["change"])
+def enable_selected(model_admin, request, queryset):
+    _change_lifecycle(model_admin, request, queryset, lifecycle.Action.ENABLE)
+
+
+@admin.action(description="Disable selected plugins", permissions=["change"])
+def disable_selected(model_admin, request, queryset):
+    _change_lifecycle(model_admin, request, queryset, lifecycle.Action.DISABLE)
+
+
+@admin.action(description="Uninstall selected plugins (deregisters their services)", permissions=["change"])
+def uninstall_selected(model_admin, request, queryset):
+    _change_lifecycle(model_admin, request, queryset, lifecycle.Action.UNINSTALL)
+
+
+LIFECYCLE_ACTIONS = [install_selected, enable_selected, disable_selected, uninstall_selected]

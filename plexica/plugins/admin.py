@@ -1,7 +1,15 @@
+"""Admin of plugins, their permission grants and lifecycle history.
+
+PluginAdmin is the one Plugin admin. Other apps add panels, inlines, actions and read-only fields to it
+through plexica.plugins.admin_extensions, from their AppConfig.ready().
+"""
+
 from django.contrib import admin
+from django.core import checks
 from django.utils.html import format_html, format_html_join
 from django.utils.timezone import localtime
 
+from plexica.plugins.admin_extensions import plugin_admin_extensions
 from plexica.plugins.models import LifecycleTransition, PermissionGrant, Plugin
 from plexica.tenancy.admin import OrganizationScopedAdmin, OrganizationScopedInline
 
@@ -16,8 +24,11 @@ class PermissionGrantInline(OrganizationScopedInline):
 
 @admin.register(Plugin)
 class PluginAdmin(OrganizationScopedAdmin):
-    """The plugins of each organization's catalog, with the permissions the organization grants them."""
+    """The plugins of each organization's catalog, with the permissions the organization grants them, and
+    what other apps contribute (plugin_admin_extensions): panels after the fields, inlines after the
+    permissions, actions on the changelist."""
 
+    extensions = plugin_admin_extensions
     fields = [
         "id", "organization", "plugin_id", "name", "description", "version", "manifest",
         "lifecycle_state", "catalog_status", "created_at", "updated_at", "lifecycle_history",
@@ -28,11 +39,42 @@ class PluginAdmin(OrganizationScopedAdmin):
     list_filter = ["lifecycle_state", "catalog_status", "organization"]
     list_select_related = ["organization"]
     search_fields = ["plugin_id", "name"]
-    inlines = [PermissionGrantInline]
+
+    @property
+    def inlines(self):
+        return [PermissionGrantInline, *self.extensions.inlines()]
+
+    @property
+    def actions(self):
+        return self.extensions.actions()
+
+    def __getattr__(self, name):
+        # The admin finds a read-only field's value and label by name on the admin: a panel is found here.
+        render = self.extensions.panel(name)
+        if render is None:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        return render
+
+    def check(self, **kwargs):
+        errors = super().check(**kwargs)
+        taken = {field.name for field in self.model._meta.get_fields()}
+        for name in self.extensions.panel_names():
+            if name in taken or hasattr(type(self), name):
+                errors.append(checks.Error(f"The Plugin admin panel {name!r} has the name of a field or attribute, "
+                                           "which would be shown instead.", obj=type(self), id="plugins.E001"))
+        return errors
 
     def get_fields(self, request, obj=None):
         fields = super().get_fields(request, obj)
-        return fields if obj is not None else [f for f in fields if f not in self.change_only_fields]
+        if obj is None:
+            return [f for f in fields if f not in self.change_only_fields]
+        return [*fields, *self.extensions.panel_names()]
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = list(super().get_readonly_fields(request, obj))
+        for rule in self.extensions.readonly_rules():
+            readonly.extend(name for name in rule(request, obj) if name not in readonly)
+        return [*readonly, *self.extensions.panel_names()]
 
     # A rendered table rather than an inline: read-only history needs no formset (nor its management form).
     @admin.display(description="lifecycle history")
@@ -54,6 +96,8 @@ class PluginAdmin(OrganizationScopedAdmin):
         )
 
     def save_formset(self, request, form, formset, change):
+        if formset.model is not PermissionGrant:
+            return super().save_formset(request, form, formset, change)
         for grant in formset.save(commit=False):
             grant.organization_id = form.instance.organization_id
             grant.granted_by = grant.granted_by or request.user
