@@ -1,9 +1,9 @@
 from django.conf import settings
 from django.db import models
-from django.utils import timezone
 
 from plexica.access import registry
 from plexica.api.ids import public_id_field
+from plexica.models import CreatedBy, OrganizationScoped, Timestamped
 
 
 class AccessRole(models.TextChoices):
@@ -17,7 +17,7 @@ class AccessRole(models.TextChoices):
 ROLE_RANK = {AccessRole.VIEWER: 1, AccessRole.EDITOR: 2, AccessRole.MANAGER: 3}
 
 
-class AccessGrant(models.Model):
+class AccessGrant(OrganizationScoped, Timestamped, CreatedBy):
     """A role on one resource for one member, one team, or the whole organization (exactly one).
 
     Revocation is soft (`revoked_at`); granting the same subject again reactivates the row with the new role.
@@ -28,7 +28,6 @@ class AccessGrant(models.Model):
     Role = AccessRole
 
     id = public_id_field("grt")
-    organization = models.ForeignKey("tenancy.Organization", on_delete=models.CASCADE, related_name="+")
     resource_type = models.CharField(max_length=32, choices=registry.choices)
     resource_id = models.CharField(max_length=32)
     membership = models.ForeignKey("tenancy.Membership", null=True, blank=True, on_delete=models.CASCADE,
@@ -39,11 +38,6 @@ class AccessGrant(models.Model):
     subject_key = models.CharField(max_length=48, editable=False,
                                    help_text="mem:<id>, team:<id> or org: one grant row per subject")
     role = models.CharField(max_length=16, choices=AccessRole.choices)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
-    updated_at = models.DateTimeField(default=timezone.now)
     revoked_at = models.DateTimeField(null=True, blank=True)
     revoked_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
