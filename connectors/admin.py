@@ -1,14 +1,24 @@
+"""The GitHub connector in the Django admin: accounts, instances with their targets, targets with their
+mappings and sync history, mappings, and sync events. Forms apply the services' field rules; actions call
+the services as the admin user (tenancy's admin_principal)."""
+
 from django import forms
 from django.contrib import admin
 from django.forms.models import BaseInlineFormSet
 
-from connectors import services
 from connectors.models import (
     ConnectorAccount,
     ConnectorInstance,
     ConnectorMapping,
     ConnectorTarget,
     SyncEvent,
+)
+from connectors.services import accounts, instances, sync_events, targets
+from connectors.services.validation import (
+    validate_branch,
+    validate_positive_id,
+    validate_repository_full_name,
+    validate_selector,
 )
 from plexica.tenancy.admin import (
     OrganizationScopedAdmin,
@@ -26,17 +36,17 @@ class ValidatedTargetForm(forms.ModelForm):
 
     def clean_repository_id(self):
         value = self.cleaned_data["repository_id"]
-        services.validate_positive_id(value)
+        validate_positive_id(value)
         return value
 
     def clean_repository_full_name(self):
         value = self.cleaned_data["repository_full_name"]
-        services.validate_repository_full_name(value)
+        validate_repository_full_name(value)
         return value
 
     def clean_branch(self):
         value = self.cleaned_data["branch"]
-        services.validate_branch(value)
+        validate_branch(value)
         return value
 
 
@@ -45,7 +55,7 @@ class ValidatedMappingForm(forms.ModelForm):
 
     def clean_selector(self):
         value = self.cleaned_data["selector"]
-        services.validate_selector(value)
+        validate_selector(value)
         return value
 
     def clean(self):
@@ -151,7 +161,7 @@ class AccountForm(forms.ModelForm):
 
     def clean_installation_id(self):
         value = self.cleaned_data["installation_id"]
-        services.validate_positive_id(value)
+        validate_positive_id(value)
         return value
 
     def clean(self):
@@ -194,7 +204,7 @@ class ConnectorAccountAdmin(OrganizationScopedAdmin):
 
     @admin.action(description="Disconnect selected accounts", permissions=["change"])
     def disconnect_selected(self, request, queryset):
-        apply_to_selected(self, request, queryset, services.disconnect_account, "Disconnected", "account")
+        apply_to_selected(self, request, queryset, accounts.disconnect_account, "Disconnected", "account")
 
 
 @admin.register(ConnectorInstance)
@@ -224,15 +234,15 @@ class ConnectorInstanceAdmin(OrganizationScopedAdmin):
 
     @admin.action(description="Disable selected instances", permissions=["change"])
     def disable_selected(self, request, queryset):
-        apply_to_selected(self, request, queryset, services.disable_instance, "Disabled", "instance")
+        apply_to_selected(self, request, queryset, instances.disable_instance, "Disabled", "instance")
 
     @admin.action(description="Enable selected instances", permissions=["change"])
     def enable_selected(self, request, queryset):
-        apply_to_selected(self, request, queryset, services.enable_instance, "Enabled", "instance")
+        apply_to_selected(self, request, queryset, instances.enable_instance, "Enabled", "instance")
 
     @admin.action(description="Archive selected instances", permissions=["change"])
     def archive_selected(self, request, queryset):
-        apply_to_selected(self, request, queryset, services.archive_instance, "Archived", "instance")
+        apply_to_selected(self, request, queryset, instances.archive_instance, "Archived", "instance")
 
 
 @admin.register(ConnectorTarget)
@@ -255,7 +265,7 @@ class ConnectorTargetAdmin(OrganizationScopedAdmin):
 
     @admin.action(description="Resync selected targets", permissions=["change"])
     def resync_selected(self, request, queryset):
-        apply_to_selected(self, request, queryset, services.resync_target, "Queued a resync of", "target")
+        apply_to_selected(self, request, queryset, targets.resync_target, "Queued a resync of", "target")
 
 
 @admin.register(ConnectorMapping)
@@ -303,4 +313,4 @@ class SyncEventAdmin(OrganizationScopedAdmin):
 
     @admin.action(description="Retry selected failed or partial events", permissions=["retry"])
     def retry_selected(self, request, queryset):
-        apply_to_selected(self, request, queryset, services.retry_sync_event, "Requeued", "sync event")
+        apply_to_selected(self, request, queryset, sync_events.retry_sync_event, "Requeued", "sync event")

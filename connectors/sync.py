@@ -19,11 +19,11 @@ from django.core.cache import cache
 from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
-from wcmatch import glob
 
 from connectors import queueing
 from connectors.github import client
 from connectors.github.client import GitHubError, GitHubTransientError
+from connectors.matching import select_files
 from connectors.models import (
     ConnectorAccount,
     ConnectorInstance,
@@ -51,7 +51,6 @@ logger = logging.getLogger("plexica.connectors.sync")
 BACKOFF_BASE_SECONDS = 30
 BACKOFF_CAP_SECONDS = 15 * 60
 LEASE_RENEW_SECONDS = 60
-GLOB_FLAGS = glob.GLOBSTAR
 RECONCILE_CURSOR_KEY = "connectors:reconcile-cursor"
 # Longer paths do not fit the binding and tombstone rows (PostgreSQL would refuse them with a DataError).
 MAX_PATH_LENGTH = min(SourceBinding._meta.get_field("path").max_length,
@@ -93,17 +92,6 @@ def backoff_seconds(attempt, retry_after=None, rand=random.random):
     if retry_after:
         delay = max(delay, retry_after)
     return min(delay, BACKOFF_CAP_SECONDS)
-
-
-def select_files(files, mappings):
-    """{path: (TreeEntry, mapping)} of the files a mapping selects; the first mapping by position wins."""
-    selected = {}
-    for path in sorted(files):
-        for mapping in mappings:
-            if glob.globmatch(path, mapping.selector, flags=GLOB_FLAGS):
-                selected[path] = (files[path], mapping)
-                break
-    return selected
 
 
 def _target_is_active(target):

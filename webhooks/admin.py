@@ -5,7 +5,7 @@ import json
 from django.contrib import admin
 from django.utils.html import format_html
 
-from webhooks.models import WebhookDelivery
+from webhooks.inbound.models import WebhookDelivery
 
 BODY_PREVIEW_BYTES = 64 * 1024
 

@@ -1,12 +1,19 @@
 from rest_framework import serializers
 
-from connectors import services
 from connectors.models import (
     ConnectorAccount,
     ConnectorInstance,
     ConnectorMapping,
     ConnectorTarget,
     SyncEvent,
+)
+from connectors.services.mappings import MappingInput
+from connectors.services.validation import (
+    MAX_GITHUB_ID,
+    SELECTOR_MAX_LENGTH,
+    validate_branch,
+    validate_repository_full_name,
+    validate_selector,
 )
 from marketplaces.models import ConfigObjectType
 from plexica.api.ids import public_id_pattern
@@ -19,7 +26,7 @@ from plexica.api.serializers import (
 )
 from plexica.plugins.models import PLUGIN_ID_PATTERN
 
-POSITIVE_ID = {"min_value": 1, "max_value": services.MAX_GITHUB_ID}
+POSITIVE_ID = {"min_value": 1, "max_value": MAX_GITHUB_ID}
 # The values alone (labels = values): a choice set distinct from config objects' `type` in the OpenAPI schema,
 # so it gets its own enum component (ObjectTypeEnum) instead of two names for one set.
 OBJECT_TYPES = [(value, value) for value in ConfigObjectType.values]
@@ -142,8 +149,8 @@ class ConnectorMappingInputSerializer(StrictSerializer):
 
     READ_ONLY = {"targetId": "A mapping cannot move to another target; create one there instead."}
 
-    selector = PatternTextField(SELECTOR_PATTERN, max_length=services.SELECTOR_MAX_LENGTH,
-                                validators=[services.validate_selector],
+    selector = PatternTextField(SELECTOR_PATTERN, max_length=SELECTOR_MAX_LENGTH,
+                                validators=[validate_selector],
                                 help_text="A path glob from the repository root: sales/skills/**.")
     objectType = serializers.ChoiceField(choices=OBJECT_TYPES)
     pluginId = serializers.RegexField(PLUGIN_ID_PATTERN, max_length=100, required=False, allow_null=True,
@@ -161,7 +168,7 @@ class ConnectorMappingInputSerializer(StrictSerializer):
 
     def mapping_input(self):
         data = self.validated_data
-        return services.MappingInput(data["selector"], data["objectType"], plugin_id=data.get("pluginId"),
+        return MappingInput(data["selector"], data["objectType"], plugin_id=data.get("pluginId"),
                                      auto_add_to_plugin=data["autoAddToPlugin"])
 
     def changes(self):
@@ -197,9 +204,9 @@ class ConnectorTargetInputSerializer(StrictSerializer):
 
     repositoryId = serializers.IntegerField(**POSITIVE_ID, help_text="GitHub's numeric repository id.")
     repositoryFullName = PatternTextField(REPOSITORY_FULL_NAME_PATTERN, max_length=200,
-                                          validators=[services.validate_repository_full_name],
+                                          validators=[validate_repository_full_name],
                                           help_text="owner/name")
-    branch = PatternTextField(BRANCH_PATTERN, max_length=255, validators=[services.validate_branch])
+    branch = PatternTextField(BRANCH_PATTERN, max_length=255, validators=[validate_branch])
 
     NAMES = {"repositoryId": "repository_id", "repositoryFullName": "repository_full_name",
              "branch": "branch", "status": "status", "disabledReason": "disabled_reason"}
@@ -254,8 +261,8 @@ class SyncEventSerializer(StrictModelSerializer):
 class SetupMappingSerializer(StrictSerializer):
     REQUEST_SCHEMA = AUTO_ADD_NEEDS_PLUGIN
 
-    selector = PatternTextField(SELECTOR_PATTERN, max_length=services.SELECTOR_MAX_LENGTH,
-                                validators=[services.validate_selector])
+    selector = PatternTextField(SELECTOR_PATTERN, max_length=SELECTOR_MAX_LENGTH,
+                                validators=[validate_selector])
     objectType = serializers.ChoiceField(choices=OBJECT_TYPES)
     pluginId = serializers.RegexField(PLUGIN_ID_PATTERN, max_length=100, required=False, allow_null=True,
                                       error_messages=PLUGIN_ID_ERRORS)
@@ -272,14 +279,14 @@ class GitHubSetupSerializer(StrictSerializer):
     connectorInstanceName = serializers.CharField(max_length=200, help_text="Unique in the organization.")
     repositoryId = serializers.IntegerField(**POSITIVE_ID, help_text="GitHub's numeric repository id.")
     repositoryFullName = PatternTextField(REPOSITORY_FULL_NAME_PATTERN, max_length=200,
-                                          validators=[services.validate_repository_full_name],
+                                          validators=[validate_repository_full_name],
                                           help_text="owner/name")
-    branch = PatternTextField(BRANCH_PATTERN, max_length=255, validators=[services.validate_branch])
+    branch = PatternTextField(BRANCH_PATTERN, max_length=255, validators=[validate_branch])
     mappings = SetupMappingSerializer(many=True, allow_empty=False, max_length=100,
                                       help_text="In evaluation order; the first matching mapping wins.")
 
     def mapping_inputs(self):
-        return [services.MappingInput(selector=m["selector"], object_type=m["objectType"],
+        return [MappingInput(selector=m["selector"], object_type=m["objectType"],
                                       plugin_id=m.get("pluginId"), auto_add_to_plugin=m["autoAddToPlugin"])
                 for m in self.validated_data["mappings"]]
 

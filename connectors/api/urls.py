@@ -1,7 +1,5 @@
 from django.urls import path
 
-from marketplaces.api.urls import grant_routes
-
 from connectors.api.views import (
     ConnectorAccountViewSet,
     ConnectorInstanceGrantViewSet,
@@ -11,6 +9,7 @@ from connectors.api.views import (
     GitHubSetupViewSet,
     SyncEventViewSet,
 )
+from plexica.access.api.views import grant_routes
 
 app_name = "connectors-api"
 

@@ -4,7 +4,8 @@ Handlers only touch the database (find targets, create sync events, update accou
 sync itself, with its GitHub API calls, runs in the worker, enqueued on commit by queue_sync_event.
 An installation id is only trusted together with the repository id: a push routes to a target only
 when the target's account holds the payload's installation. An installation belongs to one organization
-(connectors.services.connect_account), so one org's installation never reaches another org's targets.
+(connectors.services.accounts.connect_account), so one org's installation never reaches another org's
+targets.
 """
 
 import re
@@ -14,9 +15,14 @@ from django.utils import timezone
 
 from connectors.models import ConnectorAccount, ConnectorInstance, ConnectorTarget, Provider, SyncEvent
 from connectors.queueing import queue_sync_event
-from connectors.services import MAX_GITHUB_ID, validate_repository_full_name
+from connectors.services.validation import MAX_GITHUB_ID, validate_repository_full_name
 from plexica.errors import Invalid
-from webhooks.providers import HandlerResult, WebhookProvider, hmac_sha256_signature_valid, register_provider
+from webhooks.inbound.providers import (
+    HandlerResult,
+    WebhookProvider,
+    hmac_sha256_signature_valid,
+    register_provider,
+)
 
 SIGNATURE_HEADER = "X-Hub-Signature-256"
 COMMIT_SHA = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?")  # SHA-1, or SHA-256 repositories

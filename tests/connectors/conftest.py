@@ -10,7 +10,7 @@
 - `github_target`    factory: github_target(repo, mappings=[("skills/**", "skill")], ...) -> a ConnectorTarget
                      of `org` with account (the repo's installation, which belongs to one organization),
                      instance and mappings; a mapping may name a plugin as third item (auto-added).
-- `system`           the principal the sync acts as for `org` (no user).
+- `system`           the principal the sync acts as for `org`: Principal.system(org).
 - `eager_tasks`      enqueued Celery tasks run in-process even when REDIS_URL names a broker (pair it with
                      django_capture_on_commit_callbacks(execute=True) to run what a commit would send).
 """
@@ -18,12 +18,12 @@
 import hashlib
 import hmac
 from dataclasses import dataclass
-from types import SimpleNamespace
 
 import pytest
 
 from connectors.models import ConnectorAccount, ConnectorInstance, ConnectorMapping, ConnectorTarget
 from plexica.celery import app as celery_app
+from plexica.tenancy.principal import Principal
 from tests.connectors.github_stub import generate_app_keys, start_stub
 
 GITHUB_APP_ID = "98765"
@@ -83,7 +83,7 @@ def eager_tasks():
 
 @pytest.fixture
 def system(org):
-    return SimpleNamespace(organization=org, user=None)
+    return Principal.system(org)
 
 
 @pytest.fixture

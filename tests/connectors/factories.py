@@ -2,32 +2,34 @@
 
 from django.utils import timezone
 
-from connectors import services
 from connectors.models import SyncEvent
+from connectors.services import accounts, instances, targets
+from connectors.services.mappings import MappingInput, create_mapping
 from plexica.tenancy.principal import Principal
 
 API = "/api/v1"
 
 
-def principal(org, user=None):
-    return Principal(organization=org, user=user)
+def principal(org):
+    """The organization acting on its own: every rule of the services passes, nobody is recorded as creator."""
+    return Principal.system(org)
 
 
 def account(org, installation_id=1001, **details):
-    return services.connect_account(principal(org), installation_id, **details)[0]
+    return accounts.connect_account(principal(org), installation_id, **details)[0]
 
 
 def instance(org, name="Sales repo", installation_id=1001, account_=None):
     account_ = account_ or account(org, installation_id)
-    return services.create_instance(principal(org), account_.pk, name)
+    return instances.create_instance(principal(org), account_.pk, name)
 
 
 def target(org, instance_=None, repository_id=42, full_name="acme/sales", branch="main", mappings=()):
     instance_ = instance_ or instance(org)
-    created = services.create_target(principal(org), instance_.pk, repository_id, full_name, branch)
+    created = targets.create_target(principal(org), instance_.pk, repository_id, full_name, branch)
     for selector, object_type in mappings:
-        services.create_mapping(principal(org), created.pk, services.MappingInput(selector, object_type))
-    return created
+        create_mapping(principal(org), created.pk, MappingInput(selector, object_type))
+    return targets.get_target(principal(org), created.pk)  # its mappings prefetched, those above included
 
 
 def event(target_, status=SyncEvent.Status.FAILED, event_type=SyncEvent.Type.PUSH, head_sha="a" * 40,

@@ -5,7 +5,6 @@ from django.contrib.admin.utils import quote
 from django.urls import reverse
 from django.utils import timezone
 
-from connectors import services
 from connectors.admin import SYNC_HISTORY_ROWS
 from connectors.models import (
     ConnectorAccount,
@@ -14,6 +13,7 @@ from connectors.models import (
     ConnectorTarget,
     SyncEvent,
 )
+from connectors.services import targets
 from plexica.plugins.models import Plugin
 from tests.connectors import factories
 from tests.connectors.factories import principal
@@ -174,7 +174,7 @@ def test_the_resync_action_queues_a_manual_event_per_target_and_reports_the_refu
     logged_in, org, mine, django_capture_on_commit_callbacks
 ):
     disabled = factories.target(org, mine.instance, repository_id=7, full_name="acme/old")
-    services.update_target(principal(org), disabled.pk, status="disabled")
+    targets.update_target(principal(org), disabled.pk, status="disabled")
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         response = logged_in.post(reverse("admin:connectors_connectortarget_changelist"),
                                   {"action": "resync_selected", "_selected_action": [mine.pk, disabled.pk]},

@@ -6,7 +6,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from connectors import services
+from connectors import matching
 from connectors.models import (
     ConnectorAccount,
     ConnectorInstance,
@@ -15,6 +15,7 @@ from connectors.models import (
     SourceBinding,
     SyncEvent,
 )
+from connectors.services import accounts, instances, mappings, targets, validation
 from marketplaces.models import ConfigObject
 from plexica.errors import Conflict, Invalid
 from plexica.plugins.models import Plugin
@@ -98,7 +99,7 @@ def test_an_installation_another_organization_holds_is_409_without_naming_it_and
 ):
     theirs = factories.account(other_org, installation_id=4321)
     if theirs_disconnected:  # GitHub never reuses an installation id: a disconnected account still holds it
-        services.disconnect_account(principal(other_org), theirs.pk)
+        accounts.disconnect_account(principal(other_org), theirs.pk)
     response = admin_api.post(ACCOUNTS, {"installationId": 4321, "accountLogin": "acme"}, format="json")
     error = _error(response, 409)
     assert error["message"] == "This installation is connected to another organization."
@@ -113,22 +114,22 @@ def test_a_concurrent_connect_that_loses_the_unique_constraint_is_409(org, other
     # Both requests looked before either inserted: the constraint decides, and the loser gets a Conflict.
     factories.account(other_org, installation_id=4321)
     looked = []
-    real_lookup = services._account_of_installation
+    real_lookup = accounts.account_of_installation
 
     def lookup_before_the_other_insert(installation_id):
         looked.append(installation_id)
         return None if len(looked) == 1 else real_lookup(installation_id)
 
-    monkeypatch.setattr(services, "_account_of_installation", lookup_before_the_other_insert)
+    monkeypatch.setattr(accounts, "account_of_installation", lookup_before_the_other_insert)
     with pytest.raises(Conflict) as raised:
-        services.connect_account(principal(org), 4321)
+        accounts.connect_account(principal(org), 4321)
     assert raised.value.message == "This installation is connected to another organization."
     assert ConnectorAccount.objects.filter(organization=org).count() == 0
 
 
 def test_accounts_are_listed_newest_first_with_pagination_and_a_status_filter(admin_api, org):
     ids = [factories.account(org, installation_id=n).pk for n in (1, 2, 3)]
-    services.disconnect_account(principal(org), ids[0])
+    accounts.disconnect_account(principal(org), ids[0])
     page = admin_api.get(ACCOUNTS, {"limit": 2}).json()
     assert [i["id"] for i in page["items"]] == ids[:0:-1]
     rest = admin_api.get(ACCOUNTS, {"limit": 2, "cursor": page["nextCursor"]}).json()
@@ -185,7 +186,7 @@ def test_an_instance_of_another_organizations_account_is_404_and_of_a_disconnect
     foreign = factories.account(other_org)
     assert _error(admin_api.post(INSTANCES, {"accountId": foreign.pk, "name": "x"}, format="json"), 404)
     mine = factories.account(org, installation_id=5)
-    services.disconnect_account(principal(org), mine.pk)
+    accounts.disconnect_account(principal(org), mine.pk)
     error = _error(admin_api.post(INSTANCES, {"accountId": mine.pk, "name": "x"}, format="json"), 409)
     assert "disconnected" in error["message"]
     assert not ConnectorInstance.objects.exists()
@@ -249,9 +250,9 @@ def test_an_instance_that_is_the_source_of_config_objects_or_syncing_cannot_be_d
 def test_instances_are_listed_by_name_with_filters_and_pagination(admin_api, org):
     names = ["Alpha", "Bravo", "Charlie"]
     account = factories.account(org)
-    ids = [services.create_instance(principal(org), account.pk, name, description=f"about {name}").pk
+    ids = [instances.create_instance(principal(org), account.pk, name, description=f"about {name}").pk
            for name in names]
-    services.disable_instance(principal(org), ids[1])
+    instances.disable_instance(principal(org), ids[1])
     page = admin_api.get(INSTANCES, {"limit": 2}).json()
     assert [i["name"] for i in page["items"]] == ["Alpha", "Bravo"]
     rest = admin_api.get(INSTANCES, {"limit": 2, "cursor": page["nextCursor"]}).json()
@@ -308,7 +309,7 @@ def test_the_same_repository_branch_twice_in_an_instance_is_409(admin_api, org, 
 
 def test_an_archived_instance_takes_no_new_targets(admin_api, org):
     instance = factories.instance(org)
-    services.archive_instance(principal(org), instance.pk)
+    instances.archive_instance(principal(org), instance.pk)
     body = {"repositoryId": 42, "repositoryFullName": "acme/sales", "branch": "main"}
     assert "archived" in _error(admin_api.post(f"{INSTANCES}/{instance.pk}/targets", body, format="json"),
                                 409)["message"]
@@ -316,7 +317,7 @@ def test_an_archived_instance_takes_no_new_targets(admin_api, org):
 
 def test_targets_are_listed_per_instance_with_their_mappings_and_a_status_filter(admin_api, org, target):
     other = factories.target(org, target.instance, repository_id=43, full_name="acme/support")
-    services.update_target(principal(org), other.pk, status="disabled")
+    targets.update_target(principal(org), other.pk, status="disabled")
     factories.target(org, factories.instance(org, "Elsewhere", installation_id=2))
     items = admin_api.get(f"{INSTANCES}/{target.instance_id}/targets").json()["items"]
     assert [i["id"] for i in items] == [other.pk, target.pk]
@@ -352,7 +353,7 @@ def test_the_target_service_refuses_what_the_api_never_sends(org, target):
              ({"branch": "main\n"}, "branch"), ({"repository_full_name": "acme/x\n"}, "repositoryFullName")]
     for changes, field in cases:
         with pytest.raises(Invalid) as raised:
-            services.update_target(principal(org), target.pk, **changes)
+            targets.update_target(principal(org), target.pk, **changes)
         assert raised.value.extra == {"field": field}
     target.refresh_from_db()
     assert (target.repository_id, target.status, target.branch) == (42, "active", "main")
@@ -403,11 +404,11 @@ def test_resync_of_a_target_that_does_not_sync_is_409_and_queues_nothing(
     admin_api, org, target, stop, django_capture_on_commit_callbacks
 ):
     if stop == "target":
-        services.update_target(principal(org), target.pk, status="disabled")
+        targets.update_target(principal(org), target.pk, status="disabled")
     elif stop == "instance":
-        services.disable_instance(principal(org), target.instance_id)
+        instances.disable_instance(principal(org), target.instance_id)
     else:
-        services.disconnect_account(principal(org), target.instance.account_id)
+        accounts.disconnect_account(principal(org), target.instance.account_id)
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         error = _error(admin_api.post(f"{TARGETS}/{target.pk}/resync"), 409)
     assert stop in error["message"].lower()
@@ -455,15 +456,15 @@ def test_a_selector_with_a_nul_character_is_refused_by_the_body_parser_and_by_th
     assert _error(admin_api.post(f"{TARGETS}/{target.pk}/mappings", body, format="json"), 400)
     assert ConnectorMapping.objects.count() == 1
     with pytest.raises(ValidationError):  # the admin's forms have no JSON parser in front of them
-        services.validate_selector("a\x00b")
+        validation.validate_selector("a\x00b")
 
 
 def test_a_selector_matches_paths_the_way_the_sync_does():
-    from connectors import sync
-
-    matcher = services.compile_selector("sales/skills/**")
+    matcher = matching.compile_selector("sales/skills/**")
     for path in ("sales/skills/pitch.md", "sales/skills/deep/er/close.md", "marketing/skills/x.md"):
-        assert matcher.match(path) == sync.glob.globmatch(path, "sales/skills/**", flags=sync.GLOB_FLAGS)
+        assert matcher.match(path) == matching.selector_matches(path, "sales/skills/**")
+        selected = matching.select_files({path: "file"}, [ConnectorMapping(selector="sales/skills/**")])
+        assert bool(selected) == matcher.match(path)
     assert matcher.match("sales/skills/deep/er/close.md") and not matcher.match("marketing/skills/x.md")
 
 
@@ -505,7 +506,7 @@ def test_deleting_a_mapping_is_204(admin_api, target):
 
 
 def test_the_mappings_of_an_archived_instance_are_read_only(admin_api, org, target):
-    services.archive_instance(principal(org), target.instance_id)
+    instances.archive_instance(principal(org), target.instance_id)
     mapping = target.mappings.get()
     assert _error(admin_api.patch(f"{MAPPINGS}/{mapping.pk}", {"selector": "x/**"}, format="json"), 409)
     assert _error(admin_api.delete(f"{MAPPINGS}/{mapping.pk}"), 409)
@@ -587,7 +588,7 @@ def test_retry_of_an_event_that_is_not_failed_or_partial_is_409_naming_its_statu
 
 def test_retry_of_an_event_whose_target_is_disabled_is_409(admin_api, org, target):
     event = factories.event(target)
-    services.update_target(principal(org), target.pk, status="disabled")
+    targets.update_target(principal(org), target.pk, status="disabled")
     assert "enable it first" in _error(admin_api.post(f"{EVENTS}/{event.pk}/retry"), 409)["message"]
     event.refresh_from_db()
     assert event.status == "failed"
@@ -625,7 +626,7 @@ def test_list_endpoints_cost_the_same_queries_for_two_rows_or_twelve(admin_api, 
     _grow(org, 10)
     for n in range(10):  # more rows inside the one instance and the one target, for the nested lists
         factories.target(org, instance, repository_id=1000 + n, mappings=[("c/**", "tool"), ("e/**", "mcp")])
-        services.create_mapping(principal(org), target.pk, services.MappingInput(f"d{n}/**", "hook"))
+        mappings.create_mapping(principal(org), target.pk, mappings.MappingInput(f"d{n}/**", "hook"))
     with django_assert_max_num_queries(few):
         assert admin_api.get(url).status_code == 200
     assert count()[1] >= rows + 10
@@ -825,7 +826,7 @@ def test_two_organizations_connecting_one_installation_at_once_leave_it_to_exact
     for installation_id in range(9001, 9006):
         def connect(organization, installation_id=installation_id):
             try:
-                return services.connect_account(principal(organization), installation_id)[0].organization_id
+                return accounts.connect_account(principal(organization), installation_id)[0].organization_id
             except Conflict as exc:
                 return exc.message
 

@@ -6,15 +6,15 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from connectors import services
 from connectors.models import ConnectorAccount, ConnectorInstance, ConnectorTarget, SourceBinding, SyncEvent
 from connectors.queueing import queue_sync_event
+from connectors.services import accounts, mappings, setup
 from marketplaces.models import ConfigObject
 from plexica.celery import app as celery_app
 from plexica.errors import Conflict
 from tests.connectors.factories import principal
 from tests.webhooks import FORM, SECRET, connect, deliver, push_payload
-from webhooks.models import WebhookDelivery
+from webhooks.inbound.models import WebhookDelivery
 
 pytestmark = pytest.mark.django_db
 
@@ -470,10 +470,10 @@ def test_another_organization_cannot_take_over_an_installation_and_its_pushes_ne
     github_target(repo)
     intruder = principal(other_org)
     with pytest.raises(Conflict):
-        services.connect_account(intruder, repo.installation_id)
+        accounts.connect_account(intruder, repo.installation_id)
     with pytest.raises(Conflict):
-        services.setup_github(intruder, repo.installation_id, "Takeover", repo.id, repo.full_name, "main",
-                              [services.MappingInput("**", "skill")])
+        setup.setup_github(intruder, repo.installation_id, "Takeover", repo.id, repo.full_name, "main",
+                              [mappings.MappingInput("**", "skill")])
 
     head = repo.update({"skills/more.md": "# More\n"})
     with django_capture_on_commit_callbacks(execute=True):

@@ -14,9 +14,14 @@ from plexica.errors import Invalid, PayloadTooLarge
 from plexica.tenancy.services import ensure_user
 from tests.concurrency import run_together
 from tests.webhooks import FORM, SECRET, URL, deliver, push_payload, sign
-from webhooks.models import WebhookDelivery
-from webhooks.providers import HandlerResult, WebhookProvider, hmac_sha256_signature_valid, register_provider
-from webhooks.services import read_capped_body
+from webhooks.inbound.models import WebhookDelivery
+from webhooks.inbound.providers import (
+    HandlerResult,
+    WebhookProvider,
+    hmac_sha256_signature_valid,
+    register_provider,
+)
+from webhooks.inbound.services import read_capped_body
 
 pytestmark = pytest.mark.django_db
 
@@ -267,7 +272,7 @@ class FlakyHandler:
 
 @pytest.fixture
 def flaky_provider(settings):
-    from webhooks import providers
+    from webhooks.inbound import providers
 
     settings.FLAKY_WEBHOOK_SECRET = SECRET
     handler = FlakyHandler()

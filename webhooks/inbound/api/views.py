@@ -13,7 +13,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from webhooks import services
+from webhooks.inbound import services
 
 WebhookAccepted = inline_serializer("WebhookAccepted", {
     "ok": serializers.BooleanField(default=True),

@@ -19,8 +19,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from plexica.errors import DomainError, Invalid, NotFound, PayloadTooLarge, ServiceUnavailable
-from webhooks.models import WebhookDelivery
-from webhooks.providers import get_provider
+from webhooks.inbound.models import WebhookDelivery
+from webhooks.inbound.providers import get_provider
 
 logger = logging.getLogger("plexica.webhooks")
 

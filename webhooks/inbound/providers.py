@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 
-from webhooks.models import WebhookDelivery
+from webhooks.inbound.models import WebhookDelivery
 
 
 @dataclass
