@@ -1,19 +1,18 @@
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.utils import timezone
 
 from dependencies.ranges import MAX_RANGE_LENGTH, is_valid_range
+from plexica.models import Created, OrganizationScoped
 from plexica.plugins.models import plugin_id_validator
 
 
-class PluginDependency(models.Model):
+class PluginDependency(OrganizationScoped, Created):
     """`plugin` needs `depends_on_plugin_id` in a version of `version` (an npm range).
 
     The depended-on plugin is named, not linked: a plugin may name one the organization does not have
     (resolution reports it missing).
     """
 
-    organization = models.ForeignKey("tenancy.Organization", on_delete=models.CASCADE, related_name="+")
     plugin = models.ForeignKey("plugins.Plugin", on_delete=models.CASCADE, related_name="dependencies")
     depends_on_plugin_id = models.CharField(
         "depends on plugin id", max_length=100, validators=[plugin_id_validator]
@@ -23,7 +22,6 @@ class PluginDependency(models.Model):
         help_text="An npm range: ^1.2.0, ~2.3, 1.x || >=2.5.0, 1.2.3 - 2.3 ... Empty means any version (*).",
     )
     required = models.BooleanField(default=True, help_text="An optional dependency only warns when unmet.")
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
         ordering = ["depends_on_plugin_id"]

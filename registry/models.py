@@ -2,6 +2,7 @@ from django.db import models
 from django.utils import timezone
 
 from plexica.api.ids import public_id_field
+from plexica.models import OrganizationScoped
 
 
 class ServiceStatus(models.TextChoices):
@@ -67,10 +68,9 @@ class ServiceEndpoint(models.Model):
         return f"{self.method} {self.path}"
 
 
-class ServiceStatusTransition(models.Model):
+class ServiceStatusTransition(OrganizationScoped):
     """One persisted change of a service's health, for the service's history in the admin."""
 
-    organization = models.ForeignKey("tenancy.Organization", on_delete=models.CASCADE, related_name="+")
     service = models.ForeignKey(PluginService, on_delete=models.CASCADE, related_name="transitions")
     from_status = models.CharField(max_length=16, choices=ServiceStatus.choices)
     to_status = models.CharField(max_length=16, choices=ServiceStatus.choices)

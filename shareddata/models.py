@@ -3,27 +3,26 @@ import uuid
 from django.db import models
 from django.utils import timezone
 
+from plexica.models import OrganizationScoped, Timestamped
+
 
 def new_etag():
     return uuid.uuid4().hex
 
 
-class SharedEntry(models.Model):
+class SharedEntry(OrganizationScoped, Timestamped):
     """(organization, namespace, key) -> any JSON value (null included), owned by one plugin.
 
     An entry whose `expires_at` has passed does not exist for readers, whether or not the purge
     task has removed its row yet.
     """
 
-    organization = models.ForeignKey("tenancy.Organization", on_delete=models.CASCADE, related_name="+")
     namespace = models.CharField(max_length=128)
     key = models.CharField(max_length=128)
     value = models.JSONField(null=True, blank=True)
     owner = models.ForeignKey("plugins.Plugin", on_delete=models.CASCADE, related_name="shared_entries")
     expires_at = models.DateTimeField(null=True, blank=True)
     etag = models.CharField(max_length=32, default=new_etag, editable=False)
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
-    updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["namespace", "key"]

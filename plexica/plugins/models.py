@@ -6,6 +6,7 @@ from django.db import models
 from django.utils import timezone
 
 from plexica.api.ids import PLUGIN_ID_PATTERN, public_id_field
+from plexica.models import OrganizationScoped
 
 plugin_id_validator = RegexValidator(
     PLUGIN_ID_PATTERN, "A plugin id is 'plugin-' followed by lowercase letters, digits and hyphens."
@@ -81,10 +82,9 @@ permission_validator = RegexValidator(
 )
 
 
-class PermissionGrant(models.Model):
+class PermissionGrant(OrganizationScoped):
     """The organization lets `plugin` use endpoints that require `permission`."""
 
-    organization = models.ForeignKey("tenancy.Organization", on_delete=models.CASCADE, related_name="+")
     plugin = models.ForeignKey(Plugin, on_delete=models.CASCADE, related_name="permission_grants")
     permission = models.CharField(max_length=200, validators=[permission_validator])
     granted_by = models.ForeignKey(
@@ -111,7 +111,7 @@ class PermissionGrant(models.Model):
             raise ValidationError({"plugin": "This plugin belongs to another organization."})
 
 
-class LifecycleTransition(models.Model):
+class LifecycleTransition(OrganizationScoped):
     """One change of a plugin's lifecycle state: who did what, when, from which state to which."""
 
     class Action(models.TextChoices):
@@ -124,7 +124,6 @@ class LifecycleTransition(models.Model):
         API = "api", "API"
         ADMIN = "admin", "Admin"
 
-    organization = models.ForeignKey("tenancy.Organization", on_delete=models.CASCADE, related_name="+")
     plugin = models.ForeignKey(Plugin, on_delete=models.CASCADE, related_name="lifecycle_transitions")
     action = models.CharField(max_length=16, choices=Action.choices)
     from_state = models.CharField(max_length=16, choices=Plugin.LifecycleState.choices)

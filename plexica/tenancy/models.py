@@ -5,6 +5,7 @@ from django.db import models
 from django.utils import timezone
 
 from plexica.api.ids import public_id_field
+from plexica.models import Created
 
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{1,62}$"
 slug_validator = RegexValidator(
@@ -13,7 +14,7 @@ slug_validator = RegexValidator(
 )
 
 
-class Organization(models.Model):
+class Organization(Created):
     class Status(models.TextChoices):
         ACTIVE = "active", "Active"
         SUSPENDED = "suspended", "Suspended"
@@ -22,7 +23,6 @@ class Organization(models.Model):
     slug = models.CharField(max_length=63, unique=True, validators=[slug_validator])
     name = models.CharField(max_length=200)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
         ordering = ["slug"]
@@ -35,12 +35,11 @@ class Organization(models.Model):
         return self.status == self.Status.ACTIVE
 
 
-class Team(models.Model):
+class Team(Created):
     id = public_id_field("team")
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="teams")
     slug = models.CharField(max_length=63, validators=[slug_validator])
     name = models.CharField(max_length=200)
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
         ordering = ["organization__slug", "slug"]
@@ -50,7 +49,7 @@ class Team(models.Model):
         return f"{self.organization.slug}/{self.slug}"
 
 
-class Membership(models.Model):
+class Membership(Created):
     class Role(models.TextChoices):
         OWNER = "owner", "Owner"
         ADMIN = "admin", "Admin"
@@ -61,7 +60,6 @@ class Membership(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
     teams = models.ManyToManyField(Team, through="TeamMembership", related_name="members", blank=True)
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
         ordering = ["organization__slug", "user__username"]
@@ -75,10 +73,9 @@ class Membership(models.Model):
         return self.role in (self.Role.OWNER, self.Role.ADMIN)
 
 
-class TeamMembership(models.Model):
+class TeamMembership(Created):
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="team_memberships")
     membership = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="team_memberships")
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["team", "membership"], name="team_membership_unique")]
@@ -91,7 +88,7 @@ class TeamMembership(models.Model):
             raise ValidationError("The team and the membership belong to different organizations.")
 
 
-class ApiKey(models.Model):
+class ApiKey(Created):
     """A bearer credential of one organization. Only the SHA-256 of the token is stored."""
 
     class Scope(models.TextChoices):
@@ -134,7 +131,6 @@ class ApiKey(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, editable=False, related_name="+"
     )
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
         ordering = ["-created_at"]
