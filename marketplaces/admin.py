@@ -31,7 +31,6 @@ from marketplaces.sharing import CONFIG_OBJECT, MARKETPLACE
 from plexica.access.admin import AccessGrantsDisplayMixin
 from plexica.errors import Conflict, DomainError
 from plexica.plugins.models import Plugin
-from plexica.plugins.sharing import PLUGIN
 from plexica.tenancy.admin import (
     OrganizationScopedAdmin,
     OrganizationScopedInline,
@@ -358,22 +357,6 @@ class MarketplaceAdmin(AccessGrantsDisplayMixin, OrganizationScopedAdmin):
     @admin.action(description="Restore selected marketplaces", permissions=["change"])
     def restore_selected(self, request, queryset):
         apply_to_selected(self, request, queryset, composition.restore_marketplace, "Restored", "marketplace")
-
-
-# Plugins: the registered plugin admin (the core's, or another app's subclass) gains the grants table.
-
-
-def _with_access_grants(plugin_admin_class):
-    return type(plugin_admin_class.__name__, (AccessGrantsDisplayMixin, plugin_admin_class), {
-        "__module__": __name__, "grant_resource_type": PLUGIN,
-        "__doc__": f"{plugin_admin_class.__doc__ or ''} With the plugin's active access grants.",
-    })
-
-
-if not issubclass(type(admin.site.get_model_admin(Plugin)), AccessGrantsDisplayMixin):
-    _plugin_admin_class = type(admin.site.get_model_admin(Plugin))
-    admin.site.unregister(Plugin)
-    admin.site.register(Plugin, _with_access_grants(_plugin_admin_class))
 
 
 # Releases

@@ -18,6 +18,25 @@ from plexica.errors import DomainError
 from plexica.tenancy.admin import OrganizationScopedAdmin, admin_principal, admin_url
 
 
+def grants_panel(resource_type, obj):
+    """The active grants on `obj`, a resource of `resource_type`, as a table with a link to add one (prefilled)
+    and one to all of them, revoked ones too."""
+    grants = access.active_grants(obj.organization_id, resource_type, obj.pk).order_by("created_at")
+    target = {"resource_type": resource_type, "resource_id": obj.pk}
+    add_url = admin_url("access_accessgrant_add", query={"organization": obj.organization_id, **target})
+    all_url = admin_url("access_accessgrant_changelist", query=target)
+    rows = format_html_join("", "<tr><td><a href=\"{}\">{}</a></td><td>{}</td><td>{}</td><td>{}</td></tr>", (
+        (admin_url("access_accessgrant_change", grant.pk), grant.subject_label,
+         grant.get_role_display(), grant.created_by or "-", grant.created_at.strftime("%Y-%m-%d %H:%M"))
+        for grant in grants
+    ))
+    table = format_html(
+        "<table><thead><tr><th>who</th><th>role</th><th>granted by</th><th>since</th></tr></thead>"
+        "<tbody>{}</tbody></table>", rows) if rows else "No active grants: only org admins have access."
+    return format_html("{}<p><a class=\"addlink\" href=\"{}\">Add a grant</a> &middot; "
+                       "<a href=\"{}\">All grants, revoked ones too</a></p>", table, add_url, all_url)
+
+
 class AccessGrantsDisplayMixin:
     """Adds a read-only "access grants" table (active grants, a link to add one prefilled) to change pages."""
 
@@ -32,21 +51,7 @@ class AccessGrantsDisplayMixin:
 
     @admin.display(description="access grants")
     def access_grants(self, obj):
-        resource_type = self.grant_resource_type
-        grants = access.active_grants(obj.organization_id, resource_type, obj.pk).order_by("created_at")
-        target = {"resource_type": resource_type, "resource_id": obj.pk}
-        add_url = admin_url("access_accessgrant_add", query={"organization": obj.organization_id, **target})
-        all_url = admin_url("access_accessgrant_changelist", query=target)
-        rows = format_html_join("", "<tr><td><a href=\"{}\">{}</a></td><td>{}</td><td>{}</td><td>{}</td></tr>", (
-            (admin_url("access_accessgrant_change", grant.pk), grant.subject_label,
-             grant.get_role_display(), grant.created_by or "-", grant.created_at.strftime("%Y-%m-%d %H:%M"))
-            for grant in grants
-        ))
-        table = format_html(
-            "<table><thead><tr><th>who</th><th>role</th><th>granted by</th><th>since</th></tr></thead>"
-            "<tbody>{}</tbody></table>", rows) if rows else "No active grants: only org admins have access."
-        return format_html("{}<p><a class=\"addlink\" href=\"{}\">Add a grant</a> &middot; "
-                           "<a href=\"{}\">All grants, revoked ones too</a></p>", table, add_url, all_url)
+        return grants_panel(self.grant_resource_type, obj)
 
 
 class AccessGrantForm(forms.ModelForm):

@@ -9,8 +9,10 @@ from django.core import checks
 from django.utils.html import format_html, format_html_join
 from django.utils.timezone import localtime
 
+from plexica.access.admin import grants_panel
 from plexica.plugins.admin_extensions import plugin_admin_extensions
 from plexica.plugins.models import LifecycleTransition, PermissionGrant, Plugin
+from plexica.plugins.sharing import PLUGIN
 from plexica.tenancy.admin import OrganizationScopedAdmin, OrganizationScopedInline
 
 
@@ -20,6 +22,12 @@ class PermissionGrantInline(OrganizationScopedInline):
     readonly_fields = ["granted_by", "granted_at"]
     extra = 0
     verbose_name_plural = "permissions granted to this plugin (checked by the gateway on every call)"
+
+
+@admin.display(description="access grants")
+def access_grants(plugin):
+    """The plugin page's panel of who may use the plugin (PluginsConfig.ready() adds it, after other apps')."""
+    return grants_panel(PLUGIN, plugin)
 
 
 @admin.register(Plugin)

@@ -7,6 +7,9 @@ class PluginsConfig(AppConfig):
     verbose_name = "Plugins"
 
     def ready(self):
+        from plexica.plugins import admin as plugins_admin
         from plexica.plugins import sharing
+        from plexica.plugins.admin_extensions import register_plugin_panel
 
         sharing.register()
+        register_plugin_panel("access_grants", plugins_admin.access_grants, order=200)

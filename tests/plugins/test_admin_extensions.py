@@ -1,0 +1,125 @@
+"""One Plugin admin, the core's: what other apps contribute reaches it whatever order they register in."""
+
+from collections import defaultdict
+
+import pytest
+from django.apps import apps
+from django.contrib import admin
+from django.contrib.admin.utils import quote
+from django.core import checks
+from django.test import RequestFactory
+from django.urls import reverse
+
+from dependencies.models import PluginDependency
+from plexica.plugins.admin import PermissionGrantInline, PluginAdmin
+from plexica.plugins.admin_extensions import (
+    ACTION,
+    INLINE,
+    PANEL,
+    Contribution,
+    PluginAdminExtensions,
+    plugin_admin_extensions,
+)
+from plexica.plugins.models import Plugin
+from plexica.tenancy.admin import ReadOnlyOrganizationScopedInline
+
+LIFECYCLE_ACTIONS = ["install_selected", "enable_selected", "disable_selected", "uninstall_selected"]
+
+
+def _request(user):
+    request = RequestFactory().get("/admin/plugins/plugin/")
+    request.user = user
+    return request
+
+
+def _page(model_admin, request, plugin):
+    """What the admin shows: add and change fields, read-only fields, inlines, actions (in their order)."""
+    return {
+        "add fields": list(model_admin.get_fields(request, None)),
+        "change fields": list(model_admin.get_fields(request, plugin)),
+        "read-only": list(model_admin.get_readonly_fields(request, plugin)),
+        "inlines": list(model_admin.get_inlines(request, plugin)),
+        "actions": list(model_admin.get_actions(request)),
+        "list display": list(model_admin.get_list_display(request)),
+    }
+
+
+def _rebuilt(contributions):
+    fresh = PluginAdminExtensions()
+    for contribution in contributions:
+        fresh.add(contribution)
+    model_admin = PluginAdmin(Plugin, admin.site)
+    model_admin.extensions = fresh
+    return model_admin
+
+
+def test_the_registered_plugin_admin_is_the_cores_own_class():
+    assert type(admin.site._registry[Plugin]) is PluginAdmin
+
+
+def test_the_plugin_admin_has_every_apps_contribution(org_admin, crm_plugin):
+    page = _page(admin.site._registry[Plugin], _request(org_admin.user), crm_plugin)
+
+    assert page["change fields"][-3:] == ["lifecycle_history", "declared_dependencies", "access_grants"]
+    assert "declared_dependencies" not in page["add fields"] and "access_grants" not in page["add fields"]
+    assert {"lifecycle_state", "declared_dependencies", "access_grants"} <= set(page["read-only"])
+    assert page["inlines"] == [PermissionGrantInline]
+    assert page["actions"] == ["delete_selected", *LIFECYCLE_ACTIONS]
+
+
+@pytest.mark.parametrize("app_order", ["as installed", "reversed"])
+def test_contributions_reach_the_admin_the_same_whatever_order_their_apps_register_in(org_admin, crm_plugin,
+                                                                                     app_order):
+    by_app = defaultdict(list)
+    for contribution in plugin_admin_extensions.contributions():
+        by_app[apps.get_containing_app_config(contribution.value.__module__).label].append(contribution)
+    assert len(by_app) >= 2  # otherwise there would be no order between apps to speak of
+    labels = [config.label for config in apps.get_app_configs() if config.label in by_app]
+    if app_order == "reversed":
+        labels = labels[::-1]
+        by_app = {label: contributions[::-1] for label, contributions in by_app.items()}
+    rebuilt = _rebuilt(contribution for label in labels for contribution in by_app[label])
+
+    request = _request(org_admin.user)
+    assert _page(rebuilt, request, crm_plugin) == _page(admin.site._registry[Plugin], request, crm_plugin)
+
+
+def test_a_contributed_inline_comes_after_the_permissions_on_the_change_page(client, org_admin, crm_plugin,
+                                                                           monkeypatch):
+    class DependencyInline(ReadOnlyOrganizationScopedInline):
+        model = PluginDependency
+        fields = ["depends_on_plugin_id", "version"]
+        readonly_fields = fields
+
+    PluginDependency.objects.create(plugin=crm_plugin, depends_on_plugin_id="plugin-mail", version="^2.1.0")
+    extensions = PluginAdminExtensions()
+    for contribution in plugin_admin_extensions.contributions():
+        extensions.add(contribution)
+    extensions.add(Contribution(INLINE, "dependency-inline", DependencyInline, 100))
+    monkeypatch.setattr(admin.site._registry[Plugin], "extensions", extensions)
+    client.force_login(org_admin.user)
+
+    page = client.get(reverse("admin:plugins_plugin_change", args=[quote(crm_plugin.pk)]))
+    formsets = page.context["inline_admin_formsets"]
+    assert [formset.opts.__class__ for formset in formsets] == [PermissionGrantInline, DependencyInline]
+    assert "^2.1.0" in page.content.decode()
+
+
+def test_two_apps_cannot_contribute_under_one_name():
+    extensions = PluginAdminExtensions()
+
+    def first(model_admin, request, queryset):
+        pass
+
+    extensions.add(Contribution(ACTION, "archive_selected", first, 10))
+    extensions.add(Contribution(ACTION, "archive_selected", first, 10))  # the same again: a no-op
+    with pytest.raises(ValueError, match="archive_selected"):
+        extensions.add(Contribution(ACTION, "archive_selected", lambda *args: None, 20))
+    assert extensions.actions() == [first]
+
+
+def test_a_panel_named_like_a_field_of_the_plugin_fails_the_system_checks():
+    model_admin = _rebuilt([Contribution(PANEL, "version", lambda plugin: "shadowed", 10)])
+    errors = [error for error in model_admin.check() if error.id == "plugins.E001"]
+    assert len(errors) == 1 and errors[0].level == checks.ERROR and "'version'" in errors[0].msg
+    assert not [error for error in admin.site._registry[Plugin].check() if error.id == "plugins.E001"]
