@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 DEMO_UPSTREAM_PORT ?= 3100
 
-.PHONY: install run test schema fuzz worker beat bench clean
+.PHONY: install run test lint schema fuzz worker beat bench clean
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,11 @@ run: $(BIN)/.installed-runtime
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# The layers of the code (.importlinter): the core imports no feature app, task modules are leaves,
+# services import no HTTP layer, apps depend one way.
+lint: install
+	$(BIN)/lint-imports --no-cache
+
 schema: install
 	DEBUG=1 $(BIN)/python manage.py spectacular --validate --fail-on-warn --file var/openapi.yaml
 
@@ -54,4 +59,4 @@ bench: install
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) var .pytest_cache
+	rm -rf $(VENV) var .pytest_cache .import_linter_cache

@@ -9,7 +9,7 @@ from django.db import models
 from django.utils import timezone
 
 from marketplaces.models import ConfigObjectType
-from plexica.api.ids import public_id_field
+from plexica.ids import public_id_field
 
 
 class Provider(models.TextChoices):

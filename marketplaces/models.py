@@ -2,8 +2,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from plexica.api.ids import public_id_field
 from plexica.crypto import EncryptedJSONField, EncryptedTextField
+from plexica.ids import public_id_field
 
 
 class ConfigObjectType(models.TextChoices):

@@ -1,7 +1,7 @@
 from django.db import models
 from django.utils import timezone
 
-from plexica.api.ids import public_id_field
+from plexica.ids import public_id_field
 from plexica.models import OrganizationScoped
 
 

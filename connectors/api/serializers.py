@@ -16,7 +16,6 @@ from connectors.services.validation import (
     validate_selector,
 )
 from marketplaces.models import ConfigObjectType
-from plexica.api.ids import public_id_pattern
 from plexica.api.serializers import (
     WHITESPACE_CHARACTERS,
     IdField,
@@ -24,6 +23,7 @@ from plexica.api.serializers import (
     StrictModelSerializer,
     StrictSerializer,
 )
+from plexica.ids import public_id_pattern
 from plexica.plugins.models import PLUGIN_ID_PATTERN
 
 POSITIVE_ID = {"min_value": 1, "max_value": MAX_GITHUB_ID}

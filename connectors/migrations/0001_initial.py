@@ -2,9 +2,10 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import plexica.api.ids
 from django.conf import settings
 from django.db import migrations, models
+
+import plexica.ids
 
 
 class Migration(migrations.Migration):
@@ -22,7 +23,7 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='ConnectorAccount',
             fields=[
-                ('id', models.CharField(default=plexica.api.ids.PublicIdGenerator('cac'), editable=False, max_length=32, primary_key=True, serialize=False, verbose_name='ID')),
+                ('id', models.CharField(default=plexica.ids.PublicIdGenerator('cac'), editable=False, max_length=32, primary_key=True, serialize=False, verbose_name='ID')),
                 ('provider', models.CharField(choices=[('github', 'GitHub')], default='github', max_length=16)),
                 ('installation_id', models.BigIntegerField(help_text='The GitHub App installation id.')),
                 ('account_login', models.CharField(blank=True, max_length=100)),
@@ -42,7 +43,7 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='ConnectorInstance',
             fields=[
-                ('id', models.CharField(default=plexica.api.ids.PublicIdGenerator('cin'), editable=False, max_length=32, primary_key=True, serialize=False, verbose_name='ID')),
+                ('id', models.CharField(default=plexica.ids.PublicIdGenerator('cin'), editable=False, max_length=32, primary_key=True, serialize=False, verbose_name='ID')),
                 ('provider', models.CharField(choices=[('github', 'GitHub')], default='github', max_length=16)),
                 ('name', models.CharField(max_length=200)),
                 ('description', models.TextField(blank=True)),
@@ -63,7 +64,7 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='ConnectorTarget',
             fields=[
-                ('id', models.CharField(default=plexica.api.ids.PublicIdGenerator('ctg'), editable=False, max_length=32, primary_key=True, serialize=False, verbose_name='ID')),
+                ('id', models.CharField(default=plexica.ids.PublicIdGenerator('ctg'), editable=False, max_length=32, primary_key=True, serialize=False, verbose_name='ID')),
                 ('repository_id', models.BigIntegerField(help_text="GitHub's numeric repository id (stable across renames).")),
                 ('repository_full_name', models.CharField(help_text='owner/name', max_length=200)),
                 ('branch', models.CharField(max_length=255)),
@@ -84,7 +85,7 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='ConnectorMapping',
             fields=[
-                ('id', models.CharField(default=plexica.api.ids.PublicIdGenerator('cmp'), editable=False, max_length=32, primary_key=True, serialize=False, verbose_name='ID')),
+                ('id', models.CharField(default=plexica.ids.PublicIdGenerator('cmp'), editable=False, max_length=32, primary_key=True, serialize=False, verbose_name='ID')),
                 ('selector', models.CharField(help_text='A path glob such as sales/skills/**/*.md', max_length=500)),
                 ('object_type', models.CharField(choices=[('skill', 'Skill'), ('agent', 'Agent'), ('command', 'Command'), ('tool', 'Tool'), ('mcp', 'MCP server'), ('hook', 'Hook'), ('context', 'Context'), ('custom', 'Custom')], max_length=16)),
                 ('auto_add_to_plugin', models.BooleanField(default=False)),
@@ -136,7 +137,7 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='SyncEvent',
             fields=[
-                ('id', models.CharField(default=plexica.api.ids.PublicIdGenerator('sev'), editable=False, max_length=32, primary_key=True, serialize=False, verbose_name='ID')),
+                ('id', models.CharField(default=plexica.ids.PublicIdGenerator('sev'), editable=False, max_length=32, primary_key=True, serialize=False, verbose_name='ID')),
                 ('event_type', models.CharField(choices=[('push', 'Push'), ('installation', 'Installation'), ('installation_repositories', 'Installation repositories'), ('repository', 'Repository'), ('manual_resync', 'Manual resync')], max_length=32)),
                 ('trigger', models.CharField(choices=[('webhook', 'Webhook'), ('manual', 'Manual'), ('reconcile', 'Reconcile'), ('retry', 'Retry')], default='webhook', max_length=16)),
                 ('delivery_id', models.CharField(blank=True, max_length=100)),

@@ -3,8 +3,8 @@ from rest_framework import serializers
 from marketplaces.api.release_serializers import ServedItemSerializer
 from marketplaces.delivery import MAX_STATE_ITEMS, PUBLIC_ID, RemovedReason, UpdateStatus
 from marketplaces.plugin_catalog import marketplace_ids
-from plexica.api.ids import PLUGIN_ID_PATTERN
 from plexica.api.serializers import IdField, StrictSerializer
+from plexica.ids import PLUGIN_ID_PATTERN
 from plexica.plugins.api.serializers import PluginSerializer
 
 

@@ -10,7 +10,6 @@ from marketplaces.models import (
     validate_logo_url,
 )
 from marketplaces.services import VersionInput
-from plexica.api.ids import PLUGIN_ID_PATTERN, public_id_pattern
 from plexica.api.serializers import (
     WHITESPACE_CHARACTERS,
     IdField,
@@ -18,6 +17,7 @@ from plexica.api.serializers import (
     StrictModelSerializer,
     StrictSerializer,
 )
+from plexica.ids import PLUGIN_ID_PATTERN, public_id_pattern
 from plexica.plugins.api.serializers import PluginSerializer
 
 # validate_logo_url as a pattern, for the OpenAPI schema: a root-relative path (not //host) or an https URL

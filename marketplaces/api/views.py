@@ -20,12 +20,12 @@ from marketplaces.models import ConfigObject, ConfigObjectVersion
 from marketplaces.parsing import MAX_PAYLOAD_BYTES
 from marketplaces.sharing import CONFIG_OBJECT
 from plexica.access import services as access
-from plexica.api.ids import PATH_ID_PATTERNS
 from plexica.api.openapi_errors import STATE_CONFLICTS
 from plexica.api.permissions import TenantAccess
 from plexica.api.query import bool_parameter, query_bool, text_parameter
 from plexica.api.schema import item_envelope, mutation_envelope
 from plexica.api.views import TenantViewSet, item_response, mutation_response
+from plexica.ids import PATH_ID_PATTERNS
 
 OBJECT_ID = OpenApiParameter("config_object_id", str, OpenApiParameter.PATH, description="A config object id (cfo_...).")
 VERSION_ID_PATTERN = PATH_ID_PATTERNS["version_id"]

@@ -5,8 +5,8 @@ import django.utils.timezone
 from django.conf import settings
 from django.db import migrations, models
 
-import plexica.api.ids
 import plexica.crypto
+import plexica.ids
 
 
 class Migration(migrations.Migration):
@@ -22,7 +22,7 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='ConfigObject',
             fields=[
-                ('id', models.CharField(default=plexica.api.ids.PublicIdGenerator('cfo'), editable=False, max_length=32, primary_key=True, serialize=False, verbose_name='ID')),
+                ('id', models.CharField(default=plexica.ids.PublicIdGenerator('cfo'), editable=False, max_length=32, primary_key=True, serialize=False, verbose_name='ID')),
                 ('type', models.CharField(choices=[('skill', 'Skill'), ('agent', 'Agent'), ('command', 'Command'), ('tool', 'Tool'), ('mcp', 'MCP server'), ('hook', 'Hook'), ('context', 'Context'), ('custom', 'Custom')], max_length=16)),
                 ('source_mode', models.CharField(choices=[('cloud', 'Cloud (edited here)'), ('import', 'Import'), ('connector', 'Connector')], default='cloud', max_length=16)),
                 ('title', models.CharField(blank=True, max_length=300)),
@@ -45,7 +45,7 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='ConfigObjectVersion',
             fields=[
-                ('id', models.CharField(default=plexica.api.ids.PublicIdGenerator('ver'), editable=False, max_length=32, primary_key=True, serialize=False, verbose_name='ID')),
+                ('id', models.CharField(default=plexica.ids.PublicIdGenerator('ver'), editable=False, max_length=32, primary_key=True, serialize=False, verbose_name='ID')),
                 ('raw_source_text', plexica.crypto.EncryptedTextField(blank=True, null=True)),
                 ('normalized_payload_json', plexica.crypto.EncryptedJSONField(blank=True, null=True)),
                 ('schema_version', models.CharField(blank=True, max_length=32)),

@@ -2,10 +2,11 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import marketplaces.models
-import plexica.api.ids
 from django.conf import settings
 from django.db import migrations, models
+
+import marketplaces.models
+import plexica.ids
 
 
 class Migration(migrations.Migration):
@@ -21,7 +22,7 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='Marketplace',
             fields=[
-                ('id', models.CharField(default=plexica.api.ids.PublicIdGenerator('mkt'), editable=False, max_length=32, primary_key=True, serialize=False, verbose_name='ID')),
+                ('id', models.CharField(default=plexica.ids.PublicIdGenerator('mkt'), editable=False, max_length=32, primary_key=True, serialize=False, verbose_name='ID')),
                 ('name', models.CharField(max_length=200)),
                 ('description', models.TextField(blank=True)),
                 ('logo_url', models.CharField(blank=True, max_length=2048, validators=[marketplaces.models.validate_logo_url], verbose_name='logo URL')),

@@ -2,9 +2,10 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import plexica.api.ids
 from django.conf import settings
 from django.db import migrations, models
+
+import plexica.ids
 
 
 class Migration(migrations.Migration):
@@ -20,7 +21,7 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='PluginRelease',
             fields=[
-                ('id', models.CharField(default=plexica.api.ids.PublicIdGenerator('rel'), editable=False, max_length=32, primary_key=True, serialize=False, verbose_name='ID')),
+                ('id', models.CharField(default=plexica.ids.PublicIdGenerator('rel'), editable=False, max_length=32, primary_key=True, serialize=False, verbose_name='ID')),
                 ('name', models.CharField(blank=True, help_text='A label such as 2026.11 or 1.4.0.', max_length=100)),
                 ('notes', models.TextField(blank=True)),
                 ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
@@ -48,7 +49,7 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='AccessGrant',
             fields=[
-                ('id', models.CharField(default=plexica.api.ids.PublicIdGenerator('grt'), editable=False, max_length=32, primary_key=True, serialize=False, verbose_name='ID')),
+                ('id', models.CharField(default=plexica.ids.PublicIdGenerator('grt'), editable=False, max_length=32, primary_key=True, serialize=False, verbose_name='ID')),
                 ('resource_type', models.CharField(choices=[('config_object', 'Config object'), ('plugin', 'Plugin'), ('marketplace', 'Marketplace'), ('connector_instance', 'Connector instance')], max_length=32)),
                 ('resource_id', models.CharField(max_length=32)),
                 ('org_wide', models.BooleanField(default=False, verbose_name='organization-wide')),

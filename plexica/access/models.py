@@ -2,7 +2,7 @@ from django.conf import settings
 from django.db import models
 
 from plexica.access import registry
-from plexica.api.ids import public_id_field
+from plexica.ids import public_id_field
 from plexica.models import CreatedBy, OrganizationScoped, Timestamped
 
 

@@ -4,9 +4,9 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, PolymorphicProxySerializer
 
-from plexica.api.ids import PATH_ID_PATTERNS
 from plexica.api.openapi_errors import DESCRIPTIONS, error_serializer, error_statuses
 from plexica.api.permissions import TENANT_HEADER
+from plexica.ids import PATH_ID_PATTERNS
 
 
 class PlexicaAutoSchema(AutoSchema):

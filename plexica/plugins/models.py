@@ -5,7 +5,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
 
-from plexica.api.ids import PLUGIN_ID_PATTERN, public_id_field
+from plexica.ids import PLUGIN_ID_PATTERN, public_id_field
 from plexica.models import OrganizationScoped
 
 plugin_id_validator = RegexValidator(

@@ -4,7 +4,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
 
-from plexica.api.ids import public_id_field
+from plexica.ids import public_id_field
 from plexica.models import Created
 
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{1,62}$"

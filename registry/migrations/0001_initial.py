@@ -2,8 +2,9 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import plexica.api.ids
 from django.db import migrations, models
+
+import plexica.ids
 
 
 class Migration(migrations.Migration):
@@ -19,7 +20,7 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='PluginService',
             fields=[
-                ('id', models.CharField(default=plexica.api.ids.PublicIdGenerator('svc'), editable=False, max_length=32, primary_key=True, serialize=False, verbose_name='ID')),
+                ('id', models.CharField(default=plexica.ids.PublicIdGenerator('svc'), editable=False, max_length=32, primary_key=True, serialize=False, verbose_name='ID')),
                 ('service_name', models.CharField(max_length=200)),
                 ('version', models.CharField(max_length=64)),
                 ('base_url', models.CharField(blank=True, max_length=2000)),

@@ -1,8 +1,8 @@
 from rest_framework import serializers
 
 from plexica.access.models import AccessGrant, AccessRole
-from plexica.api.ids import public_id_pattern
 from plexica.api.serializers import IdField, StrictModelSerializer, StrictSerializer
+from plexica.ids import public_id_pattern
 
 
 class GrantSerializer(StrictModelSerializer):

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db import migrations, models
 
 import plexica.access.registry
-import plexica.api.ids
+import plexica.ids
 
 
 def rename_content_type(apps, schema_editor, old="marketplaces", new="access"):
@@ -41,7 +41,7 @@ class Migration(migrations.Migration):
                 migrations.CreateModel(
                     name="AccessGrant",
                     fields=[
-                        ("id", models.CharField(default=plexica.api.ids.PublicIdGenerator("grt"), editable=False,
+                        ("id", models.CharField(default=plexica.ids.PublicIdGenerator("grt"), editable=False,
                                                 max_length=32, primary_key=True, serialize=False, verbose_name="ID")),
                         ("resource_type", models.CharField(choices=plexica.access.registry.choices, max_length=32)),
                         ("resource_id", models.CharField(max_length=32)),

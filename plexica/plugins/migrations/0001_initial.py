@@ -2,9 +2,10 @@
 
 import django.core.validators
 import django.utils.timezone
-import plexica.api.ids
-import plexica.plugins.models
 from django.db import migrations, models
+
+import plexica.ids
+import plexica.plugins.models
 
 
 class Migration(migrations.Migration):
@@ -18,7 +19,7 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='Plugin',
             fields=[
-                ('id', models.CharField(default=plexica.api.ids.PublicIdGenerator('plg'), editable=False, max_length=32, primary_key=True, serialize=False, verbose_name='ID')),
+                ('id', models.CharField(default=plexica.ids.PublicIdGenerator('plg'), editable=False, max_length=32, primary_key=True, serialize=False, verbose_name='ID')),
                 ('plugin_id', models.CharField(max_length=100, validators=[django.core.validators.RegexValidator('^plugin-[a-z0-9][a-z0-9-]*$', "A plugin id is 'plugin-' followed by lowercase letters, digits and hyphens.")], verbose_name='plugin id')),
                 ('name', models.CharField(max_length=200)),
                 ('description', models.TextField(blank=True)),

@@ -1,8 +1,8 @@
 from django.utils import timezone
 from rest_framework import serializers
 
-from plexica.api.ids import PLUGIN_ID_PATTERN, public_id_pattern
 from plexica.api.serializers import IdField, StrictModelSerializer, StrictSerializer
+from plexica.ids import PLUGIN_ID_PATTERN, public_id_pattern
 from plexica.plugins.models import Plugin
 from plexica.tenancy.models import ApiKey, Membership, Organization, Team
 

@@ -3,9 +3,10 @@
 import django.core.validators
 import django.db.models.deletion
 import django.utils.timezone
-import plexica.api.ids
 from django.conf import settings
 from django.db import migrations, models
+
+import plexica.ids
 
 
 class Migration(migrations.Migration):
@@ -21,7 +22,7 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='Organization',
             fields=[
-                ('id', models.CharField(default=plexica.api.ids.PublicIdGenerator('org'), editable=False, max_length=32, primary_key=True, serialize=False, verbose_name='ID')),
+                ('id', models.CharField(default=plexica.ids.PublicIdGenerator('org'), editable=False, max_length=32, primary_key=True, serialize=False, verbose_name='ID')),
                 ('slug', models.CharField(max_length=63, unique=True, validators=[django.core.validators.RegexValidator('^[a-z0-9][a-z0-9-]{1,62}$', 'Use 2 to 63 characters: lowercase letters, digits and hyphens, starting with a letter or digit.')])),
                 ('name', models.CharField(max_length=200)),
                 ('status', models.CharField(choices=[('active', 'Active'), ('suspended', 'Suspended')], default='active', max_length=16)),
@@ -34,7 +35,7 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='Membership',
             fields=[
-                ('id', models.CharField(default=plexica.api.ids.PublicIdGenerator('mem'), editable=False, max_length=32, primary_key=True, serialize=False, verbose_name='ID')),
+                ('id', models.CharField(default=plexica.ids.PublicIdGenerator('mem'), editable=False, max_length=32, primary_key=True, serialize=False, verbose_name='ID')),
                 ('role', models.CharField(choices=[('owner', 'Owner'), ('admin', 'Admin'), ('member', 'Member')], default='member', max_length=16)),
                 ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
                 ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to=settings.AUTH_USER_MODEL)),
@@ -47,7 +48,7 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='Team',
             fields=[
-                ('id', models.CharField(default=plexica.api.ids.PublicIdGenerator('team'), editable=False, max_length=32, primary_key=True, serialize=False, verbose_name='ID')),
+                ('id', models.CharField(default=plexica.ids.PublicIdGenerator('team'), editable=False, max_length=32, primary_key=True, serialize=False, verbose_name='ID')),
                 ('slug', models.CharField(max_length=63, validators=[django.core.validators.RegexValidator('^[a-z0-9][a-z0-9-]{1,62}$', 'Use 2 to 63 characters: lowercase letters, digits and hyphens, starting with a letter or digit.')])),
                 ('name', models.CharField(max_length=200)),
                 ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
@@ -74,7 +75,7 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='ApiKey',
             fields=[
-                ('id', models.CharField(default=plexica.api.ids.PublicIdGenerator('key'), editable=False, max_length=32, primary_key=True, serialize=False, verbose_name='ID')),
+                ('id', models.CharField(default=plexica.ids.PublicIdGenerator('key'), editable=False, max_length=32, primary_key=True, serialize=False, verbose_name='ID')),
                 ('name', models.CharField(max_length=100)),
                 ('prefix', models.CharField(editable=False, help_text='The start of the token, to recognise it.', max_length=16)),
                 ('key_hash', models.CharField(editable=False, max_length=64, unique=True)),
