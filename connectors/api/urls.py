@@ -1,4 +1,7 @@
-from django.urls import path
+"""The connectors' routes, under /api/v1/: accounts, instances (and their grants), targets, mappings, sync
+events and the GitHub setup."""
+
+from django.urls import include, path
 
 from connectors.api.views import (
     ConnectorAccountViewSet,
@@ -24,7 +27,7 @@ TARGET = "connector-targets/<str:target_id>"
 MAPPING = "connector-mappings/<str:mapping_id>"
 EVENT = "connector-sync-events/<str:sync_event_id>"
 
-urlpatterns = [
+v1_patterns = [
     *grant_routes(INSTANCE, ConnectorInstanceGrantViewSet, "instance"),
     path("connector-accounts", ACCOUNTS.as_view({"get": "list", "post": "create"}), name="account-list"),
     path(ACCOUNT, ACCOUNTS.as_view({"get": "retrieve"}), name="account-detail"),
@@ -45,3 +48,5 @@ urlpatterns = [
     path(f"{EVENT}/retry", EVENTS.as_view({"post": "retry"}), name="sync-event-retry"),
     path("connectors/github/setup", GitHubSetupViewSet.as_view({"post": "create"}), name="github-setup"),
 ]
+
+urlpatterns = [path("v1/", include(v1_patterns))]

@@ -1,7 +1,7 @@
 """/api/v1/plugins and /api/v1/plugins/{pluginId}[/archive|/restore]: the catalog with member counts and marketplaces.
 
-Mounted from marketplaces.api.urls (before plexica.plugins.api.urls) because the counts live in this app and
-nothing in plexica imports a feature app. Org admins only.
+Mounted from marketplaces.api.urls because the counts live in this app and nothing in plexica imports a
+feature app. Org admins only.
 """
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema

@@ -1,4 +1,8 @@
-from django.urls import path
+"""The marketplaces app's routes, under /api/v1/, each group in its URL namespace: config objects and their
+versions, the plugin catalog, marketplaces, composition and grants (marketplaces-api); plugin releases
+(releases-api); delivery to clients, under /api/v1/delivery/ (delivery-api)."""
+
+from django.urls import include, path
 
 from marketplaces.api.composition_views import (
     ConfigObjectPluginViewSet,
@@ -6,12 +10,16 @@ from marketplaces.api.composition_views import (
     MarketplaceViewSet,
     PluginConfigObjectViewSet,
 )
+from marketplaces.api.delivery_views import (
+    ClientStateViewSet,
+    DeliveryConfigObjectViewSet,
+    DeliveryPluginViewSet,
+)
 from marketplaces.api.grant_views import ConfigObjectGrantViewSet, MarketplaceGrantViewSet, PluginGrantViewSet
 from marketplaces.api.plugin_views import CatalogPluginViewSet
+from marketplaces.api.release_views import PluginReleaseViewSet
 from marketplaces.api.views import ConfigObjectVersionViewSet, ConfigObjectViewSet
 from plexica.access.api.views import grant_routes
-
-app_name = "marketplaces-api"
 
 OBJECT = "config-objects/<str:config_object_id>"
 VERSIONS = ConfigObjectVersionViewSet
@@ -19,9 +27,12 @@ PLUGIN = "plugins/<str:plugin_id>"
 MARKETPLACE = "marketplaces/<str:marketplace_id>"
 
 CATALOG = CatalogPluginViewSet
+RELEASES = f"{PLUGIN}/releases"
+CLIENT = "clients/<str:client_id>"
+CLIENTS = ClientStateViewSet
+DELIVERED = DeliveryPluginViewSet
 
-
-urlpatterns = [
+marketplace_patterns = [
     *grant_routes(OBJECT, ConfigObjectGrantViewSet, "config-object"),
     *grant_routes(PLUGIN, PluginGrantViewSet, "plugin"),
     *grant_routes(MARKETPLACE, MarketplaceGrantViewSet, "marketplace"),
@@ -56,4 +67,28 @@ urlpatterns = [
          name="marketplace-plugin-list"),
     path(f"{MARKETPLACE}/plugins/<str:plugin_id>", MarketplacePluginViewSet.as_view({"delete": "destroy"}),
          name="marketplace-plugin-detail"),
+]
+
+release_patterns = [
+    path(RELEASES, PluginReleaseViewSet.as_view({"get": "list", "post": "create"}), name="release-list"),
+    path(f"{RELEASES}/unpin", PluginReleaseViewSet.as_view({"post": "unpin"}), name="release-unpin"),
+    path(f"{RELEASES}/<str:release_id>", PluginReleaseViewSet.as_view({"get": "retrieve"}), name="release-detail"),
+    path(f"{RELEASES}/<str:release_id>/pin", PluginReleaseViewSet.as_view({"post": "pin"}), name="release-pin"),
+]
+
+delivery_patterns = [
+    path("plugins", DELIVERED.as_view({"get": "list"}), name="plugin-list"),
+    path(PLUGIN, DELIVERED.as_view({"get": "retrieve"}), name="plugin-detail"),
+    path(f"{PLUGIN}/manifest", DELIVERED.as_view({"get": "manifest"}), name="plugin-manifest"),
+    path(f"{PLUGIN}/download", DELIVERED.as_view({"get": "download"}), name="plugin-download"),
+    path("config-objects/<str:config_object_id>/download",
+         DeliveryConfigObjectViewSet.as_view({"get": "download"}), name="config-object-download"),
+    path(f"{CLIENT}/state", CLIENTS.as_view({"get": "retrieve", "post": "replace"}), name="client-state"),
+    path(f"{CLIENT}/check-updates", CLIENTS.as_view({"get": "check_updates"}), name="client-check-updates"),
+]
+
+urlpatterns = [
+    path("v1/", include((marketplace_patterns, "marketplaces-api"))),
+    path("v1/", include((release_patterns, "releases-api"))),
+    path("v1/delivery/", include((delivery_patterns, "delivery-api"))),
 ]

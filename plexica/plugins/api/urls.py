@@ -1,13 +1,17 @@
-from django.urls import path
+"""The plugins' core routes, under /api/v1/: the permissions an organization grants a plugin.
+
+/plugins and /plugins/<plugin_id> (the catalog with member counts and marketplaces) are mounted from
+marketplaces.api.urls, whose view extends PluginViewSet and PluginSerializer; the lifecycle routes
+(install, enable, disable, uninstall) from dependencies.api.urls.
+"""
+
+from django.urls import include, path
 
 from plexica.plugins.api.views import PermissionGrantViewSet
 
 app_name = "plugins-api"
 
-# /plugins and /plugins/<plugin_id> (the catalog with member counts and marketplaces) are mounted from
-# marketplaces.api.urls, whose view extends PluginViewSet and PluginSerializer.
-
-urlpatterns = [
+v1_patterns = [
     path(
         "plugins/<str:plugin_id>/permissions",
         PermissionGrantViewSet.as_view({"get": "list", "post": "create"}),
@@ -19,3 +23,5 @@ urlpatterns = [
         name="permission-detail",
     ),
 ]
+
+urlpatterns = [path("v1/", include(v1_patterns))]
