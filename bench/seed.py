@@ -37,7 +37,7 @@ from connectors.models import (  # noqa: E402
 from dependencies.models import PluginDependency  # noqa: E402
 from dependencies.resolver import Dependency  # noqa: E402
 from dependencies.services import register_dependencies, resolve_dependencies  # noqa: E402
-from gateway.breaker import Breaker  # noqa: E402
+from gateway.services import service_breaker  # noqa: E402
 from marketplaces.models import ConfigObject  # noqa: E402
 from plexica.plugins.models import Plugin  # noqa: E402
 from plexica.plugins.services import ensure_plugin, grant_permission  # noqa: E402
@@ -87,8 +87,7 @@ def seed(upstream_url, clients):
         ),
     )
     # A breaker opened by an earlier run (say, the upstream was down) must not answer 503 in this one.
-    breaker = Breaker(service.pk)
-    cache.delete_many([breaker.failures_key, breaker.opened_key, breaker.trial_key])
+    service_breaker(service.pk).reset()
     seed_shared_data(organization, clients)
     seed_dependency_graph(organization)
     target = seed_github_target(organization)

@@ -9,12 +9,12 @@ from urllib.parse import urlencode, urlsplit
 import urllib3
 from django.conf import settings
 
-from gateway.breaker import Breaker
 from gateway.client import upstream_pool
 from plexica.errors import BadGateway, Forbidden, GatewayTimeout, Invalid, NotFound, ServiceUnavailable
 from plexica.network import NetworkPolicyError
 from plexica.plugins.models import Plugin
 from plexica.plugins.services import granted_permissions
+from plexica.work.breaker import Breaker
 from registry.models import ServiceStatus
 from registry.services import find_service, service_not_found
 
@@ -202,7 +202,7 @@ def call_plugin(principal, call, request_id, traceparent=None):
     if not service["baseUrl"]:
         raise BadGateway(f"Service {call.target_service_name} registered no baseUrl.", serviceName=call.target_service_name)
 
-    breaker = Breaker(service["id"])
+    breaker = service_breaker(service["id"])
     allowed, retry_after = breaker.allow()
     if not allowed:
         error = ServiceUnavailable(
@@ -226,6 +226,11 @@ def call_plugin(principal, call, request_id, traceparent=None):
     else:
         breaker.record_success()
     return result
+
+
+def service_breaker(service_id):
+    """The circuit breaker of one target service, with the gateway's thresholds."""
+    return Breaker(service_id, failures=settings.GATEWAY_BREAKER_FAILURES, cooldown=settings.GATEWAY_BREAKER_COOLDOWN)
 
 
 def _timeout_for(endpoint):

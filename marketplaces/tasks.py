@@ -1,4 +1,5 @@
-"""Celery tasks of the marketplaces app. Explicit names; idempotent (at-least-once delivery is the rule)."""
+"""Celery tasks of the marketplaces app, enqueued by name; nothing imports this module.
+Explicit names; idempotent (at-least-once delivery is the rule)."""
 
 from celery import shared_task
 

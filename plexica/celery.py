@@ -1,8 +1,10 @@
+"""The Celery app (configured from the CELERY_* settings, tasks autodiscovered by name) and the embedded
+mode's in-process beat. Work is enqueued through plexica.work.queue."""
+
 import logging
 import os
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 from celery import Celery, signals
 
@@ -68,41 +70,8 @@ class EmbeddedBeat:
             self._stop.wait(self.tick)
 
 
-# In embedded serve mode (no broker) tasks sent with `send_task_later` run on this one background thread,
-# so a request (a webhook delivery, say) never waits for the work it queued.
-_embedded_worker = None
-
-
-def start_embedded_worker():
-    global _embedded_worker
-    if _embedded_worker is None:
-        _embedded_worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embedded-worker")
-    return _embedded_worker
-
-
-def _run_in_embedded_worker(task, args):
-    from django.db import connections
-
-    try:
-        task.apply(args, throw=True)
-    except Exception:
-        logger.exception("Task %s%r failed", task.name, tuple(args))
-    finally:
-        connections.close_all()  # this thread's connections only
-
-
 def send_task_later(task, args=(), countdown=None):
-    """Send `task` to the broker; in embedded serve mode to the in-process background worker; with neither
-    (tests, management commands) Celery's eager mode runs it right here."""
-    if _embedded_worker is not None and app.conf.task_always_eager:
-        submit = lambda: _embedded_worker.submit(_run_in_embedded_worker, task, args)  # noqa: E731
-        if countdown:
-            timer = threading.Timer(countdown, submit)
-            timer.daemon = True
-            timer.start()
-        else:
-            submit()
-    elif countdown:
-        task.apply_async(args, countdown=countdown)
-    else:
-        task.apply_async(args)
+    """`plexica.work.queue.enqueue` for a task object: enqueues it by its name."""
+    from plexica.work.queue import enqueue
+
+    enqueue(task.name, args, countdown=countdown)

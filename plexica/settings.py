@@ -214,7 +214,7 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
-# Rate limits (fixed one-minute windows, counted in the cache: Redis when REDIS_URL is set).
+# Rate limits per minute (GCRA, plexica/work/ratelimit.py: in Redis when REDIS_URL is set, else local memory).
 RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", True)
 RATELIMIT_ORG_PER_MINUTE = env_int("RATELIMIT_ORG_PER_MINUTE", 1000, minimum=1)
 RATELIMIT_KEY_PER_MINUTE = env_int("RATELIMIT_KEY_PER_MINUTE", 1000, minimum=1)

@@ -1,3 +1,6 @@
+"""Celery tasks of the registry, enqueued by name (the beat schedule names them); nothing imports this module.
+Explicit names; idempotent (at-least-once delivery is the rule)."""
+
 from celery import shared_task
 
 from registry.services import sweep_service_health

@@ -1,7 +1,5 @@
 """Base classes for tenant API views: header, authentication, org access, rate limits, in that order."""
 
-import time
-
 from django.conf import settings
 from rest_framework import exceptions, generics, viewsets
 from rest_framework.response import Response
@@ -41,7 +39,7 @@ class TenantAPIMixin:
         if state.exceeded:
             raise RateLimited(
                 f"Rate limit of {state.limit} requests per minute exceeded.",
-                retry_after=state.reset_at - time.time(),
+                retry_after=state.retry_after,
             )
 
     def finalize_response(self, request, response, *args, **kwargs):

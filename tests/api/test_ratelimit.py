@@ -1,4 +1,9 @@
-import threading
+"""The tenant APIs' rate limits over HTTP: an organization's and a key's budgets, headers, 429s.
+
+The limiter's arithmetic (GCRA, several buckets at once, Redis and local memory) is tested in
+tests/work/test_ratelimit.py.
+"""
+
 import time
 from concurrent.futures import ThreadPoolExecutor
 from urllib.error import HTTPError
@@ -8,49 +13,9 @@ import pytest
 from django.test import override_settings
 
 from plexica.api import ratelimit
+from plexica.tenancy.services import issue_api_key
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _early_in_a_window(time_machine):
-    """Start each test 5 s into a fresh one-minute window, so no test straddles a window boundary."""
-    now = time.time()
-    time_machine.move_to(now - now % 60 + 65, tick=True)
-
-
-def _hammer(bucket, limit, attempts, now):
-    barrier = threading.Barrier(8)
-
-    def one(_):
-        if _ < 8:
-            barrier.wait()
-        return ratelimit.hit(bucket, limit, now=now)
-
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        return list(pool.map(one, range(attempts)))
-
-
-def test_no_more_than_the_limit_pass_under_concurrency():
-    states = _hammer("concurrency", limit=50, attempts=400, now=time.time())
-    assert sum(not state.exceeded for state in states) == 50
-    assert sorted(state.remaining for state in states)[-1] == 49
-
-
-@pytest.mark.requires_redis
-def test_redis_counter_is_shared_and_atomic_across_threads(settings):
-    assert settings.CACHES["default"]["BACKEND"] == "django_redis.cache.RedisCache"
-    states = _hammer("concurrency-redis", limit=100, attempts=600, now=time.time())
-    assert sum(not state.exceeded for state in states) == 100
-
-
-def test_a_new_window_starts_with_a_fresh_count():
-    start = 1_800_000_000  # a window boundary (divisible by 60)
-    assert ratelimit.hit("windows", 1, now=start).exceeded is False
-    assert ratelimit.hit("windows", 1, now=start + 30).exceeded is True
-    fresh = ratelimit.hit("windows", 1, now=start + 60)
-    assert fresh.exceeded is False
-    assert fresh.reset_at == start + 120
 
 
 @override_settings(RATELIMIT_ORG_PER_MINUTE=3)
@@ -58,12 +23,42 @@ def test_over_the_org_limit_answers_429_with_retry_after(api, org_key):
     client = api(org_key.token)
     responses = [client.get("/api/v1/me") for _ in range(4)]
     assert [r.status_code for r in responses] == [200, 200, 200, 429]
-    assert [r["X-RateLimit-Remaining"] for r in responses[:3]] == ["2", "1", "0"]
+    assert [r["X-RateLimit-Remaining"] for r in responses] == ["2", "1", "0", "0"]
     assert responses[0]["X-RateLimit-Limit"] == "3"
-    assert int(responses[0]["X-RateLimit-Reset"]) > time.time()
+    # Full again one interval (60 s / 3) after the first request, two after the third.
+    assert time.time() < int(responses[0]["X-RateLimit-Reset"]) <= time.time() + 21
+    assert time.time() + 58 < int(responses[2]["X-RateLimit-Reset"]) <= time.time() + 61
     limited = responses[3]
-    assert 1 <= int(limited["Retry-After"]) <= 60
+    assert 19 <= int(limited["Retry-After"]) <= 20  # one interval: when the next request passes
     assert limited.json()["error"]["code"] == "rate_limited"
+
+
+@override_settings(RATELIMIT_ORG_PER_MINUTE=3)
+def test_after_retry_after_one_more_request_passes_then_the_steady_rate_holds(api, org_key, time_machine):
+    time_machine.move_to(time.time(), tick=False)
+    client = api(org_key.token)
+    assert [client.get("/api/v1/me").status_code for _ in range(4)] == [200, 200, 200, 429]
+    retry_after = int(client.get("/api/v1/me")["Retry-After"])
+
+    time_machine.shift(retry_after)
+
+    assert [client.get("/api/v1/me").status_code for _ in range(2)] == [200, 429]
+
+
+@override_settings(RATELIMIT_ORG_PER_MINUTE=3, RATELIMIT_KEY_PER_MINUTE=1)
+def test_a_request_the_key_limit_refuses_costs_the_org_nothing(api, org, plugin_key):
+    assert [api(plugin_key.token).get("/api/v1/me").status_code for _ in range(5)] == [200, 429, 429, 429, 429]
+    # The org was charged once: two more keys get one request each, and a third key finds the org's budget spent.
+    tokens = [issue_api_key(org, name=f"automation {n}")[1] for n in range(3)]
+    assert [api(token).get("/api/v1/me").status_code for token in tokens] == [200, 200, 429]
+
+
+def test_one_request_is_charged_to_its_org_and_its_key_together(org_key, org):
+    first = ratelimit.hit_request_limits(org.pk, org_key.key.pk, now=1_800_000_000.0)
+    assert (first.exceeded, first.limit) == (False, 1000)
+    assert first.headers() == {
+        "X-RateLimit-Limit": "1000", "X-RateLimit-Remaining": "999", "X-RateLimit-Reset": "1800000001",
+    }
 
 
 @override_settings(RATELIMIT_ORG_PER_MINUTE=3)

@@ -5,11 +5,10 @@ from datetime import timedelta
 
 import pytest
 from django.conf import settings
-from django.core.cache import cache
 from django.utils import timezone
 
-from gateway.breaker import Breaker
 from gateway.client import upstream_pool
+from gateway.services import service_breaker
 from plexica.plugins.models import Plugin
 from registry.models import PluginService
 from tests.gateway.conftest import CALL_URL, CONTACT_ENDPOINTS, OMIT
@@ -450,7 +449,7 @@ def test_an_open_circuit_is_503_with_retry_after(call, contacts, grant, upstream
     grant("crm:contacts:read")
     service_id = PluginService.objects.get(service_name="crm.contacts").pk
     for _ in range(settings.GATEWAY_BREAKER_FAILURES):
-        Breaker(service_id).record_failure()
+        service_breaker(service_id).record_failure()
 
     response = call("/contacts")
 
@@ -464,7 +463,7 @@ def test_an_open_circuit_is_503_with_retry_after(call, contacts, grant, upstream
 def test_the_first_failing_check_decides_the_answer(call, contacts, upstream, settings):
     service_id = PluginService.objects.get(service_name="crm.contacts").pk
     for _ in range(settings.GATEWAY_BREAKER_FAILURES):
-        Breaker(service_id).record_failure()
+        service_breaker(service_id).record_failure()
 
     # Wrong owner beats a path no endpoint matches; that beats a missing permission; that beats the open circuit.
     assert call("/nowhere", targetPluginId="plugin-analytics").status_code == 400
@@ -821,18 +820,6 @@ def test_after_the_cooldown_a_failing_trial_opens_the_circuit_again(
     assert len(upstream.requests) == 3
 
 
-def test_half_open_lets_exactly_one_trial_through(settings):
-    settings.GATEWAY_BREAKER_FAILURES = 2
-    settings.GATEWAY_BREAKER_COOLDOWN = 30
-    breaker = Breaker("svc_halfopen")
-    breaker.record_failure(now=1000.0)
-    breaker.record_failure(now=1000.0)
-
-    assert breaker.allow(now=1010.0) == (False, 20.0)
-    assert breaker.allow(now=1031.0) == (True, 0)
-    assert Breaker("svc_halfopen").allow(now=1031.5)[0] is False
-
-
 def test_an_open_circuit_of_one_service_leaves_other_services_callable(call, contacts, register, grant, upstream,
                                                                        settings):
     settings.GATEWAY_BREAKER_FAILURES = 1
@@ -844,26 +831,6 @@ def test_an_open_circuit_of_one_service_leaves_other_services_callable(call, con
     assert call("/contacts").status_code == 500
     assert call("/contacts").status_code == 503
     assert call("/deals", targetServiceName="crm.deals").status_code == 200
-
-
-@pytest.mark.requires_redis
-def test_the_breaker_state_is_shared_through_redis(settings):
-    from django_redis import get_redis_connection
-
-    settings.GATEWAY_BREAKER_FAILURES = 2
-    one_worker, another_worker = Breaker("svc_shared"), Breaker("svc_shared")
-
-    one_worker.record_failure(now=1000.0)
-    another_worker.record_failure(now=1000.0)
-
-    assert one_worker.allow(now=1001.0)[0] is False
-    assert another_worker.allow(now=1001.0)[0] is False
-    assert get_redis_connection("default").keys("*breaker:svc_shared:opened")
-    assert another_worker.allow(now=1000.0 + settings.GATEWAY_BREAKER_COOLDOWN + 1) == (True, 0)
-    assert one_worker.allow(now=1000.0 + settings.GATEWAY_BREAKER_COOLDOWN + 1)[0] is False  # trial taken
-    another_worker.record_success()
-    assert one_worker.allow(now=1000.0 + settings.GATEWAY_BREAKER_COOLDOWN + 2) == (True, 0)
-    assert cache.get_many(["breaker:svc_shared:failures", "breaker:svc_shared:opened"]) == {}
 
 
 # --- Allowed-network policy at connect time ------------------------------------------------------

@@ -26,7 +26,8 @@ class Command(RunserverCommand):
     def inner_run(self, *args, **options):
         # With the autoreloader this runs in the serving child process only, once per (re)start.
         if settings.EMBEDDED_BEAT and settings.CELERY_TASK_ALWAYS_EAGER:
-            from plexica.celery import EmbeddedBeat, start_embedded_worker
+            from plexica.celery import EmbeddedBeat
+            from plexica.work.queue import start_embedded_worker
 
             start_embedded_worker()
             beat = EmbeddedBeat(settings.CELERY_BEAT_SCHEDULE).start()
