@@ -13,7 +13,7 @@ from django.utils.html import format_html, format_html_join
 from dependencies import lifecycle
 from dependencies.models import PluginDependency
 from plexica.errors import DomainError
-from plexica.tenancy.admin import OrganizationScopedAdmin
+from plexica.tenancy.admin import OrganizationScopedAdmin, admin_principal
 
 _DONE = {
     lifecycle.Action.INSTALL: "Installed",
@@ -64,7 +64,8 @@ def lifecycle_readonly_fields(request, plugin):
 
 
 def _change_lifecycle(model_admin, request, queryset, action):
-    """Apply `action` to each selected plugin with the API's checks; report each refusal as the API does.
+    """Apply `action` to each selected plugin as the admin user, with the API's checks; report each refusal
+    as the API does.
 
     Plugins are retried while any succeeds, so selecting a plugin together with its dependencies
     works whatever their order (each success may unblock another).
@@ -76,7 +77,7 @@ def _change_lifecycle(model_admin, request, queryset, action):
         for plugin in pending:
             try:
                 changed = lifecycle.change_lifecycle(
-                    plugin.organization, plugin.plugin_id, action, lifecycle.Actor.from_admin(request)
+                    admin_principal(request, plugin.organization), plugin.plugin_id, action, via=lifecycle.Via.ADMIN
                 )
             except (DomainError, ValidationError) as error:
                 refusals[plugin.pk] = lifecycle.explain(error)

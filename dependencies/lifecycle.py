@@ -1,7 +1,8 @@
 """Plugin lifecycle with its cross-app rules: the one entry point of the API and the admin actions.
 
-The state machine and the history are the core's (`plexica.plugins.lifecycle`); this module adds what
-the core must not know about, since nothing in `plexica` imports a feature app:
+Only org admins move a plugin through its lifecycle, whoever calls (the API, the admin, a worker as the
+system principal). The state machine and the history are the core's (`plexica.plugins.lifecycle`); this
+module adds what the core must not know about, since nothing in `plexica` imports a feature app:
 - install and enable refuse while the plugin's required dependencies are not satisfied (409, the
   resolve errors);
 - uninstall refuses while installed plugins require it (409, `blockedBy`), and deregisters its services.
@@ -11,22 +12,27 @@ from django.db import transaction
 
 from dependencies import resolver
 from dependencies.services import plugin_not_found
+from plexica.access.services import require_org_admin
 from plexica.errors import Conflict, DomainError
-from plexica.plugins.lifecycle import Action, Actor, apply_transition, target_state
+from plexica.plugins.lifecycle import Action, Actor, Via, apply_transition, target_state
 from plexica.plugins.models import Plugin, validate_semver
 from plexica.tenancy.models import Organization
 from registry.models import PluginService
 from registry.services import deregister_service
 
-__all__ = ["Action", "Actor", "change_lifecycle", "explain"]
+__all__ = ["Action", "Via", "change_lifecycle", "explain"]
 
 
-def change_lifecycle(organization, plugin_id, action, actor, *, version=None):
+def change_lifecycle(principal, plugin_id, action, *, via=Via.API, version=None):
     """Apply `action` (install, enable, disable, uninstall) to the plugin; returns the updated Plugin.
 
-    `version` (install only) becomes the plugin's version; without it the current one is installed.
-    Raises NotFound for an unknown plugin and Conflict for a refused transition.
+    Org admins only (Forbidden otherwise, before anything is looked up). The history records the principal
+    acting through `via` (the API or the admin). `version` (install only) becomes the plugin's version;
+    without it the current one is installed. Raises NotFound for an unknown plugin and Conflict for a
+    refused transition.
     """
+    require_org_admin(principal, "This")
+    organization = principal.organization
     action = Action(action)
     if version is not None:
         validate_semver(version)
@@ -43,8 +49,9 @@ def change_lifecycle(organization, plugin_id, action, actor, *, version=None):
             _check_installable(organization, plugin, action)
         elif action == Action.UNINSTALL:
             _check_uninstallable(organization, plugin)
-            _deregister_services(organization, plugin)
-        apply_transition(plugin, action, actor, version=version if action == Action.INSTALL else None)
+            _deregister_services(principal, plugin)
+        apply_transition(plugin, action, Actor.from_principal(principal, via),
+                         version=version if action == Action.INSTALL else None)
     return plugin
 
 
@@ -68,9 +75,9 @@ def _check_uninstallable(organization, plugin):
         )
 
 
-def _deregister_services(organization, plugin):
+def _deregister_services(principal, plugin):
     for service_name in PluginService.objects.filter(plugin=plugin).values_list("service_name", flat=True):
-        deregister_service(organization, plugin.plugin_id, service_name)
+        deregister_service(principal, plugin.plugin_id, service_name)
 
 
 def explain(error):

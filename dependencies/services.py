@@ -1,4 +1,8 @@
-"""Dependency rules: registration and the graph questions of the plugin gateway. No HTTP here."""
+"""Dependency rules: registration and the graph questions of the plugin gateway. No HTTP here.
+
+Every function takes the acting principal first: a plugin key declares only its own plugin's dependencies
+(org admins and the system declare any plugin's); the graph questions are open to anyone in the organization.
+"""
 
 from django.db import transaction
 
@@ -51,7 +55,7 @@ def _lock_plugins(organization, plugin_ids):
     return {plugin.plugin_id: plugin for plugin in locked.order_by("plugin_id")}
 
 
-def load_graph(organization, plugin_id):
+def _load_graph(organization, plugin_id):
     """The organization's graph; NotFound when `plugin_id` is neither in the catalog nor named in it."""
     graph = resolver.DependencyGraph.load(organization, plugin_id)
     if not graph.knows(plugin_id):
@@ -59,18 +63,24 @@ def load_graph(organization, plugin_id):
     return graph
 
 
-def resolve_dependencies(organization, plugin_id):
+# The graph questions: anyone in the organization may ask them (plugin keys included), about any plugin.
+
+
+def resolve_dependencies(principal, plugin_id):
     """The Resolution of `plugin_id` against the organization's installed plugins."""
-    return resolver.resolve(load_graph(organization, plugin_id), plugin_id)
+    return resolver.resolve(_load_graph(principal.organization, plugin_id), plugin_id)
 
 
-def get_dependencies(organization, plugin_id, recursive=False):
-    return resolver.dependencies_of(load_graph(organization, plugin_id), plugin_id, recursive)
+def get_dependencies(principal, plugin_id, recursive=False):
+    """What `plugin_id` depends on (with `recursive`, transitively too)."""
+    return resolver.dependencies_of(_load_graph(principal.organization, plugin_id), plugin_id, recursive)
 
 
-def get_dependents(organization, plugin_id, recursive=False):
-    return resolver.dependents_of(load_graph(organization, plugin_id), plugin_id, recursive)
+def get_dependents(principal, plugin_id, recursive=False):
+    """The plugins that depend on `plugin_id` (with `recursive`, transitively too)."""
+    return resolver.dependents_of(_load_graph(principal.organization, plugin_id), plugin_id, recursive)
 
 
-def uninstall_blockers(organization, plugin_id):
-    return resolver.uninstall_blockers(load_graph(organization, plugin_id), plugin_id)
+def uninstall_blockers(principal, plugin_id):
+    """The installed plugins that require `plugin_id`, directly or through others."""
+    return resolver.uninstall_blockers(_load_graph(principal.organization, plugin_id), plugin_id)

@@ -1,5 +1,9 @@
 """Service registry rules: registration, discovery, heartbeats and health. No HTTP here.
 
+Every action takes the acting principal first: a plugin key registers, deregisters and heartbeats only
+its own plugin's services (org admins and the system any plugin's); discovery and listing are open to
+anyone in the organization. The health sweep is a periodic job over every organization.
+
 Health is derived from the age of the last heartbeat every time it is read, so answers are right even
 when no sweep has run; the sweep only persists transitions (for history) and invalidates caches.
 """
@@ -64,8 +68,11 @@ class Registration:
     metadata: dict | None = None  # None: keep the current metadata
 
 
-def register_service(organization, registration, now=None):
-    """Create or update (org, serviceName); the service keeps its id. Returns (service, created)."""
+def register_service(principal, registration, now=None):
+    """Create or update (org, serviceName) for `registration.plugin_id`, which a plugin key may only name as
+    itself; the service keeps its id. Returns (service, created)."""
+    principal.check_acts_for(registration.plugin_id)
+    organization = principal.organization
     now = now or timezone.now()
     with transaction.atomic():
         plugin, _ = Plugin.objects.get_or_create(
@@ -125,8 +132,10 @@ def _upsert_service(organization, plugin, registration, now):
     raise Conflict(f"Service {registration.service_name} is being registered concurrently; try again.")
 
 
-def deregister_service(organization, plugin_id, service_name):
-    """Remove the service; raises NotFound when there was nothing to remove."""
+def deregister_service(principal, plugin_id, service_name):
+    """Remove the service of `plugin_id` (a plugin key: only its own); NotFound when there was nothing to remove."""
+    principal.check_acts_for(plugin_id)
+    organization = principal.organization
     deleted, _ = PluginService.objects.filter(
         organization=organization, plugin__plugin_id=plugin_id, service_name=service_name
     ).delete()
@@ -176,7 +185,8 @@ def _iso(moment):
 def find_service(organization, service_name, now=None):
     """The service's snapshot with its derived `status`, from the cache when fresh; None if unknown.
 
-    A cached snapshot lives at most until its derived status would change, and is dropped on
+    A lookup with no rule of its own, for `discover_service` and the gateway's call (which has checked its
+    caller first). A cached snapshot lives at most until its derived status would change, and is dropped on
     register, deregister, heartbeat and persisted status change.
     """
     now = now or timezone.now()
@@ -199,18 +209,18 @@ def find_service(organization, service_name, now=None):
     return {**snapshot, "status": derive_status(last_seen_at, now)}
 
 
-def discover_service(organization, service_name, now=None):
+def discover_service(principal, service_name, now=None):
     """The service as the seed's discover shape; NotFound when unknown or UNAVAILABLE."""
-    snapshot = find_service(organization, service_name, now)
+    snapshot = find_service(principal.organization, service_name, now)
     if snapshot is None or snapshot["status"] == ServiceStatus.UNAVAILABLE:
         raise service_not_found(service_name)
     return snapshot
 
 
-def list_services(organization, plugin_id=None, status=None, now=None):
+def list_services(principal, plugin_id=None, status=None, now=None):
     """The org's services with derived status, optionally filtered by plugin and status."""
     now = now or timezone.now()
-    queryset = PluginService.objects.filter(organization=organization).select_related("plugin")
+    queryset = PluginService.objects.filter(organization=principal.organization).select_related("plugin")
     if plugin_id:
         queryset = queryset.filter(plugin__plugin_id=plugin_id)
     if status:
@@ -232,7 +242,8 @@ def list_services(organization, plugin_id=None, status=None, now=None):
 
 
 def record_heartbeat(principal, service_id, now=None):
-    """Refresh the service's last-seen time; a DEGRADED or UNAVAILABLE service becomes HEALTHY.
+    """Refresh the service's last-seen time (a plugin key: only its own plugin's services); a DEGRADED or
+    UNAVAILABLE service becomes HEALTHY.
 
     The status changes with a compare-and-set update, so a concurrent sweep or heartbeat never makes
     a recovery go unrecorded or recorded twice. A healthy service costs one read and one update.
@@ -279,6 +290,8 @@ def _record_transition(organization_id, service_id, from_status, to_status, caus
 
 def sweep_service_health(now=None, batch_size=500):
     """Persist derived status changes with compare-and-set updates; returns {to_status: count}.
+
+    A periodic job over every organization, so it acts for none of them and takes no principal.
 
     Two sweeps running at once never record the same transition twice: each row changes only if
     its status is still the one this sweep read.

@@ -1,5 +1,9 @@
 """Shared data rules: namespaced JSON entries with TTL, ownership and optimistic concurrency. No HTTP here.
 
+Every action takes the acting principal first. Anyone in the organization reads and lists; a plugin key
+writes as its own plugin and overwrites or deletes only the entries its plugin owns; org admins (and the
+system) write as any plugin of the organization and overwrite or delete any entry.
+
 Expiry is exact for readers: every read filters on `expires_at`, so an expired entry is never returned,
 listed or counted, whenever the purge task runs.
 """
@@ -105,11 +109,11 @@ def _org_plugin(organization, plugin_id):
     return plugin
 
 
-def get_entry(organization, namespace, key, now=None):
+def get_entry(principal, namespace, key, now=None):
     """The live entry, or NotFound (missing and expired alike)."""
     try:  # unique per (organization, namespace, key): no ORDER BY needed
         return SharedEntry.objects.select_related("owner").get(
-            live_q(now or timezone.now()), organization=organization, namespace=namespace, key=key
+            live_q(now or timezone.now()), organization=principal.organization, namespace=namespace, key=key
         )
     except SharedEntry.DoesNotExist:
         raise data_not_found(namespace, key) from None
@@ -147,9 +151,10 @@ def decode_cursor(cursor):
         raise Invalid("cursor: not a cursor this API gave out.") from None
 
 
-def list_keys(organization, namespace, owner_id=None, limit=None, after=None, now=None):
+def list_keys(principal, namespace, owner_id=None, limit=None, after=None, now=None):
     """(sorted live keys of the page, total live count, next cursor or None)."""
-    queryset = SharedEntry.objects.filter(live_q(now or timezone.now()), organization=organization, namespace=namespace)
+    queryset = SharedEntry.objects.filter(live_q(now or timezone.now()), organization=principal.organization,
+                                          namespace=namespace)
     if owner_id:
         queryset = queryset.filter(owner__plugin_id=owner_id)
     total = queryset.count()
@@ -163,7 +168,10 @@ def list_keys(organization, namespace, owner_id=None, limit=None, after=None, no
 
 
 def purge_expired(now=None, batch_size=1000):
-    """Delete expired rows in batches; returns how many were removed."""
+    """Delete expired rows in batches; returns how many were removed.
+
+    A periodic job over every organization, so it acts for none of them and takes no principal.
+    """
     now = now or timezone.now()
     removed = 0
     while True:

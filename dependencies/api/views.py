@@ -50,7 +50,7 @@ class ResolveDependenciesView(DependencyView):
         description="Check the plugin's transitive dependencies against the organization's installed plugins.",
     )
     def post(self, request, plugin_id):
-        resolution = services.resolve_dependencies(request.tenant, plugin_id)
+        resolution = services.resolve_dependencies(request.principal, plugin_id)
         return Response(resolution.as_wire(), status=200 if resolution.valid else 400)
 
 
@@ -60,7 +60,7 @@ class PluginDependenciesView(DependencyView):
         responses={200: DependencyListSerializer},
     )
     def get(self, request, plugin_id):
-        found = services.get_dependencies(request.tenant, plugin_id, recursive_flag(request))
+        found = services.get_dependencies(request.principal, plugin_id, recursive_flag(request))
         return Response(
             {"pluginId": plugin_id, "dependencies": [d.as_wire() for d in found], "count": len(found)}
         )
@@ -71,7 +71,7 @@ class DependentsView(DependencyView):
         operation_id="getDependents", parameters=[RECURSIVE], responses={200: DependentsSerializer},
     )
     def get(self, request, plugin_id):
-        found = services.get_dependents(request.tenant, plugin_id, recursive_flag(request))
+        found = services.get_dependents(request.principal, plugin_id, recursive_flag(request))
         return Response({"pluginId": plugin_id, "dependents": found, "count": len(found)})
 
 
@@ -81,7 +81,7 @@ class CanUninstallView(DependencyView):
         description="Installed plugins that require this one, directly or through others; optional ones do not block.",
     )
     def post(self, request, plugin_id):
-        blockers = services.uninstall_blockers(request.tenant, plugin_id)
+        blockers = services.uninstall_blockers(request.principal, plugin_id)
         return Response({"canUninstall": not blockers, "blockedBy": [b.as_wire() for b in blockers]})
 
 
@@ -91,16 +91,12 @@ class CanUninstallView(DependencyView):
 class LifecycleView(TenantAPIView):
     """An organization admin moves a plugin through its lifecycle (see plexica.plugins.lifecycle)."""
 
-    permission_classes = [TenantAccess, IsOrgAdmin]
     schema_tags = ["plugins"]
     error_statuses = (409,)  # dependencies unmet, dependents installed, or not a valid transition
     action_name = None
 
     def perform(self, request, plugin_id, version=None):
-        plugin = lifecycle.change_lifecycle(
-            request.tenant, plugin_id, self.action_name, lifecycle.Actor.from_principal(request.principal),
-            version=version,
-        )
+        plugin = lifecycle.change_lifecycle(request.principal, plugin_id, self.action_name, version=version)
         return mutation_response(PluginSerializer(plugin).data)
 
 
@@ -117,6 +113,8 @@ def _lifecycle_schema(action, description, request=None):
 
 class InstallPluginView(LifecycleView):
     action_name = lifecycle.Action.INSTALL
+    # change_lifecycle admits org admins only; IsOrgAdmin (the same rule) answers before the body is read.
+    permission_classes = [TenantAccess, IsOrgAdmin]
 
     @_lifecycle_schema(
         "install", "registered or uninstalled -> installed, at `version`. 409 with the resolve errors when "

@@ -2,6 +2,7 @@
 
 from rest_framework import exceptions, permissions
 
+from plexica.access.services import require_member_capability, require_org_admin
 from plexica.api.errors import is_gateway_path
 from plexica.tenancy.models import ApiKey, Membership, Organization
 from plexica.tenancy.principal import Principal
@@ -71,22 +72,25 @@ def _check_scope(request, principal):
 
 
 class IsOrgAdmin(permissions.BasePermission):
-    """Org keys, owners and admins of the organization, and superusers."""
-
-    message = "This needs an organization admin: an org API key, or an owner or admin member."
-    code = "org_capability_required"
+    """Org keys, owners and admins of the organization, superusers: the rule of
+    `plexica.access.services.require_org_admin`, whose 403 it answers, for views that must refuse before
+    they read a body (the services they call check it again for every other caller)."""
 
     def has_permission(self, request, view):
         principal = getattr(request, "principal", None)
-        return principal is not None and principal.is_org_admin
+        if principal is None:
+            return False
+        require_org_admin(principal, "This")
+        return True
 
 
 class IsOrgPerson(permissions.BasePermission):
-    """Members (sessions and member keys), org admins and org keys; not a plugin's key."""
-
-    message = "This needs an organization member or admin; a plugin's API key cannot do it."
-    code = "org_capability_required"
+    """Members (sessions and member keys), org admins and org keys, not a plugin's key: the rule of
+    `plexica.access.services.require_member_capability`, whose 403 it answers before a body is read."""
 
     def has_permission(self, request, view):
         principal = getattr(request, "principal", None)
-        return principal is not None and (principal.is_org_admin or principal.plugin is None)
+        if principal is None:
+            return False
+        require_member_capability(principal, "This")
+        return True

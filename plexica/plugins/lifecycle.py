@@ -30,6 +30,9 @@ TRANSITIONS = {
 }
 
 
+Via = LifecycleTransition.Via
+
+
 @dataclass(frozen=True)
 class Actor:
     """Who asks for a transition: a person, an API key, or both (a member's key), and through what."""
@@ -39,12 +42,9 @@ class Actor:
     api_key: object = None
 
     @classmethod
-    def from_principal(cls, principal):
-        return cls(via=LifecycleTransition.Via.API, user=principal.user, api_key=principal.api_key)
-
-    @classmethod
-    def from_admin(cls, request):
-        return cls(via=LifecycleTransition.Via.ADMIN, user=request.user)
+    def from_principal(cls, principal, via=Via.API):
+        """The principal acting through `via` (the API, the admin): no person nor key is the system."""
+        return cls(via=via, user=principal.user, api_key=principal.api_key)
 
     @property
     def label(self):

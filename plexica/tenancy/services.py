@@ -1,4 +1,13 @@
-"""Tenancy rules: organizations, memberships and API keys. No HTTP here."""
+"""Tenancy rules: organizations, memberships and API keys. No HTTP here.
+
+What the API does takes the acting principal first and checks its own rule: API keys are managed by
+org admins (`list_api_keys`, `create_api_key`, `revoke_api_key`), the directory of members and teams is
+read by anyone in the organization but a plugin's key (`list_members`, `list_teams`).
+
+The bootstrap helpers (`create_organization`, `ensure_*`, `add_member`, `issue_api_key`, `reissue_api_key`,
+`rotate_api_key`, `revoke_api_keys`) are operator tools for management commands, seeding and the
+organization-scoped admin: they take no principal, and their callers decide who may run them.
+"""
 
 import hashlib
 import hmac
@@ -10,9 +19,11 @@ from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.utils import timezone
 
+from plexica.access.services import require_member_capability, require_org_admin
+from plexica.errors import NotFound
 from plexica.tenancy.models import ApiKey, Membership, Organization, Team, TeamMembership, slug_validator
 
 TOKEN_PREFIX = "plx_"
@@ -28,13 +39,19 @@ def generate_token():
 
 
 def create_organization(slug, name=None):
-    """Create the organization `slug`, or return the existing one. Returns (org, created)."""
+    """Create the organization `slug`, or return the existing one. Returns (org, created).
+
+    Operator command: no principal.
+    """
     slug_validator(slug)
     return Organization.objects.get_or_create(slug=slug, defaults={"name": name or slug})
 
 
 def add_member(organization, user, role=Membership.Role.MEMBER, team_slug=None):
-    """Make `user` a member of `organization` with `role` (updating the role if already a member)."""
+    """Make `user` a member of `organization` with `role` (updating the role if already a member).
+
+    Operator command: no principal.
+    """
     if role not in Membership.Role.values:
         raise ValidationError(f"Unknown role '{role}': use one of {', '.join(Membership.Role.values)}.")
     with transaction.atomic():
@@ -54,7 +71,10 @@ def add_member(organization, user, role=Membership.Role.MEMBER, team_slug=None):
 
 
 def ensure_user(username, password=None, **fields):
-    """Return the user `username`, creating it (unusable password unless one is given)."""
+    """Return the user `username`, creating it (unusable password unless one is given).
+
+    Operator command: no principal.
+    """
     User = get_user_model()
     user, created = User.objects.get_or_create(username=username, defaults=fields)
     if created:
@@ -69,7 +89,10 @@ def ensure_user(username, password=None, **fields):
 def issue_api_key(
     organization, *, name, plugin=None, membership=None, scopes=(), expires_at=None, created_by=None
 ):
-    """Create an API key and return (key, token). The token exists only in this return value."""
+    """Create an API key and return (key, token). The token exists only in this return value.
+
+    Operator command: no principal (commands, seeding, tests); the API goes through `create_api_key`.
+    """
     key = ApiKey(
         organization=organization,
         name=name,
@@ -86,7 +109,10 @@ def issue_api_key(
 
 
 def rotate_api_key(key):
-    """Give `key` a new token (the old one stops working at once). Returns the new token."""
+    """Give `key` a new token (the old one stops working at once). Returns the new token.
+
+    Operator command: no principal (see `reissue_api_key`).
+    """
     forget_api_keys([key.key_hash])
     token = assign_new_token(key)
     key.revoked_at = None
@@ -103,7 +129,11 @@ def assign_new_token(key):
 
 
 def revoke_api_keys(queryset):
-    """Revoke every not-yet-revoked key of `queryset`; returns how many were revoked."""
+    """Revoke every not-yet-revoked key of `queryset`; returns how many were revoked.
+
+    No principal: the caller has scoped `queryset` already (the admin's organization-scoped changelist,
+    `revoke_api_key` for the API).
+    """
     queryset = queryset.filter(revoked_at__isnull=True)
     hashes = list(queryset.values_list("key_hash", flat=True))
     revoked = queryset.update(revoked_at=timezone.now())
@@ -126,7 +156,10 @@ def forget_api_keys(hashes):
 
 
 def find_api_key(token):
-    """The usable key whose token is `token`, with its organization, plugin and member loaded, or None."""
+    """The usable key whose token is `token`, with its organization, plugin and member loaded, or None.
+
+    Authentication: this is where a principal comes from, so it takes none.
+    """
     if not token or not token.startswith(TOKEN_PREFIX) or len(token) > 128:
         return None
     digest = hash_token(token)
@@ -166,7 +199,7 @@ def _touch_last_used(key, now):
 
 
 def admin_organization_ids(user):
-    """Ids of the organizations where `user` is an owner or admin."""
+    """Ids of the organizations where `user` is an owner or admin (what the admin lets them manage)."""
     if not user.is_authenticated:
         return []
     return list(
@@ -179,7 +212,8 @@ def admin_organization_ids(user):
 def ensure_organization(slug, name=None):
     """Create the organization `slug`, or return the existing one; rename it only when `name` is given.
 
-    Returns (org, created, renamed). Raises ValidationError for a bad slug or name.
+    Operator command: no principal. Returns (org, created, renamed). Raises ValidationError for a bad slug
+    or name.
     """
     if name is not None:
         name = Organization._meta.get_field("name").clean(name.strip(), None)
@@ -193,7 +227,10 @@ def ensure_organization(slug, name=None):
 
 
 def ensure_team(organization, slug, name=None):
-    """Return the team `slug` of `organization`, creating it named `name` (default: the slug)."""
+    """Return the team `slug` of `organization`, creating it named `name` (default: the slug).
+
+    Operator command: no principal.
+    """
     slug_validator(slug)
     return Team.objects.get_or_create(organization=organization, slug=slug, defaults={"name": name or slug})
 
@@ -201,7 +238,8 @@ def ensure_team(organization, slug, name=None):
 def ensure_admin_login(user):
     """Let `user` log in to the admin (is_staff); never takes it away. Returns True when it changed.
 
-    Owners and admins of an organization need this to manage it in the org-scoped admin.
+    Owners and admins of an organization need this to manage it in the org-scoped admin. Operator
+    command: no principal.
     """
     if user.is_staff:
         return False
@@ -214,8 +252,8 @@ def reissue_api_key(organization, *, name, plugin=None, membership=None, scopes=
     """Issue the key named `name` with this binding, or give the existing one a fresh token.
 
     For well-known keys (demo data, provisioning scripts) whose token must be shown again: the old token
-    stops working, the row is reused, and scopes and expiry are reset to the given ones.
-    Returns (key, token, created).
+    stops working, the row is reused, and scopes and expiry are reset to the given ones. Operator command:
+    no principal. Returns (key, token, created).
     """
     key = (
         ApiKey.objects.filter(organization=organization, name=name, plugin=plugin, membership=membership)
@@ -235,3 +273,62 @@ def reissue_api_key(organization, *, name, plugin=None, membership=None, scopes=
         key.full_clean()
         key.save(update_fields=["scopes", "expires_at"])
     return key, token, False
+
+
+# What the API does, as the acting principal
+
+
+def list_api_keys(principal, *, state=None, plugin_id=None):
+    """The organization's API keys (a queryset), optionally only the "active" or "revoked" ones, or only
+    those of plugin `plugin_id`; org admins only."""
+    require_org_admin(principal, "This")
+    keys = ApiKey.objects.filter(organization=principal.organization).select_related("plugin")
+    if state is not None:
+        keys = keys.filter(revoked_at__isnull=(state == "active"))
+    if plugin_id is not None:
+        keys = keys.filter(plugin__plugin_id=plugin_id)
+    return keys
+
+
+def create_api_key(principal, *, name, plugin=None, membership=None, scopes=(), expires_at=None):
+    """Issue a key of the organization (see `issue_api_key`), recording who created it; org admins only.
+
+    `plugin` and `membership` must be the organization's (ValidationError otherwise). Returns (key, token).
+    """
+    require_org_admin(principal, "This")
+    return issue_api_key(principal.organization, name=name, plugin=plugin, membership=membership, scopes=scopes,
+                         expires_at=expires_at, created_by=principal.user)
+
+
+def get_api_key(principal, key_id):
+    """The organization's key `key_id`; org admins only. NotFound for a key of another organization."""
+    require_org_admin(principal, "This")
+    key = ApiKey.objects.filter(organization=principal.organization, pk=key_id).select_related("plugin").first()
+    if key is None:
+        raise NotFound(f"No API key {key_id} in this organization.", title="API key not found")
+    return key
+
+
+def revoke_api_key(principal, key_id):
+    """Revoke the organization's key `key_id` (it stops working at once; revoking twice is no error) and
+    return it; org admins only. NotFound for a key of another organization."""
+    key = get_api_key(principal, key_id)
+    revoke_api_keys(ApiKey.objects.filter(pk=key.pk))
+    key.refresh_from_db()
+    return key
+
+
+def list_members(principal, *, team_id=None):
+    """The organization's members (a queryset), optionally only those of team `team_id`; anyone in the
+    organization but a plugin's key (their ids are what access grants name)."""
+    require_member_capability(principal, "This")
+    members = Membership.objects.filter(organization=principal.organization)
+    members = members.select_related("user").prefetch_related("teams")
+    return members.filter(teams__pk=team_id) if team_id is not None else members
+
+
+def list_teams(principal):
+    """The organization's teams with their `member_count` (a queryset); anyone in the organization but a
+    plugin's key."""
+    require_member_capability(principal, "This")
+    return Team.objects.filter(organization=principal.organization).annotate(member_count=Count("team_memberships"))

@@ -37,9 +37,7 @@ class RegisterServiceView(RegistryView):
     def post(self, request):
         serializer = RegisterServiceSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        registration = serializer.registration()
-        request.principal.check_acts_for(registration.plugin_id)
-        service, _ = services.register_service(request.tenant, registration)
+        service, _ = services.register_service(request.principal, serializer.registration())
         return Response(
             {"success": True, "serviceId": service.pk, "message": "Service registered successfully"}, status=201
         )
@@ -48,15 +46,14 @@ class RegisterServiceView(RegistryView):
 class DeregisterServiceView(RegistryView):
     @extend_schema(operation_id="deregisterService", responses={200: SuccessSerializer})
     def delete(self, request, plugin_id, service_name):
-        request.principal.check_acts_for(plugin_id)
-        services.deregister_service(request.tenant, plugin_id, service_name)
+        services.deregister_service(request.principal, plugin_id, service_name)
         return Response({"success": True, "message": "Service deregistered successfully"})
 
 
 class DiscoverServiceView(RegistryView):
     @extend_schema(operation_id="discoverService", responses={200: DiscoverResponseSerializer})
     def get(self, request, service_name):
-        return Response({"service": services.discover_service(request.tenant, service_name)})
+        return Response({"service": services.discover_service(request.principal, service_name)})
 
 
 class ListServicesView(RegistryView):
@@ -70,7 +67,7 @@ class ListServicesView(RegistryView):
     )
     def get(self, request):
         status = query_choice(request, "status", ServiceStatus.values)
-        found = services.list_services(request.tenant, query_text(request, "pluginId"), status)
+        found = services.list_services(request.principal, query_text(request, "pluginId"), status)
         return Response({"services": ServiceSummarySerializer(found, many=True).data, "count": len(found)})
 
 

@@ -44,7 +44,7 @@ class SharedEntryView(SharedDataView):
     error_statuses = {"DELETE": (412,)}
     @extend_schema(operation_id="getSharedData", responses={200: SharedEntrySerializer})
     def get(self, request, namespace, key):
-        entry = services.get_entry(request.tenant, namespace, key)
+        entry = services.get_entry(request.principal, namespace, key)
         body = {"namespace": entry.namespace, "key": entry.key, "value": entry.value,
                 "ownerId": entry.owner.plugin_id, "expiresAt": entry.expires_at}
         return Response(SharedEntrySerializer(body).data, headers=_etag_header(entry))
@@ -70,7 +70,7 @@ class ListKeysView(SharedDataView):
         limit = query_whole_number(request, "limit", 1, settings.SHAREDDATA_LIST_MAX_KEYS)
         cursor = query_text(request, "cursor")
         keys, total, next_cursor = services.list_keys(
-            request.tenant, namespace, owner_id=query_text(request, "ownerId"), limit=limit,
+            request.principal, namespace, owner_id=query_text(request, "ownerId"), limit=limit,
             after=services.decode_cursor(cursor) if cursor is not None else None,
         )
         body = {"namespace": namespace, "keys": keys, "count": total}

@@ -2,6 +2,7 @@ import pytest
 
 from plexica.plugins.models import Plugin
 from plexica.plugins.services import grant_permission
+from plexica.tenancy.principal import Principal
 from plexica.tenancy.services import issue_api_key
 from registry.services import Registration, register_service
 from tests.conftest import IssuedKey
@@ -46,7 +47,8 @@ def grant(analytics_plugin):
 
     def make(*permissions, plugin=None):
         for permission in permissions:
-            grant_permission(plugin or analytics_plugin, permission)
+            grantee = plugin or analytics_plugin
+            grant_permission(Principal.system(grantee.organization), grantee.plugin_id, permission)
 
     return make
 
@@ -61,7 +63,7 @@ def register(org, crm_plugin):
             plugin_id=plugin_id, service_name=service_name, version="1.0.0", base_url=base_url,
             endpoints=CONTACT_ENDPOINTS if endpoints is None else endpoints,
         )
-        service, _ = register_service(organization or org, registration, now=now)
+        service, _ = register_service(Principal.system(organization or org), registration, now=now)
         return service
 
     return make

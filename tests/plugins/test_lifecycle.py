@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from dependencies.models import PluginDependency
 from plexica.plugins.models import LifecycleTransition, Plugin
+from plexica.tenancy.principal import Principal
 from plexica.tenancy.services import issue_api_key
 from registry.models import PluginService
 from registry.services import Registration, find_service, register_service
@@ -156,7 +157,8 @@ def test_uninstall_is_refused_while_installed_plugins_require_it(api, org, org_k
     depend(plugin(org, "plugin-sales", state=State.DISABLED), "plugin-crm")
     depend(plugin(org, "plugin-board", state=State.ACTIVE), "plugin-sales")
     depend(plugin(org, "plugin-maps", state=State.ACTIVE), "plugin-crm", required=False)
-    register_service(org, Registration(plugin_id="plugin-crm", service_name="crm.contacts", version="1.0.0"))
+    contacts = Registration(plugin_id="plugin-crm", service_name="crm.contacts", version="1.0.0")
+    register_service(Principal.system(org), contacts)
     response = api(org_key.token).post(url("plugin-crm", "uninstall"))
     assert response.status_code == 409
     error = response.json()["error"]
@@ -175,7 +177,7 @@ def test_uninstall_deregisters_the_plugins_services_and_nobody_elses(
 ):
     plugin(org, "plugin-crm", state=State.ACTIVE)
     for name, owner in [("crm.contacts", "plugin-crm"), ("crm.deals", "plugin-crm"), ("mail.send", "plugin-mail")]:
-        register_service(org, Registration(plugin_id=owner, service_name=name, version="1.0.0"))
+        register_service(Principal.system(org), Registration(plugin_id=owner, service_name=name, version="1.0.0"))
     assert find_service(org, "crm.contacts") is not None  # now cached
     with django_capture_on_commit_callbacks(execute=True):
         response = api(org_key.token).post(url("plugin-crm", "uninstall"))

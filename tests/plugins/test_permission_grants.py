@@ -5,6 +5,7 @@ from django.urls import reverse
 
 from plexica.plugins.models import PermissionGrant, Plugin
 from plexica.plugins.services import grant_permission
+from plexica.tenancy.principal import Principal
 
 
 def test_org_admin_grants_lists_and_revokes_a_permission(api, org_key, crm_plugin):
@@ -42,7 +43,7 @@ def test_a_plugin_cannot_grant_itself_permissions(api, plugin_key):
 
 def test_grants_of_another_orgs_plugin_are_out_of_reach(api, org_key, other_org):
     foreign = Plugin.objects.create(organization=other_org, plugin_id="plugin-erp", name="erp")
-    grant_permission(foreign, "erp:read")
+    grant_permission(Principal.system(other_org), "plugin-erp", "erp:read")
     client = api(org_key.token)
     assert client.get("/api/v1/plugins/plugin-erp/permissions").status_code == 404
     assert client.post("/api/v1/plugins/plugin-erp/permissions", {"permission": "x"}, format="json").status_code == 404
@@ -71,9 +72,9 @@ def test_org_admin_grants_a_permission_in_the_plugin_admin_page(client, org_admi
 
 
 def test_org_admin_sees_only_their_orgs_grants_in_the_admin(client, org_admin, crm_plugin, other_org):
-    foreign = Plugin.objects.create(organization=other_org, plugin_id="plugin-erp", name="erp")
-    mine, _ = grant_permission(crm_plugin, "crm:contacts:read")
-    theirs, _ = grant_permission(foreign, "erp:read")
+    Plugin.objects.create(organization=other_org, plugin_id="plugin-erp", name="erp")
+    mine, _ = grant_permission(Principal.system(crm_plugin.organization), "plugin-crm", "crm:contacts:read")
+    theirs, _ = grant_permission(Principal.system(other_org), "plugin-erp", "erp:read")
     client.force_login(org_admin.user)
     response = client.get(reverse("admin:plugins_permissiongrant_changelist"))
     assert {g.pk for g in response.context["cl"].result_list} == {mine.pk}

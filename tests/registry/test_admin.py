@@ -5,13 +5,14 @@ from django.urls import reverse
 from django.utils import timezone
 
 from plexica.plugins.models import Plugin
+from plexica.tenancy.principal import Principal
 from registry.models import PluginService
 from registry.services import Registration, find_service, register_service, sweep_service_health
 
 
 def _register(org, plugin_id, name, seconds_ago=0):
     return register_service(
-        org, Registration(plugin_id=plugin_id, service_name=name, version="1.0.0"),
+        Principal.system(org), Registration(plugin_id=plugin_id, service_name=name, version="1.0.0"),
         now=timezone.now() - timedelta(seconds=seconds_ago),
     )[0]
 

@@ -9,6 +9,7 @@ import pytest
 from django.db import connection
 
 from plexica.plugins.models import Plugin
+from plexica.tenancy.principal import Principal
 from registry.models import PluginService, ServiceStatus, ServiceStatusTransition
 from registry.services import (
     Registration,
@@ -30,7 +31,7 @@ def at(seconds):
 
 def register(org, service_name="crm.contacts", plugin_id="plugin-crm", now=T0):
     return register_service(
-        org, Registration(plugin_id=plugin_id, service_name=service_name, version="1.0.0"), now=now
+        Principal.system(org), Registration(plugin_id=plugin_id, service_name=service_name, version="1.0.0"), now=now
     )[0]
 
 
@@ -85,16 +86,16 @@ def test_both_thresholds_follow_the_settings(org, settings):
     register(org, now=T0)
     assert find_service(org, "crm.contacts", now=at(9))["status"] == "HEALTHY"
     assert find_service(org, "crm.contacts", now=at(15))["status"] == "DEGRADED"
-    assert [s["status"] for s in list_services(org, now=at(25))] == ["UNAVAILABLE"]
-    unavailable = list_services(org, status="UNAVAILABLE", now=at(25))
+    assert [s["status"] for s in list_services(Principal.system(org), now=at(25))] == ["UNAVAILABLE"]
+    unavailable = list_services(Principal.system(org), status="UNAVAILABLE", now=at(25))
     assert [s["serviceName"] for s in unavailable] == ["crm.contacts"]
     assert derive_status(T0, now=at(100)) == "UNAVAILABLE"
 
 
 def test_a_cached_snapshot_still_reports_the_status_of_the_moment_it_is_read(org):
     register(org, now=T0)
-    assert discover_service(org, "crm.contacts", now=at(1))["status"] == "HEALTHY"  # cached from here
-    assert discover_service(org, "crm.contacts", now=at(120))["status"] == "DEGRADED"
+    assert discover_service(Principal.system(org), "crm.contacts", now=at(1))["status"] == "HEALTHY"  # cached from here
+    assert discover_service(Principal.system(org), "crm.contacts", now=at(120))["status"] == "DEGRADED"
     assert find_service(org, "crm.contacts", now=at(400))["status"] == "UNAVAILABLE"
 
 
@@ -168,7 +169,8 @@ def test_services_silent_longer_than_deregister_after_are_removed(org, settings)
 def test_a_service_removed_by_the_sweep_disappears_from_a_warm_discover_cache(org, settings):
     settings.REGISTRY_DEREGISTER_AFTER = 120
     register(org, now=T0)
-    assert discover_service(org, "crm.contacts", now=at(100))["status"] == "DEGRADED"  # cached from here
+    system = Principal.system(org)
+    assert discover_service(system, "crm.contacts", now=at(100))["status"] == "DEGRADED"  # cached from here
     sweep_service_health(now=at(130))
     assert find_service(org, "crm.contacts", now=at(130)) is None
 

@@ -1,4 +1,5 @@
-from django.shortcuts import get_object_or_404
+"""The plugins' core API: the catalog viewset other apps extend, and the permissions granted to a plugin."""
+
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins
 from rest_framework.response import Response
@@ -6,11 +7,10 @@ from rest_framework.response import Response
 from plexica.api.permissions import IsOrgAdmin, TenantAccess
 from plexica.api.schema import item_envelope, mutation_envelope
 from plexica.api.views import TenantViewSet, item_response, mutation_response
-from plexica.errors import NotFound
+from plexica.plugins import services
 from plexica.plugins.api.serializers import GrantPermissionSerializer, PermissionGrantSerializer, PluginSerializer
 from plexica.plugins.filtersets import PluginFilterSet
 from plexica.plugins.models import PermissionGrant, Plugin
-from plexica.plugins.services import grant_permission, revoke_permission
 
 
 @extend_schema(tags=["plugins"])
@@ -34,32 +34,28 @@ class PluginViewSet(mixins.ListModelMixin, TenantViewSet):
 class PermissionGrantViewSet(mixins.ListModelMixin, TenantViewSet):
     """Permission strings the organization grants a plugin; the gateway checks them on every call."""
 
-    queryset = PermissionGrant.objects.select_related("plugin", "granted_by")
+    queryset = PermissionGrant.objects.all()
     serializer_class = PermissionGrantSerializer
+    # The services admit org admins only; IsOrgAdmin (the same rule) answers before a body is read.
     permission_classes = [TenantAccess, IsOrgAdmin]
     cursor_ordering = ("permission",)
 
-    def plugin(self):
-        return get_object_or_404(Plugin, organization=self.request.tenant, plugin_id=self.kwargs["plugin_id"])
-
     def get_queryset(self):
-        return super().get_queryset().filter(plugin=self.plugin())
+        return services.permission_grants(self.request.principal, self.kwargs["plugin_id"])
 
     @extend_schema(
         request=GrantPermissionSerializer,
         responses={201: mutation_envelope("PermissionGranted", PermissionGrantSerializer()),
                    200: mutation_envelope("PermissionAlreadyGranted", PermissionGrantSerializer())},
     )
-    def create(self, request, *args, **kwargs):
+    def create(self, request, plugin_id):
         serializer = GrantPermissionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        grant, created = grant_permission(
-            self.plugin(), serializer.validated_data["permission"], granted_by=request.principal.user
-        )
+        permission = serializer.validated_data["permission"]
+        grant, created = services.grant_permission(request.principal, plugin_id, permission)
         return mutation_response(PermissionGrantSerializer(grant).data, status=201 if created else 200)
 
     @extend_schema(responses={204: None})
     def destroy(self, request, plugin_id, permission):
-        if not revoke_permission(self.plugin(), permission):
-            raise NotFound(f"Plugin {plugin_id} does not hold the permission '{permission}'.")
+        services.revoke_permission(request.principal, plugin_id, permission)
         return Response(status=204)
