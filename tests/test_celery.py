@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from plexica.celery import EmbeddedBeat, app, send_task_later
+from plexica.tenancy.principal import Principal
 from plexica.work import queue
 from registry.models import PluginService, ServiceStatus, ServiceStatusTransition
 from registry.services import Registration, register_service
@@ -20,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def _silent_service(org, seconds):
     service, _ = register_service(
-        org, Registration(plugin_id="plugin-crm", service_name="crm.contacts", version="1.0.0"),
+        Principal.system(org), Registration(plugin_id="plugin-crm", service_name="crm.contacts", version="1.0.0"),
         now=timezone.now() - timedelta(seconds=seconds),
     )
     return service
