@@ -38,7 +38,7 @@ from dependencies.models import PluginDependency  # noqa: E402
 from dependencies.resolver import Dependency  # noqa: E402
 from dependencies.services import register_dependencies, resolve_dependencies  # noqa: E402
 from gateway.services import service_breaker  # noqa: E402
-from marketplaces.models import ConfigObject  # noqa: E402
+from marketplaces.config_objects.models import ConfigObject  # noqa: E402
 from plexica.plugins.models import Plugin  # noqa: E402
 from plexica.plugins.services import ensure_plugin, grant_permission  # noqa: E402
 from plexica.tenancy.principal import Principal  # noqa: E402

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from marketplaces.models import ConfigObjectType
+from marketplaces.config_objects.models import ConfigObjectType
 from plexica.ids import public_id_field
 
 

@@ -32,10 +32,11 @@ from connectors.models import (
     SourceTombstone,
     SyncEvent,
 )
-from marketplaces.composition import add_config_object_to_plugin
-from marketplaces.models import ConfigObject, ConfigObjectVersion, MembershipSource, PluginConfigObject
-from marketplaces.parsing import MAX_PAYLOAD_BYTES, parse_version_input
-from marketplaces.services import (
+from marketplaces.catalog.models import MembershipSource, PluginConfigObject
+from marketplaces.catalog.services.bundles import add_config_object_to_plugin
+from marketplaces.config_objects.models import ConfigObject, ConfigObjectVersion
+from marketplaces.config_objects.parsing import MAX_PAYLOAD_BYTES, parse_version_input
+from marketplaces.config_objects.services import (
     VersionInput,
     add_version,
     create_config_object,

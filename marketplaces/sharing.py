@@ -5,7 +5,8 @@
   unless the plugin is deleted.
 """
 
-from marketplaces.models import ConfigObject, Marketplace, MarketplacePlugin, PluginConfigObject
+from marketplaces.catalog.models import Marketplace, MarketplacePlugin, PluginConfigObject
+from marketplaces.config_objects.models import ConfigObject
 from plexica.access import registry
 from plexica.access import services as access
 from plexica.plugins.models import Plugin

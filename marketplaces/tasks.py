@@ -3,7 +3,7 @@ Explicit names; idempotent (at-least-once delivery is the rule)."""
 
 from celery import shared_task
 
-from marketplaces.reencryption import DEFAULT_BATCH_SIZE, reencrypt_all
+from marketplaces.config_objects.reencryption import DEFAULT_BATCH_SIZE, reencrypt_all
 
 
 @shared_task(name="marketplaces.reencrypt_all")

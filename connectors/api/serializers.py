@@ -15,7 +15,7 @@ from connectors.services.validation import (
     validate_repository_full_name,
     validate_selector,
 )
-from marketplaces.models import ConfigObjectType
+from marketplaces.config_objects.models import ConfigObjectType
 from plexica.api.serializers import (
     WHITESPACE_CHARACTERS,
     IdField,

@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 
 from connectors.matching import compile_selector
 from connectors.models import ConnectorTarget
-from marketplaces.models import ConfigObjectType
+from marketplaces.config_objects.models import ConfigObjectType
 from plexica.errors import Invalid
 
 SELECTOR_MAX_LENGTH = 500

@@ -1,24 +1,29 @@
 """The marketplaces app's routes, under /api/v1/, each group in its URL namespace: config objects and their
-versions, the plugin catalog, marketplaces, composition and grants (marketplaces-api); plugin releases
+versions, the plugin catalog, plugin membership, marketplaces and grants (marketplaces-api); plugin releases
 (releases-api); delivery to clients, under /api/v1/delivery/ (delivery-api)."""
 
 from django.urls import include, path
 
-from marketplaces.api.composition_views import (
+from marketplaces.catalog.api.views import (
+    CatalogPluginViewSet,
     ConfigObjectPluginViewSet,
+    MarketplaceGrantViewSet,
     MarketplacePluginViewSet,
     MarketplaceViewSet,
     PluginConfigObjectViewSet,
+    PluginGrantViewSet,
 )
-from marketplaces.api.delivery_views import (
+from marketplaces.config_objects.api.views import (
+    ConfigObjectGrantViewSet,
+    ConfigObjectVersionViewSet,
+    ConfigObjectViewSet,
+)
+from marketplaces.delivery.api.views import (
     ClientStateViewSet,
     DeliveryConfigObjectViewSet,
     DeliveryPluginViewSet,
+    PluginReleaseViewSet,
 )
-from marketplaces.api.grant_views import ConfigObjectGrantViewSet, MarketplaceGrantViewSet, PluginGrantViewSet
-from marketplaces.api.plugin_views import CatalogPluginViewSet
-from marketplaces.api.release_views import PluginReleaseViewSet
-from marketplaces.api.views import ConfigObjectVersionViewSet, ConfigObjectViewSet
 from plexica.access.api.views import grant_routes
 
 OBJECT = "config-objects/<str:config_object_id>"

@@ -5,7 +5,7 @@ import django.utils.timezone
 from django.conf import settings
 from django.db import migrations, models
 
-import marketplaces.models
+import marketplaces.catalog.models
 import plexica.ids
 
 
@@ -25,7 +25,7 @@ class Migration(migrations.Migration):
                 ('id', models.CharField(default=plexica.ids.PublicIdGenerator('mkt'), editable=False, max_length=32, primary_key=True, serialize=False, verbose_name='ID')),
                 ('name', models.CharField(max_length=200)),
                 ('description', models.TextField(blank=True)),
-                ('logo_url', models.CharField(blank=True, max_length=2048, validators=[marketplaces.models.validate_logo_url], verbose_name='logo URL')),
+                ('logo_url', models.CharField(blank=True, max_length=2048, validators=[marketplaces.catalog.models.validate_logo_url], verbose_name='logo URL')),
                 ('status', models.CharField(choices=[('active', 'Active'), ('archived', 'Archived')], default='active', max_length=16)),
                 ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
                 ('updated_at', models.DateTimeField(default=django.utils.timezone.now)),

@@ -1,7 +1,8 @@
 """A GIN index for the full-text `q` filter of config objects, on PostgreSQL only.
 
-The indexed expression is exactly the one marketplaces.filtersets.search_document() compiles to (same text
-search configuration, weights and columns); PostgreSQL uses an expression index only for an equal expression.
+The indexed expression is exactly the one marketplaces.config_objects.filtersets.search_document() compiles
+to (same text search configuration, weights and columns); PostgreSQL uses an expression index only for an
+equal expression.
 Other databases have no tsvector: their fallback filter scans, so there is nothing to create there.
 """
 

@@ -295,7 +295,7 @@ URL_PARTS = ["https://", "/", "a", "@", ":", "?", "#", "\u00e9", " "]
 @given(st.text(alphabet="/hHtps:a@.#?%\\ \t\x7f\u00e9", max_size=12)
        | st.builds("".join, st.lists(st.sampled_from(URL_PARTS), max_size=6)))
 def test_the_logo_url_pattern_takes_exactly_what_the_server_takes(url):
-    from marketplaces.api.serializers import LOGO_URL_PATTERN, MarketplaceInputSerializer
+    from marketplaces.catalog.api.serializers import LOGO_URL_PATTERN, MarketplaceInputSerializer
 
     taken = _field_takes(MarketplaceInputSerializer, "logoUrl", url, name="Sales")
     assert (url == "" or _matches(LOGO_URL_PATTERN, url)) == taken, url
@@ -367,7 +367,7 @@ def test_a_grant_body_names_exactly_one_subject_in_the_schema_as_on_the_server(s
     {}, {"rawSourceText": None}, {"normalizedPayloadJson": None}, {"metadata": {}, "schemaVersion": "1"},
 ])
 def test_a_version_input_gives_a_text_or_a_json_payload_in_the_schema_as_on_the_server(schema, body):
-    from marketplaces.api.serializers import VersionInputSerializer
+    from marketplaces.config_objects.api.serializers import VersionInputSerializer
 
     assert _schema_takes(schema, "VersionInputRequest", body) == VersionInputSerializer(data=body).is_valid()
 

@@ -5,7 +5,9 @@ is stored."""
 import pytest
 
 from connectors.models import ConnectorAccount, ConnectorMapping, ConnectorTarget
-from marketplaces.models import ClientState, ConfigObject, Marketplace
+from marketplaces.catalog.models import Marketplace
+from marketplaces.config_objects.models import ConfigObject
+from marketplaces.delivery.models import ClientState
 from plexica.access.models import AccessGrant
 from plexica.plugins.models import Plugin
 from registry.models import PluginService

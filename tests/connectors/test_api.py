@@ -16,7 +16,7 @@ from connectors.models import (
     SyncEvent,
 )
 from connectors.services import accounts, instances, mappings, targets, validation
-from marketplaces.models import ConfigObject
+from marketplaces.config_objects.models import ConfigObject
 from plexica.errors import Conflict, Invalid
 from plexica.plugins.models import Plugin
 from tests.connectors import factories

@@ -17,7 +17,8 @@ from connectors.models import (
     SyncEvent,
 )
 from connectors.queueing import queue_sync_event
-from marketplaces.models import ConfigObject, ConfigObjectVersion, MembershipSource, PluginConfigObject
+from marketplaces.catalog.models import MembershipSource, PluginConfigObject
+from marketplaces.config_objects.models import ConfigObject, ConfigObjectVersion
 from plexica.plugins.models import Plugin
 from tests.connectors.github_stub import executable, submodule, symlink
 
@@ -490,7 +491,7 @@ def test_a_new_mapping_into_a_plugin_that_now_selects_bound_files_adds_them(repo
 
 
 def test_a_membership_removed_by_hand_is_not_added_back(repo, github_target, crm_plugin, system):
-    from marketplaces.composition import remove_config_object_from_plugin
+    from marketplaces.catalog.services.bundles import remove_config_object_from_plugin
 
     target = github_target(repo, mappings=[("skills/**", "skill", crm_plugin)])
     repo.commit({"skills/a.md": SKILL_A, "skills/b.md": SKILL_B})

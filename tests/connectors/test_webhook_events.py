@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from connectors.models import ConnectorAccount, ConnectorInstance, ConnectorTarget, SourceBinding, SyncEvent
 from connectors.queueing import queue_sync_event
 from connectors.services import accounts, mappings, setup
-from marketplaces.models import ConfigObject
+from marketplaces.config_objects.models import ConfigObject
 from plexica.celery import app as celery_app
 from plexica.errors import Conflict
 from tests.connectors.factories import principal

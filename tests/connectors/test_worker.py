@@ -10,7 +10,7 @@ from connectors.github import client
 from connectors.models import SourceBinding, SyncEvent
 from connectors.queueing import claim_sync_event, queue_sync_event
 from connectors.tasks import run_due_sync_events
-from marketplaces.models import ConfigObject
+from marketplaces.config_objects.models import ConfigObject
 from plexica.celery import app
 from tests.concurrency import run_together
 

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from connectors import queueing, sync
 from connectors.models import SourceBinding, SyncEvent
-from marketplaces.models import ConfigObject
+from marketplaces.config_objects.models import ConfigObject
 from plexica.celery import app
 
 ROOT = Path(__file__).resolve().parents[2]

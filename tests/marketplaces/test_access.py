@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from marketplaces.models import ConfigObjectVersion, PluginConfigObject
+from marketplaces.catalog.models import PluginConfigObject
+from marketplaces.config_objects.models import ConfigObjectVersion
 from marketplaces.sharing import CONFIG_OBJECT
 from plexica.access import services as access
 from plexica.access.models import AccessGrant

@@ -1,19 +1,19 @@
 from django.contrib.admin.utils import quote
 from django.urls import reverse
 
-from marketplaces import services
-from marketplaces.models import ConfigObject
+from marketplaces.config_objects import services
+from marketplaces.config_objects.models import ConfigObject
 from plexica.tenancy.principal import Principal
 from tests.marketplaces.conftest import SKILL_V1, SKILL_V2
 
 
 def _object(org, text=SKILL_V1):
-    return services.create_config_object(Principal(organization=org), "skill", "cloud", services.VersionInput(text))[0]
+    return services.create_config_object(Principal.system(org), "skill", "cloud", services.VersionInput(text))[0]
 
 
 def test_org_admin_sees_their_objects_with_versions_newest_first_read_only(client, org_admin, org, other_org):
     mine, theirs = _object(org), _object(other_org)
-    newer, _ = services.add_version(Principal(organization=org), mine.pk, services.VersionInput(SKILL_V2))
+    newer, _ = services.add_version(Principal.system(org), mine.pk, services.VersionInput(SKILL_V2))
     client.force_login(org_admin.user)
 
     changelist = client.get(reverse("admin:marketplaces_configobject_changelist"))
@@ -43,7 +43,7 @@ def test_archive_and_restore_actions_change_the_status(client, org_admin, org):
 
 def test_an_action_that_does_not_apply_is_reported_not_crashed(client, org_admin, org):
     obj = _object(org)
-    services.delete_config_object(Principal(organization=org), obj.pk)
+    services.delete_config_object(Principal.system(org), obj.pk)
     client.force_login(org_admin.user)
     response = client.post(reverse("admin:marketplaces_configobject_changelist"),
                            {"action": "archive_selected", "_selected_action": [obj.pk]}, follow=True)

@@ -2,8 +2,9 @@ import pytest
 from django.contrib.admin.utils import quote
 from django.urls import reverse
 
-from marketplaces import composition, services
-from marketplaces.models import PluginRelease, PluginReleaseItem
+from marketplaces.catalog.services.marketplaces import create_marketplace
+from marketplaces.config_objects import services
+from marketplaces.delivery.models import PluginRelease, PluginReleaseItem
 from plexica.access import services as access
 from plexica.access.models import AccessGrant
 from plexica.plugins.models import Plugin
@@ -18,7 +19,7 @@ RELEASES = "admin:marketplaces_pluginrelease_changelist"
 
 
 def _object(org):
-    return services.create_config_object(Principal(organization=org), "skill", "cloud",
+    return services.create_config_object(Principal.system(org), "skill", "cloud",
                                          services.VersionInput(SKILL_V1))[0]
 
 
@@ -206,7 +207,7 @@ def test_a_config_objects_page_lists_its_active_grants_with_a_prefilled_add_link
 
 
 def test_marketplace_and_plugin_pages_list_their_grants_too(admin_client, org, member, crm_plugin):
-    marketplace = composition.create_marketplace(Principal(organization=org), "Sales tools")
+    marketplace = create_marketplace(Principal.system(org), "Sales tools")
     _grant(org, marketplace.pk, "manager", "marketplace", membership_id=member.pk)
     _grant(org, crm_plugin.pk, "viewer", "plugin", org_wide=True)
     html = _grants_html(admin_client.get(_change_url("marketplaces_marketplace", marketplace.pk)))

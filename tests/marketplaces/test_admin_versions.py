@@ -2,8 +2,9 @@ import pytest
 from django.contrib.admin.utils import quote
 from django.urls import reverse
 
-from marketplaces import services
-from marketplaces.models import ConfigObject, ConfigObjectVersion, PluginConfigObject
+from marketplaces.catalog.models import PluginConfigObject
+from marketplaces.config_objects import services
+from marketplaces.config_objects.models import ConfigObject, ConfigObjectVersion
 from plexica.access.models import AccessGrant
 from plexica.plugins.models import Plugin
 from plexica.tenancy.models import Membership
@@ -15,7 +16,7 @@ BAD_FRONT_MATTER = "---\nname: Summarize tickets\ndescription: [unclosed\n---\nB
 
 
 def _object(org, text=SKILL_V1, type_="skill"):
-    return services.create_config_object(Principal(organization=org), type_, "cloud", services.VersionInput(text))[0]
+    return services.create_config_object(Principal.system(org), type_, "cloud", services.VersionInput(text))[0]
 
 
 def _url(name, obj):
@@ -47,7 +48,7 @@ def test_the_change_page_links_to_the_comparison_and_the_new_version_form(admin_
 def test_the_diff_compares_the_previous_version_with_the_latest_by_default(admin_client, org):
     obj = _object(org)
     first = obj.latest_version()
-    second, _ = services.add_version(Principal(organization=org), obj.pk, services.VersionInput(SKILL_V2))
+    second, _ = services.add_version(Principal.system(org), obj.pk, services.VersionInput(SKILL_V2))
     response = admin_client.get(_url("compare", obj))
     assert response.status_code == 200
     assert (response.context["old"], response.context["new"]) == (first, second)
@@ -60,7 +61,7 @@ def test_the_diff_compares_the_previous_version_with_the_latest_by_default(admin
 def test_any_two_versions_can_be_compared_and_an_unknown_one_is_reported(admin_client, org):
     obj = _object(org)
     first = obj.latest_version()
-    second, _ = services.add_version(Principal(organization=org), obj.pk, services.VersionInput(SKILL_V2))
+    second, _ = services.add_version(Principal.system(org), obj.pk, services.VersionInput(SKILL_V2))
     swapped = admin_client.get(_url("compare", obj), {"from": second.pk, "to": first.pk})
     assert ("added", "+Read the thread, then write three bullets.") in swapped.context["lines"]
     missing = admin_client.get(_url("compare", obj), {"from": first.pk, "to": "ver_nope"})
@@ -77,7 +78,7 @@ def test_a_single_version_has_nothing_to_compare(admin_client, org):
 
 def test_the_diff_escapes_the_payloads_html(admin_client, org):
     obj = _object(org, "Notes\n", type_="context")
-    services.add_version(Principal(organization=org), obj.pk,
+    services.add_version(Principal.system(org), obj.pk,
                          services.VersionInput('Notes\n<script>alert("x")</script><img src=x onerror=alert(1)>\n'))
     body = admin_client.get(_url("compare", obj)).content.decode()
     assert "<script>alert" not in body and "<img src=x" not in body
@@ -186,7 +187,7 @@ def test_content_equal_to_the_latest_is_reported_not_stored(admin_client, org):
 def test_a_stale_base_is_a_conflict_and_submitting_again_after_review_goes_through(admin_client, org):
     obj = _object(org)
     base = obj.latest_version().pk
-    meanwhile, _ = services.add_version(Principal(organization=org), obj.pk, services.VersionInput(SKILL_V2))
+    meanwhile, _ = services.add_version(Principal.system(org), obj.pk, services.VersionInput(SKILL_V2))
     mine = SKILL_V1.replace("three bullets.", "four bullets.")
     response = admin_client.post(_url("new_version", obj), {"raw_source_text": mine, "base_version_id": base})
     assert response.status_code == 200
@@ -203,7 +204,7 @@ def test_a_stale_base_is_a_conflict_and_submitting_again_after_review_goes_throu
 
 def test_an_archived_object_takes_no_new_version(admin_client, org):
     obj = _object(org)
-    services.archive_config_object(Principal(organization=org), obj.pk)
+    services.archive_config_object(Principal.system(org), obj.pk)
     response = admin_client.post(_url("new_version", obj), {"raw_source_text": SKILL_V2})
     assert "restore it before adding versions" in response.content.decode()
     assert obj.versions.count() == 1
@@ -254,7 +255,7 @@ def test_the_add_form_reads_the_front_matter_of_crlf_text_and_refuses_it_when_in
 
 def test_the_diff_marks_a_missing_newline_at_the_end_instead_of_joining_lines(admin_client, org):
     obj = _object(org, "Intro\nSteps...", type_="context")
-    services.add_version(Principal(organization=org), obj.pk, services.VersionInput("Intro\nBetter steps"))
+    services.add_version(Principal.system(org), obj.pk, services.VersionInput("Intro\nBetter steps"))
     lines = admin_client.get(_url("compare", obj)).context["lines"]
     note = ("note", "\\ No newline at end of file")
     assert lines[3:] == [("context", " Intro"), ("removed", "-Steps..."), note, ("added", "+Better steps"), note]
@@ -263,14 +264,14 @@ def test_the_diff_marks_a_missing_newline_at_the_end_instead_of_joining_lines(ad
 def test_the_diff_shows_a_line_holding_a_form_feed_as_one_line(admin_client, org):
     obj = _object(org, "Page one\x0cPage two\nEnd\n", type_="context")
     edit = services.VersionInput("Page one\x0cPage two\nThe end\n")
-    services.add_version(Principal(organization=org), obj.pk, edit)
+    services.add_version(Principal.system(org), obj.pk, edit)
     lines = admin_client.get(_url("compare", obj)).context["lines"]
     assert lines[3:] == [("context", " Page one\x0cPage two"), ("removed", "-End"), ("added", "+The end")]
 
 
 def test_a_removed_front_matter_delimiter_is_a_removed_line_not_a_file_header(admin_client, org):
     obj = _object(org, "Notes\n---\nmore\n", type_="context")
-    services.add_version(Principal(organization=org), obj.pk, services.VersionInput("Notes\nmore\n"))
+    services.add_version(Principal.system(org), obj.pk, services.VersionInput("Notes\nmore\n"))
     lines = admin_client.get(_url("compare", obj)).context["lines"]
     assert ("removed", "----") in lines
     assert [kind for kind, _ in lines[:2]] == ["file", "file"]

@@ -2,7 +2,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from marketplaces.models import ConfigObject, ConfigObjectVersion
+from marketplaces.config_objects.models import ConfigObject, ConfigObjectVersion
 from tests.marketplaces.conftest import BASE, SKILL_V1, SKILL_V2, add_version
 
 

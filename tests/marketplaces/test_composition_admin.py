@@ -1,19 +1,24 @@
 from django.contrib.admin.utils import quote
 from django.urls import reverse
 
-from marketplaces import composition, services
-from marketplaces.models import Marketplace, MarketplacePlugin
+from marketplaces.catalog.models import Marketplace, MarketplacePlugin
+from marketplaces.catalog.services.bundles import (
+    add_config_object_to_plugin,
+    remove_config_object_from_plugin,
+)
+from marketplaces.catalog.services.marketplaces import create_marketplace, delete_marketplace
+from marketplaces.config_objects import services
 from plexica.plugins.models import Plugin
 from plexica.tenancy.principal import Principal
 from tests.marketplaces.conftest import SKILL_V1
 
 
 def _object(org):
-    return services.create_config_object(Principal(organization=org), "skill", "cloud", services.VersionInput(SKILL_V1))[0]
+    return services.create_config_object(Principal.system(org), "skill", "cloud", services.VersionInput(SKILL_V1))[0]
 
 
 def _marketplace(org, name="Sales tools"):
-    return composition.create_marketplace(Principal(organization=org), name)
+    return create_marketplace(Principal.system(org), name)
 
 
 def _inline_management(prefix, total, initial):
@@ -27,10 +32,10 @@ PREFIX = "plugin_memberships"
 def test_a_config_objects_page_shows_its_plugin_memberships_read_only(client, org_admin, org, crm_plugin):
     obj = _object(org)
     wiki = Plugin.objects.create(organization=org, plugin_id="plugin-wiki", name="Wiki", version="1.0.0")
-    principal = Principal(organization=org)
-    composition.add_config_object_to_plugin(principal, crm_plugin, obj)
-    composition.add_config_object_to_plugin(principal, wiki, obj)
-    composition.remove_config_object_from_plugin(principal, wiki, obj)
+    principal = Principal.system(org)
+    add_config_object_to_plugin(principal, crm_plugin, obj)
+    add_config_object_to_plugin(principal, wiki, obj)
+    remove_config_object_from_plugin(principal, wiki, obj)
     client.force_login(org_admin.user)
 
     page = client.get(reverse("admin:marketplaces_configobject_change", args=[quote(obj.pk)]))
@@ -108,7 +113,7 @@ def test_archive_and_restore_actions_change_a_marketplaces_status(client, org_ad
 
 def test_archiving_a_deleted_marketplace_is_reported_not_crashed(client, org_admin, org):
     marketplace = _marketplace(org)
-    composition.delete_marketplace(Principal(organization=org), marketplace.pk)
+    delete_marketplace(Principal.system(org), marketplace.pk)
     client.force_login(org_admin.user)
     response = client.post(reverse("admin:marketplaces_marketplace_changelist"),
                            {"action": "archive_selected", "_selected_action": [marketplace.pk]}, follow=True)

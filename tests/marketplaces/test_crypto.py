@@ -3,7 +3,7 @@ from cryptography.fernet import Fernet
 from django.db import connection
 from django.test import override_settings
 
-from marketplaces.models import ConfigObject, ConfigObjectVersion
+from marketplaces.config_objects.models import ConfigObject, ConfigObjectVersion
 from plexica.crypto import DecryptionFailed, decrypt_text, encrypt_text, rotate_token
 
 OLD_KEY, NEW_KEY = Fernet.generate_key().decode(), Fernet.generate_key().decode()

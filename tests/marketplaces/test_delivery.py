@@ -4,8 +4,18 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from marketplaces import composition, services
-from marketplaces.models import ClientState, ConfigObject
+from marketplaces.catalog.services.bundles import (
+    add_config_object_to_plugin,
+    remove_config_object_from_plugin,
+)
+from marketplaces.catalog.services.marketplaces import (
+    add_plugin_to_marketplace,
+    create_marketplace,
+    remove_plugin_from_marketplace,
+)
+from marketplaces.config_objects import services
+from marketplaces.config_objects.models import ConfigObject
+from marketplaces.delivery.models import ClientState
 from marketplaces.sharing import CONFIG_OBJECT, MARKETPLACE
 from plexica.access import services as access
 from plexica.access.models import AccessGrant
@@ -48,7 +58,7 @@ def member_object(create, admin, crm_plugin):
         create_kwargs.setdefault("raw", skill(title))
         item = create(**create_kwargs)
         obj = ConfigObject.objects.get(pk=item["id"])
-        composition.add_config_object_to_plugin(admin, plugin or crm_plugin, obj)
+        add_config_object_to_plugin(admin, plugin or crm_plugin, obj)
         return item
 
     return make
@@ -103,8 +113,8 @@ def test_the_org_key_lists_every_active_plugin_with_its_pinned_release_and_marke
                           catalog_status=Plugin.CatalogStatus.ARCHIVED)
     Plugin.objects.create(organization=org, plugin_id="plugin-gone", name="Gone",
                           catalog_status=Plugin.CatalogStatus.DELETED)
-    marketplace = composition.create_marketplace(admin, "Sales")
-    composition.add_plugin_to_marketplace(admin, marketplace, crm_plugin)
+    marketplace = create_marketplace(admin, "Sales")
+    add_plugin_to_marketplace(admin, marketplace, crm_plugin)
     member_object()
     pinned = admin_api.post(RELEASES, {"pin": True}, format="json").json()["item"]
     response = admin_api.get(f"{DELIVERY}/plugins")
@@ -127,9 +137,9 @@ def test_the_plugin_list_is_cursor_paginated(admin_api, org):
 
 
 def test_the_plugin_list_takes_the_same_queries_for_many_plugins(mia, admin, org, member, crm_plugin):
-    sales = composition.create_marketplace(admin, "Sales")
+    sales = create_marketplace(admin, "Sales")
     access.grant(admin, MARKETPLACE, sales.pk, access.VIEWER, membership_id=member.pk)
-    composition.add_plugin_to_marketplace(admin, sales, crm_plugin)
+    add_plugin_to_marketplace(admin, sales, crm_plugin)
     mia.get(f"{DELIVERY}/plugins")  # the key lookup is cached from here on
     with CaptureQueriesContext(connection) as one:
         assert len(mia.get(f"{DELIVERY}/plugins").json()["items"]) == 1
@@ -139,7 +149,7 @@ def test_the_plugin_list_takes_the_same_queries_for_many_plugins(mia, admin, org
         if n % 2:
             grant_plugin(admin, plugin, member)
         else:
-            composition.add_plugin_to_marketplace(admin, sales, plugin)
+            add_plugin_to_marketplace(admin, sales, plugin)
     with CaptureQueriesContext(connection) as many:
         items = mia.get(f"{DELIVERY}/plugins").json()["items"]
     assert len(items) == 11 and len(many) == baseline
@@ -193,9 +203,9 @@ def test_a_member_with_a_plugin_grant_sees_that_plugin_only(mia, admin, member, 
 def test_a_marketplace_grant_makes_its_plugins_visible_with_that_marketplace(
         mia, admin, member, crm_plugin, billing, member_object):
     member_object()
-    sales, hidden = (composition.create_marketplace(admin, name) for name in ("Sales", "Hidden"))
-    composition.add_plugin_to_marketplace(admin, sales, crm_plugin)
-    composition.add_plugin_to_marketplace(admin, hidden, crm_plugin)
+    sales, hidden = (create_marketplace(admin, name) for name in ("Sales", "Hidden"))
+    add_plugin_to_marketplace(admin, sales, crm_plugin)
+    add_plugin_to_marketplace(admin, hidden, crm_plugin)
     access.grant(admin, MARKETPLACE, sales.pk, access.VIEWER, membership_id=member.pk)
     items = mia.get(f"{DELIVERY}/plugins").json()["items"]
     assert [(p["id"], p["marketplaces"]) for p in items] == [("plugin-crm", [sales.pk])]
@@ -375,7 +385,7 @@ def test_a_pinned_release_still_drops_deleted_objects_but_keeps_objects_that_lef
     deleted, left = member_object("Deleted"), member_object("Left")
     admin_api.post(RELEASES, {"pin": True}, format="json")
     services.delete_config_object(admin, deleted["id"])
-    composition.remove_config_object_from_plugin(admin, crm_plugin, ConfigObject.objects.get(pk=left["id"]))
+    remove_config_object_from_plugin(admin, crm_plugin, ConfigObject.objects.get(pk=left["id"]))
     manifest = admin_api.get(f"{CRM}/manifest").json()["item"]
     assert items_of(manifest) == {left["id"]: left["latestVersion"]["id"]}
 
@@ -498,7 +508,7 @@ def test_check_updates_follows_a_sequence_of_edits(mia, admin_api, admin, member
     gamma = member_object("Gamma")
     assert checks(mia)[gamma["id"]] == ("new", gamma["latestVersion"]["id"], None)
 
-    composition.remove_config_object_from_plugin(admin, crm_plugin, ConfigObject.objects.get(pk=alpha["id"]))
+    remove_config_object_from_plugin(admin, crm_plugin, ConfigObject.objects.get(pk=alpha["id"]))
     assert checks(mia)[alpha["id"]] == ("removed_upstream", None, "removed_from_plugin")
 
     install(mia, mia.get(f"{CRM}/manifest").json()["item"])
@@ -519,12 +529,12 @@ def test_an_object_deleted_at_its_source_is_removed_upstream(admin_api, admin, m
 def test_leaving_the_only_marketplace_that_offered_a_plugin_makes_it_no_longer_accessible(
         mia, admin, member, crm_plugin, member_object):
     obj = member_object()
-    sales = composition.create_marketplace(admin, "Sales")
-    composition.add_plugin_to_marketplace(admin, sales, crm_plugin)
+    sales = create_marketplace(admin, "Sales")
+    add_plugin_to_marketplace(admin, sales, crm_plugin)
     access.grant(admin, MARKETPLACE, sales.pk, access.VIEWER, membership_id=member.pk)
     install(mia, mia.get(f"{CRM}/manifest").json()["item"])
     assert checks(mia)[obj["id"]][0] == "up_to_date"
-    composition.remove_plugin_from_marketplace(admin, sales, crm_plugin)
+    remove_plugin_from_marketplace(admin, sales, crm_plugin)
     assert checks(mia) == {obj["id"]: ("no_longer_accessible", None, None)}
     assert mia.get(f"{DELIVERY}/plugins").json()["items"] == []
 

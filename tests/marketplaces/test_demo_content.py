@@ -3,7 +3,8 @@ import re
 import pytest
 from django.core.management import CommandError, call_command
 
-from marketplaces.models import ConfigObject, Marketplace
+from marketplaces.catalog.models import Marketplace
+from marketplaces.config_objects.models import ConfigObject
 from plexica.access.models import AccessGrant
 
 

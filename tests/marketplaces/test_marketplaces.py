@@ -2,7 +2,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from marketplaces.models import Marketplace, MarketplacePlugin
+from marketplaces.catalog.models import Marketplace, MarketplacePlugin
 from plexica.plugins.models import Plugin
 from tests.marketplaces.conftest import SKILL_V2, add_version
 

@@ -1,6 +1,6 @@
 import pytest
 
-from marketplaces.parsing import MAX_PAYLOAD_BYTES, parse_version_input
+from marketplaces.config_objects.parsing import MAX_PAYLOAD_BYTES, parse_version_input
 from plexica.errors import Invalid, PayloadTooLarge
 
 SKILL = """---

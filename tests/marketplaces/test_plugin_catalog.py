@@ -3,7 +3,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from marketplaces.models import ConfigObject, Marketplace, MarketplacePlugin, PluginConfigObject
+from marketplaces.catalog.models import Marketplace, MarketplacePlugin, PluginConfigObject
+from marketplaces.config_objects.models import ConfigObject
 from plexica.plugins.models import Plugin
 
 PLUGINS = "/api/v1/plugins"

@@ -2,7 +2,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from marketplaces.models import ConfigObject, PluginConfigObject
+from marketplaces.catalog.models import PluginConfigObject
+from marketplaces.config_objects.models import ConfigObject
 from plexica.plugins.models import Plugin
 from tests.marketplaces.conftest import BASE, SKILL_V2, add_version
 

@@ -7,8 +7,8 @@ from django.core.management import call_command
 from django.db import connection
 from django.test import override_settings
 
-from marketplaces.models import ConfigObject, ConfigObjectVersion
-from marketplaces.reencryption import encrypted_fields, reencrypt_all
+from marketplaces.config_objects.models import ConfigObject, ConfigObjectVersion
+from marketplaces.config_objects.reencryption import encrypted_fields, reencrypt_all
 from marketplaces.tasks import reencrypt_all_task
 
 OLD_KEY, NEW_KEY = Fernet.generate_key().decode(), Fernet.generate_key().decode()

@@ -1,7 +1,13 @@
 import pytest
 
-from marketplaces import composition, services
-from marketplaces.models import ConfigObject, PluginRelease, PluginReleaseItem
+from marketplaces.catalog.services.bundles import (
+    add_config_object_to_plugin,
+    remove_config_object_from_plugin,
+)
+from marketplaces.catalog.services.marketplaces import add_plugin_to_marketplace, create_marketplace
+from marketplaces.config_objects import services
+from marketplaces.config_objects.models import ConfigObject
+from marketplaces.delivery.models import PluginRelease, PluginReleaseItem
 from marketplaces.sharing import MARKETPLACE
 from plexica.access import services as access
 from plexica.plugins.models import Plugin
@@ -30,7 +36,7 @@ def member_object(create, admin, crm_plugin):
     def make(title="Summarize tickets", raw=None, type_="skill", plugin=None):
         item = create(type_=type_, raw=raw or skill(title))
         obj = ConfigObject.objects.get(pk=item["id"])
-        composition.add_config_object_to_plugin(admin, plugin or crm_plugin, obj)
+        add_config_object_to_plugin(admin, plugin or crm_plugin, obj)
         return item
 
     return make
@@ -67,7 +73,7 @@ def test_a_release_leaves_out_deleted_objects_removed_members_and_deleted_versio
     kept, deleted, removed, gone = (member_object(t) for t in ("Kept", "Deleted", "Removed", "Gone"))
     services.delete_config_object(admin, deleted["id"])
     removed_object = ConfigObject.objects.get(pk=removed["id"])
-    composition.remove_config_object_from_plugin(admin, crm_plugin, removed_object)
+    remove_config_object_from_plugin(admin, crm_plugin, removed_object)
     services.record_deleted_version(admin, gone["id"])
     item = release(admin_api)
     assert [i["configObjectId"] for i in item["items"]] == [kept["id"]]
@@ -248,8 +254,8 @@ def test_a_manager_through_a_team_grant_makes_and_pins_releases(mia, admin, org,
 
 def test_marketplace_inherited_view_reads_releases_but_never_manages_them(mia, admin, member, member_object,
                                                                           crm_plugin, admin_api):
-    marketplace = composition.create_marketplace(admin, "Sales")
-    composition.add_plugin_to_marketplace(admin, marketplace, crm_plugin)
+    marketplace = create_marketplace(admin, "Sales")
+    add_plugin_to_marketplace(admin, marketplace, crm_plugin)
     access.grant(admin, MARKETPLACE, marketplace.pk, access.MANAGER, membership_id=member.pk)
     created = release(admin_api)
     assert mia.get(f"{RELEASES}/{created['id']}").status_code == 200

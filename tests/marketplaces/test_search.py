@@ -1,9 +1,9 @@
 import pytest
 from django.db import connection
 
-from marketplaces import services
-from marketplaces.filtersets import ConfigObjectFilterSet
-from marketplaces.models import ConfigObject
+from marketplaces.config_objects import services
+from marketplaces.config_objects.filtersets import ConfigObjectFilterSet
+from marketplaces.config_objects.models import ConfigObject
 from plexica.tenancy.principal import Principal
 
 BASE = "/api/v1/config-objects"
@@ -11,7 +11,7 @@ BASE = "/api/v1/config-objects"
 
 def _skill(org, name, description):
     text = f"---\nname: {name}\ndescription: {description}\n---\nBody text that is never searched.\n"
-    return services.create_config_object(Principal(organization=org), "skill", "cloud", services.VersionInput(text))[0]
+    return services.create_config_object(Principal.system(org), "skill", "cloud", services.VersionInput(text))[0]
 
 
 def _search(org, q):

@@ -1,7 +1,7 @@
 import pytest
 
-from marketplaces import services
-from marketplaces.models import ConfigObject, ConfigObjectVersion, VersionIsImmutable
+from marketplaces.config_objects import services
+from marketplaces.config_objects.models import ConfigObject, ConfigObjectVersion, VersionIsImmutable
 from plexica.tenancy.principal import Principal
 from tests.concurrency import run_together
 from tests.marketplaces.conftest import SKILL_V1, SKILL_V2, add_version
@@ -9,7 +9,7 @@ from tests.marketplaces.conftest import SKILL_V1, SKILL_V2, add_version
 
 @pytest.fixture
 def principal(org):
-    return Principal(organization=org)
+    return Principal.system(org)
 
 
 def test_a_stored_version_cannot_be_saved_again(principal):

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from marketplaces.reencryption import DEFAULT_BATCH_SIZE, reencrypt_all
+from marketplaces.config_objects.reencryption import DEFAULT_BATCH_SIZE, reencrypt_all
 
 
 class Command(BaseCommand):

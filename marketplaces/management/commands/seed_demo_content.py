@@ -5,9 +5,10 @@ delivery and access grants right away. Idempotent."""
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from marketplaces import composition
-from marketplaces.models import ConfigObject, Marketplace
-from marketplaces.services import VersionInput
+from marketplaces.catalog.models import Marketplace
+from marketplaces.catalog.services import bundles, marketplaces, plugins
+from marketplaces.config_objects.models import ConfigObject
+from marketplaces.config_objects.services import VersionInput
 from marketplaces.sharing import MARKETPLACE
 from plexica.access import services as access
 from plexica.plugins.models import Plugin
@@ -49,17 +50,17 @@ class Command(BaseCommand):
                 obj = ConfigObject.objects.filter(organization=organization, title=title).first()
                 created = obj is None
                 if created:
-                    obj, _ = composition.create_config_object_in_plugins(
+                    obj, _ = bundles.create_config_object_in_plugins(
                         admin, type_, ConfigObject.SourceMode.CLOUD, VersionInput(raw_source_text=source),
                         [plugin_id])
                 self.stdout.write(f"  {type_} '{title}' in {plugin_id}: {'created' if created else 'already there'}")
             marketplace = Marketplace.objects.filter(organization=organization, name=MARKETPLACE_NAME,
                                                      deleted_at__isnull=True).first()
             if marketplace is None:
-                marketplace = composition.create_marketplace(
+                marketplace = marketplaces.create_marketplace(
                     admin, MARKETPLACE_NAME, "What the sales team installs.")
             for plugin_id in ("plugin-crm", "plugin-analytics"):
-                composition.add_plugin_to_marketplace(admin, marketplace,
-                                                      composition.get_plugin(organization, plugin_id))
+                marketplaces.add_plugin_to_marketplace(admin, marketplace,
+                                                       plugins.lookup_plugin(organization, plugin_id))
             access.grant(admin, MARKETPLACE, marketplace.pk, access.VIEWER, org_wide=True)
             self.stdout.write(f"  marketplace '{MARKETPLACE_NAME}' ({marketplace.pk}): everyone may view it")

@@ -4,20 +4,25 @@ A release records, for every active member object of the plugin, the version tha
 made (deleted objects and objects whose latest version is a deleted version are left out). Delivery serves
 the rolling latest unless a release is pinned; at most one release of a plugin is pinned, and pinning and
 creating are serialised per plugin by a row lock on the plugin, so two pins never race into the constraint.
+
+Each public function takes the acting principal first and checks its own rule: the viewer role on the
+plugin to read its releases, the manager role to make, pin or unpin one. The plugin is looked up first, so
+an id of another organization is a 404 before any 403.
 """
 
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models import Count, OuterRef, Subquery
+from django.db.models import Count
 from django.utils import timezone
 
-from marketplaces import composition
-from marketplaces.models import ConfigObjectVersion, PluginConfigObject, PluginRelease, PluginReleaseItem
+from marketplaces.catalog.models import PluginConfigObject
+from marketplaces.catalog.services.plugins import lookup_plugin, require_plugin_role
+from marketplaces.config_objects.services import latest_version_value
+from marketplaces.delivery.models import PluginRelease, PluginReleaseItem
 from plexica.access import services as access
 from plexica.errors import Conflict, NotFound
 from plexica.plugins.models import Plugin
-from plexica.plugins.sharing import PLUGIN
 
 
 @dataclass(frozen=True)
@@ -32,16 +37,8 @@ class ServedItem:
     sha256: str
 
 
-def _user(principal):
-    return getattr(principal, "user", None)
-
-
-def latest_version_value(field, outer="config_object_id"):
-    """A subquery of one field of the latest version of the config object `outer` names."""
-    newest = ConfigObjectVersion.objects.filter(config_object=OuterRef(outer)).order_by(
-        *ConfigObjectVersion.NEWEST_FIRST
-    )
-    return Subquery(newest.values(field)[:1])
+def _latest(field_name):
+    return latest_version_value(field_name, outer="config_object_id")
 
 
 def latest_member_items(plugin_pks):
@@ -52,8 +49,8 @@ def latest_member_items(plugin_pks):
     """
     rows = (PluginConfigObject.objects
             .filter(plugin_id__in=plugin_pks, removed_at__isnull=True, config_object__deleted_at__isnull=True)
-            .annotate(latest_id=latest_version_value("id"), latest_sha256=latest_version_value("sha256"),
-                      latest_deleted=latest_version_value("is_deleted_version"))
+            .annotate(latest_id=_latest("id"), latest_sha256=_latest("sha256"),
+                      latest_deleted=_latest("is_deleted_version"))
             .filter(latest_id__isnull=False, latest_deleted=False)
             .order_by("config_object__title", "config_object_id")
             .values_list("plugin_id", "config_object_id", "config_object__type", "config_object__title",
@@ -70,7 +67,7 @@ def release_items(release_pks, deliverable_only=False):
     rows = PluginReleaseItem.objects.filter(release_id__in=release_pks)
     if deliverable_only:
         rows = (rows.filter(config_object__deleted_at__isnull=True)
-                .annotate(latest_deleted=latest_version_value("is_deleted_version"))
+                .annotate(latest_deleted=_latest("is_deleted_version"))
                 .filter(latest_deleted=False))
     rows = rows.order_by("config_object__title", "config_object_id").values_list(
         "release_id", "release__plugin_id", "config_object_id", "config_object__type", "config_object__title",
@@ -84,31 +81,38 @@ def release_items(release_pks, deliverable_only=False):
 # Reading
 
 
-def find_plugin(principal, plugin_id, role, doing=None):
-    """The plugin by its plugin-... id (NotFound in this organization), after the role check (403)."""
-    plugin = composition.get_plugin(principal.organization, plugin_id)
-    access.require_role(principal, PLUGIN, plugin.pk, role, doing)
+def _find_plugin(principal, plugin_id, role, doing=None):
+    plugin = lookup_plugin(principal.organization, plugin_id)
+    require_plugin_role(principal, plugin, role, doing)
     return plugin
 
 
-def releases_of(plugin):
-    """The plugin's releases with their item counts, for listing (newest first)."""
+def _releases_of(plugin):
     return (PluginRelease.objects.filter(organization_id=plugin.organization_id, plugin=plugin)
             .select_related("plugin", "created_by").annotate(item_count=Count("items")))
 
 
-def get_release(plugin, release_id):
-    """One release of `plugin` with its item count; NotFound when the plugin has no such release."""
-    release = releases_of(plugin).filter(pk=release_id).first()
+def _release_of(plugin, release_id):
+    release = _releases_of(plugin).filter(pk=release_id).first()
     if release is None:
         raise NotFound(f"Plugin {plugin.plugin_id} has no release {release_id}.", title="Release not found")
     return release
 
 
-def with_items(release):
+def _with_items(release):
     """`release` with `.served_items`: every item it holds, deleted objects included (it never changes)."""
     release.served_items = release_items([release.pk])[release.pk]
     return release
+
+
+def list_releases(principal, plugin_id):
+    """The plugin's releases with their item counts, for listing (newest first); the viewer role on the plugin."""
+    return _releases_of(_find_plugin(principal, plugin_id, access.VIEWER))
+
+
+def get_release(principal, plugin_id, release_id):
+    """One release of the plugin with its item count and `.served_items`; the viewer role on the plugin."""
+    return _with_items(_release_of(_find_plugin(principal, plugin_id, access.VIEWER), release_id))
 
 
 def pinned_release(plugin):
@@ -133,12 +137,12 @@ def _pin(plugin, release, now):
 
 
 def create_release(principal, plugin_id, name="", notes="", pin=False, now=None):
-    """Snapshot the plugin's current latest version of every active member object; needs the manager role.
+    """Snapshot the plugin's current latest version of every active member object; the manager role. Returns
+    the release with its items.
 
     With `pin`, the new release is pinned (and any other unpinned) in the same transaction.
     """
-    plugin = find_plugin(principal, plugin_id, access.MANAGER,
-                         "Making a release needs the manager role on the plugin")
+    plugin = _find_plugin(principal, plugin_id, access.MANAGER, "Making a release needs the manager role on the plugin")
     if plugin.catalog_status == Plugin.CatalogStatus.DELETED:
         raise Conflict(f"Plugin {plugin_id} is deleted; it cannot get a release.",
                        catalogStatus=plugin.catalog_status)
@@ -146,7 +150,7 @@ def create_release(principal, plugin_id, name="", notes="", pin=False, now=None)
     with transaction.atomic():
         plugin = _locked_plugin(plugin)
         release = PluginRelease.objects.create(organization=principal.organization, plugin=plugin, name=name,
-                                               notes=notes, created_by=_user(principal), created_at=now)
+                                               notes=notes, created_by=principal.user, created_at=now)
         PluginReleaseItem.objects.bulk_create([
             PluginReleaseItem(release=release, config_object_id=item.config_object_id,
                               version_id=item.version_id)
@@ -154,28 +158,30 @@ def create_release(principal, plugin_id, name="", notes="", pin=False, now=None)
         ])
         if pin:
             _pin(plugin, release, now)
-    return get_release(plugin, release.pk)
+    return _with_items(_release_of(plugin, release.pk))
 
 
 def pin_release(principal, plugin_id, release_id, now=None):
-    """Make delivery serve `release_id` (unpinning any other); pinning the pinned release changes nothing."""
-    plugin = find_plugin(principal, plugin_id, access.MANAGER,
-                         "Pinning a release needs the manager role on the plugin")
+    """Make delivery serve `release_id` (unpinning any other); pinning the pinned release changes nothing.
+    The manager role. Returns the release with its items."""
+    plugin = _find_plugin(principal, plugin_id, access.MANAGER,
+                          "Pinning a release needs the manager role on the plugin")
     with transaction.atomic():
         plugin = _locked_plugin(plugin)
-        release = get_release(plugin, release_id)
+        release = _release_of(plugin, release_id)
         _pin(plugin, release, now or timezone.now())
-    return get_release(plugin, release_id)
+    return _with_items(_release_of(plugin, release_id))
 
 
 def unpin_release(principal, plugin_id):
-    """Return the plugin to the rolling latest; the release that was pinned, or None when none was."""
-    plugin = find_plugin(principal, plugin_id, access.MANAGER,
-                         "Unpinning a release needs the manager role on the plugin")
+    """Return the plugin to the rolling latest; the release that was pinned, or None when none was. The
+    manager role."""
+    plugin = _find_plugin(principal, plugin_id, access.MANAGER,
+                          "Unpinning a release needs the manager role on the plugin")
     with transaction.atomic():
         plugin = _locked_plugin(plugin)
         pinned = pinned_release(plugin)
         if pinned is None:
             return None
         PluginRelease.objects.filter(pk=pinned.pk).update(pinned_at=None)
-    return get_release(plugin, pinned.pk)
+    return _release_of(plugin, pinned.pk)

@@ -1,13 +1,13 @@
-"""Forms of the marketplaces admin: version content, validated by the services as the API validates it."""
+"""Forms of the config object admin: version content, validated by the services as the API validates it."""
 
 import json
 
 from django import forms
 from django.core.exceptions import ValidationError
 
-from marketplaces.models import ConfigObject, ConfigObjectType
-from marketplaces.parsing import NORMALIZED, RAW
-from marketplaces.services import VersionInput
+from marketplaces.config_objects.models import ConfigObject, ConfigObjectType
+from marketplaces.config_objects.parsing import NORMALIZED, RAW
+from marketplaces.config_objects.services import VersionInput
 
 # The API's field names in parsing errors -> the form's fields, so an error shows next to its field.
 FORM_FIELD_OF = {RAW: "raw_source_text", NORMALIZED: "normalized_payload_json"}

@@ -1,10 +1,10 @@
-"""Filters of the config object and marketplace lists."""
+"""Filters of the config object list, with its full-text search."""
 
 from django.contrib.postgres.search import SearchQuery, SearchVector
 from django.db import connections
 from django.db.models import Q
 
-from marketplaces.models import ConfigObject, ConfigObjectType, Marketplace
+from marketplaces.config_objects.models import ConfigObject, ConfigObjectType
 from plexica.api.query import BooleanFilter, CharFilter, ChoiceFilter, StrictFilterSet
 
 # The text search configuration of the full-text filter; migration 0004's GIN index is built over exactly
@@ -58,23 +58,3 @@ class ConfigObjectFilterSet(StrictFilterSet):
         if self.form.cleaned_data.get("includeDeleted") or self.form.cleaned_data.get("status") == "deleted":
             return queryset
         return queryset.filter(deleted_at__isnull=True)
-
-
-class MarketplaceFilterSet(StrictFilterSet):
-    status = ChoiceFilter(choices=Marketplace.Status.choices)
-    q = CharFilter(method="search", label="Search in name and description")
-    includeDeleted = BooleanFilter(method="keep", label="Also list soft-deleted marketplaces")
-
-    class Meta:
-        model = Marketplace
-        fields = []
-
-    def search(self, queryset, name, value):
-        return queryset.filter(Q(name__icontains=value) | Q(description__icontains=value))
-
-    def keep(self, queryset, name, value):
-        return queryset  # applied in filter_queryset
-
-    def filter_queryset(self, queryset):
-        queryset = super().filter_queryset(queryset)
-        return queryset if self.form.cleaned_data.get("includeDeleted") else queryset.filter(deleted_at__isnull=True)

@@ -1,12 +1,16 @@
-"""Admin API of config objects and their immutable versions (`/api/v1/config-objects`), org admins only."""
+"""API of config objects, their immutable versions and their grants (`/api/v1/config-objects`).
+
+Open to every principal of the organization; the services check the caller's role on each object.
+"""
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import mixins, serializers
 from rest_framework.response import Response
 
-from marketplaces import composition, services
-from marketplaces.api.serializers import (
+from marketplaces.catalog.services import bundles
+from marketplaces.config_objects import services
+from marketplaces.config_objects.api.serializers import (
     ConfigObjectSerializer,
     CreateConfigObjectSerializer,
     NewVersionSerializer,
@@ -15,11 +19,11 @@ from marketplaces.api.serializers import (
     VersionSummarySerializer,
     version_input,
 )
-from marketplaces.filtersets import ConfigObjectFilterSet
-from marketplaces.models import ConfigObject, ConfigObjectVersion
-from marketplaces.parsing import MAX_PAYLOAD_BYTES
+from marketplaces.config_objects.filtersets import ConfigObjectFilterSet
+from marketplaces.config_objects.models import ConfigObject, ConfigObjectVersion
+from marketplaces.config_objects.parsing import MAX_PAYLOAD_BYTES
 from marketplaces.sharing import CONFIG_OBJECT
-from plexica.access import services as access
+from plexica.access.api.views import grant_viewset
 from plexica.api.openapi_errors import STATE_CONFLICTS
 from plexica.api.permissions import TenantAccess
 from plexica.api.query import bool_parameter, query_bool, text_parameter
@@ -27,7 +31,8 @@ from plexica.api.schema import item_envelope, mutation_envelope
 from plexica.api.views import TenantViewSet, item_response, mutation_response
 from plexica.ids import PATH_ID_PATTERNS
 
-OBJECT_ID = OpenApiParameter("config_object_id", str, OpenApiParameter.PATH, description="A config object id (cfo_...).")
+OBJECT_ID = OpenApiParameter("config_object_id", str, OpenApiParameter.PATH,
+                             description="A config object id (cfo_...).")
 VERSION_ID_PATTERN = PATH_ID_PATTERNS["version_id"]
 VERSION_ID = OpenApiParameter("version_id", str, OpenApiParameter.PATH, description="A version id (ver_...).")
 INCLUDE_DELETED = bool_parameter("includeDeleted", "Also find a soft-deleted object.")
@@ -46,25 +51,12 @@ def _etag(version_id):
     return {"ETag": f'"{version_id}"'} if version_id else {}
 
 
-def _wants_deleted(request):
+def wants_deleted(request):
     return query_bool(request, "includeDeleted")
 
 
-def require_object_role(request, obj_or_id, role, doing=None):
-    """403 unless the caller holds `role` on the config object (see plexica.access)."""
-    pk = getattr(obj_or_id, "pk", obj_or_id)
-    return access.require_role(request.principal, CONFIG_OBJECT, pk, role, doing)
-
-
-def find_object(request, object_id, role, doing=None, include_deleted=False):
-    """The config object (404 when it does not exist in this organization), after the role check (403)."""
-    obj = services.get_config_object(request.tenant, object_id, include_deleted=include_deleted)
-    require_object_role(request, obj, role, doing)
-    return obj
-
-
 class ConfigObjectAPI(TenantViewSet):
-    """Open to every principal of the organization; each action checks the caller's role on the resource."""
+    """Open to every principal of the organization; the services check the caller's role on the resource."""
 
     schema_tags = ["config objects"]
     permission_classes = [TenantAccess]
@@ -76,21 +68,19 @@ class ConfigObjectAPI(TenantViewSet):
 class ConfigObjectViewSet(mixins.ListModelMixin, ConfigObjectAPI):
     """Config objects: stable identities whose content lives in immutable versions."""
 
-    queryset = ConfigObject.objects.select_related("created_by")
+    queryset = ConfigObject.objects.all()
     serializer_class = ConfigObjectSerializer
     filterset_class = ConfigObjectFilterSet
     cursor_ordering = ("-created_at", "id")
     lookup_url_kwarg = "config_object_id"
 
     def get_queryset(self):
-        queryset = access.restrict(super().get_queryset(), self.request.principal, CONFIG_OBJECT)
-        return services.with_latest_version(queryset)
+        return services.list_config_objects(self.request.principal)
 
-    def _item(self, obj, status=200, mutation=False):
-        obj = services.get_config_object(self.request.tenant, obj.pk, include_deleted=True)
-        data = ConfigObjectSerializer(obj).data
-        respond = mutation_response if mutation else item_response
-        return respond(data, status=status, headers=_etag(obj.latest_version_id))
+    def _item(self, obj, status=200):
+        """The object as changed, read again with its latest version summary."""
+        obj = services.lookup_config_object(self.request.tenant, obj.pk, include_deleted=True)
+        return mutation_response(ConfigObjectSerializer(obj).data, status=status, headers=_etag(obj.latest_version_id))
 
     @extend_schema(operation_id="listConfigObjects")
     def list(self, request, *args, **kwargs):
@@ -102,36 +92,31 @@ class ConfigObjectViewSet(mixins.ListModelMixin, ConfigObjectAPI):
         serializer = CreateConfigObjectSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        access.require_member_capability(request.principal, "Creating a config object")
-        obj, _ = composition.create_config_object_in_plugins(
+        obj, _ = bundles.create_config_object_in_plugins(
             request.principal, data["type"], data["sourceMode"], version_input(data["input"]), data["pluginIds"]
         )
-        return self._item(obj, status=201, mutation=True)
+        return self._item(obj, status=201)
 
     @extend_schema(operation_id="getConfigObject", parameters=[OBJECT_ID, INCLUDE_DELETED],
                    responses=item_envelope("ConfigObjectItem", ConfigObjectSerializer()))
     def retrieve(self, request, config_object_id):
-        obj = find_object(request, config_object_id, access.VIEWER, include_deleted=_wants_deleted(request))
+        obj = services.get_config_object(request.principal, config_object_id, include_deleted=wants_deleted(request))
         return item_response(ConfigObjectSerializer(obj).data, headers=_etag(obj.latest_version_id))
 
     @extend_schema(operation_id="deleteConfigObject", request=None, parameters=[OBJECT_ID], responses={204: None})
     def destroy(self, request, config_object_id):
-        find_object(request, config_object_id, access.MANAGER, "Deleting a config object needs the manager role")
         services.delete_config_object(request.principal, config_object_id)
         return Response(status=204)
 
     @extend_schema(operation_id="archiveConfigObject", request=None, parameters=[OBJECT_ID],
                    responses=mutation_envelope("ConfigObjectArchived", ConfigObjectSerializer()))
     def archive(self, request, config_object_id):
-        find_object(request, config_object_id, access.MANAGER, "Archiving a config object needs the manager role")
-        return self._item(services.archive_config_object(request.principal, config_object_id), mutation=True)
+        return self._item(services.archive_config_object(request.principal, config_object_id))
 
     @extend_schema(operation_id="restoreConfigObject", request=None, parameters=[OBJECT_ID],
                    responses=mutation_envelope("ConfigObjectRestored", ConfigObjectSerializer()))
     def restore(self, request, config_object_id):
-        find_object(request, config_object_id, access.MANAGER, "Restoring a config object needs the manager role",
-                    include_deleted=True)
-        return self._item(services.restore_config_object(request.principal, config_object_id), mutation=True)
+        return self._item(services.restore_config_object(request.principal, config_object_id))
 
 
 class ConfigObjectVersionViewSet(mixins.ListModelMixin, ConfigObjectAPI):
@@ -142,12 +127,9 @@ class ConfigObjectVersionViewSet(mixins.ListModelMixin, ConfigObjectAPI):
     organization_field = "config_object__organization"
     cursor_ordering = ("-created_at", "-id")
 
-    def config_object(self, role=access.VIEWER, doing=None):
-        return find_object(self.request, self.kwargs["config_object_id"], role, doing,
-                           include_deleted=_wants_deleted(self.request))
-
     def get_queryset(self):
-        return services.versions_of(self.config_object())
+        return services.list_versions(self.request.principal, self.kwargs["config_object_id"],
+                                      include_deleted=wants_deleted(self.request))
 
     @extend_schema(operation_id="listConfigObjectVersions", parameters=[OBJECT_ID, INCLUDE_DELETED])
     def list(self, request, *args, **kwargs):
@@ -156,14 +138,15 @@ class ConfigObjectVersionViewSet(mixins.ListModelMixin, ConfigObjectAPI):
     @extend_schema(operation_id="getConfigObjectVersion", parameters=[OBJECT_ID, VERSION_ID, INCLUDE_DELETED],
                    responses=item_envelope("ConfigObjectVersionItem", VersionSerializer()))
     def retrieve(self, request, config_object_id, version_id):
-        version = services.get_version(self.config_object(), version_id)
+        version = services.get_version(request.principal, config_object_id, version_id,
+                                       include_deleted=wants_deleted(request))
         return item_response(VersionSerializer(version).data)
 
     @extend_schema(operation_id="getLatestConfigObjectVersion", parameters=[OBJECT_ID, INCLUDE_DELETED],
                    responses=item_envelope("LatestConfigObjectVersionItem", VersionSerializer()))
     def latest(self, request, config_object_id):
-        obj = self.config_object()
-        version = services.get_version(obj, obj.latest_version_id)
+        version = services.get_latest_version(request.principal, config_object_id,
+                                              include_deleted=wants_deleted(request))
         return item_response(VersionSerializer(version).data, headers=_etag(version.pk))
 
     @extend_schema(
@@ -175,7 +158,8 @@ class ConfigObjectVersionViewSet(mixins.ListModelMixin, ConfigObjectAPI):
     )
     def compare(self, request, config_object_id):
         old, new, diff = services.compare_versions(
-            self.config_object(), request.query_params.get("from"), request.query_params.get("to")
+            request.principal, config_object_id, request.query_params.get("from"), request.query_params.get("to"),
+            include_deleted=wants_deleted(request),
         )
         body = {"fromVersionId": old.pk, "toVersionId": new.pk, "identical": old.sha256 == new.sha256, "diff": diff}
         return item_response(VersionCompareSerializer(body).data)
@@ -189,12 +173,18 @@ class ConfigObjectVersionViewSet(mixins.ListModelMixin, ConfigObjectAPI):
         serializer = NewVersionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        self.config_object(access.EDITOR, "Adding a version needs the editor role")
         bases = services.parse_if_match(request.headers.get("If-Match"))
         if "baseVersionId" in data:  # given both ways, they must agree
             bases = {data["baseVersionId"]} if bases is None else bases & {data["baseVersionId"]}
         version, created = services.add_version(request.principal, config_object_id,
                                                 version_input(data["input"], data["reason"]), base_version_ids=bases)
-        version = services.get_version(version.config_object, version.pk)
+        version = services.get_version(request.principal, config_object_id, version.pk)
         return Response({"ok": True, "created": created, "item": VersionSerializer(version).data},
                         status=201 if created else 200, headers=_etag(version.pk))
+
+
+ConfigObjectGrantViewSet = grant_viewset(
+    "ConfigObject", CONFIG_OBJECT, "config_object_id",
+    lambda request, pk: services.lookup_config_object(request.tenant, pk, include_deleted=True).pk,
+    "config objects", "A config object id (cfo_...).",
+)

@@ -1,24 +1,35 @@
-"""/api/v1/delivery/: what clients (desktop apps, CLIs) install, and what they report they have installed.
+"""API of releases (`/api/v1/plugins/{pluginId}/releases`) and delivery to clients (`/api/v1/delivery/`).
 
-Open to every principal of the organization; marketplaces.delivery filters by access (a plugin key sees its
-own plugin only). Update checks are `GET clients/{clientId}/check-updates`, computed against the state the
-client last POSTed to `clients/{clientId}/state`, so a read-only key can check (it cannot post state).
+Releases are immutable snapshots of a plugin and the pinned one delivery serves; reading needs the viewer role
+on the plugin, creating, pinning and unpinning the manager role (the rules live in
+marketplaces.delivery.releases). Unpinning is `POST .../releases/unpin` (a POST, like pin, archive and
+restore), answering with the release that was pinned, or `item: null` when none was.
+
+Delivery is what clients (desktop apps, CLIs) install, and what they report they have installed. It is open
+to every principal of the organization; marketplaces.delivery.services filters by access (a plugin key sees
+its own plugin only). Update checks are `GET clients/{clientId}/check-updates`, computed against the state
+the client last POSTed to `clients/{clientId}/state`, so a read-only key can check (it cannot post state).
 """
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins
 
-from marketplaces import delivery
-from marketplaces.api.delivery_serializers import (
+from marketplaces.delivery import releases
+from marketplaces.delivery import services as delivery
+from marketplaces.delivery.api.serializers import (
     ClientStateInputSerializer,
     ClientStateSerializer,
+    CreateReleaseSerializer,
     DeliveryPluginSerializer,
     DownloadSerializer,
     ManifestSerializer,
     PayloadSerializer,
+    ReleaseDetailSerializer,
+    ReleaseSerializer,
     UpdateReportSerializer,
 )
-from marketplaces.models import ClientState
+from marketplaces.delivery.models import ClientState, PluginRelease
+from plexica.api.openapi_errors import STATE_CONFLICTS
 from plexica.api.permissions import TenantAccess
 from plexica.api.query import query_text, text_parameter
 from plexica.api.schema import item_envelope, mutation_envelope
@@ -27,6 +38,7 @@ from plexica.errors import Invalid
 from plexica.plugins.models import Plugin
 
 PLUGIN_ID = OpenApiParameter("plugin_id", str, OpenApiParameter.PATH, description="A plugin id (plugin-...).")
+RELEASE_ID = OpenApiParameter("release_id", str, OpenApiParameter.PATH, description="A release id (rel_...).")
 OBJECT_ID = OpenApiParameter("config_object_id", str, OpenApiParameter.PATH,
                              description="A config object id (cfo_...).")
 CLIENT_ID = OpenApiParameter("client_id", {"type": "string", "pattern": f"^{delivery.CLIENT_ID.pattern}$"},
@@ -36,9 +48,56 @@ RELEASE = text_parameter("release", "A release id (rel_...) of this plugin to se
                                     "release or the rolling latest.")
 
 
+class PluginReleaseViewSet(mixins.ListModelMixin, TenantViewSet):
+    """A plugin's releases, newest first."""
+
+    schema_tags = ["releases"]
+    permission_classes = [TenantAccess]  # the release services check the caller's role on the plugin
+    error_statuses = STATE_CONFLICTS
+    queryset = PluginRelease.objects.all()
+    serializer_class = ReleaseSerializer
+    cursor_ordering = ("-created_at", "-id")
+
+    def get_queryset(self):
+        return releases.list_releases(self.request.principal, self.kwargs["plugin_id"])
+
+    @extend_schema(operation_id="listPluginReleases", parameters=[PLUGIN_ID])
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(operation_id="createPluginRelease", request=CreateReleaseSerializer,
+                   parameters=[PLUGIN_ID],
+                   responses={201: mutation_envelope("PluginReleaseCreated", ReleaseDetailSerializer())})
+    def create(self, request, plugin_id):
+        serializer = CreateReleaseSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        release = releases.create_release(request.principal, plugin_id, **serializer.validated_data)
+        return mutation_response(ReleaseDetailSerializer(release).data, status=201)
+
+    @extend_schema(operation_id="getPluginRelease", parameters=[PLUGIN_ID, RELEASE_ID],
+                   responses=item_envelope("PluginReleaseDetail", ReleaseDetailSerializer()))
+    def retrieve(self, request, plugin_id, release_id):
+        release = releases.get_release(request.principal, plugin_id, release_id)
+        return item_response(ReleaseDetailSerializer(release).data)
+
+    @extend_schema(operation_id="pinPluginRelease", request=None, parameters=[PLUGIN_ID, RELEASE_ID],
+                   responses=mutation_envelope("PluginReleasePinned", ReleaseDetailSerializer()))
+    def pin(self, request, plugin_id, release_id):
+        release = releases.pin_release(request.principal, plugin_id, release_id)
+        return mutation_response(ReleaseDetailSerializer(release).data)
+
+    @extend_schema(operation_id="unpinPluginRelease", request=None, parameters=[PLUGIN_ID],
+                   responses=mutation_envelope("PluginReleaseUnpinned", ReleaseSerializer(allow_null=True)),
+                   description="Delivery returns to the rolling latest. `item` is the release that was "
+                               "pinned, or null when none was.")
+    def unpin(self, request, plugin_id):
+        release = releases.unpin_release(request.principal, plugin_id)
+        return mutation_response(ReleaseSerializer(release).data if release is not None else None)
+
+
 class DeliveryAPI(TenantViewSet):
     schema_tags = ["delivery"]
-    permission_classes = [TenantAccess]  # marketplaces.delivery checks the caller's role on each resource
+    permission_classes = [TenantAccess]  # the delivery services check the caller's role on each resource
 
 
 class DeliveryPluginViewSet(mixins.ListModelMixin, DeliveryAPI):

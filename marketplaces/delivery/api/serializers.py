@@ -1,11 +1,62 @@
+"""Request and response bodies of the release and delivery API."""
+
 from rest_framework import serializers
 
-from marketplaces.api.release_serializers import ServedItemSerializer
-from marketplaces.delivery import MAX_STATE_ITEMS, PUBLIC_ID, RemovedReason, UpdateStatus
-from marketplaces.plugin_catalog import marketplace_ids
-from plexica.api.serializers import IdField, StrictSerializer
+from marketplaces.catalog.services.plugins import marketplace_ids
+from marketplaces.delivery.models import PluginRelease
+from marketplaces.delivery.services import MAX_STATE_ITEMS, PUBLIC_ID, RemovedReason, UpdateStatus
+from plexica.api.serializers import IdField, StrictModelSerializer, StrictSerializer
 from plexica.ids import PLUGIN_ID_PATTERN
 from plexica.plugins.api.serializers import PluginSerializer
+
+
+class ServedItemSerializer(StrictSerializer):
+    """One config object version a release holds (or a manifest serves); no payload."""
+
+    configObjectId = serializers.CharField(source="config_object_id")
+    type = serializers.CharField()
+    title = serializers.CharField(help_text="The object's current title.")
+    versionId = serializers.CharField(source="version_id")
+    sha256 = serializers.CharField(help_text="SHA-256 of the version's canonical content.")
+
+
+class ReleaseSerializer(StrictModelSerializer):
+    """A release without its items (as lists show it)."""
+
+    pluginId = serializers.CharField(source="plugin.plugin_id")
+    createdBy = serializers.CharField(source="created_by.username", allow_null=True, default=None)
+    createdAt = serializers.DateTimeField(source="created_at")
+    pinned = serializers.SerializerMethodField(help_text="True while delivery serves this release.")
+    pinnedAt = serializers.DateTimeField(source="pinned_at", allow_null=True)
+    itemCount = serializers.IntegerField(source="item_count", help_text="Config object versions it holds.")
+
+    class Meta:
+        model = PluginRelease
+        fields = ["id", "pluginId", "name", "notes", "createdBy", "createdAt", "pinned", "pinnedAt",
+                  "itemCount"]
+        read_only_fields = fields
+
+    def get_pinned(self, release) -> bool:
+        return release.pinned_at is not None
+
+
+class ReleaseDetailSerializer(ReleaseSerializer):
+    """A release with every item it holds; it never changes, even when its objects are edited or deleted."""
+
+    items = ServedItemSerializer(source="served_items", many=True)
+
+    class Meta(ReleaseSerializer.Meta):
+        fields = [*ReleaseSerializer.Meta.fields, "items"]
+        read_only_fields = fields
+
+
+class CreateReleaseSerializer(StrictSerializer):
+    name = serializers.CharField(required=False, allow_blank=True, default="", max_length=100,
+                                 help_text="A label such as 2026.11 or 1.4.0.")
+    notes = serializers.CharField(required=False, allow_blank=True, default="", max_length=10000,
+                                  trim_whitespace=False)
+    pin = serializers.BooleanField(required=False, default=False,
+                                   help_text="Pin it (and unpin any other) in the same transaction.")
 
 
 class DeliveryPluginSerializer(PluginSerializer):
@@ -60,7 +111,7 @@ class DownloadSerializer(ManifestSerializer):
 
 
 class ClientStateItemSerializer(StrictSerializer):
-    # The formats marketplaces.delivery.clean_state_items checks (a client may keep ids it no longer sees).
+    # The formats marketplaces.delivery.services.clean_state_items checks (a client may keep ids it no longer sees).
     pluginId = IdField(PLUGIN_ID_PATTERN, help_text="plugin-...")
     configObjectId = IdField(f"^{PUBLIC_ID['configObjectId'].pattern}$", max_length=32, help_text="cfo_...")
     versionId = IdField(f"^{PUBLIC_ID['versionId'].pattern}$", max_length=32,
@@ -68,7 +119,7 @@ class ClientStateItemSerializer(StrictSerializer):
 
 
 class ClientStateInputSerializer(StrictSerializer):
-    """Documents the body; marketplaces.delivery.clean_state_items checks it (fast for thousands of items)."""
+    """Documents the body; marketplaces.delivery.services.clean_state_items checks it (fast for thousands of items)."""
 
     items = ClientStateItemSerializer(
         many=True, max_length=MAX_STATE_ITEMS,

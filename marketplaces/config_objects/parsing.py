@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import yaml
 
-from marketplaces.models import ConfigObjectType
+from marketplaces.config_objects.models import ConfigObjectType
 from plexica.errors import Invalid, PayloadTooLarge
 
 MAX_PAYLOAD_BYTES = 1024 * 1024

@@ -1,38 +1,11 @@
+"""Request and response bodies of the config object and version API."""
+
 from rest_framework import serializers
 
-from marketplaces.models import (
-    ConfigObject,
-    ConfigObjectType,
-    ConfigObjectVersion,
-    Marketplace,
-    MarketplacePlugin,
-    PluginConfigObject,
-    validate_logo_url,
-)
-from marketplaces.services import VersionInput
-from plexica.api.serializers import (
-    WHITESPACE_CHARACTERS,
-    IdField,
-    PatternTextField,
-    StrictModelSerializer,
-    StrictSerializer,
-)
+from marketplaces.config_objects.models import ConfigObject, ConfigObjectType, ConfigObjectVersion
+from marketplaces.config_objects.services import VersionInput
+from plexica.api.serializers import IdField, StrictModelSerializer, StrictSerializer
 from plexica.ids import PLUGIN_ID_PATTERN, public_id_pattern
-from plexica.plugins.api.serializers import PluginSerializer
-
-# validate_logo_url as a pattern, for the OpenAPI schema: a root-relative path (not //host) or an https URL
-# whose host is given in ASCII (IPv6 literals not included), without whitespace, control characters or "\".
-_URL_CHARACTER = rf"[^\x00-\x1f\\{WHITESPACE_CHARACTERS}]"
-# Printable ASCII but # / ? [ \ ] (and : and @ for a host); ":" may follow in a port, "@" in user info.
-_HOST_CHARACTER = r'[!"$-.0-9;->A-Z^-~]'
-_PORT_CHARACTER = r'[!"$-.0-9:->A-Z^-~]'
-_USER_CHARACTER = r'[!"$-.0-9:->@-Z^-~]'
-LOGO_URL_PATTERN = (
-    rf"^(?:/(?!/){_URL_CHARACTER}*"
-    rf"|[Hh][Tt][Tt][Pp][Ss]://(?:{_USER_CHARACTER}*@)?{_HOST_CHARACTER}+(?::{_PORT_CHARACTER}*)?"
-    rf"(?:[/?#]{_URL_CHARACTER}*)?)$"
-)
-
 
 # Any JSON value but null (OpenAPI 3.0 has no type "null" to exclude).
 NOT_NULL = {"anyOf": [{"type": "object"}, {"type": "array", "items": {}}, {"type": "string"},
@@ -109,7 +82,7 @@ class ConfigObjectSerializer(StrictModelSerializer):
         read_only_fields = fields
 
     def get_latestVersion(self, obj) -> LatestVersionSummarySerializer(allow_null=True):
-        """Read from services.with_latest_version's annotations."""
+        """Read from the annotations of config_objects.services.with_latest_version."""
         if getattr(obj, "latest_version_id", None) is None:
             return None
         return LatestVersionSummarySerializer({
@@ -149,79 +122,3 @@ class VersionCompareSerializer(StrictSerializer):
     toVersionId = serializers.CharField()
     identical = serializers.BooleanField()
     diff = serializers.CharField(help_text="A unified diff (difflib), empty when the versions are identical.")
-
-
-class PluginMembershipSerializer(StrictModelSerializer):
-    """A config object's active membership of a plugin."""
-
-    pluginId = serializers.CharField(source="plugin.plugin_id")
-    pluginName = serializers.CharField(source="plugin.name")
-    configObjectId = serializers.CharField(source="config_object_id")
-    configObjectType = serializers.CharField(source="config_object.type")
-    configObjectTitle = serializers.CharField(source="config_object.title")
-    addedBy = serializers.CharField(source="added_by.username", allow_null=True, default=None)
-    addedAt = serializers.DateTimeField(source="added_at")
-
-    class Meta:
-        model = PluginConfigObject
-        fields = ["pluginId", "pluginName", "configObjectId", "configObjectType", "configObjectTitle", "source",
-                  "addedBy", "addedAt"]
-        read_only_fields = fields
-
-
-class AddPluginSerializer(StrictSerializer):
-    pluginId = IdField(PLUGIN_ID_PATTERN)
-
-
-class AddConfigObjectSerializer(StrictSerializer):
-    configObjectId = IdField(public_id_pattern("cfo"), max_length=32)
-
-
-class MarketplaceSerializer(StrictModelSerializer):
-    logoUrl = serializers.CharField(source="logo_url")
-    createdBy = serializers.CharField(source="created_by.username", allow_null=True, default=None)
-    createdAt = serializers.DateTimeField(source="created_at")
-    updatedAt = serializers.DateTimeField(source="updated_at")
-    deletedAt = serializers.DateTimeField(source="deleted_at", allow_null=True)
-
-    class Meta:
-        model = Marketplace
-        fields = ["id", "name", "description", "logoUrl", "status", "createdBy", "createdAt", "updatedAt",
-                  "deletedAt"]
-        read_only_fields = fields
-
-
-class MarketplaceInputSerializer(StrictSerializer):
-    name = serializers.CharField(max_length=200)
-    description = serializers.CharField(required=False, allow_blank=True, default="")
-    logoUrl = PatternTextField(LOGO_URL_PATTERN, required=False, allow_blank=True, default="",
-                               max_length=2048, validators=[validate_logo_url],
-                               help_text="An https URL or a root-relative path.")
-
-    def changes(self):
-        names = {"name": "name", "description": "description", "logoUrl": "logo_url"}
-        return {names[key]: value for key, value in self.validated_data.items()}
-
-
-class MarketplacePluginSerializer(StrictModelSerializer):
-    marketplaceId = serializers.CharField(source="marketplace_id")
-    pluginId = serializers.CharField(source="plugin.plugin_id")
-    pluginName = serializers.CharField(source="plugin.name")
-    addedBy = serializers.CharField(source="added_by.username", allow_null=True, default=None)
-    addedAt = serializers.DateTimeField(source="added_at")
-
-    class Meta:
-        model = MarketplacePlugin
-        fields = ["marketplaceId", "pluginId", "pluginName", "addedBy", "addedAt"]
-        read_only_fields = fields
-
-
-class ResolvedPluginSerializer(StrictSerializer):
-    plugin = PluginSerializer()
-    configObjects = ConfigObjectSerializer(source="config_objects", many=True,
-                                           help_text="Active members, each with its latest version summary.")
-
-
-class ResolvedMarketplaceSerializer(StrictSerializer):
-    marketplace = MarketplaceSerializer()
-    plugins = ResolvedPluginSerializer(many=True)

@@ -1,10 +1,13 @@
 """Delivery to clients: accessible plugins, manifests, payloads, installed state and update checks. No HTTP.
 
-Every principal of the organization may call these; what it sees is filtered by plexica.access (a plugin
-key sees its own plugin only, org admins and org keys see everything). Only plugins whose catalog status is
-active are delivered. A plugin serves its pinned release when it has one, otherwise the rolling latest:
-either way deleted objects (and objects whose latest version is a deleted version) leave the manifest.
-Membership changes after a release do not change what the pinned release serves; that is what pinning is for.
+Every principal of the organization may call these, the acting principal first; what it sees is filtered
+by plexica.access (a plugin key sees its own plugin only, org admins and org keys see everything), and one
+plugin or config object takes the viewer role on it (a 404 for another organization's id comes first).
+
+Only plugins whose catalog status is active are delivered. A plugin serves its pinned release when it has
+one, otherwise the rolling latest: either way deleted objects (and objects whose latest version is a deleted
+version) leave the manifest. Membership changes after a release do not change what the pinned release
+serves; that is what pinning is for.
 """
 
 import re
@@ -14,15 +17,13 @@ from django.db import IntegrityError, models, transaction
 from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
 
-from marketplaces import releases, services, sharing
-from marketplaces.models import (
-    ClientState,
-    ConfigObject,
-    ConfigObjectVersion,
-    MarketplacePlugin,
-    PluginRelease,
-)
-from marketplaces.plugin_catalog import GroupConcat
+from marketplaces import sharing
+from marketplaces.catalog.models import MarketplacePlugin
+from marketplaces.catalog.services.plugins import GroupConcat
+from marketplaces.config_objects import services as config_objects
+from marketplaces.config_objects.models import ConfigObject, ConfigObjectVersion
+from marketplaces.delivery import releases
+from marketplaces.delivery.models import ClientState, PluginRelease
 from marketplaces.sharing import CONFIG_OBJECT
 from plexica.access import services as access
 from plexica.errors import Invalid, NotFound
@@ -153,7 +154,7 @@ def download_config_object(principal, object_id):
 
     A deleted object, or one whose latest version is a deleted version, is NotFound: it is not delivered.
     """
-    obj = services.get_config_object(principal.organization, object_id)
+    obj = config_objects.lookup_config_object(principal.organization, object_id)
     access.require_role(principal, CONFIG_OBJECT, obj.pk, access.VIEWER,
                         f"Downloading config object {object_id} needs the viewer role on it")
     if obj.latest_version_is_deleted_version:
@@ -294,7 +295,7 @@ def _deleted_objects(organization, object_ids):
     """The ids among `object_ids` that are gone, deleted, or whose latest version is a deleted version."""
     alive = (ConfigObject.objects
              .filter(organization=organization, pk__in=object_ids, deleted_at__isnull=True)
-             .annotate(latest_deleted=releases.latest_version_value("is_deleted_version", outer="pk"))
+             .annotate(latest_deleted=config_objects.latest_version_value("is_deleted_version"))
              .filter(latest_deleted=False).values_list("pk", flat=True))
     return set(object_ids) - set(alive)
 
