@@ -1,35 +1,34 @@
 """Sync events as a work queue: create (deduplicated), enqueue after commit, claim with a compare-and-set.
 
-A target has at most one running event at a time. A running event carries a lease; a worker renews it while
-it works, so an event still `running` after its lease expired belongs to a worker that died and may be
-claimed again (acks_late redelivery or the due-events sweep brings it back).
+A target has at most one running event at a time. A running event carries a lease (plexica.work.leases);
+a worker renews it while it works, so an event still `running` after its lease expired belongs to a worker
+that died and may be claimed again (acks_late redelivery or the due-events sweep brings it back). The worker
+task is enqueued by its registered name (plexica.work.queue): nothing here imports connectors.tasks.
 """
 
 from datetime import timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from connectors.models import ConnectorTarget, SyncEvent
-from plexica.celery import send_task_later
+from plexica.work.leases import LeasedQueue
+from plexica.work.queue import enqueue_on_commit
 
+RUN_SYNC_EVENT = "connectors.run_sync_event"  # the task's registered name (connectors/tasks.py)
 SYNC_LEASE = timedelta(minutes=5)
+SYNC_QUEUE = LeasedQueue(SyncEvent, ready=[SyncEvent.Status.QUEUED], held=SyncEvent.Status.RUNNING,
+                         due_field="next_attempt_at", claimed_at_field="started_at", attempts_field="attempts")
 # A queued event without a retry time is normally picked up by the task enqueued on commit; the sweep
 # leaves it alone for this long so it does not enqueue the same event twice in the common case.
 DISPATCH_GRACE = timedelta(seconds=60)
 
 
-def _enqueue(event_id, countdown=None):
-    from connectors.tasks import run_sync_event  # tasks import this module
-
-    send_task_later(run_sync_event, (event_id,), countdown=countdown)
-
-
 def enqueue_sync_event(event_id, countdown=None):
     """Send the worker task for `event_id` once the current transaction commits (now, outside one)."""
     # robust: with the broker down the request still succeeds; the due-events sweep sends the event later.
-    transaction.on_commit(lambda: _enqueue(event_id, countdown), robust=True)
+    enqueue_on_commit(RUN_SYNC_EVENT, (event_id,), countdown=countdown, robust=True)
 
 
 def queue_sync_event(target, event_type, *, trigger, head_sha="", delivery_id="", created_by=None):
@@ -63,11 +62,7 @@ def queue_sync_event(target, event_type, *, trigger, head_sha="", delivery_id=""
 
 def claimable_events(now):
     """Events a worker may claim now: queued and due, or running with an expired lease (its worker died)."""
-    due = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
-    return SyncEvent.objects.filter(
-        (Q(status=SyncEvent.Status.QUEUED) & due)
-        | Q(status=SyncEvent.Status.RUNNING, lease_expires_at__lte=now)
-    )
+    return SYNC_QUEUE.claimable(now)
 
 
 def claim_sync_event(event_id, now=None, lease=SYNC_LEASE):
@@ -88,10 +83,7 @@ def claim_sync_event(event_id, now=None, lease=SYNC_LEASE):
                 .exclude(pk=event_id).exists())
         if busy:
             return None
-        claimed = claimable_events(now).filter(pk=event_id).update(
-            status=SyncEvent.Status.RUNNING, attempts=F("attempts") + 1, lease_expires_at=now + lease,
-            started_at=now, finished_at=None, updated_at=now,
-        )
+        claimed = SYNC_QUEUE.claim(event_id, lease=lease, now=now, finished_at=None, updated_at=now)
     if not claimed:
         return None
     return (SyncEvent.objects.select_related("target__organization", "target__instance__account")
@@ -100,10 +92,13 @@ def claim_sync_event(event_id, now=None, lease=SYNC_LEASE):
 
 def renew_lease(event, now=None, lease=SYNC_LEASE):
     """Extend a running event's lease; False when this worker no longer holds it (it was reclaimed)."""
-    now = now or timezone.now()
-    renewed = SyncEvent.objects.filter(pk=event.pk, status=SyncEvent.Status.RUNNING,
-                                       started_at=event.started_at).update(lease_expires_at=now + lease)
-    return bool(renewed)
+    return SYNC_QUEUE.renew(event, lease=lease, now=now)
+
+
+def release_sync_event(event, **changes):
+    """Write the outcome `changes` of a running event and end its lease, unless another worker reclaimed it
+    meanwhile; True when written."""
+    return SYNC_QUEUE.release(event, **changes)
 
 
 def next_queued_event_id(target_id, now=None):

@@ -46,6 +46,7 @@ from marketplaces.config_objects.services import (
 from plexica.errors import Conflict, DomainError, NotFound
 from plexica.plugins.models import Plugin
 from plexica.tenancy.principal import Principal
+from plexica.work import backoff
 
 logger = logging.getLogger("plexica.connectors.sync")
 
@@ -88,11 +89,8 @@ class SyncSummary:
 def backoff_seconds(attempt, retry_after=None, rand=random.random):
     """Delay before retry number `attempt` (1-based): exponential, "equal jitter" (half fixed, half random) so
     retries of many events spread out, at least GitHub's Retry-After, never more than the cap."""
-    ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** max(0, attempt - 1))
-    delay = ceiling / 2 + rand() * ceiling / 2
-    if retry_after:
-        delay = max(delay, retry_after)
-    return min(delay, BACKOFF_CAP_SECONDS)
+    return backoff.delay(attempt, BACKOFF_BASE_SECONDS, BACKOFF_CAP_SECONDS, rand, jitter=backoff.EQUAL,
+                         at_least=retry_after or 0)
 
 
 def _target_is_active(target):
@@ -308,8 +306,7 @@ class _Reconciler:
 def _finish(event, now, **changes):
     """Write the outcome unless another worker reclaimed the event meanwhile; True when written."""
     changes.setdefault("finished_at", now)
-    ours = SyncEvent.objects.filter(pk=event.pk, status=SyncEvent.Status.RUNNING, started_at=event.started_at)
-    return bool(ours.update(lease_expires_at=None, updated_at=now, **changes))
+    return queueing.release_sync_event(event, updated_at=now, **changes)
 
 
 def _record_instance(event, status, now, revision=None):

@@ -1,5 +1,9 @@
 """Celery tasks of the GitHub connector. They take ids, have explicit names and are idempotent: a claim is a
-compare-and-set, so a redelivered or duplicated task finds nothing to do."""
+compare-and-set, so a redelivered or duplicated task finds nothing to do.
+
+Nothing imports this module: work is enqueued by these names (connectors.queueing, plexica.work.queue) and
+the beat schedule names them too (CELERY_BEAT_SCHEDULE).
+"""
 
 from celery import shared_task
 

@@ -68,10 +68,3 @@ class EmbeddedBeat:
         while not self._stop.is_set():
             self.run_due(due_at, time.monotonic())
             self._stop.wait(self.tick)
-
-
-def send_task_later(task, args=(), countdown=None):
-    """`plexica.work.queue.enqueue` for a task object: enqueues it by its name."""
-    from plexica.work.queue import enqueue
-
-    enqueue(task.name, args, countdown=countdown)

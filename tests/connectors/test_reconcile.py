@@ -5,7 +5,7 @@ from django.test.utils import CaptureQueriesContext
 from connectors import sync
 from connectors.models import ConnectorAccount, ConnectorInstance, ConnectorTarget, SyncEvent
 from connectors.queueing import queue_sync_event
-from connectors.tasks import reconcile_targets as reconcile_task
+from plexica.work.queue import registered_task
 
 
 @pytest.fixture
@@ -105,5 +105,5 @@ def test_checking_targets_in_step_costs_one_query_however_many_there_are(repo, g
 
 def test_the_beat_task_runs_the_reconcile(repo, github, github_target):
     target = github_target(repo)
-    assert reconcile_task.apply().get() == {"checked": 1, "queued": 1, "errors": 0}
+    assert registered_task("connectors.reconcile_targets").apply().get() == {"checked": 1, "queued": 1, "errors": 0}
     assert resyncs(target).count() == 1

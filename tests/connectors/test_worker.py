@@ -9,9 +9,9 @@ from connectors import queueing, sync
 from connectors.github import client
 from connectors.models import SourceBinding, SyncEvent
 from connectors.queueing import claim_sync_event, queue_sync_event
-from connectors.tasks import run_due_sync_events
 from marketplaces.config_objects.models import ConfigObject
 from plexica.celery import app
+from plexica.work.queue import registered_task
 from tests.concurrency import run_together
 
 FILES = {"skills/a.md": "# A\n", "skills/b.md": "# B\n", "skills/c.md": "# C\n"}
@@ -200,7 +200,7 @@ def test_the_sweep_enqueues_due_retries_stale_queued_events_and_orphans(repo, gi
         updated_at=now - queueing.DISPATCH_GRACE - timedelta(seconds=1))
     assert set(queueing.due_event_ids(now=now)) == {retry_due.pk, stale.pk}
 
-    assert run_due_sync_events.apply().get() == 2
+    assert registered_task("connectors.run_due_sync_events").apply().get() == 2
     statuses = dict(SyncEvent.objects.values_list("pk", "status"))
     assert statuses == {retry_due.pk: "completed", stale.pk: "completed", retry_later.pk: "queued",
                         fresh.pk: "queued"}
