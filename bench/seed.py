@@ -65,13 +65,13 @@ def seed(upstream_url, clients):
     organization, _, _ = ensure_organization(ORG, "Benchmark org")
     crm, _ = ensure_plugin(organization, "plugin-crm")
     analytics, _ = ensure_plugin(organization, "plugin-analytics")
-    grant_permission(analytics, CONTACTS_READ)
+    grant_permission(_admin(organization), analytics.plugin_id, CONTACTS_READ)
     keys = {}
     for short, plugin in (("crm", crm), ("analytics", analytics)):
         _, token, _ = reissue_api_key(organization, name=f"bench {plugin.plugin_id}", plugin=plugin)
         keys[short] = token
     service, _ = register_service(
-        organization,
+        _admin(organization),
         Registration(
             plugin_id="plugin-crm",
             service_name="crm.contacts",
@@ -219,7 +219,7 @@ def seed_dependency_graph(organization):
     PluginDependency.objects.filter(
         organization=organization, plugin__plugin_id__startswith=GRAPH_PREFIX
     ).exclude(plugin__plugin_id__in=sources).delete()
-    resolution = resolve_dependencies(organization, GRAPH_TOP)
+    resolution = resolve_dependencies(_admin(organization), GRAPH_TOP)
     if not resolution.valid or resolution.warnings or len(resolution.install_order or ()) != GRAPH_SIZE:
         raise SystemExit(f"seed: resolving {GRAPH_TOP} is not a valid plan of {GRAPH_SIZE} plugins: "
                          f"{resolution.as_wire()}")
