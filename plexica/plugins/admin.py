@@ -10,10 +10,11 @@ from django.utils.html import format_html, format_html_join
 from django.utils.timezone import localtime
 
 from plexica.access.admin import grants_panel
+from plexica.plugins import services
 from plexica.plugins.admin_extensions import plugin_admin_extensions
 from plexica.plugins.models import LifecycleTransition, PermissionGrant, Plugin
 from plexica.plugins.sharing import PLUGIN
-from plexica.tenancy.admin import OrganizationScopedAdmin, OrganizationScopedInline
+from plexica.tenancy.admin import OrganizationScopedAdmin, OrganizationScopedInline, admin_principal
 
 
 class PermissionGrantInline(OrganizationScopedInline):
@@ -106,12 +107,18 @@ class PluginAdmin(OrganizationScopedAdmin):
     def save_formset(self, request, form, formset, change):
         if formset.model is not PermissionGrant:
             return super().save_formset(request, form, formset, change)
+        # Through the plugin services, as the API grants and revokes (the same rule and validation).
+        plugin = form.instance
+        principal = admin_principal(request, plugin.organization)
         for grant in formset.save(commit=False):
-            grant.organization_id = form.instance.organization_id
-            grant.granted_by = grant.granted_by or request.user
-            grant.save()
+            if grant.pk is not None:  # a changed permission string: the old one is revoked
+                old = PermissionGrant.objects.get(pk=grant.pk).permission
+                if old == grant.permission:
+                    continue
+                services.revoke_permission(principal, plugin.plugin_id, old)
+            services.grant_permission(principal, plugin.plugin_id, grant.permission)
         for grant in formset.deleted_objects:
-            grant.delete()
+            services.revoke_permission(principal, plugin.plugin_id, grant.permission)
 
 
 @admin.register(PermissionGrant)
@@ -126,10 +133,17 @@ class PermissionGrantAdmin(OrganizationScopedAdmin):
     search_fields = ["permission", "plugin__plugin_id"]
 
     def save_model(self, request, obj, form, change):
-        obj.organization_id = obj.plugin.organization_id
-        if not change:
-            obj.granted_by = request.user
-        super().save_model(request, obj, form, change)
+        # Through the plugin services, as the API grants and revokes (the same rule and validation).
+        principal = admin_principal(request, obj.plugin.organization)
+        if change:
+            old = PermissionGrant.objects.get(pk=obj.pk)
+            if (old.plugin_id, old.permission) == (obj.plugin_id, obj.permission):
+                return
+            services.revoke_permission(principal, old.plugin.plugin_id, old.permission)
+        grant, _created = services.grant_permission(principal, obj.plugin.plugin_id, obj.permission)
+        obj.pk = grant.pk
+        obj._state.adding = False
+        obj.refresh_from_db()
 
 
 @admin.register(LifecycleTransition)

@@ -15,7 +15,7 @@ from django.utils.http import urlencode
 from plexica.errors import DomainError
 from plexica.tenancy.models import ApiKey, Membership, Organization, Team, TeamMembership
 from plexica.tenancy.principal import Principal
-from plexica.tenancy.services import admin_organization_ids, assign_new_token, revoke_api_keys
+from plexica.tenancy.services import admin_organization_ids, create_api_key, revoke_api_key
 
 
 def admin_url(name, *args, query=None):
@@ -404,12 +404,15 @@ class ApiKeyAdmin(OrganizationScopedAdmin):
         return super().add_view(request, form_url, extra_context)
 
     def save_model(self, request, obj, form, change):
-        if not change:
-            # The services' token code path; the plain token lives on this instance until response_add.
-            token = assign_new_token(obj)
-            obj.created_by = request.user
-            obj._token_to_show = token
-        super().save_model(request, obj, form, change)
+        if change:  # name, scopes and expiry only
+            return super().save_model(request, obj, form, change)
+        # Issued by the same service as the API's; the plain token lives on this instance until response_add.
+        key, token = create_api_key(admin_principal(request, obj.organization), name=obj.name, plugin=obj.plugin,
+                                    membership=obj.membership, scopes=obj.scopes, expires_at=obj.expires_at)
+        obj.pk = key.pk
+        obj._state.adding = False
+        obj.refresh_from_db()
+        obj._token_to_show = token
 
     def response_add(self, request, obj, post_url_continue=None):
         token = obj.__dict__.pop("_token_to_show", None)
@@ -430,7 +433,10 @@ class ApiKeyAdmin(OrganizationScopedAdmin):
 
     @admin.action(description="Revoke selected API keys", permissions=["change"])
     def revoke_selected(self, request, queryset):
-        count = revoke_api_keys(queryset)
+        count = 0
+        for key in queryset.filter(revoked_at__isnull=True):
+            revoke_api_key(admin_principal(request, key.organization_id), key.pk)
+            count += 1
         self.message_user(request, f"Revoked {count} API key{pluralize(count)}.", messages.SUCCESS)
 
     @admin.display(description="kind")

@@ -79,3 +79,24 @@ def test_org_admin_sees_only_their_orgs_grants_in_the_admin(client, org_admin, c
     response = client.get(reverse("admin:plugins_permissiongrant_changelist"))
     assert {g.pk for g in response.context["cl"].result_list} == {mine.pk}
     assert client.get(reverse("admin:plugins_permissiongrant_change", args=[quote(theirs.pk)])).status_code in (302, 404)
+
+
+def test_the_plugin_page_changes_and_removes_grants_through_the_service(client, org_admin, crm_plugin):
+    mine, _ = grant_permission(Principal.system(crm_plugin.organization), "plugin-crm", "crm:contacts:read")
+    client.force_login(org_admin.user)
+    url = reverse("admin:plugins_plugin_change", args=[quote(crm_plugin.pk)])
+    form = {
+        "plugin_id": "plugin-crm", "name": "CRM", "description": "", "version": "1.0.0", "manifest": "{}",
+        "lifecycle_state": "registered", "catalog_status": "active",
+        "permission_grants-TOTAL_FORMS": "1", "permission_grants-INITIAL_FORMS": "1",
+        "permission_grants-MIN_NUM_FORMS": "0", "permission_grants-MAX_NUM_FORMS": "1000",
+        "permission_grants-0-id": mine.pk, "permission_grants-0-plugin": crm_plugin.pk,
+        "permission_grants-0-permission": "crm:contacts:write",
+    }
+    assert client.post(url, form).status_code == 302
+    assert list(PermissionGrant.objects.filter(plugin=crm_plugin).values_list("permission", flat=True)) == [
+        "crm:contacts:write"]
+    changed = PermissionGrant.objects.get(plugin=crm_plugin)
+    form.update({"permission_grants-0-id": changed.pk, "permission_grants-0-DELETE": "on"})
+    assert client.post(url, form).status_code == 302
+    assert not PermissionGrant.objects.filter(plugin=crm_plugin).exists()
