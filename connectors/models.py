@@ -1,22 +1,23 @@
 """The GitHub connector: an App installation (account), a named instance, repository targets, path mappings,
 sync events, and per-file source bindings and tombstones.
 
-Every row carries its organization, so every query can be filtered by the caller's organization.
+Every row carries its organization (the core's OrganizationScoped), so every query can be filtered by the
+caller's organization; created/updated times and the creating user come from the core bases too.
 """
 
-from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
 from marketplaces.config_objects.models import ConfigObjectType
 from plexica.ids import public_id_field
+from plexica.models import CreatedBy, OrganizationScoped, Timestamped
 
 
 class Provider(models.TextChoices):
     GITHUB = "github", "GitHub"
 
 
-class ConnectorAccount(models.Model):
+class ConnectorAccount(OrganizationScoped, Timestamped, CreatedBy):
     """One GitHub App installation connected to an organization; an installation belongs to one organization
     only, for good (GitHub never reuses an installation id, so a disconnected account still holds it)."""
 
@@ -31,18 +32,12 @@ class ConnectorAccount(models.Model):
         USER = "User", "User"
 
     id = public_id_field("cac")
-    organization = models.ForeignKey("tenancy.Organization", on_delete=models.CASCADE, related_name="+")
     provider = models.CharField(max_length=16, choices=Provider.choices, default=Provider.GITHUB)
     installation_id = models.BigIntegerField(help_text="The GitHub App installation id.")
     account_login = models.CharField(max_length=100, blank=True)
     account_type = models.CharField(max_length=16, choices=AccountType.choices, blank=True)
     display_name = models.CharField(max_length=200, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
-    updated_at = models.DateTimeField(default=timezone.now)
     disconnected_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -58,7 +53,7 @@ class ConnectorAccount(models.Model):
         return self.display_name or self.account_login or f"installation {self.installation_id}"
 
 
-class ConnectorInstance(models.Model):
+class ConnectorInstance(OrganizationScoped, Timestamped, CreatedBy):
     """A named, configured use of a connector account (unique name per organization)."""
 
     class Status(models.TextChoices):
@@ -68,7 +63,6 @@ class ConnectorInstance(models.Model):
         ERROR = "error", "Error"
 
     id = public_id_field("cin")
-    organization = models.ForeignKey("tenancy.Organization", on_delete=models.CASCADE, related_name="+")
     account = models.ForeignKey(ConnectorAccount, on_delete=models.PROTECT, related_name="instances")
     provider = models.CharField(max_length=16, choices=Provider.choices, default=Provider.GITHUB)
     name = models.CharField(max_length=200)
@@ -77,11 +71,6 @@ class ConnectorInstance(models.Model):
     last_synced_at = models.DateTimeField(null=True, blank=True)
     last_sync_status = models.CharField(max_length=16, blank=True)
     last_sync_revision = models.CharField(max_length=64, blank=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
-    updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["name", "id"]
@@ -93,7 +82,7 @@ class ConnectorInstance(models.Model):
         return self.name
 
 
-class ConnectorTarget(models.Model):
+class ConnectorTarget(OrganizationScoped, Timestamped):
     """A repository branch an instance syncs from."""
 
     class Status(models.TextChoices):
@@ -101,7 +90,6 @@ class ConnectorTarget(models.Model):
         DISABLED = "disabled", "Disabled"
 
     id = public_id_field("ctg")
-    organization = models.ForeignKey("tenancy.Organization", on_delete=models.CASCADE, related_name="+")
     instance = models.ForeignKey(ConnectorInstance, on_delete=models.CASCADE, related_name="targets")
     repository_id = models.BigIntegerField(help_text="GitHub's numeric repository id (stable across renames).")
     repository_full_name = models.CharField(max_length=200, help_text="owner/name")
@@ -111,8 +99,6 @@ class ConnectorTarget(models.Model):
     disabled_reason = models.CharField(max_length=300, blank=True)
     last_synced_at = models.DateTimeField(null=True, blank=True)
     last_synced_sha = models.CharField(max_length=64, blank=True, help_text="Head SHA of the last completed sync.")
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
-    updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["repository_full_name", "branch", "id"]
@@ -129,19 +115,16 @@ class ConnectorTarget(models.Model):
         super().save(*args, **kwargs)
 
 
-class ConnectorMapping(models.Model):
+class ConnectorMapping(OrganizationScoped, Timestamped):
     """Files matching a path glob (`sales/skills/**`) become config objects of one type, optionally in a plugin."""
 
     id = public_id_field("cmp")
-    organization = models.ForeignKey("tenancy.Organization", on_delete=models.CASCADE, related_name="+")
     target = models.ForeignKey(ConnectorTarget, on_delete=models.CASCADE, related_name="mappings")
     selector = models.CharField(max_length=500, help_text="A path glob such as sales/skills/**/*.md")
     object_type = models.CharField(max_length=16, choices=ConfigObjectType.choices)
     plugin = models.ForeignKey("plugins.Plugin", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     auto_add_to_plugin = models.BooleanField(default=False)
     position = models.PositiveIntegerField(default=0, help_text="The first matching mapping wins.")
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
-    updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["position", "created_at", "id"]
@@ -150,7 +133,7 @@ class ConnectorMapping(models.Model):
         return f"{self.selector} -> {self.object_type}"
 
 
-class SyncEvent(models.Model):
+class SyncEvent(OrganizationScoped, Timestamped, CreatedBy):
     """One unit of sync work for a target, and its outcome."""
 
     class Type(models.TextChoices):
@@ -177,7 +160,6 @@ class SyncEvent(models.Model):
     OPEN_STATUSES = (Status.QUEUED, Status.RUNNING)
 
     id = public_id_field("sev")
-    organization = models.ForeignKey("tenancy.Organization", on_delete=models.CASCADE, related_name="+")
     target = models.ForeignKey(ConnectorTarget, on_delete=models.CASCADE, related_name="sync_events")
     event_type = models.CharField(max_length=32, choices=Type.choices)
     trigger = models.CharField(max_length=16, choices=Trigger.choices, default=Trigger.WEBHOOK)
@@ -193,11 +175,6 @@ class SyncEvent(models.Model):
     summary = models.JSONField(default=dict, blank=True,
                                help_text="created/updated/deleted/skipped counts and per-file errors")
     error = models.TextField(blank=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
-    updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -215,10 +192,9 @@ class SyncEvent(models.Model):
         return f"{self.event_type} {self.head_sha[:10] or ''} ({self.status})"
 
 
-class SourceBinding(models.Model):
+class SourceBinding(OrganizationScoped, Timestamped):
     """The link between a repository path and the config object it became. Closed when the file goes away."""
 
-    organization = models.ForeignKey("tenancy.Organization", on_delete=models.CASCADE, related_name="+")
     target = models.ForeignKey(ConnectorTarget, on_delete=models.CASCADE, related_name="bindings")
     mapping = models.ForeignKey(ConnectorMapping, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     config_object = models.ForeignKey("marketplaces.ConfigObject", on_delete=models.CASCADE,
@@ -226,8 +202,6 @@ class SourceBinding(models.Model):
     path = models.CharField(max_length=1024)
     last_seen_revision = models.CharField(max_length=64, blank=True)
     last_blob_sha = models.CharField(max_length=64, blank=True)
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
-    updated_at = models.DateTimeField(default=timezone.now)
     closed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -241,10 +215,9 @@ class SourceBinding(models.Model):
         return f"{self.path} -> {self.config_object_id}"
 
 
-class SourceTombstone(models.Model):
+class SourceTombstone(OrganizationScoped):
     """A path that was removed from the branch. If it comes back it becomes a new config object."""
 
-    organization = models.ForeignKey("tenancy.Organization", on_delete=models.CASCADE, related_name="+")
     target = models.ForeignKey(ConnectorTarget, on_delete=models.CASCADE, related_name="tombstones")
     config_object = models.ForeignKey("marketplaces.ConfigObject", on_delete=models.CASCADE, related_name="+")
     path = models.CharField(max_length=1024)

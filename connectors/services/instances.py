@@ -15,6 +15,7 @@ from connectors.services.validation import check, validate_name
 from connectors.sharing import CONNECTOR_INSTANCE
 from plexica.access import services as access
 from plexica.errors import Conflict, NotFound
+from plexica.transitions import transition
 
 
 def _missing(instance_id):
@@ -132,11 +133,8 @@ def update_instance(principal, instance_id, **changes):
 def _change_status(principal, instance_id, allowed_from, to, role, doing):
     with transaction.atomic():
         instance = locked_instance(principal, instance_id, role, doing)
-        if instance.status not in allowed_from:
-            raise Conflict(f"Connector instance {instance.pk} is {instance.status}; it cannot become {to}.",
-                           title="Invalid connector instance status change", status=instance.status)
-        instance.status, instance.updated_at = to, timezone.now()
-        instance.save(update_fields=["status", "updated_at"])
+        transition(instance, to, allowed_from, what=f"Connector instance {instance.pk}",
+                   title="Invalid connector instance status change")
     return _annotated(principal, instance)
 
 
