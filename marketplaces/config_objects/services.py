@@ -24,6 +24,7 @@ from marketplaces.config_objects.parsing import parse_version_input, with_lf_end
 from marketplaces.sharing import CONFIG_OBJECT
 from plexica.access import services as access
 from plexica.errors import Conflict, Invalid, NotFound
+from plexica.transitions import transition
 
 CREATED_VIA_BY_SOURCE_MODE = {
     ConfigObject.SourceMode.CLOUD: ConfigObjectVersion.CreatedVia.CLOUD,
@@ -309,14 +310,7 @@ def _set_status(principal, object_id, allowed_from, status, role, doing, include
         obj = _locked(principal, object_id, include_deleted)
         access.require_role(principal, CONFIG_OBJECT, obj.pk, role, doing)
         if obj.status != status:
-            if obj.status not in allowed_from:
-                raise Conflict(f"Config object {obj.pk} is {obj.status}; it cannot become {status}.",
-                               status=obj.status)
-            obj.status = status
-            for name, value in changes.items():
-                setattr(obj, name, value)
-            obj.updated_at = timezone.now()
-            obj.save(update_fields=["status", "updated_at", *changes])
+            transition(obj, status, allowed_from, what=f"Config object {obj.pk}", changes=changes)
     return obj
 
 

@@ -16,6 +16,7 @@ from plexica.access import services as access
 from plexica.errors import Conflict, NotFound
 from plexica.plugins.models import Plugin
 from plexica.plugins.sharing import PLUGIN
+from plexica.transitions import transition
 
 ID_SEPARATOR = ","
 
@@ -148,11 +149,8 @@ def update_plugin(principal, plugin_id, **changes):
 def _change_status(principal, plugin_id, allowed_from, to, doing):
     with transaction.atomic():
         plugin = _locked(principal, plugin_id, access.MANAGER, doing)
-        if plugin.catalog_status not in allowed_from:
-            raise Conflict(f"Plugin {plugin_id} is {plugin.catalog_status}; it cannot become {to}.",
-                           title="Invalid catalog status change", catalogStatus=plugin.catalog_status)
-        plugin.catalog_status = to
-        plugin.save(update_fields=["catalog_status", "updated_at"])
+        transition(plugin, to, allowed_from, what=f"Plugin {plugin_id}", field="catalog_status",
+                   title="Invalid catalog status change", detail="catalogStatus")
     return _enriched_plugin(principal.organization, plugin_id)
 
 
