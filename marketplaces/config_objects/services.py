@@ -275,7 +275,7 @@ def record_deleted_version(principal, object_id, source_revision="", reason="", 
         obj = _locked(principal, object_id, include_deleted=True)
         access.require_role(principal, CONFIG_OBJECT, obj.pk, access.MANAGER,
                             "Recording that a config object's source was removed needs the manager role")
-        if obj.deleted_at is not None:
+        if obj.is_deleted:
             return None
         latest = obj.latest_version()
         created_at = now or timezone.now()

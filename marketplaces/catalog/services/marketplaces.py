@@ -140,7 +140,7 @@ def restore_marketplace(principal, marketplace_id):
     with transaction.atomic():
         marketplace = _locked(principal, marketplace_id, access.MANAGER,
                               "Restoring a marketplace needs the manager role", include_deleted=True)
-        if marketplace.status != Marketplace.Status.ACTIVE or marketplace.deleted_at is not None:
+        if marketplace.status != Marketplace.Status.ACTIVE or marketplace.is_deleted:
             marketplace.status, marketplace.deleted_at = Marketplace.Status.ACTIVE, None
             marketplace.updated_at = timezone.now()
             marketplace.save(update_fields=["status", "deleted_at", "updated_at"])
@@ -165,7 +165,7 @@ def add_plugin_to_marketplace(principal, marketplace, plugin, now=None):
     access.require_role(principal, MARKETPLACE, marketplace.pk, access.EDITOR, MARKETPLACE_EDIT)
     require_plugin_role(principal, plugin, access.EDITOR,
                         "Offering a plugin in a marketplace needs the editor role on the plugin")
-    if marketplace.deleted_at is not None:
+    if marketplace.is_deleted:
         raise Conflict(f"Marketplace {marketplace.pk} is deleted; restore it first.")
     row, created, _ = activate(
         MarketplacePlugin, {"marketplace": marketplace, "plugin": plugin},

@@ -12,7 +12,7 @@ def activate(model, lookup, defaults, now=None):
         row, created = model.objects.select_for_update().get_or_create(**lookup, defaults={**defaults, "added_at": now})
         if created:
             return row, True, False
-        if row.removed_at is None:
+        if row.is_active:
             return row, False, True
         for name, value in defaults.items():
             setattr(row, name, value)
