@@ -8,6 +8,7 @@ from pathlib import Path
 import dj_database_url
 from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
+from django.templatetags.static import static
 
 from plexica.environment import env_bool, env_int, env_list, env_str, env_url
 
@@ -51,7 +52,8 @@ PLEXICA_MISSING_SECRETS = [
 ]
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "unfold.apps.BasicAppConfig",  # the admin theme: before django.contrib.admin, whose templates it replaces
+    "plexica.adminsite.apps.PlexicaAdminConfig",  # django.contrib.admin with PlexicaAdminSite
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -77,6 +79,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "plexica.api.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -151,7 +154,65 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = env_str("STATIC_ROOT", str(VAR_DIR / "static"))
+STATIC_ROOT = env_str("STATIC_ROOT", "") or None  # only for collectstatic; the app serves from the finders
+STATICFILES_DIRS = [BASE_DIR / "static"]
+# The admin's assets (theme, fonts, charts) are served by the app itself, from the installed packages: no CDN,
+# no collectstatic step; the admin works offline.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+
+# The admin: unfold's theme, the sidebar by task and the models global search looks in (plexica/adminsite).
+PLEXICA_ADMIN_SIDEBAR = [
+    ("Overview", [("Dashboard", "dashboard", "admin:index"), ("Search", "search", "admin:search")]),
+    ("Plugins", [
+        ("Plugins", "extension", "plugins.plugin"),
+        ("Services", "dns", "registry.pluginservice"),
+        ("Dependencies", "account_tree", "dependencies.plugindependency"),
+        ("Releases", "new_releases", "marketplaces.pluginrelease"),
+        ("Permission grants", "key", "plugins.permissiongrant"),
+        ("Shared data", "database", "shareddata.sharedentry"),
+    ]),
+    ("Content", [
+        ("Config objects", "description", "marketplaces.configobject"),
+        ("Marketplaces", "storefront", "marketplaces.marketplace"),
+    ]),
+    ("Connectors", [
+        ("Accounts", "link", "connectors.connectoraccount"),
+        ("Instances", "hub", "connectors.connectorinstance"),
+        ("Targets", "folder_data", "connectors.connectortarget"),
+        ("Mappings", "alt_route", "connectors.connectormapping"),
+        ("Sync events", "sync", "connectors.syncevent"),
+    ]),
+    ("Access", [
+        ("Members", "group", "tenancy.membership"),
+        ("Teams", "groups", "tenancy.team"),
+        ("Team memberships", "group_add", "tenancy.teammembership"),
+        ("Access grants", "lock_open", "access.accessgrant"),
+        ("API keys", "vpn_key", "tenancy.apikey"),
+        ("Organizations", "corporate_fare", "tenancy.organization"),
+        ("Users", "person", "auth.user"),
+        ("Groups", "shield_person", "auth.group"),
+    ]),
+    ("Ops", [
+        ("Service status history", "monitor_heart", "registry.servicestatustransition"),
+        ("Lifecycle history", "history", "plugins.lifecycletransition"),
+        ("Inbound webhooks", "webhook", "webhooks.webhookdelivery"),
+    ]),
+]
+PLEXICA_ADMIN_SEARCH = [
+    "plugins.plugin", "registry.pluginservice", "marketplaces.configobject", "marketplaces.marketplace",
+    "tenancy.membership",
+]
+UNFOLD = {
+    "SITE_TITLE": "Plexica",
+    "SITE_HEADER": "Plexica control plane",
+    "SITE_SYMBOL": "hub",
+    "SHOW_VIEW_ON_SITE": False,
+    "ENVIRONMENT": "plexica.adminsite.site.organization_badge",
+    "STYLES": [lambda request: static("plexica/admin.css")],
+    "SIDEBAR": {"show_search": False, "show_all_applications": False,
+                "navigation": "plexica.adminsite.navigation.sidebar"},
+}
 
 # Request bodies: API payloads are JSON documents, never uploads.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 2 * 1024 * 1024, minimum=1024)

@@ -6,10 +6,6 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from plexica import ops
 from plexica.api.errors import api_not_found
 
-admin.site.site_header = "Plexica control plane"
-admin.site.site_title = "Plexica"
-admin.site.index_title = "Organization administration"
-
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),

@@ -4,6 +4,7 @@ import json
 
 from django.contrib import admin
 from django.utils.html import format_html
+from unfold.admin import ModelAdmin as ThemedModelAdmin
 
 from webhooks.inbound.models import WebhookDelivery
 
@@ -11,7 +12,7 @@ BODY_PREVIEW_BYTES = 64 * 1024
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(admin.ModelAdmin):
+class WebhookDeliveryAdmin(ThemedModelAdmin):
     list_display = ["delivery_id", "provider", "event", "action", "status", "result_summary", "error_summary",
                     "received_at"]
     list_filter = ["provider", "status", "event"]

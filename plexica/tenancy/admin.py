@@ -4,6 +4,9 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import get_fields_from_path, quote
 from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.models import Group
 from django.core.exceptions import FieldDoesNotExist
 from django.db.models import Q
 from django.template.defaultfilters import pluralize
@@ -11,7 +14,11 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
+from unfold.admin import ModelAdmin as ThemedModelAdmin
+from unfold.admin import TabularInline as ThemedTabularInline
+from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
 
+from plexica.adminsite.scope import admin_scope_ids
 from plexica.errors import DomainError
 from plexica.tenancy.models import ApiKey, Membership, Organization, Team, TeamMembership
 from plexica.tenancy.principal import Principal
@@ -95,19 +102,15 @@ def apply_to_selected(model_admin, request, queryset, change, verb, noun):
 
 
 class OrganizationScopeMixin:
-    """Active superusers see everything; other staff see the organizations where they are owner or admin."""
+    """Superusers who chose no organization see everything; everyone else sees the current organization
+    (the switcher's), or all the organizations where they are owner or admin."""
 
     def sees_everything(self, request):
-        return request.user.is_active and request.user.is_superuser
+        return request.user.is_active and request.user.is_superuser and admin_scope_ids(request) is None
 
     def admin_org_ids(self, request):
-        user = request.user
-        if not (user.is_active and user.is_staff):
-            return frozenset()
-        # Cached per request: the index asks every registered admin for its permissions.
-        if not hasattr(request, "_plexica_admin_org_ids"):
-            request._plexica_admin_org_ids = frozenset(admin_organization_ids(user))
-        return request._plexica_admin_org_ids
+        ids = admin_scope_ids(request)
+        return frozenset(admin_organization_ids(request.user)) if ids is None else ids
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         return self.limit_choices(super().formfield_for_foreignkey(db_field, request, **kwargs), request)
@@ -125,7 +128,7 @@ class OrganizationScopeMixin:
         return formfield
 
 
-class OrganizationScopedAdmin(OrganizationScopeMixin, admin.ModelAdmin):
+class OrganizationScopedAdmin(OrganizationScopeMixin, ThemedModelAdmin):
     """A ModelAdmin that shows staff who are not superusers only the rows of organizations they administer.
 
     `organization_field` is the lookup from the model to its Organization: "organization",
@@ -212,7 +215,7 @@ class OrganizationScopedAdmin(OrganizationScopeMixin, admin.ModelAdmin):
         return spec
 
 
-class OrganizationScopedInline(OrganizationScopeMixin, admin.TabularInline):
+class OrganizationScopedInline(OrganizationScopeMixin, ThemedTabularInline):
     """An inline of an OrganizationScopedAdmin: the parent admin guards the object, the inline its choices."""
 
     def _allowed(self, request, obj=None, default=None):
@@ -452,3 +455,22 @@ class ApiKeyAdmin(OrganizationScopedAdmin):
         if obj.revoked_at is not None:
             return "Revoked"
         return "Active" if obj.is_usable() else "Expired"
+
+
+# Django's user and group admins, on the theme (unfold's forms): the only re-registration in the project,
+# since they come from django.contrib.auth rather than from an app of ours.
+User = get_user_model()
+admin.site.unregister(User)
+admin.site.unregister(Group)
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin, ThemedModelAdmin):
+    form = UserChangeForm
+    add_form = UserCreationForm
+    change_password_form = AdminPasswordChangeForm
+
+
+@admin.register(Group)
+class GroupAdmin(DjangoGroupAdmin, ThemedModelAdmin):
+    pass
