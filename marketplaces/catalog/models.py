@@ -16,6 +16,7 @@ class MembershipSource(models.TextChoices):
     MANUAL = "manual", "Manual"
     CONNECTOR = "connector", "Connector"
     API = "api", "API"
+    ADMIN = "admin", "Admin"
     SYSTEM = "system", "System"
 
 
@@ -46,7 +47,7 @@ class PluginConfigObject(OrganizationScoped, AddedBy, SoftMembership):
         indexes = [models.Index(fields=["config_object", "removed_at"], name="pco_object_active_idx")]
 
     def __str__(self):
-        return f"{self.config_object_id} in {self.plugin_id}"
+        return f"{self.config_object} in {self.plugin}"
 
 
 def validate_logo_url(value):
@@ -96,6 +97,7 @@ class MarketplacePlugin(OrganizationScoped, AddedBy, SoftMembership):
 
     marketplace = models.ForeignKey(Marketplace, on_delete=models.CASCADE, related_name="plugin_memberships")
     plugin = models.ForeignKey("plugins.Plugin", on_delete=models.CASCADE, related_name="marketplace_memberships")
+    source = models.CharField(max_length=16, choices=MembershipSource.choices, default=MembershipSource.MANUAL)
 
     class Meta:
         ordering = ["-added_at", "-id"]

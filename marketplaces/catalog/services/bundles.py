@@ -74,8 +74,9 @@ def config_objects_of_plugin(principal, plugin_id):
     return plugin_memberships(principal.organization).filter(plugin=plugin)
 
 
-def create_config_object_in_plugins(principal, type_, source_mode, data, plugin_ids=()):
-    """Create a config object (with its first version) as a member of these plugins; all or nothing.
+def create_config_object_in_plugins(principal, type_, source_mode, data, plugin_ids=(), source=MembershipSource.API):
+    """Create a config object (with its first version) as a member of these plugins; all or nothing. The
+    memberships record `source` (the API's, or the admin's).
 
     Any person of the organization (not a plugin key), with the editor role on each plugin; a member who
     creates it becomes the object's manager.
@@ -88,7 +89,7 @@ def create_config_object_in_plugins(principal, type_, source_mode, data, plugin_
     with transaction.atomic():
         obj, version = config_objects.create_config_object(principal, type_, source_mode, data)
         for plugin in plugins:
-            add_config_object_to_plugin(principal, plugin, obj, source=MembershipSource.API)
+            add_config_object_to_plugin(principal, plugin, obj, source=source)
     return obj, version
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
-from marketplaces.catalog.models import Marketplace, MarketplacePlugin
+from marketplaces.catalog.models import Marketplace, MarketplacePlugin, MembershipSource
 from marketplaces.catalog.services.bundles import ResolvedPlugin, member_objects
 from marketplaces.catalog.services.membership_rows import activate, deactivate
 from marketplaces.catalog.services.plugins import require_plugin_role
@@ -157,9 +157,9 @@ def delete_marketplace(principal, marketplace_id, now=None):
     return marketplace
 
 
-def add_plugin_to_marketplace(principal, marketplace, plugin, now=None):
-    """Offer `plugin` in `marketplace` (both of the principal's organization); (membership, created).
-    The editor role on the marketplace, then on the plugin."""
+def add_plugin_to_marketplace(principal, marketplace, plugin, source=MembershipSource.API, now=None):
+    """Offer `plugin` in `marketplace` (both of the principal's organization); (membership, created), which
+    records `source` (the API's, the admin's...). The editor role on the marketplace, then on the plugin."""
     if plugin.organization_id != principal.organization.pk or marketplace.organization_id != principal.organization.pk:
         raise NotFound("No such plugin or marketplace in this organization.")
     access.require_role(principal, MARKETPLACE, marketplace.pk, access.EDITOR, MARKETPLACE_EDIT)
@@ -169,7 +169,7 @@ def add_plugin_to_marketplace(principal, marketplace, plugin, now=None):
         raise Conflict(f"Marketplace {marketplace.pk} is deleted; restore it first.")
     row, created, _ = activate(
         MarketplacePlugin, {"marketplace": marketplace, "plugin": plugin},
-        {"organization": principal.organization, "added_by": principal.user}, now=now,
+        {"organization": principal.organization, "source": source, "added_by": principal.user}, now=now,
     )
     return row, created
 
