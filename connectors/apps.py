@@ -10,3 +10,6 @@ class ConnectorsConfig(AppConfig):
         from connectors.github import webhook  # noqa: F401  registers the GitHub provider with webhooks
 
         sharing.register()
+        from connectors import dashboard
+
+        dashboard.register()

@@ -4,3 +4,8 @@ from django.apps import AppConfig
 class GatewayConfig(AppConfig):
     name = "gateway"
     verbose_name = "Plugin gateway"
+
+    def ready(self):
+        from gateway import dashboard
+
+        dashboard.register()

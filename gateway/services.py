@@ -9,6 +9,7 @@ from urllib.parse import urlencode, urlsplit
 import urllib3
 from django.conf import settings
 
+from gateway.callstats import record_call
 from gateway.client import upstream_pool
 from plexica.errors import BadGateway, Forbidden, GatewayTimeout, Invalid, NotFound, ServiceUnavailable
 from plexica.network import NetworkPolicyError
@@ -169,11 +170,24 @@ def _decode(body, content_type):
 def call_plugin(principal, call, request_id, traceparent=None):
     """Proxy `call` to the target service and return its CallResult; raises DomainErrors in check order.
 
-    `traceparent` is the caller's own header; without it, a traceparent in `call.headers` is used.
+    `traceparent` is the caller's own header; without it, a traceparent in `call.headers` is used. Once the
+    caller is known, the call is counted (gateway.callstats: no database query): an error when the gateway
+    refuses or fails it, or the upstream answers 5xx.
     """
-    organization = principal.organization
     caller_pk = resolve_caller(principal, call.caller_plugin_id)
+    started, reached = time.monotonic(), []
+    try:
+        result = _call(principal, call, caller_pk, request_id, traceparent, reached)
+    except Exception:
+        record_call(caller_pk, reached[0] if reached else "", failed=True,
+                    duration_ms=(time.monotonic() - started) * 1000)
+        raise
+    record_call(caller_pk, reached[0], failed=result.status >= 500, duration_ms=(time.monotonic() - started) * 1000)
+    return result
 
+
+def _call(principal, call, caller_pk, request_id, traceparent, reached):
+    organization = principal.organization
     service = find_service(organization, call.target_service_name)
     if service is None or service["status"] == ServiceStatus.UNAVAILABLE:
         raise service_not_found(call.target_service_name)
@@ -181,6 +195,7 @@ def call_plugin(principal, call, request_id, traceparent=None):
         raise Invalid(
             f"Service {call.target_service_name} belongs to {service['pluginId']}, not {call.target_plugin_id}."
         )
+    reached.append(service["pluginId"])  # a real target: counted under its plugin
     endpoint = match_endpoint(service["endpoints"], call.method, call.path)
     if endpoint is None:
         raise NotFound(

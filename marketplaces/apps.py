@@ -9,3 +9,6 @@ class MarketplacesConfig(AppConfig):
         from marketplaces import sharing
 
         sharing.register()
+        from marketplaces import dashboard
+
+        dashboard.register()

@@ -359,6 +359,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 300.0,
         "options": {"expires": 240},
     },
+    "gateway-flush-call-stats": {
+        "task": "gateway.flush_call_stats",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
 }
 # Without a broker (embedded mode) `manage.py serve` runs the beat schedule in-process.
 EMBEDDED_BEAT = env_bool("EMBEDDED_BEAT", not REDIS_URL)

@@ -1,13 +1,22 @@
 """The dashboard (the admin index): widgets that feature apps register from their AppConfig.ready().
 
-A widget is a function `(request, scope)` returning the context of its template, or None to be left out.
-`scope` is the page's `plexica.adminsite.scope.Scope`: the organizations shown (the current one, or all the user administers) and
-the principal to act as in each. Widgets run in `order`; `width` is how many of the dashboard's 4 columns
-the card takes.
+A widget is a function `(request, scope)` returning the context of its template, or None to be left out (an
+organization that does not use the feature). `scope` is the page's `plexica.adminsite.scope.Scope`: the
+organizations shown (the current one, or all the user administers); every query of a widget goes through
+`scope.filter(queryset)`. Widgets run in `order`; `width` is how many of the dashboard's 4 columns the card
+takes. The template gets the context as `data`; a context's `all_url` becomes the card's "View all" link.
+
+A widget that fails is logged and shown as a card saying so (re-raised with DEBUG on): one broken feature
+does not take the organization's dashboard down with it. Charts are `plexica.adminsite.charts`.
 """
 
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
+
+from django.conf import settings
+
+logger = logging.getLogger("plexica.adminsite")
 
 
 @dataclass(frozen=True)
@@ -25,6 +34,8 @@ _widgets: dict[str, Widget] = {}
 
 def register_widget(name, title, render, template, order=100, width=2):
     """Add (or replace, by name) a dashboard widget."""
+    if width not in (1, 2, 3, 4):
+        raise ValueError(f"Widget {name}: width is 1 to 4 columns, not {width!r}.")
     _widgets[name] = Widget(name, title, render, template, order, width)
 
 
@@ -33,10 +44,25 @@ def widgets():
 
 
 def render_widgets(request, scope):
-    """[{"widget", "context"}] for the widgets that have something to show."""
+    """[{"widget", "context", "failed"}] for the widgets that have something to show."""
     cards = []
     for widget in widgets():
-        context = widget.render(request, scope)
+        try:
+            context = widget.render(request, scope)
+        except Exception:
+            if settings.DEBUG:
+                raise
+            logger.exception("Dashboard widget %s failed", widget.name)
+            cards.append({"widget": widget, "context": {}, "failed": True})
+            continue
         if context is not None:
-            cards.append({"widget": widget, "context": context})
+            cards.append({"widget": widget, "context": context, "failed": False})
     return cards
+
+
+def person(user):
+    """A person as widgets name them: "Mia Lee (mia)", or the username alone."""
+    if user is None:
+        return "-"
+    full_name = user.get_full_name().strip()
+    return f"{full_name} ({user.get_username()})" if full_name else user.get_username()

@@ -13,3 +13,6 @@ class PluginsConfig(AppConfig):
 
         sharing.register()
         register_plugin_panel("access_grants", plugins_admin.access_grants, order=200)
+        from plexica.plugins import dashboard
+
+        dashboard.register()

@@ -8,3 +8,6 @@ class TenancyConfig(AppConfig):
 
     def ready(self):
         from plexica.tenancy import signals  # noqa: F401  (cache invalidation)
+        from plexica.tenancy import dashboard
+
+        dashboard.register()

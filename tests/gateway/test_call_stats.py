@@ -1,0 +1,209 @@
+"""Gateway call counters: real calls through the gateway to a real upstream on 127.0.0.1, then the flush task,
+then the numbers in GatewayCallStat (and on the dashboard)."""
+
+import time
+from datetime import UTC, datetime
+
+import pytest
+from django.conf import settings
+
+from gateway import callstats
+from gateway.models import GatewayCallStat
+from plexica.plugins.models import Plugin
+from plexica.tenancy.services import issue_api_key
+from plexica.work.queue import registered_task
+from tests.conftest import IssuedKey
+
+
+@pytest.fixture(autouse=True)
+def _fresh_counters():
+    """Counters of other tests (and the watermark) never leak into these."""
+    if settings.REDIS_URL:
+        from django_redis import get_redis_connection
+
+        redis = get_redis_connection("default")
+        for key in redis.scan_iter(callstats.KEY_PREFIX + "*"):
+            redis.delete(key)
+    callstats.reset_local_counters()
+    yield
+    callstats.reset_local_counters()
+
+
+def flush():
+    """The beat task, run by its registered name as the schedule does."""
+    return registered_task("gateway.flush_call_stats").apply().get()
+
+
+def stats():
+    return {
+        (row.caller.plugin_id, row.target_plugin_id): (row.calls, row.errors)
+        for row in GatewayCallStat.objects.select_related("caller")
+    }
+
+
+def test_calls_are_counted_per_caller_and_target_and_flushed_by_the_task(call, contacts, grant, upstream,
+                                                                          analytics_plugin):
+    grant("crm:contacts:read")
+    upstream.reply("/v2/contacts", json=[])
+    upstream.reply("/v2/contacts/1", 500, json={"error": "boom"})
+
+    assert call("/contacts").status_code == 200
+    assert call("/contacts").status_code == 200
+    assert call("/contacts/1").status_code == 500  # the upstream's 5xx: an error
+    assert call("/contacts/export").status_code == 403  # refused by the gateway (no grant): an error
+    assert GatewayCallStat.objects.count() == 0  # nothing is written by a call
+
+    assert flush() == 1
+
+    row = GatewayCallStat.objects.get()
+    assert (row.caller, row.target_plugin_id, row.calls, row.errors) == (analytics_plugin, "plugin-crm", 4, 2)
+    assert row.organization_id == analytics_plugin.organization_id
+    assert row.hour == datetime.fromtimestamp(time.time() // 3600 * 3600, tz=UTC)
+    assert row.duration_ms >= 0
+
+
+def test_a_second_flush_counts_nothing_twice_and_later_calls_are_added(call, contacts, grant, upstream):
+    grant("crm:contacts:read")
+    upstream.reply("/v2/contacts", json=[])
+    call("/contacts")
+    flush()
+
+    assert flush() == 0  # nothing changed: no row written
+    assert stats() == {("plugin-analytics", "plugin-crm"): (1, 0)}
+
+    call("/contacts")
+    call("/contacts")
+    flush()
+
+    assert stats() == {("plugin-analytics", "plugin-crm"): (3, 0)}
+
+
+def test_a_call_to_an_unknown_service_is_an_error_with_no_target(call, contacts, upstream):
+    assert call("/contacts", targetServiceName="crm.nothing").status_code == 404
+
+    flush()
+
+    assert stats() == {("plugin-analytics", ""): (1, 1)}
+
+
+def test_an_unreachable_upstream_counts_as_an_error(call, register, grant):
+    from tests.gateway.upstream import closed_port
+
+    register(f"http://127.0.0.1:{closed_port()}/v2")
+    grant("crm:contacts:read")
+
+    assert call("/contacts").status_code == 502
+    flush()
+
+    assert stats() == {("plugin-analytics", "plugin-crm"): (1, 1)}
+
+
+def test_a_caller_the_key_may_not_act_as_is_not_counted(call, contacts, crm_plugin):
+    response = call("/contacts", callerPluginId="plugin-crm")  # the analytics key naming another caller
+
+    assert response.status_code == 403
+    flush()
+    assert GatewayCallStat.objects.count() == 0
+
+
+def test_each_calling_plugin_has_its_own_row(api, call, contacts, grant, upstream, org):
+    grant("crm:contacts:read")
+    marketing = Plugin.objects.create(organization=org, plugin_id="plugin-marketing", name="Marketing")
+    grant("crm:contacts:read", plugin=marketing)
+    marketing_key = IssuedKey(*issue_api_key(org, name="marketing", plugin=marketing))
+    upstream.reply("/v2/contacts", json=[])
+
+    call("/contacts")
+    for _ in range(3):
+        call("/contacts", token=marketing_key.token, callerPluginId="plugin-marketing")
+    flush()
+
+    assert stats() == {("plugin-analytics", "plugin-crm"): (1, 0), ("plugin-marketing", "plugin-crm"): (3, 0)}
+
+
+def test_the_flush_catches_up_on_earlier_hours_and_then_keeps_only_the_open_ones(analytics_plugin):
+    now = time.time()
+    three_hours_ago = now - 3 * 3600
+    callstats.record_call(analytics_plugin.pk, "plugin-crm", failed=False, duration_ms=12, now=three_hours_ago)
+    callstats.record_call(analytics_plugin.pk, "plugin-crm", failed=True, duration_ms=30, now=now)
+
+    assert callstats.flush_call_stats(now=now) == 2
+
+    rows = {row.hour: (row.calls, row.errors, row.duration_ms)
+            for row in GatewayCallStat.objects.order_by("hour")}
+    assert rows == {
+        callstats.hour_start(callstats.hour_of(three_hours_ago)): (1, 0, 12),
+        callstats.hour_start(callstats.hour_of(now)): (1, 1, 30),
+    }
+    # The old hour is final now: a late count for it is not read again (the watermark moved past it).
+    callstats.record_call(analytics_plugin.pk, "plugin-crm", failed=False, duration_ms=1, now=three_hours_ago)
+    callstats.flush_call_stats(now=now)
+    assert GatewayCallStat.objects.get(hour=callstats.hour_start(callstats.hour_of(three_hours_ago))).calls == 1
+
+
+def test_a_stored_number_never_goes_backwards_when_the_counters_are_lost(analytics_plugin):
+    now = time.time()
+    for _ in range(5):
+        callstats.record_call(analytics_plugin.pk, "plugin-crm", failed=False, duration_ms=1, now=now)
+    callstats.flush_call_stats(now=now)
+    callstats.reset_local_counters()  # what a Redis restart does
+    if settings.REDIS_URL:
+        from django_redis import get_redis_connection
+
+        get_redis_connection("default").delete(f"{callstats.KEY_PREFIX}{callstats.hour_of(now)}")
+    callstats.record_call(analytics_plugin.pk, "plugin-crm", failed=False, duration_ms=1, now=now)
+
+    callstats.flush_call_stats(now=now)
+
+    assert GatewayCallStat.objects.get().calls == 5
+
+
+def test_the_flush_skips_the_counts_of_a_deleted_plugin(analytics_plugin, crm_plugin):
+    callstats.record_call(analytics_plugin.pk, "plugin-crm", failed=False, duration_ms=1)
+    callstats.record_call(crm_plugin.pk, "", failed=True, duration_ms=1)
+    crm_plugin.delete()
+
+    assert callstats.flush_call_stats() == 1
+    assert list(GatewayCallStat.objects.values_list("caller_id", flat=True)) == [analytics_plugin.pk]
+
+
+def test_counting_adds_no_query_to_a_call(call, contacts, grant, upstream, django_assert_max_num_queries):
+    grant("crm:contacts:read")
+    upstream.reply("/v2/contacts", json=[])
+    call("/contacts")
+
+    with django_assert_max_num_queries(1):  # the caller's grants, as without counting
+        assert call("/contacts").status_code == 200
+
+
+@pytest.mark.requires_redis
+def test_with_redis_the_counters_are_one_hash_per_hour(call, contacts, grant, upstream, analytics_plugin):
+    from django_redis import get_redis_connection
+
+    grant("crm:contacts:read")
+    upstream.reply("/v2/contacts", json=[])
+    call("/contacts")
+
+    key = f"{callstats.KEY_PREFIX}{callstats.hour_of(time.time())}"
+    fields = {name.decode(): int(value) for name, value in get_redis_connection("default").hgetall(key).items()}
+    assert fields[f"c|{analytics_plugin.pk}|plugin-crm"] == 1
+    assert f"e|{analytics_plugin.pk}|plugin-crm" not in fields
+    assert 0 < get_redis_connection("default").ttl(key) <= callstats.KEEP_HOURS * 3600
+
+
+def test_the_dashboard_shows_the_calls_and_errors_per_plugin(call, contacts, grant, upstream, org_admin, client):
+    grant("crm:contacts:read")
+    upstream.reply("/v2/contacts", json=[])
+    call("/contacts")
+    call("/contacts")
+    call("/contacts/export")  # 403: an error
+    flush()
+    client.force_login(org_admin.user)
+
+    response = client.get("/admin/")
+
+    widget = response.context["cards"]
+    gateway = next(card for card in widget if card["widget"].name == "gateway_calls")["context"]
+    assert gateway["calls"] == 3 and gateway["errors"] == 1
+    assert [(p["plugin_id"], p["calls"], p["errors"]) for p in gateway["plugins"]] == [("plugin-analytics", 3, 1)]
+    assert '"data":[3]' in gateway["chart"] and '"data":[1]' in gateway["chart"]
