@@ -73,6 +73,26 @@ OPERATIONS = [
     ),
 ]
 
+# The admin's heaviest pages, as an org admin of an organization with 1,000 rows of every kind (bench/seed.py
+# seed_admin_pages): only when named, e.g. --ops admin-dashboard,admin-plugins,admin-plugin,...
+ADMIN = {"Cookie": "sessionid={admin_session}", "Accept": "text/html"}
+ADMIN_PAGES = [
+    ("admin-dashboard", "/admin/"),
+    ("admin-search", "/admin/search/?q=bench-0001"),
+    ("admin-plugins", "/admin/plugins/plugin/"),
+    ("admin-plugin", "/admin/plugins/plugin/{admin_plugin}/change/"),
+    ("admin-services", "/admin/registry/pluginservice/"),
+    ("admin-config-objects", "/admin/marketplaces/configobject/"),
+    ("admin-config-object", "/admin/marketplaces/configobject/{admin_config_object}/change/"),
+    ("admin-marketplace", "/admin/marketplaces/marketplace/{admin_marketplace}/change/"),
+    ("admin-target", "/admin/connectors/connectortarget/{admin_target}/change/"),
+    ("admin-sync-events", "/admin/connectors/syncevent/"),
+    ("admin-members", "/admin/tenancy/membership/"),
+    ("admin-api-keys", "/admin/tenancy/apikey/"),
+    ("admin-grants", "/admin/access/accessgrant/"),
+]
+OPERATIONS += [Operation(name, "GET", path, key=None, headers=ADMIN, default=False) for name, path in ADMIN_PAGES]
+
 # Derived rows: (label, operation, baseline) -> operation minus baseline at p50 and p95, same run.
 DIFFERENCES = [("gateway added latency (call - direct)", "call", "direct")]
 

@@ -58,6 +58,8 @@ GRAPH_DEPTH = 6  # dependency levels below the top: the longest chain top -> ...
 INSTALLATION_ID = 4242
 REPOSITORY_ID = 90210
 REPOSITORY = "bench-org/agent-configs"
+ADMIN_ORG = "bench-admin-org"
+ADMIN_ROWS = 1000  # rows of every kind the admin pages show (admin-* operations)
 PUSH_SHA = "b" * 40  # ingress: every delivery pushes this head, so only the first one queues a sync
 
 
@@ -91,7 +93,9 @@ def seed(upstream_url, clients):
     seed_shared_data(organization, clients)
     seed_dependency_graph(organization)
     target = seed_github_target(organization)
+    admin_context = seed_admin_pages()
     return {
+        **admin_context,
         "org": ORG,
         "org_id": str(organization.pk),
         "service_id": service.pk,
@@ -110,6 +114,38 @@ def seed(upstream_url, clients):
         "push_sha": PUSH_SHA,
         "target_id": target.pk,
         "facts": backend_facts(),
+    }
+
+
+def seed_admin_pages():
+    """The admin pages' data: organization ADMIN_ORG (apart from bench-org, whose API lists it would change)
+    with ADMIN_ROWS rows of every kind (tests/adminsite/bulk.py), and a session of one of its admins."""
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+
+    from plexica.tenancy.models import Membership
+    from plexica.tenancy.services import add_member, ensure_user
+    from tests.adminsite.bulk import bulk_rows
+
+    organization, _, _ = ensure_organization(ADMIN_ORG, "Benchmark admin org")
+    if not Plugin.objects.filter(organization=organization, plugin_id__startswith="plugin-bench-").exists():
+        bulk_rows(organization, ADMIN_ROWS, tag="bench")
+    user, _ = ensure_user("bench-admin", is_staff=True)
+    add_member(organization, user, Membership.Role.ADMIN)
+    session = SessionStore()
+    session[SESSION_KEY] = str(user.pk)
+    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.save()
+    first = lambda model, **kw: model.objects.filter(organization=organization, **kw).order_by("pk").first().pk  # noqa: E731
+    from marketplaces.config_objects.models import ConfigObject as Object
+    from marketplaces.catalog.models import Marketplace
+    return {
+        "admin_session": session.session_key,
+        "admin_plugin": first(Plugin, plugin_id__startswith="plugin-bench-"),
+        "admin_config_object": first(Object),
+        "admin_marketplace": first(Marketplace),
+        "admin_target": first(ConnectorTarget),
     }
 
 
