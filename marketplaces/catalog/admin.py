@@ -1,13 +1,20 @@
-"""Admin of marketplaces and the plugins they offer, scoped per organization. Changes of a marketplace's plugins
-go through the catalog services with the admin user as the principal, as the API's do."""
+"""Admin of marketplaces and the plugins they offer, scoped per organization. The marketplace page shows its
+plugins (names, lifecycle) and who can see it, explained; changes of its plugins go through the catalog
+services with the admin user as the principal, as the API's do, and record the source "admin"."""
 
 from django import forms
 from django.contrib import admin, messages
+from django.db.models import Count, Q
+from django.utils.html import format_html, format_html_join
 
-from marketplaces.catalog.models import Marketplace, MarketplacePlugin
+from marketplaces.admin_widgets import PreloadedAutocompleteInlineMixin
+from marketplaces.catalog.models import Marketplace, MarketplacePlugin, MembershipSource
 from marketplaces.catalog.services import marketplaces
+from marketplaces.config_objects.admin import person, plugin_label
 from marketplaces.sharing import MARKETPLACE
-from plexica.access.admin import AccessGrantsDisplayMixin
+from plexica.access import services as access
+from plexica.access.admin import grants_panel
+from plexica.adminsite.badges import badge, status_badge
 from plexica.errors import DomainError
 from plexica.tenancy.admin import (
     OrganizationScopedAdmin,
@@ -15,6 +22,8 @@ from plexica.tenancy.admin import (
     admin_principal,
     apply_to_selected,
 )
+
+PLUGINS_PER_PAGE = 25
 
 
 class MarketplacePluginForm(forms.ModelForm):
@@ -32,37 +41,109 @@ class MarketplacePluginForm(forms.ModelForm):
         super().validate_unique()
 
 
-class MarketplacePluginInline(OrganizationScopedInline):
-    """The marketplace's plugins. Removing one here is soft; adding a removed one again reactivates it."""
+class MarketplacePluginInline(PreloadedAutocompleteInlineMixin, OrganizationScopedInline):
+    """The marketplace's plugins, picked by name with an autocomplete of the organization's plugins. Removing
+    one here is soft; adding a removed one again reactivates it."""
 
     model = MarketplacePlugin
     form = MarketplacePluginForm
-    fields = ["plugin", "added_by", "added_at"]
-    readonly_fields = ["added_by", "added_at"]
+    fields = ["plugin", "lifecycle", "source", "added_by_name", "added_at"]
+    readonly_fields = ["lifecycle", "source", "added_by_name", "added_at"]
+    autocomplete_fields = ["plugin"]
+    autocomplete_labels = {"plugin": plugin_label}
     extra = 0
-    verbose_name_plural = "plugins (the marketplace's composition)"
+    per_page = PLUGINS_PER_PAGE
+    verbose_name = "plugin"
+    verbose_name_plural = "plugins offered in this marketplace"
 
     def get_queryset(self, request):
-        return super().get_queryset(request).filter(removed_at__isnull=True).select_related("plugin", "added_by")
+        return (super().get_queryset(request).filter(removed_at__isnull=True).select_related("plugin", "added_by")
+                .order_by("plugin__name", "plugin__plugin_id"))
+
+    @admin.display(description="lifecycle")
+    def lifecycle(self, row):
+        if not row.plugin_id:
+            return "-"
+        return status_badge(row.plugin.lifecycle_state, row.plugin.get_lifecycle_state_display())
+
+    @admin.display(description="added by")
+    def added_by_name(self, row):
+        return person(row.added_by) if row.pk else "-"
+
+
+def explain_visibility(marketplace, grants):
+    """Who sees `marketplace`, in words: its admins always; members through a member, team or org-wide grant,
+    and only while it is active."""
+    organization = marketplace.organization
+    lines = [f"Owners and admins of {organization.name} always see it."]
+    if marketplace.is_deleted or marketplace.status != Marketplace.Status.ACTIVE:
+        state = "deleted" if marketplace.is_deleted else marketplace.get_status_display().lower()
+        lines.append(f"It is {state}: members see it in no catalog, whatever its grants, until it is restored.")
+    org_wide = [g for g in grants if g.org_wide]
+    teams = [g for g in grants if g.team_id]
+    members = [g for g in grants if g.membership_id]
+    if org_wide:
+        lines.append(f"Everyone in {organization.name} sees it (an org-wide grant, as {org_wide[0].get_role_display()}).")
+    for grant in teams:
+        lines.append(f"Every member of team {grant.team.name} sees it (a team grant, as {grant.get_role_display()}).")
+    for grant in members:
+        lines.append(f"{person(grant.membership.user)} sees it (a member grant, as {grant.get_role_display()}).")
+    if not grants:
+        lines.append("No grants: members do not see it; add a grant to a member, a team or the whole organization.")
+    lines.append("Whoever sees it may view (and install) every plugin it offers.")
+    return format_html("<ul class=\"plexica-explain\" id=\"visibility-explained\">{}</ul>",
+                       format_html_join("", "<li>{}</li>", ((line,) for line in lines)))
 
 
 @admin.register(Marketplace)
-class MarketplaceAdmin(AccessGrantsDisplayMixin, OrganizationScopedAdmin):
-    """Marketplaces of each organization and the plugins they offer."""
+class MarketplaceAdmin(OrganizationScopedAdmin):
+    """Marketplaces of each organization, the plugins they offer and who can see them."""
 
-    fields = ["id", "organization", "name", "description", "logo_url", "status", "created_by", "created_at",
-              "updated_at", "deleted_at"]
-    readonly_fields = ["id", "status", "created_by", "created_at", "updated_at", "deleted_at"]
-    list_display = ["name", "status", "organization", "created_at", "deleted_at"]
+    fields = ["id", "organization", "name", "description", "logo_url", "status_badge", "plugin_count",
+              "created_by_name", "created_at", "updated_at", "deleted_at"]
+    readonly_fields = ["id", "status_badge", "plugin_count", "created_by_name", "created_at", "updated_at",
+                       "deleted_at", "who_can_see_it"]
+    list_display = ["name", "status_badge", "plugin_count", "organization", "created_by_name", "created_at"]
     list_filter = ["status", "organization"]
-    list_select_related = ["organization"]
+    list_select_related = ["organization", "created_by"]
     search_fields = ["name", "description"]
+    autocomplete_fields = ["organization"]
     inlines = [MarketplacePluginInline]
     actions = ["archive_selected", "restore_selected"]
-    grant_resource_type = MARKETPLACE
+
+    def get_queryset(self, request):
+        active = Q(plugin_memberships__removed_at__isnull=True)
+        return (super().get_queryset(request).select_related("organization", "created_by")
+                .annotate(active_plugins=Count("plugin_memberships", filter=active)))
+
+    def get_fields(self, request, obj=None):
+        fields = list(super().get_fields(request, obj))
+        if obj is None:
+            return [f for f in fields if f in ("organization", "name", "description", "logo_url")]
+        return [*fields, "who_can_see_it"]
 
     def has_delete_permission(self, request, obj=None):
         return False  # deletion is soft, through the API
+
+    @admin.display(description="status", ordering="status")
+    def status_badge(self, obj):
+        if obj.is_deleted:
+            return badge("Deleted", "grey")
+        return status_badge(obj.status, obj.get_status_display())
+
+    @admin.display(description="plugins", ordering="active_plugins")
+    def plugin_count(self, obj):
+        return getattr(obj, "active_plugins", None)
+
+    @admin.display(description="created by")
+    def created_by_name(self, obj):
+        return person(obj.created_by)
+
+    @admin.display(description="who can see it")
+    def who_can_see_it(self, obj):
+        grants = list(access.active_grants(obj.organization_id, MARKETPLACE, obj.pk).order_by("created_at"))
+        return format_html("<div class=\"plexica-panel\" id=\"panel-visibility\">{}{}</div>",
+                           explain_visibility(obj, grants), grants_panel(MARKETPLACE, obj))
 
     def save_model(self, request, obj, form, change):
         if not change:
@@ -75,15 +156,16 @@ class MarketplaceAdmin(AccessGrantsDisplayMixin, OrganizationScopedAdmin):
         marketplace = form.instance
         principal = admin_principal(request, marketplace.organization)
         formset.save(commit=False)
+        admin_source = MembershipSource.ADMIN
         try:
             for row in formset.deleted_objects:
                 marketplaces.remove_plugin_from_marketplace(principal, marketplace, row.plugin)
             for row, _changed in formset.changed_objects:
                 previous = MarketplacePlugin.objects.get(pk=row.pk).plugin
                 marketplaces.remove_plugin_from_marketplace(principal, marketplace, previous)
-                marketplaces.add_plugin_to_marketplace(principal, marketplace, row.plugin)
+                marketplaces.add_plugin_to_marketplace(principal, marketplace, row.plugin, source=admin_source)
             for row in formset.new_objects:
-                marketplaces.add_plugin_to_marketplace(principal, marketplace, row.plugin)
+                marketplaces.add_plugin_to_marketplace(principal, marketplace, row.plugin, source=admin_source)
         except DomainError as exc:
             self.message_user(request, exc.message, messages.WARNING)
 
@@ -94,3 +176,4 @@ class MarketplaceAdmin(AccessGrantsDisplayMixin, OrganizationScopedAdmin):
     @admin.action(description="Restore selected marketplaces", permissions=["change"])
     def restore_selected(self, request, queryset):
         apply_to_selected(self, request, queryset, marketplaces.restore_marketplace, "Restored", "marketplace")
+

@@ -47,7 +47,9 @@ class PluginConfigObject(OrganizationScoped, AddedBy, SoftMembership):
         indexes = [models.Index(fields=["config_object", "removed_at"], name="pco_object_active_idx")]
 
     def __str__(self):
-        return f"{self.config_object} in {self.plugin}"
+        plugin = self.plugin
+        named = f"{plugin.name} ({plugin.plugin_id})" if plugin.name and plugin.name != plugin.plugin_id else plugin
+        return f"{self.config_object} in {named}"
 
 
 def validate_logo_url(value):
@@ -105,7 +107,9 @@ class MarketplacePlugin(OrganizationScoped, AddedBy, SoftMembership):
         constraints = [models.UniqueConstraint(fields=["marketplace", "plugin"], name="marketplace_plugin_unique")]
 
     def __str__(self):
-        return f"{self.plugin} in {self.marketplace}"
+        plugin = self.plugin
+        named = f"{plugin.name} ({plugin.plugin_id})" if plugin.name and plugin.name != plugin.plugin_id else plugin
+        return f"{named} in {self.marketplace}"
 
     def clean(self):
         if self.marketplace_id and not self.organization_id:

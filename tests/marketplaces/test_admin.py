@@ -21,10 +21,12 @@ def test_org_admin_sees_their_objects_with_versions_newest_first_read_only(clien
 
     page = client.get(reverse("admin:marketplaces_configobject_change", args=[quote(mine.pk)]))
     assert page.status_code == 200
-    formset = page.context["inline_admin_formsets"][0]
-    assert [v.pk for v in formset.formset.queryset] == [newer.pk, mine.versions.last().pk]
-    assert not formset.has_add_permission and not formset.has_change_permission and not formset.has_delete_permission
-    assert "Summarize tickets" in page.content.decode()
+    assert [v.pk for v in page.context["versions"]] == [newer.pk, mine.versions.last().pk]
+    assert [v.number for v in page.context["versions"]] == [2, 1]
+    assert page.context["inline_admin_formsets"] == []  # versions are immutable: nothing is edited inline
+    html = page.content.decode()
+    assert "Summarize tickets" in html and 'id="panel-versions"' in html
+    assert 'name="_save"' not in html  # nothing on the page is saved with a Save button
     assert client.get(reverse("admin:marketplaces_configobject_change", args=[quote(theirs.pk)])).status_code in (302, 404)
 
 

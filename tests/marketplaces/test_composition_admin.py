@@ -29,7 +29,7 @@ def _inline_management(prefix, total, initial):
 PREFIX = "plugin_memberships"
 
 
-def test_a_config_objects_page_shows_its_plugin_memberships_read_only(client, org_admin, org, crm_plugin):
+def test_a_config_objects_page_shows_the_plugins_bundling_it_by_name(client, org_admin, org, crm_plugin):
     obj = _object(org)
     wiki = Plugin.objects.create(organization=org, plugin_id="plugin-wiki", name="Wiki", version="1.0.0")
     principal = Principal.system(org)
@@ -40,11 +40,10 @@ def test_a_config_objects_page_shows_its_plugin_memberships_read_only(client, or
 
     page = client.get(reverse("admin:marketplaces_configobject_change", args=[quote(obj.pk)]))
     assert page.status_code == 200
-    memberships = next(f for f in page.context["inline_admin_formsets"] if f.formset.model.__name__ ==
-                       "PluginConfigObject")
-    assert [m.plugin.plugin_id for m in memberships.formset.queryset] == ["plugin-crm", "plugin-wiki"]
-    assert not memberships.has_add_permission and not memberships.has_change_permission
-    assert not memberships.has_delete_permission
+    assert [m.plugin.plugin_id for m in page.context["memberships"]] == ["plugin-crm"]  # the removed one is gone
+    html = page.content.decode()
+    assert f"{crm_plugin.name} (plugin-crm)" in html and 'id="bundle-form"' in html
+    assert reverse("admin:plugins_plugin_change", args=[quote(crm_plugin.pk)]) in html
 
 
 def test_an_org_admin_sees_only_their_marketplaces(client, org_admin, org, other_org):
@@ -71,6 +70,7 @@ def test_an_org_admin_composes_a_marketplace_inline_and_removal_is_soft(client, 
     assert marketplace.created_by == org_admin.user
     row = MarketplacePlugin.objects.get()
     assert (row.plugin, row.organization, row.added_by, row.removed_at) == (crm_plugin, org, org_admin.user, None)
+    assert row.source == "admin"  # made in the admin, not through the API
 
     change = reverse("admin:marketplaces_marketplace_change", args=[quote(marketplace.pk)])
     page = client.get(change)
