@@ -10,7 +10,7 @@ from django.utils import timezone
 from connectors.models import ConnectorTarget, SyncEvent
 from plexica.adminsite.badges import status_badge
 from plexica.adminsite.charts import GREEN, RED, YELLOW, bar_options, chart_json, dataset
-from plexica.adminsite.dashboard import register_widget
+from plexica.adminsite.dashboard import ago, register_widget
 from plexica.tenancy.admin import admin_url
 
 FAILING_SHOWN = 8
@@ -37,7 +37,7 @@ def failing_syncs(request, scope):
     return {
         "rows": [
             {"event": event, "badge": status_badge(event.status, event.get_status_display()),
-             "error": event.error or _partial_error(event),
+             "error": event.error or _partial_error(event), "ago": ago(event.finished_at),
              "url": admin_url("connectors_syncevent_change", event.pk),
              "target_url": admin_url("connectors_connectortarget_change", event.target_id)}
             for event in rows[:FAILING_SHOWN]

@@ -1,7 +1,7 @@
 """The config objects' dashboard widget: the latest versions made, whoever or whatever made them."""
 
 from marketplaces.config_objects.models import ConfigObject, ConfigObjectVersion
-from plexica.adminsite.dashboard import person, register_widget
+from plexica.adminsite.dashboard import ago, person, register_widget
 from plexica.tenancy.admin import admin_url
 
 VERSIONS_SHOWN = 8
@@ -21,6 +21,7 @@ def recent_config_versions(request, scope):
     return {
         "rows": [
             {"version": version, "object": version.config_object, "by": _made_by(version),
+             "ago": ago(version.created_at),
              "type": ConfigObject.Type(version.config_object.type).label if version.config_object.type
              in ConfigObject.Type.values else version.config_object.type,
              "url": admin_url("marketplaces_configobject_change", version.config_object_id)}

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from plexica.adminsite.badges import status_badge
 from plexica.adminsite.charts import GREEN, RED, YELLOW, bar_options, chart_json, dataset
-from plexica.adminsite.dashboard import register_widget
+from plexica.adminsite.dashboard import lasting, register_widget
 from plexica.tenancy.admin import admin_url
 from registry.models import PluginService, ServiceStatus, ServiceStatusTransition
 from registry.services import status_q
@@ -40,11 +40,13 @@ def services_by_health(request, scope, now=None):
     for service in (services.filter(last_seen_at__lt=now - degraded_after).select_related("plugin", "organization")
                     .order_by("last_seen_at", "pk")[:UNHEALTHY_SHOWN]):
         unavailable = service.last_seen_at + unavailable_after <= now
+        since = service.last_seen_at + degraded_after
         unhealthy.append({
             "service": service,
             "url": admin_url("registry_pluginservice_change", service.pk),
             "badge": status_badge("unavailable" if unavailable else "degraded"),
-            "since": service.last_seen_at + degraded_after,
+            "since": since,
+            "lasting": lasting(since, now),
         })
     return {
         "total": total,

@@ -13,8 +13,11 @@ does not take the organization's dashboard down with it. Charts are `plexica.adm
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.conf import settings
+from django.utils import timezone
+from django.utils.timesince import timesince
 
 logger = logging.getLogger("plexica.adminsite")
 
@@ -58,6 +61,22 @@ def render_widgets(request, scope):
         if context is not None:
             cards.append({"widget": widget, "context": context, "failed": False})
     return cards
+
+
+def ago(moment, now=None):
+    """How long ago `moment` was, as a person says it: "just now", "5 minutes ago", "2 days, 3 hours ago"."""
+    if moment is None:
+        return "never"
+    now = now or timezone.now()
+    if now - moment < timedelta(minutes=1):
+        return "just now"
+    return f"{timesince(moment, now)} ago"
+
+
+def lasting(since, now=None):
+    """How long something has lasted since `since`: "less than a minute", "3 hours, 12 minutes"."""
+    now = now or timezone.now()
+    return "less than a minute" if now - since < timedelta(minutes=1) else timesince(since, now)
 
 
 def person(user):

@@ -3,7 +3,7 @@
 from django.db.models import Count
 
 from plexica.adminsite.badges import status_badge
-from plexica.adminsite.dashboard import register_widget
+from plexica.adminsite.dashboard import ago, register_widget
 from plexica.plugins.models import LifecycleTransition, Plugin
 from plexica.tenancy.admin import admin_url
 
@@ -35,6 +35,7 @@ def recent_lifecycle_transitions(request, scope):
     return {
         "rows": [
             {"transition": transition, "url": admin_url("plugins_plugin_change", transition.plugin_id),
+             "ago": ago(transition.at),
              "from_badge": status_badge(transition.from_state, transition.get_from_state_display()),
              "to_badge": status_badge(transition.to_state, transition.get_to_state_display())}
             for transition in transitions

@@ -220,7 +220,7 @@ def test_recent_lifecycle_transitions_name_the_plugin_and_who(admin_client, org,
     assert [(row["transition"].plugin.plugin_id, row["transition"].action) for row in rows] == [
         ("plugin-crm", "enable"), ("plugin-crm", "install")]
     html = html_of(response, "lifecycle_transitions")
-    assert "Crm (plugin-crm)" in html and "plugin-billing" not in html and "badge-green" in html
+    assert "Crm</a>" in html and "plugin-crm" in html and "plugin-billing" not in html and "badge-green" in html
 
 
 # --- Failing syncs and sync outcomes -------------------------------------------------------------------
