@@ -9,6 +9,9 @@ class MarketplacesConfig(AppConfig):
         from marketplaces import sharing
 
         sharing.register()
+        from marketplaces.delivery import member_panels
+
+        member_panels.register()
         from marketplaces import dashboard
 
         dashboard.register()

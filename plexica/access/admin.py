@@ -6,16 +6,23 @@ refuses exactly what the API does.
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.contrib.admin.views.main import ChangeList
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q
+from django.http import JsonResponse
 from django.template.defaultfilters import pluralize
-from django.urls import NoReverseMatch
-from django.utils.html import format_html, format_html_join
+from django.urls import NoReverseMatch, path
+from django.utils.html import escape, format_html, format_html_join
+from django.utils.safestring import SafeData, mark_safe
+from unfold.widgets import UnfoldAdminAutocompleteWidget
 
 from plexica.access import registry
 from plexica.access import services as access
 from plexica.access.models import AccessGrant
+from plexica.adminsite.badges import badge, status_badge
 from plexica.errors import DomainError
-from plexica.tenancy.admin import OrganizationScopedAdmin, admin_principal, admin_url
+from plexica.tenancy.admin import OrganizationScopedAdmin, admin_principal, admin_url, person_name
+
 
 
 def grants_panel(resource_type, obj):
@@ -54,20 +61,93 @@ class AccessGrantsDisplayMixin:
         return grants_panel(self.grant_resource_type, obj)
 
 
+RESOURCE_CHOICES_PER_TYPE = 20
+
+
+def resource_value(resource_type, resource_id):
+    """The chooser's value of one resource: "plugin:plg_..."."""
+    return f"{resource_type}:{resource_id}"
+
+
+def parse_resource_value(value):
+    """(resource type, resource id) of a chooser value; LookupError when the type is not a shareable one."""
+    resource_type, _, resource_id = (value or "").partition(":")
+    registry.get(resource_type)
+    return resource_type, resource_id
+
+
+def resource_names(pairs):
+    """{(resource type, pk): "CRM (plugin-crm)"} for (type, pk) pairs: one query per resource type."""
+    wanted = {}
+    for resource_type, resource_id in pairs:
+        wanted.setdefault(resource_type, set()).add(resource_id)
+    names = {}
+    for resource_type, ids in wanted.items():
+        try:
+            shareable = registry.get(resource_type)
+        except LookupError:
+            continue
+        for resource in shareable.model_class.objects.filter(pk__in=ids):
+            names[(resource_type, resource.pk)] = shareable.label_of(resource)
+    return names
+
+
+class ResourceChooser(UnfoldAdminAutocompleteWidget):
+    """One autocomplete over every shareable resource type, grouped by type, values "type:pk"."""
+
+    option_template_name = "django/forms/widgets/select_option.html"  # unfold's renders model choices only
+
+    def __init__(self, url, attrs=None):
+        super().__init__({"data-ajax--url": url, **(attrs or {})})
+        self.attrs["data-placeholder"] = "Type the name of a plugin, config object, marketplace or connector instance"
+
+
 class AccessGrantForm(forms.ModelForm):
+    resource = forms.CharField(
+        label="Resource", help_text="What is shared: start typing its name (a plugin, config object, marketplace or "
+        "connector instance of the organization).")
+
     class Meta:
         model = AccessGrant
-        fields = ["organization", "resource_type", "resource_id", "membership", "team", "org_wide", "role"]
+        fields = ["organization", "resource", "membership", "team", "org_wide", "role"]
+        labels = {"membership": "Member"}
         help_texts = {
-            "membership": "Grant to one member, or",
-            "team": "to one team, or",
+            "membership": "Grant to one member (type their name), or",
+            "team": "to one team (type its name), or",
             "org_wide": "to everyone in the organization (choose exactly one).",
         }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        if "resource_id" in self.fields:
-            self.fields["resource_id"].help_text = ", ".join(t.id_help for t in registry.all_types()) + "."
+        if not self.instance._state.adding:
+            self.fields.pop("resource", None)  # only the role changes after creation
+        if "resource" not in self.fields:
+            return
+        initial = self.initial
+        typed = self.is_bound and not self.data.get(self.add_prefix("resource"))
+        if typed and self.data.get("resource_type") and self.data.get("resource_id"):
+            # A post naming the resource by type and id (scripts, the old form) picks the same resource.
+            self.data = self.data.copy()
+            self.data[self.add_prefix("resource")] = resource_value(self.data["resource_type"],
+                                                                    self.data["resource_id"].strip())
+        if not initial.get("resource") and initial.get("resource_type") and initial.get("resource_id"):
+            initial["resource"] = resource_value(initial["resource_type"], initial["resource_id"])
+        value = self.data.get(self.add_prefix("resource")) if self.is_bound else initial.get("resource")
+        field = self.fields["resource"]
+        field.widget = ResourceChooser(admin_url("access_accessgrant_resources"), attrs={"id": "id_resource"})
+        field.widget.is_required = True
+        choices = [("", "")]
+        if value:
+            try:
+                pair = parse_resource_value(value)
+            except LookupError:
+                pair = None
+            if pair is not None:
+                label = resource_names([pair]).get(pair)
+                if label:
+                    choices.append((value, f"{registry.get(pair[0]).noun.capitalize()}: {label}"))
+        field.widget.choices = choices
+        self.fields["resource"].error_messages["required"] = "Choose what is shared: type its name and pick it."
 
     def _get_validation_exclusions(self):
         # clean() checks "exactly one subject" readably; the model's check constraint would repeat it.
@@ -79,17 +159,20 @@ class AccessGrantForm(forms.ModelForm):
             return data  # only the role changes after creation
         if sum(bool(data.get(name)) for name in ("membership", "team", "org_wide")) != 1:
             raise ValidationError("Choose exactly one subject: a member, a team, or the whole organization.")
-        organization = data.get("organization")
-        if organization is None:
+        organization, value = data.get("organization"), data.get("resource")
+        if organization is None or not value:
             return data
-        resource_type, resource_id = data.get("resource_type"), (data.get("resource_id") or "").strip()
-        if resource_type and resource_id:
-            shareable = registry.get(resource_type)
-            resource = shareable.find(organization, resource_id)
-            if resource is None:
-                self.add_error("resource_id", f"No {shareable.noun} {resource_id} in {organization}.")
-            else:
-                data["resource_id"] = resource.pk
+        try:
+            resource_type, resource_id = parse_resource_value(value)
+        except LookupError:
+            self.add_error("resource", "Choose a resource from the list.")
+            return data
+        shareable = registry.get(resource_type)
+        resource = shareable.find(organization, resource_id)
+        if resource is None:
+            self.add_error("resource", f"This {shareable.noun} is not one of {organization.name}'s (or was deleted).")
+            return data
+        self.instance.resource_type, self.instance.resource_id = resource_type, resource.pk
         return data
 
 
@@ -108,25 +191,112 @@ class GrantStateFilter(admin.SimpleListFilter):
         return queryset
 
 
+class GrantChangeList(ChangeList):
+    """Names each listed grant's resource with one query per resource type."""
+
+    def get_results(self, request):
+        super().get_results(request)
+        names = resource_names((grant.resource_type, grant.resource_id) for grant in self.result_list)
+        for grant in self.result_list:
+            grant.resource_name = names.get((grant.resource_type, grant.resource_id))
+
+
+def subject_name(grant):
+    """Who a grant names, by name: "Mia Lee (mia)", "Team Sales", "Everyone in Acme Corp"."""
+    if grant.org_wide:
+        return f"Everyone in {grant.organization.name}"
+    if grant.team_id:
+        return f"Team {grant.team.name}"
+    if grant.membership_id:
+        return person_name(grant.membership.user)
+    return "nobody"
+
+
 @admin.register(AccessGrant)
 class AccessGrantAdmin(OrganizationScopedAdmin):
     """Who may use which config object, plugin, marketplace or connector instance, with which role.
 
     Grants are made and changed through the access service (re-granting a subject changes its role and
-    brings a revoked grant back); revocation is soft and grants are never deleted.
+    brings a revoked grant back); revocation is soft and grants are never deleted. The resource is picked by
+    name with one autocomplete over every registered resource type, limited to the admin's organizations.
     """
 
     form = AccessGrantForm
-    add_fields = ["organization", "resource_type", "resource_id", "membership", "team", "org_wide", "role"]
-    change_fields = ["id", "organization", "resource_type", "resource_id", "resource_link", "subject", "role",
-                     "created_by", "created_at", "updated_at", "revoked_at", "revoked_by"]
-    list_display = ["resource_type", "resource_link", "subject", "role", "state", "organization",
-                    "created_at", "revoked_at"]
+    add_fields = ["organization", "resource", "membership", "team", "org_wide", "role"]
+    change_fields = ["organization", "resource_kind", "resource_link", "subject", "role", "state",
+                     "created_by_name", "created_at", "updated_at", "revoked_at", "revoked_by_name", "id"]
+    list_display = ["resource_link", "resource_kind", "subject", "role_badge", "state", "organization",
+                    "created_at"]
     list_filter = ["resource_type", "role", GrantStateFilter, "organization"]
     list_select_related = ["organization", "membership__user", "team"]
-    search_fields = ["resource_id", "membership__user__username", "team__slug", "team__name"]
+    search_fields = ["membership__user__username", "membership__user__first_name", "membership__user__last_name",
+                     "team__slug", "team__name"]
+    autocomplete_fields = ["membership", "team"]
     date_hierarchy = "created_at"
     actions = ["revoke_selected"]
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.resource_choices_view)
+        return [path("resources/", view, name="access_accessgrant_resources"), *super().get_urls()]
+
+    def get_changelist(self, request, **kwargs):
+        return GrantChangeList
+
+    def get_list_display(self, request):
+        shown = list(super().get_list_display(request))
+        return shown if self.several_organizations_in_view(request) else [n for n in shown if n != "organization"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("organization", "membership__user", "team")
+
+    def get_search_results(self, request, queryset, search_term):
+        """Also finds grants by their resource's name, through each resource type's own admin search."""
+        found, duplicates = super().get_search_results(request, queryset, search_term)
+        if not search_term:
+            return found, duplicates
+        by_resource = Q()
+        for shareable in registry.all_types():
+            resources = self.resources_matching(request, shareable, search_term)
+            if resources is not None:
+                by_resource |= Q(resource_type=shareable.key, resource_id__in=resources.values("pk"))
+        if by_resource:
+            found = found | queryset.filter(by_resource)
+        return found, True
+
+    def resources_matching(self, request, shareable, term):
+        """The live resources of `shareable` the user may see in the admin, found by `term` (None: no admin)."""
+        model_admin = self.admin_site._registry.get(shareable.model_class)
+        if model_admin is None or not model_admin.has_view_permission(request):
+            return None
+        resources = shareable.live(model_admin.get_queryset(request))
+        if term:
+            resources, _ = model_admin.get_search_results(request, resources, term)
+        return resources
+
+    def resource_choices_view(self, request):
+        """The resource chooser's answers (select2's format), grouped by resource type."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        term = (request.GET.get("term") or request.GET.get("q") or "").strip()[:100]
+        several = self.several_organizations_in_view(request)
+        groups = []
+        for shareable in registry.all_types():
+            resources = self.resources_matching(request, shareable, term)
+            if resources is None:
+                continue
+            rows = list(resources.select_related("organization").order_by(*self._name_order(shareable))
+                        [:RESOURCE_CHOICES_PER_TYPE])
+            children = [{"id": resource_value(shareable.key, row.pk),
+                         "text": shareable.label_of(row) + (f" — {row.organization.name}" if several else "")}
+                        for row in rows]
+            if children:
+                groups.append({"text": f"{shareable.noun.capitalize()}s", "children": children})
+        return JsonResponse({"results": groups, "pagination": {"more": False}})
+
+    @staticmethod
+    def _name_order(shareable):
+        names = {f.name for f in shareable.model_class._meta.get_fields()}
+        return [name for name in ("name", "title") if name in names][:1] + ["pk"]
 
     def get_fields(self, request, obj=None):
         return self.add_fields if obj is None else self.change_fields
@@ -152,6 +322,34 @@ class AccessGrantAdmin(OrganizationScopedAdmin):
         obj._state.adding = False
         obj.refresh_from_db()
 
+    def message_user(self, request, message, *args, **kwargs):
+        # The stock "The access grant “…” was added" names the resource by its stored pk: name it instead.
+        obj = getattr(request, "_plexica_grant_shown", None)
+        if obj is not None and isinstance(message, SafeData):
+            message = mark_safe(str(message).replace(escape(str(obj)), escape(self.describe(obj))))
+        elif obj is not None:
+            message = str(message).replace(str(obj), self.describe(obj))
+        return super().message_user(request, message, *args, **kwargs)
+
+    def response_add(self, request, obj, post_url_continue=None):
+        request._plexica_grant_shown = obj
+        return super().response_add(request, obj, post_url_continue)
+
+    def response_change(self, request, obj):
+        request._plexica_grant_shown = obj
+        return super().response_change(request, obj)
+
+    def describe(self, grant):
+        """ "Viewer on plugin CRM (plugin-crm) for Team Sales"."""
+        name = self.resource_label(grant)
+        return f"{grant.get_role_display()} on {registry.get(grant.resource_type).noun} {name} for {subject_name(grant)}"
+
+    def resource_label(self, grant):
+        if not hasattr(grant, "resource_name"):
+            grant.resource_name = resource_names([(grant.resource_type, grant.resource_id)]).get(
+                (grant.resource_type, grant.resource_id))
+        return grant.resource_name or "(deleted)"
+
     @admin.action(description="Revoke selected grants (soft: they stay listed as revoked)",
                   permissions=["change"])
     def revoke_selected(self, request, queryset):
@@ -165,7 +363,7 @@ class AccessGrantAdmin(OrganizationScopedAdmin):
                               grant.resource_id, grant.pk)
                 done += 1
             except DomainError as exc:
-                self.message_user(request, f"{grant}: {exc.message}", messages.WARNING)
+                self.message_user(request, f"{self.describe(grant)}: {exc.message}", messages.WARNING)
         if done:
             self.message_user(request, f"Revoked {done} grant{pluralize(done)}.", messages.SUCCESS)
         if skipped:
@@ -173,16 +371,39 @@ class AccessGrantAdmin(OrganizationScopedAdmin):
 
     @admin.display(description="resource", ordering="resource_id")
     def resource_link(self, grant):
+        label = self.resource_label(grant)
         try:
             url = admin_url(registry.get(grant.resource_type).admin_url_name, grant.resource_id)
-            return format_html("<a href=\"{}\">{}</a>", url, grant.resource_id)
         except (LookupError, NoReverseMatch):
-            return grant.resource_id
+            return label
+        return format_html("<a href=\"{}\">{}</a>", url, label)
+
+    @admin.display(description="type", ordering="resource_type")
+    def resource_kind(self, grant):
+        try:
+            return registry.get(grant.resource_type).noun.capitalize()
+        except LookupError:
+            return grant.resource_type
 
     @admin.display(description="granted to")
     def subject(self, grant):
-        return grant.subject_label
+        return subject_name(grant)
+
+    @admin.display(description="role", ordering="role")
+    def role_badge(self, grant):
+        return badge(grant.get_role_display(), ROLE_TONES.get(grant.role, "grey"))
 
     @admin.display(description="state")
     def state(self, grant):
-        return "Active" if grant.revoked_at is None else "Revoked"
+        return status_badge("active") if grant.revoked_at is None else status_badge("revoked")
+
+    @admin.display(description="granted by")
+    def created_by_name(self, grant):
+        return person_name(grant.created_by) if grant.created_by_id else "-"
+
+    @admin.display(description="revoked by")
+    def revoked_by_name(self, grant):
+        return person_name(grant.revoked_by) if grant.revoked_by_id else "-"
+
+
+ROLE_TONES = {"viewer": "grey", "editor": "blue", "manager": "green"}

@@ -27,6 +27,23 @@ class ShareableType:
     def model_class(self):
         return apps.get_model(self.model)
 
+    def label_of(self, resource):
+        """How lists and choosers name one resource: "CRM (plugin-crm)" where the API names it by a public id
+        of its own, else its own name ("Sales follow-up")."""
+        if self.public_id_field != "pk":
+            public, name = getattr(resource, self.public_id_field, ""), getattr(resource, "name", "")
+            return f"{name} ({public})" if name and name != public else str(public or resource.pk)
+        return str(resource)
+
+    def live(self, queryset):
+        """`queryset` without the resources no grant may name any more (soft-deleted ones)."""
+        names = {f.name for f in self.model_class._meta.get_fields()}
+        if "deleted_at" in names:
+            queryset = queryset.filter(deleted_at__isnull=True)
+        if "catalog_status" in names:
+            queryset = queryset.exclude(catalog_status="deleted")
+        return queryset
+
     def find(self, organization, resource_id):
         """The live resource named `resource_id` in `organization`, or None."""
         if self.lookup is not None:

@@ -149,6 +149,7 @@ class PlexicaAdminSite(UnfoldAdminSite):
         principal = None
         if membership is not None:
             principal = Principal(organization=membership.organization, membership=membership, user=user)
+        answered = {}  # a panel whose POST answer is shown on this page itself (a new key's token, once)
         if request.method == "POST" and principal is not None:
             panel = member_panel(request.POST.get("panel", ""))
             if panel is not None and panel.handle is not None:
@@ -159,15 +160,18 @@ class PlexicaAdminSite(UnfoldAdminSite):
                 else:
                     if isinstance(message, TemplateResponse):
                         return message
-                    if message:
+                    if isinstance(message, dict):
+                        answered[panel.name] = message
+                    elif message:
                         messages.success(request, message)
-                return redirect(f"{reverse('admin:member_home')}?organization={membership.organization.slug}")
+                if not answered:
+                    return redirect(f"{reverse('admin:member_home')}?organization={membership.organization.slug}")
         panels = []
         if principal is not None:
             for panel in member_panels():
                 context = panel.render(request, principal)
                 if context is not None:
-                    panels.append({"panel": panel, "context": context})
+                    panels.append({"panel": panel, "context": {**context, **answered.get(panel.name, {})}})
         context = {
             **self.each_context(request), "title": "Your workspace", "memberships": memberships,
             "membership": membership, "panels": panels,

@@ -3,32 +3,48 @@
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import get_fields_from_path, quote
+from django.contrib.admin.views.main import ChangeList
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.models import Group
 from django.core.exceptions import FieldDoesNotExist
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.template.defaultfilters import pluralize
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.http import urlencode
 from unfold.admin import ModelAdmin as ThemedModelAdmin
 from unfold.admin import TabularInline as ThemedTabularInline
 from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
 
+from plexica.adminsite.badges import badge, status_badge
 from plexica.adminsite.scope import admin_scope_ids
 from plexica.errors import DomainError
 from plexica.tenancy.models import ApiKey, Membership, Organization, Team, TeamMembership
 from plexica.tenancy.principal import Principal
-from plexica.tenancy.services import admin_organization_ids, create_api_key, revoke_api_key
+from plexica.tenancy.services import add_member, admin_organization_ids, create_api_key, revoke_api_key
 
 
 def admin_url(name, *args, query=None):
     """The URL of admin view `name` ("app_model_change"...); pks are quoted as the admin's own links do."""
     url = reverse(f"{admin.site.name}:{name}", args=[quote(arg) for arg in args])
     return f"{url}?{urlencode(query)}" if query else url
+
+
+def person_name(user):
+    """A person as lists name them: "Mia Lee (mia)", or the username alone."""
+    if user is None:
+        return "-"
+    full_name = user.get_full_name().strip()
+    return f"{full_name} ({user.get_username()})" if full_name else user.get_username()
+
+
+def short_time(value, empty="never"):
+    """A timestamp in the admin's narrow columns: "2026-12-02 14:05" (local time)."""
+    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M") if value else empty
 
 
 def organization_lookup(model):
@@ -111,6 +127,11 @@ class OrganizationScopeMixin:
     def admin_org_ids(self, request):
         ids = admin_scope_ids(request)
         return frozenset(admin_organization_ids(request.user)) if ids is None else ids
+
+    def several_organizations_in_view(self, request):
+        """True when the page may show rows of more than one organization (then lists name the organization)."""
+        ids = admin_scope_ids(request)
+        return ids is None or len(ids) > 1
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         return self.limit_choices(super().formfield_for_foreignkey(db_field, request, **kwargs), request)
@@ -250,17 +271,27 @@ class ReadOnlyOrganizationScopedInline(OrganizationScopedInline):
         return False
 
 
+ROLE_TONES = {"owner": "green", "admin": "blue", "member": "grey"}
+
+
+def role_badge(membership):
+    return badge(membership.get_role_display(), ROLE_TONES.get(membership.role, "grey"))
+
+
 @admin.register(Organization)
 class OrganizationAdmin(OrganizationScopedAdmin):
     """Organizations. Their admins rename them; only superusers create, delete, re-slug or suspend them."""
 
     organization_field = "pk"
-    fields = ["id", "slug", "name", "status", "created_at"]
+    fields = ["name", "slug", "status", "created_at", "id"]
     readonly_fields = ["id", "created_at"]
-    list_display = ["slug", "name", "status", "created_at"]
+    list_display = ["name", "slug", "status_badge", "member_count", "created_at"]
     list_filter = ["status"]
     search_fields = ["slug", "name"]
     date_hierarchy = "created_at"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(member_total=Count("memberships", distinct=True))
 
     def get_readonly_fields(self, request, obj=None):
         readonly = list(super().get_readonly_fields(request, obj))
@@ -272,37 +303,79 @@ class OrganizationAdmin(OrganizationScopedAdmin):
     def has_delete_permission(self, request, obj=None):
         return self.sees_everything(request) and super().has_delete_permission(request, obj)
 
+    @admin.display(description="status", ordering="status")
+    def status_badge(self, organization):
+        return status_badge(organization.status)
+
+    @admin.display(description="members", ordering="member_total")
+    def member_count(self, organization):
+        return organization.member_total
+
 
 @admin.register(Team)
 class TeamAdmin(OrganizationScopedAdmin):
     """Teams: groups of members inside one organization."""
 
-    fields = ["id", "organization", "slug", "name", "created_at"]
+    fields = ["organization", "name", "slug", "created_at", "id"]
     readonly_fields = ["id", "created_at"]
-    list_display = ["slug", "name", "organization", "created_at"]
+    list_display = ["name", "slug", "member_count", "organization", "created_at"]
+    ordering = ["name", "slug"]
     list_filter = ["organization"]
     list_select_related = ["organization"]
-    search_fields = ["slug", "name", "organization__slug"]
+    search_fields = ["slug", "name"]
+
+    def get_queryset(self, request):
+        # The autocomplete of every team picker lists these; their names include the organization's.
+        return super().get_queryset(request).select_related("organization").annotate(
+            member_total=Count("team_memberships", distinct=True))
+
+    def get_list_display(self, request):
+        shown = list(super().get_list_display(request))
+        return shown if self.several_organizations_in_view(request) else [n for n in shown if n != "organization"]
+
+    @admin.display(description="members", ordering="member_total")
+    def member_count(self, team):
+        return team.member_total
 
 
 class TeamMembershipInline(OrganizationScopedInline):
     model = TeamMembership
     fields = ["team", "created_at"]
     readonly_fields = ["created_at"]
+    autocomplete_fields = ["team"]
     extra = 0
+    verbose_name_plural = "teams"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("team__organization")
 
 
 @admin.register(Membership)
 class MembershipAdmin(OrganizationScopedAdmin):
-    """Who belongs to which organization, with which role, in which teams."""
+    """Who belongs to which organization, with which role, in which teams.
 
-    fields = ["id", "organization", "user", "role", "created_at"]
+    A new membership is made through tenancy's add_member (adding someone already there changes their role),
+    the role checked by the same rule as the management commands'.
+    """
+
+    fields = ["organization", "user", "role", "created_at", "id"]
     readonly_fields = ["id", "created_at"]
-    list_display = ["user", "organization", "role", "created_at"]
+    list_display = ["person", "role_badge", "team_names", "organization", "created_at"]
     list_filter = ["role", "organization"]
     list_select_related = ["user", "organization"]
-    search_fields = ["user__username", "user__email", "organization__slug"]
+    search_fields = ["user__username", "user__email", "user__first_name", "user__last_name"]
     inlines = [TeamMembershipInline]
+
+    def get_queryset(self, request):
+        # Also what the member autocompletes list: their labels name the person and the organization.
+        return super().get_queryset(request).select_related("user", "organization")
+
+    def get_list_display(self, request):
+        shown = list(super().get_list_display(request))
+        return shown if self.several_organizations_in_view(request) else [n for n in shown if n != "organization"]
+
+    def get_changelist(self, request, **kwargs):
+        return MembershipChangeList
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "user" and not self.sees_everything(request):
@@ -324,6 +397,42 @@ class MembershipAdmin(OrganizationScopedAdmin):
             form.base_fields["user"].disabled = True  # a membership is one person's; add a new one instead
         return form
 
+    def save_model(self, request, obj, form, change):
+        if change:
+            return super().save_model(request, obj, form, change)
+        membership, _created = add_member(obj.organization, obj.user, obj.role)
+        obj.pk = membership.pk
+        obj._state.adding = False
+        obj.refresh_from_db()
+
+    @admin.display(description="member", ordering="user__username")
+    def person(self, membership):
+        return person_name(membership.user)
+
+    @admin.display(description="role", ordering="role")
+    def role_badge(self, membership):
+        return role_badge(membership)
+
+    @admin.display(description="teams")
+    def team_names(self, membership):
+        names = getattr(membership, "listed_team_names", None)
+        if names is None:
+            names = [team.name for team in membership.teams.all()]
+        return ", ".join(names) or "-"
+
+
+class MembershipChangeList(ChangeList):
+    """Lists each member's teams with one query for the whole page."""
+
+    def get_results(self, request):
+        super().get_results(request)
+        teams = {}
+        rows = TeamMembership.objects.filter(membership__in=[m.pk for m in self.result_list])
+        for membership_id, name in rows.order_by("team__name").values_list("membership_id", "team__name"):
+            teams.setdefault(membership_id, []).append(name)
+        for membership in self.result_list:
+            membership.listed_team_names = teams.get(membership.pk, [])
+
 
 @admin.register(TeamMembership)
 class TeamMembershipAdmin(OrganizationScopedAdmin):
@@ -332,10 +441,33 @@ class TeamMembershipAdmin(OrganizationScopedAdmin):
     organization_field = "team__organization"
     fields = ["team", "membership", "created_at"]
     readonly_fields = ["created_at"]
-    list_display = ["membership", "team", "created_at"]
+    list_display = ["person", "team_name", "organization_name", "created_at"]
     list_filter = ["team"]
     list_select_related = ["team__organization", "membership__user", "membership__organization"]
-    search_fields = ["membership__user__username", "team__slug", "team__name"]
+    search_fields = ["membership__user__username", "membership__user__first_name", "membership__user__last_name",
+                     "team__slug", "team__name"]
+    autocomplete_fields = ["team", "membership"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("team__organization", "membership__user",
+                                                            "membership__organization")
+
+    def get_list_display(self, request):
+        shown = list(super().get_list_display(request))
+        return shown if self.several_organizations_in_view(request) else [
+            n for n in shown if n != "organization_name"]
+
+    @admin.display(description="member", ordering="membership__user__username")
+    def person(self, team_membership):
+        return person_name(team_membership.membership.user)
+
+    @admin.display(description="team", ordering="team__name")
+    def team_name(self, team_membership):
+        return team_membership.team.name
+
+    @admin.display(description="organization", ordering="team__organization__name")
+    def organization_name(self, team_membership):
+        return team_membership.team.organization.name
 
 
 class ApiKeyForm(forms.ModelForm):
@@ -370,6 +502,22 @@ class ApiKeyStateFilter(admin.SimpleListFilter):
         return queryset
 
 
+def api_key_state(key):
+    """The key's state as a badge: Active, Expired or Revoked."""
+    if key.revoked_at is not None:
+        return status_badge("revoked")
+    return status_badge("active") if key.is_usable() else status_badge("expired")
+
+
+def api_key_owner(key):
+    """Whom a key acts as, by name."""
+    if key.plugin_id:
+        return f"Plugin {key.plugin.name} ({key.plugin.plugin_id})"
+    if key.membership_id:
+        return f"Member {person_name(key.membership.user)}"
+    return "Organization automation"
+
+
 @admin.register(ApiKey)
 class ApiKeyAdmin(OrganizationScopedAdmin):
     """API keys. The token is shown once, on the page after creation; only its SHA-256 hash is kept."""
@@ -377,17 +525,17 @@ class ApiKeyAdmin(OrganizationScopedAdmin):
     form = ApiKeyForm
     add_fields = ["organization", "name", "plugin", "membership", "scopes", "expires_at"]
     change_fields = [
-        "id", "organization", "name", "prefix", "kind_label", "plugin", "membership", "scopes", "expires_at",
-        "created_by", "created_at", "last_used_at", "revoked_at",
+        "organization", "name", "prefix", "state", "acts_as", "scopes", "expires_at", "last_used",
+        "created_by_name", "created_at", "revoked_at", "id",
     ]
     editable_after_creation = ["name", "scopes", "expires_at"]
     list_display = [
-        "name", "prefix", "organization", "kind_label", "plugin", "membership", "scope_list", "state",
-        "created_by", "created_at", "last_used_at", "expires_at", "revoked_at",
+        "key_name", "acts_as", "scope_list", "state", "last_used", "expires", "organization", "created",
     ]
     list_filter = [ApiKeyStateFilter, "organization"]
     list_select_related = ["organization", "plugin", "membership__user", "created_by"]
-    search_fields = ["name", "prefix", "plugin__plugin_id", "membership__user__username"]
+    search_fields = ["name", "prefix", "plugin__plugin_id", "plugin__name", "membership__user__username"]
+    autocomplete_fields = ["plugin", "membership"]
     date_hierarchy = "created_at"
     actions = ["revoke_selected"]
 
@@ -398,6 +546,14 @@ class ApiKeyAdmin(OrganizationScopedAdmin):
         if obj is None:
             return []
         return [name for name in self.change_fields if name not in self.editable_after_creation]
+
+    def get_list_display(self, request):
+        shown = list(super().get_list_display(request))
+        return shown if self.several_organizations_in_view(request) else [n for n in shown if n != "organization"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("organization", "plugin", "membership__user",
+                                                            "created_by")
 
     def add_view(self, request, form_url="", extra_context=None):
         # Saving always leads to the token page, so the "save and ..." variants would mislead.
@@ -442,9 +598,13 @@ class ApiKeyAdmin(OrganizationScopedAdmin):
             count += 1
         self.message_user(request, f"Revoked {count} API key{pluralize(count)}.", messages.SUCCESS)
 
-    @admin.display(description="kind")
-    def kind_label(self, obj):
-        return ApiKey.Kind(obj.kind).label
+    @admin.display(description="name", ordering="name")
+    def key_name(self, obj):
+        return format_html('{}<br><code class="plexica-subtle">{}…</code>', obj.name, obj.prefix)
+
+    @admin.display(description="acts as")
+    def acts_as(self, obj):
+        return api_key_owner(obj)
 
     @admin.display(description="scopes")
     def scope_list(self, obj):
@@ -452,9 +612,25 @@ class ApiKeyAdmin(OrganizationScopedAdmin):
 
     @admin.display(description="state")
     def state(self, obj):
-        if obj.revoked_at is not None:
-            return "Revoked"
-        return "Active" if obj.is_usable() else "Expired"
+        return api_key_state(obj)
+
+    @admin.display(description="last used", ordering="last_used_at")
+    def last_used(self, obj):
+        return short_time(obj.last_used_at)
+
+    @admin.display(description="expires", ordering="expires_at")
+    def expires(self, obj):
+        return short_time(obj.expires_at, empty="never")
+
+    @admin.display(description="created", ordering="created_at")
+    def created(self, obj):
+        # The creator by name, not as a link: most admins may not open user pages.
+        by = person_name(obj.created_by) if obj.created_by_id else "the system"
+        return format_html("{}<br><span class=\"plexica-subtle\">by {}</span>", short_time(obj.created_at), by)
+
+    @admin.display(description="created by")
+    def created_by_name(self, obj):
+        return person_name(obj.created_by) if obj.created_by_id else "the system"
 
 
 # Django's user and group admins, on the theme (unfold's forms): the only re-registration in the project,

@@ -8,6 +8,9 @@ class TenancyConfig(AppConfig):
 
     def ready(self):
         from plexica.tenancy import signals  # noqa: F401  (cache invalidation)
+        from plexica.tenancy import member_panels
+
+        member_panels.register()
         from plexica.tenancy import dashboard
 
         dashboard.register()

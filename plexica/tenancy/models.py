@@ -28,7 +28,7 @@ class Organization(Created):
         ordering = ["slug"]
 
     def __str__(self):
-        return self.slug
+        return self.name or self.slug
 
     @property
     def is_active(self):
@@ -46,7 +46,7 @@ class Team(Created):
         constraints = [models.UniqueConstraint(fields=["organization", "slug"], name="team_slug_unique_per_org")]
 
     def __str__(self):
-        return f"{self.organization.slug}/{self.slug}"
+        return f"{self.name or self.slug} ({self.organization})"
 
 
 class Membership(Created):
@@ -66,7 +66,9 @@ class Membership(Created):
         constraints = [models.UniqueConstraint(fields=["organization", "user"], name="membership_unique_per_org")]
 
     def __str__(self):
-        return f"{self.user} in {self.organization} ({self.role})"
+        full_name = self.user.get_full_name().strip()
+        who = f"{full_name} ({self.user.get_username()})" if full_name else self.user.get_username()
+        return f"{who} — {self.get_role_display().lower()} of {self.organization}"
 
     @property
     def is_org_admin(self):
@@ -81,7 +83,8 @@ class TeamMembership(Created):
         constraints = [models.UniqueConstraint(fields=["team", "membership"], name="team_membership_unique")]
 
     def __str__(self):
-        return f"{self.membership.user} in {self.team}"
+        full_name = self.membership.user.get_full_name().strip()
+        return f"{full_name or self.membership.user.get_username()} in team {self.team.name or self.team.slug}"
 
     def clean(self):
         if self.team_id and self.membership_id and self.team.organization_id != self.membership.organization_id:
