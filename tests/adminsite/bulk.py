@@ -3,7 +3,7 @@
 
     rows = bulk_rows(organization, 1000)   # returns the first row of each kind, for object pages
 
-Rows are made directly (not through the services): they are data to display, and services would take minutes
+Rows (gateway call statistics included) are made directly (not through the services): they are data to display, and services would take minutes
 for 20,000 rows. Every kind refers to rows of the others, so each list shows its relations.
 """
 
@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from connectors.models import ConnectorAccount, ConnectorInstance, ConnectorMapping, ConnectorTarget, SyncEvent
 from dependencies.models import PluginDependency
+from gateway.models import GatewayCallStat
 from marketplaces.catalog.models import Marketplace, MarketplacePlugin, PluginConfigObject
 from marketplaces.config_objects.models import ConfigObject, ConfigObjectVersion
 from marketplaces.delivery.models import PluginRelease
@@ -101,6 +102,10 @@ def bulk_rows(organization, n, tag="bulk"):
                   status=("succeeded", "failed")[i % 2], error="" if i % 2 == 0 else "HTTP 502 from GitHub",
                   started_at=now - timedelta(hours=i % 72), finished_at=now - timedelta(hours=i % 72))
         for i, target in enumerate(targets))
+    hour = now.replace(minute=0, second=0, microsecond=0)
+    GatewayCallStat.objects.bulk_create(
+        GatewayCallStat(**org, hour=hour - timedelta(hours=i % 24), caller=plugin, target_plugin_id="plugin-crm",
+                        calls=10, errors=i % 3) for i, plugin in enumerate(plugins))
     WebhookDelivery.objects.bulk_create(
         WebhookDelivery(provider="github", delivery_id=f"{tag}-{organization.pk}-{i}", event="push", body=b"{}",
                         body_sha256="0" * 64, status="processed") for i in range(n))
