@@ -13,3 +13,7 @@ class ConnectorsConfig(AppConfig):
         from connectors import dashboard
 
         dashboard.register()
+        from connectors import admin as connectors_admin
+        from marketplaces.config_objects.admin_extensions import register_config_object_panel
+
+        register_config_object_panel("source", "Source", connectors_admin.config_object_source, order=10)
