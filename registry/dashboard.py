@@ -6,7 +6,7 @@ combines the persisted transitions (what the sweep and heartbeats recorded befor
 that derivation (after it), so it is right even when the sweep is late.
 """
 
-from bisect import bisect_left, bisect_right
+from bisect import bisect_right
 from datetime import timedelta
 
 from django.conf import settings
@@ -93,19 +93,35 @@ def health_history(scope, now=None, hours=HOURS):
         transitions.setdefault(service_id, []).append((at, from_status, to_status))
     degraded_after = timedelta(seconds=settings.REGISTRY_DEGRADED_AFTER)
     unavailable_after = timedelta(seconds=settings.REGISTRY_UNAVAILABLE_AFTER)
-    counts = {status: [0] * hours for status in _STATUSES}
+    # Seconds since the epoch and severities as ints: this loop runs for every service and hour.
+    bounds = [start.timestamp() for start in starts] + [now.timestamp()]
+    window_begin = bounds[0]
+    by_severity = [[0] * hours for _ in _STATUSES]
+    steady = [0] * len(_STATUSES)  # services in one status the whole window (most of them): counted once
     for service in services:
         times, statuses = _timeline(service, transitions.get(service["pk"], []), degraded_after, unavailable_after)
-        for index, start in enumerate(starts):
-            end = min(start + timedelta(hours=1), now)
-            if service["registered_at"] >= end:
+        changes = [moment.timestamp() for moment in times]
+        severities = [_SEVERITY.get(status) or _SEVERITY.get(str(status).upper(), 0) for status in statuses]
+        registered = service["registered_at"].timestamp()
+        first = bisect_right(changes, window_begin)
+        if registered <= window_begin and (first == len(changes) or changes[first] > bounds[-1]):
+            steady[severities[first]] += 1
+            continue
+        position = 0  # severities[position] is the status at the current moment
+        for index in range(hours):
+            end = bounds[index + 1]
+            if registered >= end:
                 continue  # not registered yet
-            begin = max(start, service["registered_at"])
-            first = bisect_right(times, begin)
-            last = bisect_left(times, end, lo=first)
-            seen = statuses[first:last + 1]  # the status at `begin`, then each change before `end`
-            worst = max(seen, key=_SEVERITY.__getitem__)
-            counts[worst][index] += 1
+            begin = max(bounds[index], registered)
+            while position < len(changes) and changes[position] <= begin:
+                position += 1
+            worst = severities[position]
+            while position < len(changes) and changes[position] < end:
+                position += 1
+                worst = max(worst, severities[position])
+            by_severity[worst][index] += 1
+    counts = {status: [count + steady[severity] for count in by_severity[severity]]
+              for status, severity in _SEVERITY.items()}
     return {"labels": [start.strftime("%H:00") for start in starts], "counts": counts}
 
 
