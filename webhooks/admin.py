@@ -6,6 +6,7 @@ from django.contrib import admin
 from django.utils.html import format_html
 from unfold.admin import ModelAdmin as ThemedModelAdmin
 
+from plexica.adminsite.badges import badge, status_badge
 from webhooks.inbound.models import WebhookDelivery
 
 BODY_PREVIEW_BYTES = 64 * 1024
@@ -13,18 +14,26 @@ BODY_PREVIEW_BYTES = 64 * 1024
 
 @admin.register(WebhookDelivery)
 class WebhookDeliveryAdmin(ThemedModelAdmin):
-    list_display = ["delivery_id", "provider", "event", "action", "status", "result_summary", "error_summary",
-                    "received_at"]
+    list_display = ["delivery_id", "provider", "event", "action", "status_badge", "signature", "result_summary",
+                    "error_summary", "received_at"]
     list_filter = ["provider", "status", "event"]
     search_fields = ["delivery_id", "event", "body_sha256"]
     date_hierarchy = "received_at"
-    fields = ["provider", "delivery_id", "event", "action", "status", "signature_valid", "received_at",
+    fields = ["provider", "delivery_id", "event", "action", "status_badge", "signature", "received_at",
               "processed_at", "result_pretty", "error", "headers_pretty", "body_sha256", "body_preview"]
     readonly_fields = fields
 
     def get_queryset(self, request):
         # Bodies may be megabytes; only the detail page reads one.
         return super().get_queryset(request).defer("body")
+
+    @admin.display(description="status", ordering="status")
+    def status_badge(self, delivery):
+        return status_badge(delivery.status, delivery.get_status_display())
+
+    @admin.display(description="signature", ordering="signature_valid")
+    def signature(self, delivery):
+        return badge("valid", "green") if delivery.signature_valid else badge("invalid", "red")
 
     @admin.display(description="result")
     def result_summary(self, delivery):
@@ -73,4 +82,7 @@ class WebhookDeliveryAdmin(ThemedModelAdmin):
         return False
 
     def has_delete_permission(self, request, obj=None):
-        return False
+        return False  # a record of what a provider sent: no "Delete selected", no delete button
+
+    def get_actions(self, request):
+        return {}  # nothing to do to a delivery in bulk

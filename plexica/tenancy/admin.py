@@ -442,7 +442,7 @@ class TeamMembershipAdmin(OrganizationScopedAdmin):
     fields = ["team", "membership", "created_at"]
     readonly_fields = ["created_at"]
     list_display = ["person", "team_name", "organization_name", "created_at"]
-    list_filter = ["team"]
+    list_filter = ["team__organization"]  # a filter listing every team would not scale: search by team name
     list_select_related = ["team__organization", "membership__user", "membership__organization"]
     search_fields = ["membership__user__username", "membership__user__first_name", "membership__user__last_name",
                      "team__slug", "team__name"]
