@@ -15,3 +15,9 @@ class MarketplacesConfig(AppConfig):
         from marketplaces import dashboard
 
         dashboard.register()
+        from marketplaces.catalog import plugin_panels
+
+        plugin_panels.register()
+        from marketplaces.delivery import plugin_panels as release_panels
+
+        release_panels.register()

@@ -9,3 +9,6 @@ class RegistryConfig(AppConfig):
         from registry import dashboard
 
         dashboard.register()
+        from registry import admin as registry_admin
+
+        registry_admin.contribute_to_plugin_admin()

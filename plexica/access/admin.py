@@ -23,25 +23,49 @@ from plexica.adminsite.badges import badge, status_badge
 from plexica.errors import DomainError
 from plexica.tenancy.admin import OrganizationScopedAdmin, admin_principal, admin_url, person_name
 
+GRANTS_SHOWN = 50
+_HOW = {"member": "direct grant to the member", "team": "grant to the team (its members)",
+        "org": "organization-wide grant (everyone in the organization)"}
 
 
-def grants_panel(resource_type, obj):
-    """The active grants on `obj`, a resource of `resource_type`, as a table with a link to add one (prefilled)
-    and one to all of them, revoked ones too."""
+def grants_panel(resource_type, obj, inherited=()):
+    """Who has access to `obj`, a resource of `resource_type`: its active grants (each with how it applies:
+    member, team, organization-wide), then `inherited`, the callers who view it without a grant on it (rows with
+    .subject, .role, .through, .url, .kind: "viewer through marketplace Sales tools"), then the org admins; with a
+    link to add a grant (prefilled) and one to all of them, revoked ones too."""
     grants = access.active_grants(obj.organization_id, resource_type, obj.pk).order_by("created_at")
+    shown = list(grants[:GRANTS_SHOWN])
+    total = grants.count() if len(shown) == GRANTS_SHOWN else len(shown)
     target = {"resource_type": resource_type, "resource_id": obj.pk}
     add_url = admin_url("access_accessgrant_add", query={"organization": obj.organization_id, **target})
     all_url = admin_url("access_accessgrant_changelist", query=target)
-    rows = format_html_join("", "<tr><td><a href=\"{}\">{}</a></td><td>{}</td><td>{}</td><td>{}</td></tr>", (
-        (admin_url("access_accessgrant_change", grant.pk), grant.subject_label,
-         grant.get_role_display(), grant.created_by or "-", grant.created_at.strftime("%Y-%m-%d %H:%M"))
-        for grant in grants
-    ))
-    table = format_html(
-        "<table><thead><tr><th>who</th><th>role</th><th>granted by</th><th>since</th></tr></thead>"
-        "<tbody>{}</tbody></table>", rows) if rows else "No active grants: only org admins have access."
-    return format_html("{}<p><a class=\"addlink\" href=\"{}\">Add a grant</a> &middot; "
-                       "<a href=\"{}\">All grants, revoked ones too</a></p>", table, add_url, all_url)
+    rows = [
+        (format_html('<a href="{}">{}</a>', admin_url("access_accessgrant_change", grant.pk), grant.subject_label),
+         status_badge(grant.role, grant.get_role_display()),
+         _HOW["org" if grant.org_wide else "team" if grant.team_id else "member"],
+         format_html("by {} since {}", grant.created_by or "-", grant.created_at.strftime("%Y-%m-%d %H:%M")))
+        for grant in shown
+    ]
+    rows += [
+        (row.subject, status_badge(row.role, str(row.role).capitalize()),
+         format_html('{} through <a href="{}">{}</a>', row.kind, row.url, row.through) if row.url
+         else format_html("{} through {}", row.kind, row.through), "")
+        for row in inherited
+    ]
+    if not rows:
+        return format_html('<p class="plexica-subtle" id="access-none">No active grants: only org admins have access.'
+                           '</p><p><a class="addlink" href="{}">Add a grant</a> &middot; '
+                           '<a href="{}">All grants, revoked ones too</a></p>', add_url, all_url)
+    body = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", rows)
+    more = format_html('<p class="plexica-subtle">Showing {} of {} grants: <a href="{}">see all</a>.</p>',
+                       len(shown), total, all_url) if total > len(shown) else ""
+    return format_html(
+        '<div class="plexica-scroll"><table class="plexica-table" id="access-effective"><thead><tr><th>who</th>'
+        "<th>role</th><th>how</th><th></th></tr></thead><tbody>{}<tr class=\"access-admins\"><td>org owners and "
+        "admins, org API keys</td><td>{}</td><td>their standing in the organization</td><td></td></tr></tbody>"
+        "</table></div>{}<p><a class=\"addlink\" href=\"{}\">Add a grant</a> &middot; "
+        "<a href=\"{}\">All grants, revoked ones too</a></p>", body, status_badge("manager", "Manager"), more,
+        add_url, all_url)
 
 
 class AccessGrantsDisplayMixin:

@@ -9,10 +9,9 @@ class PluginsConfig(AppConfig):
     def ready(self):
         from plexica.plugins import admin as plugins_admin
         from plexica.plugins import sharing
-        from plexica.plugins.admin_extensions import register_plugin_panel
 
         sharing.register()
-        register_plugin_panel("access_grants", plugins_admin.access_grants, order=200)
+        plugins_admin.register_core_contributions()
         from plexica.plugins import dashboard
 
         dashboard.register()

@@ -65,7 +65,8 @@ class Plugin(models.Model):
         constraints = [models.UniqueConstraint(fields=["organization", "plugin_id"], name="plugin_id_unique_per_org")]
 
     def __str__(self):
-        return self.plugin_id
+        """How lists, panels and messages name it: "CRM (plugin-crm)"."""
+        return f"{self.name} ({self.plugin_id})" if self.name and self.name != self.plugin_id else self.plugin_id
 
     @property
     def is_installed(self):

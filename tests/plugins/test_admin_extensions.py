@@ -6,7 +6,6 @@ import pytest
 from django.apps import apps
 from django.contrib import admin
 from django.contrib.admin.utils import quote
-from django.core import checks
 from django.test import RequestFactory
 from django.urls import reverse
 
@@ -16,6 +15,7 @@ from plexica.plugins.admin_extensions import (
     ACTION,
     INLINE,
     PANEL,
+    TAB,
     Contribution,
     PluginAdminExtensions,
     plugin_admin_extensions,
@@ -41,6 +41,8 @@ def _page(model_admin, request, plugin):
         "inlines": list(model_admin.get_inlines(request, plugin)),
         "actions": list(model_admin.get_actions(request)),
         "list display": list(model_admin.get_list_display(request)),
+        "tabs": [(tab.key, panels) for tab, panels in model_admin.extensions.tabs()],
+        "views": [name for name, _view in model_admin.extensions.views()],
     }
 
 
@@ -60,11 +62,24 @@ def test_the_registered_plugin_admin_is_the_cores_own_class():
 def test_the_plugin_admin_has_every_apps_contribution(org_admin, crm_plugin):
     page = _page(admin.site._registry[Plugin], _request(org_admin.user), crm_plugin)
 
-    assert page["change fields"][-3:] == ["lifecycle_history", "declared_dependencies", "access_grants"]
-    assert "declared_dependencies" not in page["add fields"] and "access_grants" not in page["add fields"]
-    assert {"lifecycle_state", "declared_dependencies", "access_grants"} <= set(page["read-only"])
+    assert page["tabs"] == [
+        ("overview", ["catalog_actions", "deletion"]),
+        ("lifecycle", ["lifecycle_controls"]),
+        ("services", ["services"]),
+        ("config-objects", ["config_objects"]),
+        ("marketplaces", ["marketplaces_offering"]),
+        ("releases", ["releases"]),
+        ("dependencies", ["declared_dependencies", "dependents", "uninstall_check"]),
+        ("permissions", []),
+        ("access", ["access_grants"]),
+        ("history", ["lifecycle_history", "change_history"]),
+    ]
+    assert set(page["views"]) == {"lifecycle", "archive", "restore", "release_pin", "release_unpin"}
+    assert "lifecycle_badge" in page["change fields"] and "lifecycle_badge" not in page["add fields"]
+    assert {"lifecycle_badge", "catalog_badge"} <= set(page["read-only"])
     assert page["inlines"] == [PermissionGrantInline]
-    assert page["actions"] == ["delete_selected", *LIFECYCLE_ACTIONS]
+    # A plugin is deleted from its page, where what depends on it is shown, never in bulk.
+    assert page["actions"] == LIFECYCLE_ACTIONS
 
 
 @pytest.mark.parametrize("app_order", ["as installed", "reversed"])
@@ -72,9 +87,11 @@ def test_contributions_reach_the_admin_the_same_whatever_order_their_apps_regist
                                                                                      app_order):
     by_app = defaultdict(list)
     for contribution in plugin_admin_extensions.contributions():
-        by_app[apps.get_containing_app_config(contribution.value.__module__).label].append(contribution)
+        module = contribution.value.__module__ if contribution.kind != TAB else "tabs"  # a tab's value is its label
+        config = apps.get_containing_app_config(module)
+        by_app[config.label if config else module].append(contribution)
     assert len(by_app) >= 2  # otherwise there would be no order between apps to speak of
-    labels = [config.label for config in apps.get_app_configs() if config.label in by_app]
+    labels = [config.label for config in apps.get_app_configs() if config.label in by_app] + ["tabs"]
     if app_order == "reversed":
         labels = labels[::-1]
         by_app = {label: contributions[::-1] for label, contributions in by_app.items()}
@@ -90,6 +107,7 @@ def test_a_contributed_inline_comes_after_the_permissions_on_the_change_page(cli
         model = PluginDependency
         fields = ["depends_on_plugin_id", "version"]
         readonly_fields = fields
+        plugin_tab = "dependencies"
 
     PluginDependency.objects.create(plugin=crm_plugin, depends_on_plugin_id="plugin-mail", version="^2.1.0")
     extensions = PluginAdminExtensions()
@@ -102,6 +120,8 @@ def test_a_contributed_inline_comes_after_the_permissions_on_the_change_page(cli
     page = client.get(reverse("admin:plugins_plugin_change", args=[quote(crm_plugin.pk)]))
     formsets = page.context["inline_admin_formsets"]
     assert [formset.opts.__class__ for formset in formsets] == [PermissionGrantInline, DependencyInline]
+    tabs = {tab["key"]: [formset.opts.__class__ for formset in tab["inlines"]] for tab in page.context["plugin_tabs"]}
+    assert tabs["permissions"] == [PermissionGrantInline] and tabs["dependencies"] == [DependencyInline]
     assert "^2.1.0" in page.content.decode()
 
 
@@ -118,8 +138,8 @@ def test_two_apps_cannot_contribute_under_one_name():
     assert extensions.actions() == [first]
 
 
-def test_a_panel_named_like_a_field_of_the_plugin_fails_the_system_checks():
-    model_admin = _rebuilt([Contribution(PANEL, "version", lambda plugin: "shadowed", 10)])
-    errors = [error for error in model_admin.check() if error.id == "plugins.E001"]
-    assert len(errors) == 1 and errors[0].level == checks.ERROR and "'version'" in errors[0].msg
-    assert not [error for error in admin.site._registry[Plugin].check() if error.id == "plugins.E001"]
+def test_a_panel_in_a_tab_nobody_declared_gets_a_tab_of_its_own_at_its_place():
+    model_admin = _rebuilt([Contribution(TAB, "overview", "Overview", 0), Contribution(TAB, "history", "History", 90),
+                            Contribution(PANEL, "usage", lambda request, plugin: "", 50, "usage-stats")])
+    assert [(tab.key, tab.label, panels) for tab, panels in model_admin.extensions.tabs()] == [
+        ("overview", "Overview", []), ("usage-stats", "Usage stats", ["usage"]), ("history", "History", [])]

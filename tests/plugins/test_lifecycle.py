@@ -248,7 +248,8 @@ def test_admin_actions_install_enable_disable_and_uninstall_and_record_who(clien
     page = client.get(reverse("admin:plugins_plugin_change", args=[quote(crm_plugin.pk)])).content.decode()
     assert "lifecycle history" in page.lower()
     assert page.count("<td>ada</td><td>Admin</td>") == 4
-    assert "<td>Uninstall</td><td>disabled → uninstalled</td>" in page
+    assert ('<td>Uninstall</td><td><span class="badge badge-yellow">Disabled</span> → '
+            '<span class="badge badge-grey">Uninstalled</span></td>') in page
 
 
 def test_admin_install_refuses_with_the_same_messages_as_the_api(client, org, org_admin):
