@@ -71,7 +71,11 @@ class PlexicaAdminSite(UnfoldAdminSite):
         user = request.user
         if request.method == "GET" and user.is_authenticated and user.is_active and not user.is_staff:
             return redirect("admin:member_home")
-        return super().login(request, extra_context)
+        response = super().login(request, extra_context)
+        user = request.user
+        if request.method == "POST" and user.is_authenticated and not user.is_staff and response.status_code == 302:
+            return redirect("admin:member_home")  # a member's only page, whatever "next" said
+        return response
 
     def index(self, request, extra_context=None):
         scope = page_scope(request)
