@@ -9,7 +9,7 @@ from django.http import HttpResponseRedirect
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import Resolver404, path, resolve, reverse
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
@@ -103,7 +103,8 @@ class PlexicaAdminSite(UnfoldAdminSite):
                     "rows": [(str(row), reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[row.pk]))
                              for row in rows[:SEARCH_LIMIT]],
                     "more": len(rows) > SEARCH_LIMIT,
-                    "all_url": reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist") + f"?q={query}",
+                    "all_url": reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
+                    + "?" + urlencode({"q": query}),
                 })
         context = {
             **self.each_context(request), "title": f"Search: {query}" if query else "Search", "query": query,
