@@ -44,7 +44,9 @@ def person_name(user):
 
 def short_time(value, empty="never"):
     """A timestamp in the admin's narrow columns: "2026-12-02 14:05" (local time)."""
-    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M") if value else empty
+    if not value:
+        return empty
+    return format_html('<span class="plexica-nowrap">{}</span>', timezone.localtime(value).strftime("%Y-%m-%d %H:%M"))
 
 
 def organization_lookup(model):

@@ -30,7 +30,7 @@ def both(org, other_org):
         plugin = Plugin.objects.create(organization=organization, plugin_id=f"plugin-{tag}", name=tag, version="1.0.0")
         team = Team.objects.create(organization=organization, slug=f"team-{tag}", name=f"Team {tag}")
         user, _ = ensure_user(f"user-{tag}")
-        membership, _ = add_member(organization, user, Membership.Role.MEMBER, team_slug=team.slug)
+        add_member(organization, user, Membership.Role.MEMBER, team_slug=team.slug)
         issue_api_key(organization, name=f"key {tag}", plugin=plugin)
         market = Marketplace.objects.create(organization=organization, name=f"Market {tag}")
         ConfigObject.objects.create(organization=organization, type="skill", title=f"Skill {tag}")
