@@ -22,7 +22,7 @@ from marketplaces.delivery.models import PluginRelease
 from plexica.access.models import AccessGrant
 from plexica.plugins.models import LifecycleTransition, PermissionGrant, Plugin
 from plexica.tenancy.models import ApiKey, Membership, Team, TeamMembership
-from registry.models import PluginService, ServiceStatusTransition
+from registry.models import PluginService, ServiceStatus, ServiceStatusTransition
 from shareddata.models import SharedEntry
 from webhooks.inbound.models import WebhookDelivery
 
@@ -56,11 +56,11 @@ def bulk_rows(organization, n, tag="bulk"):
         for i, plugin in enumerate(plugins))
     services = PluginService.objects.bulk_create(
         PluginService(**org, plugin=plugin, service_name=f"{name}.svc", version="1.0.0",
-                      base_url="http://127.0.0.1:9", status=("healthy", "degraded", "unavailable")[i % 3],
+                      base_url="http://127.0.0.1:9", status=(ServiceStatus.HEALTHY, ServiceStatus.DEGRADED, ServiceStatus.UNAVAILABLE)[i % 3],
                       last_seen_at=now - timedelta(seconds=i))
         for i, (plugin, name) in enumerate(zip(plugins, names)))
     ServiceStatusTransition.objects.bulk_create(
-        ServiceStatusTransition(**org, service=service, from_status="healthy", to_status=service.status,
+        ServiceStatusTransition(**org, service=service, from_status=ServiceStatus.HEALTHY, to_status=service.status,
                                 at=now - timedelta(minutes=i), cause="sweep")
         for i, service in enumerate(services))
     PluginDependency.objects.bulk_create(
@@ -99,7 +99,7 @@ def bulk_rows(organization, n, tag="bulk"):
                                          for i, target in enumerate(targets))
     SyncEvent.objects.bulk_create(
         SyncEvent(**org, target=target, event_type="push", head_sha=f"{i:040x}",
-                  status=("succeeded", "failed")[i % 2], error="" if i % 2 == 0 else "HTTP 502 from GitHub",
+                  status=(SyncEvent.Status.COMPLETED, SyncEvent.Status.FAILED)[i % 2], error="" if i % 2 == 0 else "HTTP 502 from GitHub",
                   started_at=now - timedelta(hours=i % 72), finished_at=now - timedelta(hours=i % 72))
         for i, target in enumerate(targets))
     hour = now.replace(minute=0, second=0, microsecond=0)
