@@ -137,13 +137,15 @@ def seed_admin_pages():
     session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()
     session.save()
-    first = lambda model, **kw: model.objects.filter(organization=organization, **kw).order_by("pk").first().pk  # noqa: E731
-    from marketplaces.config_objects.models import ConfigObject as Object
     from marketplaces.catalog.models import Marketplace
+
+    def first(model, **lookups):
+        return model.objects.filter(organization=organization, **lookups).order_by("pk").first().pk
+
     return {
         "admin_session": session.session_key,
         "admin_plugin": first(Plugin, plugin_id__startswith="plugin-bench-"),
-        "admin_config_object": first(Object),
+        "admin_config_object": first(ConfigObject),
         "admin_marketplace": first(Marketplace),
         "admin_target": first(ConnectorTarget),
     }

@@ -13,7 +13,13 @@ from datetime import timedelta
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from connectors.models import ConnectorAccount, ConnectorInstance, ConnectorMapping, ConnectorTarget, SyncEvent
+from connectors.models import (
+    ConnectorAccount,
+    ConnectorInstance,
+    ConnectorMapping,
+    ConnectorTarget,
+    SyncEvent,
+)
 from dependencies.models import PluginDependency
 from gateway.models import GatewayCallStat
 from marketplaces.catalog.models import Marketplace, MarketplacePlugin, PluginConfigObject
