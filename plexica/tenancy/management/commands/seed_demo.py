@@ -18,7 +18,7 @@ ORG_SLUG = "acme-corp"
 ORG_NAME = "Acme Corp"
 ADMIN_USERNAME = ADMIN_PASSWORD = "admin"
 TEAM_SLUG = "platform"
-MEMBER_USERNAME = "mia"
+MEMBER_USERNAME = MEMBER_PASSWORD = "mia"  # a plain member: signs in to their own page, /admin/me/
 ORG_KEY_NAME = "demo org key"
 ACTIVE, INSTALLED = Plugin.LifecycleState.ACTIVE, Plugin.LifecycleState.INSTALLED
 PLUGINS = [
@@ -79,7 +79,7 @@ class Command(BaseCommand):
                 self._report(f"plugin key '{key_name}'", created, existing="new token")
                 plugin_tokens.append((plugin.plugin_id, token))
 
-            member_user, _ = ensure_user(MEMBER_USERNAME)
+            member_user, _ = ensure_user(MEMBER_USERNAME, password=MEMBER_PASSWORD)
             membership = add_member(organization, member_user, Membership.Role.MEMBER)[0]
             _, member_token, created = reissue_api_key(
                 organization, name=f"demo key for {MEMBER_USERNAME}", membership=membership
@@ -101,6 +101,8 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS("Plexica demo is ready."))
         self.stdout.write(f"  Organization (X-Tenant-Slug): {ORG_SLUG}")
         self.stdout.write(f"  Admin: {base_url}/admin/  login {login}")
+        self.stdout.write(f"  Member page: {base_url}/admin/  login {MEMBER_USERNAME} / {MEMBER_PASSWORD} "
+                          "(password set when the user is created)")
         self.stdout.write(
             "  API keys (new tokens on every run of seed_demo; earlier ones no longer work): the org key, one "
             f"per plugin, one for {MEMBER_USERNAME} (a plain member). Paste these lines into your shell:"
