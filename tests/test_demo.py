@@ -76,6 +76,7 @@ def test_seed_demo_prints_the_org_the_admin_login_and_every_key_once_in_one_bloc
     block = output[output.index("Plexica demo is ready."):]
     assert "Organization (X-Tenant-Slug): acme-corp" in block
     assert "Admin: http://127.0.0.1:8000/admin/  login admin / admin" in block
+    assert "Member page: http://127.0.0.1:8000/admin/  login mia / mia" in block
     printed = [line.split("=")[0] for line in block.splitlines() if line.startswith("PLEXICA_DEMO_")]
     assert printed == KEY_LINES
     assert [line.split("=")[0] for line in output.splitlines() if line.startswith("PLEXICA_DEMO_")] == KEY_LINES

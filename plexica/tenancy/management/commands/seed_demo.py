@@ -102,7 +102,7 @@ class Command(BaseCommand):
         self.stdout.write(f"  Organization (X-Tenant-Slug): {ORG_SLUG}")
         self.stdout.write(f"  Admin: {base_url}/admin/  login {login}")
         self.stdout.write(f"  Member page: {base_url}/admin/  login {MEMBER_USERNAME} / {MEMBER_PASSWORD} "
-                          "(password set when the user is created)")
+                          "(a plain member; the password is set only on the first run)")
         self.stdout.write(
             "  API keys (new tokens on every run of seed_demo; earlier ones no longer work): the org key, one "
             f"per plugin, one for {MEMBER_USERNAME} (a plain member). Paste these lines into your shell:"
