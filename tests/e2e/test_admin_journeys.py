@@ -5,10 +5,21 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from dependencies.models import PluginDependency
 from marketplaces.catalog.models import Marketplace, MarketplacePlugin, PluginConfigObject
+from marketplaces.catalog.services import bundles, marketplaces
 from marketplaces.config_objects.models import ConfigObject
 from marketplaces.config_objects.parsing import parse_version_input
+from marketplaces.config_objects.services import VersionInput
+from marketplaces.sharing import MARKETPLACE
+from plexica.access import services as access
+from plexica.access.models import AccessGrant
 from plexica.plugins.models import Plugin
+from plexica.tenancy.models import ApiKey
+from plexica.tenancy.principal import Principal
+from plexica.tenancy.services import ensure_team, ensure_user, hash_token
+from tests.adminsite.bulk import bulk_rows
+from tests.e2e.conftest import PASSWORD
 
 SKILL_CRLF = ("---\r\nname: Summarize thread\r\ndescription: Summarize a support thread\r\n---\r\n"
               "# Steps\r\n\r\n1. Read the thread.\r\n2. Write three bullet points.\r\n")
@@ -24,6 +35,31 @@ def test_an_org_admin_logs_in_and_lands_on_the_dashboard(journey, org_admin):
     expect(page).to_have_title(re.compile("Dashboard"))
     expect(page.locator("body")).to_contain_text("Acme Corp")  # the organization in view, on every page
     journey.shot("2-dashboard")
+
+
+@pytest.mark.journey("dashboard")
+def test_the_dashboard_draws_its_charts_from_what_the_platform_recorded(journey, org, org_admin):
+    bulk_rows(org, 6)  # services with status changes, syncs, gateway calls, keys, versions...
+    page = journey.page
+    journey.login("ada")
+    for widget in ("services_health", "plugins_lifecycle", "failing_syncs", "expiring_keys", "config_versions",
+                   "lifecycle_transitions"):
+        expect(page.locator(f"#widget-{widget}")).to_be_visible()
+    for widget in ("service_health_chart", "sync_outcomes_chart", "gateway_calls"):
+        canvas = page.locator(f"#widget-{widget} canvas")
+        expect(canvas).to_have_count(1)
+        # Chart.js (vendored by unfold, served locally) drew it, with data points, on a canvas of real size.
+        drawn = canvas.evaluate("""canvas => {
+            const chart = window.Chart && Chart.getChart(canvas);
+            if (!chart) return null;
+            const values = chart.data.datasets.flatMap(d => d.data).map(Number);
+            return {type: chart.config.type, datasets: chart.data.datasets.length, labels: chart.data.labels.length,
+                    total: values.reduce((a, b) => a + b, 0), width: canvas.width, height: canvas.height};
+        }""")
+        assert drawn is not None, f"{widget}: no Chart.js chart on its canvas"
+        assert drawn["datasets"] and drawn["labels"] and drawn["total"] > 0, (widget, drawn)
+        assert drawn["width"] > 100 and drawn["height"] > 100, (widget, drawn)
+    journey.shot("1-dashboard")
 
 
 @pytest.mark.journey("create-plugin")
@@ -96,6 +132,56 @@ def test_an_org_admin_adds_a_version_and_compares_it_with_the_first(journey, org
     journey.shot("4-compare")
 
 
+@pytest.mark.journey("bundle")
+def test_an_org_admin_bundles_a_config_object_into_a_plugin(journey, org, org_admin, crm_plugin):
+    Plugin.objects.create(organization=org, plugin_id="plugin-billing", name="Billing", version="1.0.0")
+    obj = create_skill(org, org_admin, plugin_ids=[])
+    page = journey.page
+    journey.login("ada")
+    journey.goto(f"/admin/marketplaces/configobject/{obj.pk}/change/")
+    panel = page.locator("#panel-plugins")
+    expect(panel).to_be_visible()
+    choose(page, page.locator("select#id_bundle_plugin"), "plugin-crm")
+    journey.shot("1-choose-plugin")
+    with page.expect_navigation():
+        page.locator("#bundle-add").click()
+    expect(page.locator("body")).to_contain_text("Added Summarize thread to CRM (plugin-crm).")
+    row = page.locator('#bundle-table tr[data-plugin="plugin-crm"]')
+    expect(row).to_contain_text("CRM (plugin-crm)")
+    expect(row).to_contain_text("Admin")
+    journey.shot("2-bundled")
+    assert list(PluginConfigObject.objects.filter(config_object=obj, removed_at__isnull=True)
+                .values_list("plugin__plugin_id", flat=True)) == ["plugin-crm"]
+    row.get_by_role("link", name="CRM (plugin-crm)").click()
+    open_tab(journey, crm_plugin, "config-objects")
+    expect(page.locator("#plugin-config-objects")).to_contain_text("Summarize thread")
+    journey.shot("3-plugin-config-objects")
+
+
+@pytest.mark.journey("team-grant")
+def test_an_org_admin_grants_a_team_access_to_a_plugin(journey, org, org_admin, crm_plugin):
+    team, _ = ensure_team(org, "sales", "Sales")
+    page = journey.page
+    journey.login("ada")
+    open_tab(journey, crm_plugin, "access")
+    journey.shot("1-access-before")
+    with page.expect_navigation():
+        page.locator("#plugin-tabpanel-access").get_by_role("link", name="Add a grant").click()
+    # The plugin is already chosen (from the plugin page); the team is picked by name.
+    expect(page.locator("#id_resource")).to_have_value(f"plugin:{crm_plugin.pk}")
+    choose(page, page.locator("#id_team"), "Sales")
+    page.locator("#id_role").select_option("editor")
+    journey.shot("2-add-grant")
+    save(page)
+    expect(page.locator("body")).to_contain_text("Editor on plugin CRM (plugin-crm) for Team Sales")
+    journey.shot("3-grant-added")
+    grant = AccessGrant.objects.get(team=team)
+    assert (grant.resource_type, grant.resource_id, grant.role) == ("plugin", crm_plugin.pk, "editor")
+    open_tab(journey, crm_plugin, "access")
+    expect(page.locator("#access-effective")).to_contain_text("Sales")
+    journey.shot("4-access-after")
+
+
 @pytest.mark.journey("marketplace")
 def test_an_org_admin_creates_a_marketplace_offering_a_plugin(journey, org_admin, crm_plugin):
     page = journey.page
@@ -133,14 +219,137 @@ def test_an_org_admin_finds_plugins_and_config_objects_with_the_global_search(jo
     journey.shot("2-search-config-object")
 
 
+@pytest.mark.journey("lifecycle")
+def test_an_org_admin_installs_enables_and_uninstalls_from_the_plugin_page_with_the_blocked_reasons(
+        journey, org, org_admin, crm_plugin):
+    analytics = Plugin.objects.create(organization=org, plugin_id="plugin-analytics", name="Analytics",
+                                      version="2.0.0")
+    PluginDependency.objects.create(organization=org, plugin=analytics, depends_on_plugin_id="plugin-crm",
+                                    version="^1.0.0", required=True)
+    page = journey.page
+    journey.login("ada")
+
+    # Analytics needs CRM installed: install is refused, with the reason.
+    open_tab(journey, analytics, "lifecycle")
+    lifecycle_button(journey, "install", blocked=re.compile("plugin-crm"))
+    journey.shot("1-install-blocked")
+    assert Plugin.objects.get(pk=analytics.pk).lifecycle_state == "registered"
+
+    open_tab(journey, crm_plugin, "lifecycle")
+    lifecycle_button(journey, "install", done="Installed plugin-crm 1.0.0")
+    expect(page.locator("#plugin-lifecycle-state")).to_contain_text(re.compile("installed", re.IGNORECASE))
+    lifecycle_button(journey, "enable", done="Enabled")
+    expect(page.locator("#plugin-lifecycle-state")).to_contain_text(re.compile("active", re.IGNORECASE))
+    journey.shot("2-crm-enabled")
+
+    open_tab(journey, analytics, "lifecycle")
+    lifecycle_button(journey, "install", done="Installed plugin-analytics 2.0.0")
+    lifecycle_button(journey, "enable", done="Enabled")
+    journey.shot("3-analytics-enabled")
+
+    # CRM is required by an installed plugin: uninstall is refused, naming it.
+    open_tab(journey, crm_plugin, "lifecycle")
+    lifecycle_button(journey, "uninstall", blocked=re.compile("plugin-analytics"))
+    journey.shot("4-uninstall-blocked")
+    open_tab(journey, crm_plugin, "dependencies")
+    expect(page.locator("#plugin-dependents")).to_contain_text("plugin-analytics")
+    journey.shot("5-dependents")
+    assert Plugin.objects.get(pk=crm_plugin.pk).lifecycle_state == "active"
+
+    open_tab(journey, analytics, "lifecycle")
+    lifecycle_button(journey, "uninstall", done="Uninstalled")
+    open_tab(journey, crm_plugin, "lifecycle")
+    lifecycle_button(journey, "uninstall", done="Uninstalled")
+    journey.shot("6-crm-uninstalled")
+    assert {p.plugin_id: p.lifecycle_state for p in Plugin.objects.all()} == {
+        "plugin-crm": "uninstalled", "plugin-analytics": "uninstalled"}
+    open_tab(journey, crm_plugin, "history")
+    expect(page.locator("#plugin-lifecycle-history")).to_contain_text("ada")
+    journey.shot("7-history")
+
+
 @pytest.mark.journey("member")
-def test_a_member_who_is_not_staff_gets_their_own_page(journey, member):
+def test_a_member_sees_what_they_can_install_and_manages_their_own_api_keys(
+        journey, org, org_admin, member, crm_plugin):
+    Plugin.objects.create(organization=org, plugin_id="plugin-secret", name="Secret", version="1.0.0")
+    principal = Principal(organization=org, membership=org_admin, user=org_admin.user)
+    sales = marketplaces.create_marketplace(principal, "Sales tools")
+    marketplaces.add_plugin_to_marketplace(principal, sales, crm_plugin)
+    access.grant(principal, MARKETPLACE, sales.pk, "viewer", org_wide=True)
     page = journey.page
     journey.login("mia")
     expect(page).to_have_url(re.compile("/admin/me/"))
-    expect(page.locator("body")).to_contain_text("mia")
+    expect(page.locator("#member-home")).to_contain_text("mia")
     expect(page.locator("body")).not_to_contain_text("staff account")
+    installable = page.locator("#member-installable-plugins")
+    expect(installable.locator('tr[data-plugin-id="plugin-crm"]')).to_be_visible()
+    expect(installable).not_to_contain_text("plugin-secret")
+    expect(page.locator("#member-marketplaces")).to_contain_text("Sales tools")
     journey.shot("1-member-home")
+
+    page.locator("#member-key-name").fill("laptop")
+    with page.expect_navigation():
+        page.locator("#member-create-key-submit").click()
+    expect(page.locator("#member-token-created")).to_be_visible()
+    token = page.locator("input#member-token").input_value()
+    assert token.startswith("plx_")
+    journey.shot("2-token-shown-once")
+    key = ApiKey.objects.get(name="laptop")
+    assert key.membership_id == member.pk and key.key_hash == hash_token(token)
+
+    journey.goto("/admin/me/")
+    expect(page.locator("body")).not_to_contain_text(token)  # shown once
+    row = page.locator(f'#member-api-keys tr[data-key-id="{key.pk}"]')
+    expect(row).to_contain_text("laptop")
+    page.on("dialog", lambda dialog: dialog.accept())
+    with page.expect_navigation():
+        page.locator(f"#member-revoke-{key.pk}").click()
+    expect(page.locator("body")).to_contain_text("Revoked the API key laptop")
+    journey.shot("3-key-revoked")
+    key.refresh_from_db()
+    assert key.revoked_at is not None
+    # Nothing else of the admin is theirs: another admin URL sends them back to their page.
+    journey.goto("/admin/plugins/plugin/")
+    expect(page).to_have_url(re.compile("/admin/me/"))
+
+
+@pytest.mark.journey("switcher")
+def test_a_superuser_switches_organization_and_every_list_follows(journey, org, other_org, crm_plugin):
+    ensure_user("root", password=PASSWORD, is_staff=True, is_superuser=True)
+    Plugin.objects.create(organization=other_org, plugin_id="plugin-erp", name="ERP", version="3.0.0")
+    create_marketplace_in(org, "Acme picks")
+    create_marketplace_in(other_org, "Globex picks")
+    page = journey.page
+    journey.login("root")
+    switcher = page.locator("#organization-select")
+    expect(switcher).to_have_value("")  # all organizations
+    journey.goto("/admin/plugins/plugin/")
+    expect(page.locator("#result_list")).to_contain_text("plugin-crm")
+    expect(page.locator("#result_list")).to_contain_text("plugin-erp")
+    journey.shot("1-all-organizations")
+
+    with page.expect_navigation():
+        page.locator("#organization-select").select_option(label="Globex (globex)")
+    expect(page).to_have_url(re.compile("/admin/plugins/plugin/"))  # back on the list it was switched on
+    expect(page.locator("#organization-select")).to_have_value(other_org.pk)
+    expect(page.locator("#result_list")).to_contain_text("plugin-erp")
+    expect(page.locator("#result_list")).not_to_contain_text("plugin-crm")
+    journey.shot("2-globex-plugins")
+    journey.goto("/admin/marketplaces/marketplace/")
+    expect(page.locator("#result_list")).to_contain_text("Globex picks")
+    expect(page.locator("#result_list")).not_to_contain_text("Acme picks")
+    journey.goto("/admin/search/?q=plugin")
+    expect(page.locator("#search-results")).to_contain_text("plugin-erp")
+    expect(page.locator("#search-results")).not_to_contain_text("plugin-crm")
+    journey.shot("3-globex-search")
+
+    with page.expect_navigation():
+        page.locator("#organization-select").select_option(label="Acme Corp (acme-corp)")
+    expect(page.locator("#search-results")).to_contain_text("plugin-crm")
+    expect(page.locator("#search-results")).not_to_contain_text("plugin-erp")
+    journey.goto("/admin/")
+    expect(page.locator("#dashboard")).to_contain_text("Acme Corp (acme-corp)")
+    journey.shot("4-acme-dashboard")
 
 
 # -- helpers -----------------------------------------------------------------------------------------------------
@@ -167,6 +376,33 @@ def choose(page, select, text):
     select.select_option(value=options.first.get_attribute("value"))
 
 
+def open_tab(journey, plugin, tab):
+    """The plugin page with one of its tabs open."""
+    path = f"/admin/plugins/plugin/{plugin.pk}/change/"
+    if journey.page.url.split("#")[0] == journey.url(path):
+        journey.page.locator(f"#plugin-tab-{tab}").click()
+    else:
+        journey.goto(f"{path}#tab-{tab}")
+    expect(journey.page.locator(f"#plugin-tabpanel-{tab}")).to_be_visible()
+
+
+def lifecycle_button(journey, action, done=None, blocked=None):
+    """Press a lifecycle button; `done`: the success message expected; `blocked`: the reason expected, either
+    next to a disabled button or as the refusal after pressing it."""
+    page = journey.page
+    button = page.locator(f"#plugin-lifecycle-{action}")
+    expect(button).to_be_visible()
+    if blocked is not None and button.is_disabled():
+        expect(button.locator("xpath=following-sibling::*[contains(@class, 'plexica-blocked')][1]")
+               ).to_contain_text(blocked)
+        return
+    with page.expect_navigation():
+        button.click()
+    expect(page.locator("body")).to_contain_text(done or blocked)
+    if blocked is not None:
+        assert not any(text.startswith(("Installed", "Enabled", "Uninstalled")) for text in journey.messages())
+
+
 def click_add(page):
     """The changelist's add button (unfold shows it as an icon)."""
     with page.expect_navigation():
@@ -183,14 +419,17 @@ def save(page):
 # -- data --------------------------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def skill(org, org_admin, crm_plugin):
-    from marketplaces.catalog.services import bundles
-    from marketplaces.config_objects.services import VersionInput
-    from plexica.tenancy.principal import Principal
-
+def create_skill(org, org_admin, plugin_ids=("plugin-crm",)):
     principal = Principal(organization=org, membership=org_admin, user=org_admin.user)
     obj, _version = bundles.create_config_object_in_plugins(
-        principal, "skill", "cloud", VersionInput(raw_source_text=SKILL_CRLF), ["plugin-crm"])
-    assert PluginConfigObject.objects.filter(config_object=obj).exists()
+        principal, "skill", "cloud", VersionInput(raw_source_text=SKILL_CRLF), list(plugin_ids))
     return obj
+
+
+def create_marketplace_in(organization, name):
+    return marketplaces.create_marketplace(Principal.system(organization), name)
+
+
+@pytest.fixture
+def skill(org, org_admin, crm_plugin):
+    return create_skill(org, org_admin)
