@@ -165,7 +165,7 @@ def declared_dependencies(request, plugin):
     """The plugin page's panel of what the plugin depends on, each against what is installed now."""
     dependencies = PluginDependency.objects.filter(plugin=plugin).annotate(installed_version=_installed_version())
     shown = list(dependencies.order_by("depends_on_plugin_id")[:PANEL_ROWS])
-    total = dependencies.count() if len(shown) == PANEL_ROWS else len(shown)
+    total = dependencies.count()
     rows = [(d.depends_on_plugin_id, d.version or "*", badge("Required", "blue") if d.required else
              badge("Optional", "grey"), dependency_status(d, d.installed_version)) for d in shown]
     return format_html(
@@ -183,7 +183,7 @@ def dependents(request, plugin):
     edges = (PluginDependency.objects.filter(organization=plugin.organization_id, depends_on_plugin_id=plugin.plugin_id)
              .select_related("plugin").order_by("plugin__plugin_id"))
     shown = list(edges[:PANEL_ROWS])
-    total = edges.count() if len(shown) == PANEL_ROWS else len(shown)
+    total = edges.count()
     rows = [(format_html('<a href="{}">{}</a>', plugin_page_url(edge.plugin, "dependencies"), edge.plugin),
              status_badge(edge.plugin.lifecycle_state, edge.plugin.get_lifecycle_state_display()),
              edge.version or "*", badge("Required", "blue") if edge.required else badge("Optional", "grey"))

@@ -43,7 +43,7 @@ def config_objects(request, plugin):
                    .defer("config_object__search_text", "config_object__description")
                    .order_by("config_object__title", "config_object_id"))
     shown = list(memberships[:PANEL_ROWS])
-    total = memberships.count() if len(shown) == PANEL_ROWS else len(shown)
+    total = memberships.count()
     rows = [(format_html('<a href="{}">{}</a>', admin_url("marketplaces_configobject_change", m.config_object_id),
                          m.config_object),
              m.config_object.get_type_display(),
@@ -61,7 +61,7 @@ def _audiences(marketplace_ids):
     audiences = {}
     grants = (AccessGrant.objects.filter(resource_type=MARKETPLACE, resource_id__in=marketplace_ids,
                                          revoked_at__isnull=True)
-              .select_related("membership__user", "team").order_by("-org_wide", "team__name", "created_at"))
+              .select_related("membership__user", "team__organization").order_by("-org_wide", "team__name", "created_at"))
     for grant in grants[:INHERITED_ROWS * 4]:
         audiences.setdefault(grant.resource_id, []).append(grant)
     return audiences
@@ -72,7 +72,7 @@ def marketplaces_offering(request, plugin):
     """The marketplaces that offer the plugin, with their status and who sees them (and so views the plugin)."""
     memberships = _offering(plugin)
     shown = list(memberships[:PANEL_ROWS])
-    total = memberships.count() if len(shown) == PANEL_ROWS else len(shown)
+    total = memberships.count()
     audiences = _audiences([m.marketplace_id for m in shown])
 
     def audience(marketplace):

@@ -19,7 +19,7 @@ def plugin_releases(request, plugin):
     """The plugin's releases, newest first, the pinned one marked, each with its pin or unpin button."""
     listed = releases.list_releases(admin_principal(request, plugin.organization), plugin.plugin_id)
     shown = list(listed[:PANEL_ROWS])
-    total = listed.count() if len(shown) == PANEL_ROWS else len(shown)
+    total = listed.count()
     pinned = next((r for r in shown if r.pinned_at), None) or releases.pinned_release(plugin)
     pin_url, unpin_url = admin_url("plugins_plugin_release_pin", plugin.pk), admin_url("plugins_plugin_release_unpin",
                                                                                         plugin.pk)

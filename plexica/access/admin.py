@@ -33,9 +33,10 @@ def grants_panel(resource_type, obj, inherited=()):
     member, team, organization-wide), then `inherited`, the callers who view it without a grant on it (rows with
     .subject, .role, .through, .url, .kind: "viewer through marketplace Sales tools"), then the org admins; with a
     link to add a grant (prefilled) and one to all of them, revoked ones too."""
-    grants = access.active_grants(obj.organization_id, resource_type, obj.pk).order_by("created_at")
+    grants = (access.active_grants(obj.organization_id, resource_type, obj.pk)
+              .select_related("team__organization").order_by("created_at"))
     shown = list(grants[:GRANTS_SHOWN])
-    total = grants.count() if len(shown) == GRANTS_SHOWN else len(shown)
+    total = grants.count()
     target = {"resource_type": resource_type, "resource_id": obj.pk}
     add_url = admin_url("access_accessgrant_add", query={"organization": obj.organization_id, **target})
     all_url = admin_url("access_accessgrant_changelist", query=target)

@@ -93,7 +93,7 @@ class PermissionGrantInline(OrganizationScopedInline):
     verbose_name_plural = "permissions granted to this plugin (checked by the gateway on every call)"
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("granted_by")
+        return super().get_queryset(request).select_related("plugin", "granted_by")
 
 
 # The core's panels
@@ -123,7 +123,7 @@ def lifecycle_history(request, plugin):
     rows = [(when(t.at), t.get_action_display(),
              format_html("{} → {}", status_badge(t.from_state), status_badge(t.to_state)), t.version, t.actor,
              t.get_via_display()) for t in shown]
-    total = transitions.count() if len(shown) == PANEL_ROWS else len(shown)
+    total = transitions.count()
     return format_html("{}{}", table(["when", "action", "state", "version", "who", "via"], rows,
                                      "No lifecycle changes yet.", "plugin-lifecycle-history"),
                        more_link(len(shown), total, admin_url("plugins_lifecycletransition_changelist",
