@@ -356,8 +356,8 @@ class TeamMembershipInline(OrganizationScopedInline):
 class MembershipAdmin(OrganizationScopedAdmin):
     """Who belongs to which organization, with which role, in which teams.
 
-    A new membership is made through tenancy's add_member (adding someone already there changes their role),
-    the role checked by the same rule as the management commands'.
+    Memberships are made and their roles changed through tenancy's add_member (adding someone already there
+    changes their role), the role checked by the same rule as the management commands'.
     """
 
     fields = ["organization", "user", "role", "created_at", "id"]
@@ -393,15 +393,17 @@ class MembershipAdmin(OrganizationScopedAdmin):
             )
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
-    def get_form(self, request, obj=None, change=False, **kwargs):
-        form = super().get_form(request, obj, change=change, **kwargs)
-        if obj is not None and "user" in form.base_fields:
-            form.base_fields["user"].disabled = True  # a membership is one person's; add a new one instead
-        return form
+    def get_readonly_fields(self, request, obj=None):
+        readonly = list(super().get_readonly_fields(request, obj))
+        # A membership is one person's (add a new one instead); shown as text, not a select of everyone.
+        return readonly if obj is None else [*readonly, "person"]
+
+    def get_fields(self, request, obj=None):
+        fields = list(super().get_fields(request, obj))
+        return fields if obj is None else ["person" if name == "user" else name for name in fields]
 
     def save_model(self, request, obj, form, change):
-        if change:
-            return super().save_model(request, obj, form, change)
+        # Adding and changing the role both go through add_member (its role check), as the commands do.
         membership, _created = add_member(obj.organization, obj.user, obj.role)
         obj.pk = membership.pk
         obj._state.adding = False
