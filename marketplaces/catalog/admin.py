@@ -4,7 +4,7 @@ services with the admin user as the principal, as the API's do, and record the s
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q
 from django.utils.html import format_html, format_html_join
 
 from marketplaces.admin_widgets import PreloadedAutocompleteInlineMixin
@@ -24,6 +24,7 @@ from plexica.tenancy.admin import (
 )
 
 PLUGINS_PER_PAGE = 25
+VISIBILITY_GRANTS = 20  # the explanation names this many grants; the grants table below lists them all
 
 
 class MarketplacePluginForm(forms.ModelForm):
@@ -57,7 +58,8 @@ class MarketplacePluginInline(PreloadedAutocompleteInlineMixin, OrganizationScop
     verbose_name_plural = "plugins offered in this marketplace"
 
     def get_queryset(self, request):
-        return (super().get_queryset(request).filter(removed_at__isnull=True).select_related("plugin", "added_by")
+        return (super().get_queryset(request).filter(removed_at__isnull=True)
+                .select_related("plugin", "added_by", "marketplace")
                 .order_by("plugin__name", "plugin__plugin_id"))
 
     @admin.display(description="lifecycle")
@@ -84,10 +86,12 @@ def explain_visibility(marketplace, grants):
     members = [g for g in grants if g.membership_id]
     if org_wide:
         lines.append(f"Everyone in {organization.name} sees it (an org-wide grant, as {org_wide[0].get_role_display()}).")
-    for grant in teams:
+    for grant in teams[:VISIBILITY_GRANTS]:
         lines.append(f"Every member of team {grant.team.name} sees it (a team grant, as {grant.get_role_display()}).")
-    for grant in members:
+    for grant in members[:max(0, VISIBILITY_GRANTS - len(teams))]:
         lines.append(f"{person(grant.membership.user)} sees it (a member grant, as {grant.get_role_display()}).")
+    if len(grants) > VISIBILITY_GRANTS:
+        lines.append("And more members and teams: every grant is in the table below.")
     if not grants:
         lines.append("No grants: members do not see it; add a grant to a member, a team or the whole organization.")
     lines.append("Whoever sees it may view (and install) every plugin it offers.")
@@ -141,9 +145,14 @@ class MarketplaceAdmin(OrganizationScopedAdmin):
 
     @admin.display(description="who can see it")
     def who_can_see_it(self, obj):
-        grants = list(access.active_grants(obj.organization_id, MARKETPLACE, obj.pk).order_by("created_at"))
-        return format_html("<div class=\"plexica-panel\" id=\"panel-visibility\">{}{}</div>",
-                           explain_visibility(obj, grants), grants_panel(MARKETPLACE, obj))
+        # The theme reads a read-only field more than once per page: rendered once per object.
+        if getattr(obj, "_who_can_see_it", None) is None:
+            grants = list(access.active_grants(obj.organization_id, MARKETPLACE, obj.pk)
+                          .order_by(F("org_wide").desc(), F("team_id").asc(nulls_last=True), "created_at")
+                          [:VISIBILITY_GRANTS + 1])
+            obj._who_can_see_it = format_html("<div class=\"plexica-panel\" id=\"panel-visibility\">{}{}</div>",
+                                              explain_visibility(obj, grants), grants_panel(MARKETPLACE, obj))
+        return obj._who_can_see_it
 
     def save_model(self, request, obj, form, change):
         if not change:

@@ -135,7 +135,7 @@ class ConfigObjectAdmin(AccessGrantsDisplayMixin, OrganizationScopedAdmin):
         return person(obj.created_by)
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("created_by")
+        return super().get_queryset(request).select_related("organization", "created_by")
 
     def get_urls(self):
         info = self.opts.app_label, self.opts.model_name
@@ -242,7 +242,7 @@ class ConfigObjectAdmin(AccessGrantsDisplayMixin, OrganizationScopedAdmin):
             return HttpResponseRedirect(back)
         plugin = Plugin.objects.filter(organization=obj.organization, pk=request.POST.get("plugin") or None).first()
         if plugin is None:
-            self.message_user(request, f"Pick a plugin of {obj.organization} to add {obj} to.", messages.WARNING)
+            self.message_user(request, f"Pick a plugin of {obj.organization.name} to add {obj} to.", messages.WARNING)
             return HttpResponseRedirect(back)
         principal = admin_principal(request, obj.organization)
         label = plugin_label(plugin)
@@ -278,6 +278,8 @@ class ConfigObjectAdmin(AccessGrantsDisplayMixin, OrganizationScopedAdmin):
         lines, error, status = [], None, 200
         try:
             old, new, diff = services.compare_versions(principal, obj.pk, from_id, to_id, include_deleted=True)
+            numbers = {version.pk: version.number for version in versions}
+            old.number, new.number = numbers.get(old.pk), numbers.get(new.pk)
             lines = _diff_lines(diff)
         except DomainError as exc:
             error, status = exc.message, exc.status

@@ -102,7 +102,8 @@ def test_the_resource_must_exist_in_the_organization(admin_client, org, other_or
     for resource_type, resource_id in [("config_object", theirs.pk), ("marketplace", "mkt_nope"),
                                        ("plugin", "plugin-nope")]:
         response = admin_client.post(reverse(ADD_GRANT), _add_form(org, resource_id, resource_type, org_wide="on"))
-        assert "resource_id" in response.context["adminform"].form.errors, resource_type
+        errors = response.context["adminform"].form.errors
+        assert {"resource", "resource_id"} & set(errors), resource_type  # the chooser, or the typed id
     assert not AccessGrant.objects.filter(org_wide=True).exists()
 
 
