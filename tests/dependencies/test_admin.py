@@ -62,3 +62,25 @@ def test_the_plugin_page_shows_what_the_plugin_depends_on(client, org_admin, crm
     client.force_login(org_admin.user)
     page = client.get(reverse("admin:plugins_plugin_change", args=[quote(crm_plugin.pk)])).content.decode()
     assert "plugin-mail" in page and "&gt;=2.0.0 &lt;3" in page
+
+
+def test_the_dependency_list_shows_each_edge_against_what_is_installed_as_badges(client, org, org_admin, crm_plugin):
+    Plugin.objects.create(organization=org, plugin_id="plugin-mail", name="Mail", version="2.3.0",
+                          lifecycle_state="active")
+    Plugin.objects.create(organization=org, plugin_id="plugin-maps", name="Maps", version="1.0.0",
+                          lifecycle_state="installed")
+    depend(crm_plugin, "plugin-mail", "^2.0.0")
+    depend(crm_plugin, "plugin-maps", "^3.0.0")
+    depend(crm_plugin, "plugin-fax", "*", required=False)
+    client.force_login(org_admin.user)
+    html = client.get(reverse("admin:dependencies_plugindependency_changelist")).content.decode()
+    assert 'badge-green">Satisfied: 2.3.0</span>' in html
+    assert 'badge-red">Mismatch: 1.0.0</span>' in html
+    assert 'badge-yellow">Missing</span>' in html  # optional: a warning, not an error
+    assert "CRM (plugin-crm)" in html
+
+
+def test_the_dependencys_plugin_is_picked_with_the_organizations_autocomplete(client, org_admin):
+    client.force_login(org_admin.user)
+    form = client.get(reverse("admin:dependencies_plugindependency_add")).context["adminform"].form
+    assert "autocomplete" in form.fields["plugin"].widget.widget.__class__.__name__.lower()

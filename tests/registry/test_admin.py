@@ -43,3 +43,23 @@ def test_removing_a_service_in_the_admin_removes_it_from_discovery(client, org_a
     assert not PluginService.objects.filter(pk=service.pk).exists()
     assert find_service(org, "crm.contacts") is None
     assert Plugin.objects.filter(organization=org, plugin_id="plugin-crm").exists()
+
+
+def test_the_service_list_shows_health_as_badges_and_the_heartbeats_age(client, org_admin, org):
+    _register(org, "plugin-crm", "crm.contacts", seconds_ago=120)
+    _register(org, "plugin-crm", "crm.deals")
+    client.force_login(org_admin.user)
+    html = client.get(reverse("admin:registry_pluginservice_changelist")).content.decode()
+    assert 'badge-yellow">Degraded</span>' in html and 'badge-green">Healthy</span>' in html
+    assert "2\xa0minutes ago" in html
+
+
+def test_a_service_with_health_history_is_removed_with_it_although_the_history_itself_is_read_only(client, org_admin,
+                                                                                                    org):
+    service = _register(org, "plugin-crm", "crm.contacts", seconds_ago=120)
+    sweep_service_health()
+    client.force_login(org_admin.user)
+    url = reverse("admin:registry_pluginservice_delete", args=[quote(service.pk)])
+    assert not client.get(url).context["perms_lacking"]
+    assert client.post(url, {"post": "yes"}).status_code == 302
+    assert not PluginService.objects.filter(pk=service.pk).exists()
