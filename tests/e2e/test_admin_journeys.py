@@ -125,10 +125,19 @@ def test_an_org_admin_adds_a_version_and_compares_it_with_the_first(journey, org
     assert latest.raw_source_text == SKILL_CRLF + "3. Name the owner.\r\n"
     assert latest.reason == "Name who follows up"
 
-    page.get_by_role("link", name=re.compile("Compare", re.IGNORECASE)).first.click()
-    diff = page.locator(".version-diff, #version-diff").first
-    expect(diff).to_contain_text("+3. Name the owner.")
-    expect(diff.locator(".added").first).to_be_visible()
+    # The versions, newest first, on the object page; then the comparison of the two, picked by label.
+    versions = page.locator("article.plexica-version")
+    expect(versions).to_have_count(2)
+    expect(versions.first).to_contain_text("latest")
+    with page.expect_navigation():
+        page.locator("#panel-versions").get_by_role("link", name=re.compile("Compare", re.IGNORECASE)).first.click()
+    choose(page, page.locator("select#id_from"), "v1")
+    choose(page, page.locator("select#id_to"), "v2")
+    with page.expect_navigation():
+        page.locator("input[type=submit][value=Compare]").click()
+    diff = page.locator("div.version-diff")
+    expect(diff.locator(".added")).to_have_text(["+3. Name the owner."])
+    expect(diff.locator(".removed")).to_have_count(0)
     journey.shot("4-compare")
 
 
