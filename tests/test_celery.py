@@ -42,7 +42,8 @@ def test_embedded_beat_runs_due_periodic_tasks_in_process(org, settings):
     beat = EmbeddedBeat(settings.CELERY_BEAT_SCHEDULE)
     due_at = {}
     assert beat.run_due(due_at, now=1000.0) == ["registry-sweep-service-health", "shareddata-purge-expired",
-                                                "connectors-run-due-sync-events", "connectors-reconcile-targets"]
+                                                "connectors-run-due-sync-events", "connectors-reconcile-targets",
+                                                "gateway-flush-call-stats"]
     assert PluginService.objects.get(pk=service.pk).status == ServiceStatus.DEGRADED
     # Not due again until its interval has passed.
     assert beat.run_due(due_at, now=1010.0) == []
