@@ -210,6 +210,19 @@ def test_an_org_admin_creates_a_marketplace_offering_a_plugin(journey, org_admin
     assert list(MarketplacePlugin.objects.filter(marketplace=marketplace, removed_at__isnull=True)
                 .values_list("plugin__plugin_id", flat=True)) == ["plugin-crm"]
 
+    # Everyone in the organization may view it: the marketplace is picked by typing its name, never an id.
+    journey.goto("/admin/access/accessgrant/add/")
+    choose(page, page.locator("#id_resource"), "Sales tools")
+    page.locator("#id_org_wide").check()
+    page.locator("#id_role").select_option("viewer")
+    journey.shot("3-grant-everyone")
+    save(page)
+    grant = AccessGrant.objects.get(resource_type="marketplace", resource_id=marketplace.pk, org_wide=True)
+    assert grant.role == "viewer"
+    journey.goto(f"/admin/marketplaces/marketplace/{marketplace.pk}/change/")
+    expect(page.locator("#panel-visibility")).to_contain_text("Everyone in Acme Corp")
+    journey.shot("4-who-can-see-it")
+
 
 @pytest.mark.journey("search")
 def test_an_org_admin_finds_plugins_and_config_objects_with_the_global_search(journey, org_admin, crm_plugin, skill):
