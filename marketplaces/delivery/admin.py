@@ -7,6 +7,7 @@ from django.template.defaultfilters import pluralize
 
 from marketplaces.delivery import releases
 from marketplaces.delivery.models import PluginRelease, PluginReleaseItem
+from plexica.adminsite.badges import badge
 from plexica.errors import DomainError
 from plexica.tenancy.admin import OrganizationScopedAdmin, ReadOnlyOrganizationScopedInline, admin_principal
 
@@ -34,9 +35,10 @@ class PluginReleaseAdmin(OrganizationScopedAdmin):
     fields = ["id", "organization", "plugin", "name", "notes", "created_by", "created_at", "pinned_at"]
     readonly_fields = fields
     list_display = ["__str__", "plugin", "pinned", "item_count", "organization", "created_by", "created_at"]
-    list_filter = [("pinned_at", admin.EmptyFieldListFilter), "plugin", "organization"]
+    # No filter by plugin (an organization may have thousands): search names it, and each plugin's page lists its own.
+    list_filter = [("pinned_at", admin.EmptyFieldListFilter), "organization"]
     list_select_related = ["plugin", "organization", "created_by"]
-    search_fields = ["id", "name", "plugin__plugin_id"]
+    search_fields = ["id", "name", "plugin__plugin_id", "plugin__name"]
     date_hierarchy = "created_at"
     inlines = [PluginReleaseItemInline]
     actions = ["pin_selected", "unpin_selected"]
@@ -59,9 +61,9 @@ class PluginReleaseAdmin(OrganizationScopedAdmin):
             return super().has_change_permission(request)
         return self.may_manage(request)
 
-    @admin.display(description="pinned", boolean=True, ordering="pinned_at")
+    @admin.display(description="pinned", ordering="pinned_at")
     def pinned(self, release):
-        return release.pinned_at is not None
+        return badge("Pinned", "green") if release.pinned_at is not None else ""
 
     @admin.display(description="items", ordering="item_total")
     def item_count(self, release):
