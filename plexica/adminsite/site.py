@@ -3,6 +3,7 @@
 from django.apps import apps
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.contrib.auth.forms import AuthenticationForm as PlainAuthenticationForm
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpResponseRedirect
@@ -73,8 +74,11 @@ class PlexicaAdminSite(UnfoldAdminSite):
             return redirect("admin:member_home")
         response = super().login(request, extra_context)
         user = request.user
-        if request.method == "POST" and user.is_authenticated and not user.is_staff and response.status_code == 302:
-            return redirect("admin:member_home")  # a member's only page, whatever "next" said
+        if request.method == "POST" and user.is_authenticated and response.status_code == 302:
+            if not user.is_staff:
+                return redirect("admin:member_home")  # a member's only page, whatever "next" said
+            if not (request.POST.get(REDIRECT_FIELD_NAME) or request.GET.get(REDIRECT_FIELD_NAME)):
+                return redirect("admin:index")  # not LOGIN_REDIRECT_URL (/accounts/profile/, not a page here)
         return response
 
     def index(self, request, extra_context=None):

@@ -12,7 +12,7 @@ from django.utils import timezone
 from plexica.adminsite.members import register_member_panel
 from plexica.errors import Invalid
 from plexica.tenancy.models import ApiKey
-from plexica.tenancy.own_keys import create_own_api_key, list_own_api_keys, revoke_own_api_key
+from plexica.tenancy.services import create_own_api_key, list_own_api_keys, revoke_own_api_key
 
 PANEL = "api-keys"
 EXPIRY_CHOICES = [("30", "in 30 days"), ("90", "in 90 days"), ("365", "in a year"), ("", "never")]

@@ -1,7 +1,8 @@
 """Tenancy rules: organizations, memberships and API keys. No HTTP here.
 
 What the API does takes the acting principal first and checks its own rule: API keys are managed by
-org admins (`list_api_keys`, `create_api_key`, `revoke_api_key`), the directory of members and teams is
+org admins (`list_api_keys`, `create_api_key`, `revoke_api_key`), a person's own keys by that person
+(`list_own_api_keys`, `create_own_api_key`, `revoke_own_api_key`: the members' page), the directory of members and teams is
 read by anyone in the organization but a plugin's key (`list_members`, `list_teams`).
 
 The bootstrap helpers (`create_organization`, `ensure_*`, `add_member`, `issue_api_key`, `reissue_api_key`,
@@ -23,7 +24,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from plexica.access.services import require_member_capability, require_org_admin
-from plexica.errors import NotFound
+from plexica.errors import Forbidden, NotFound
 from plexica.tenancy.models import ApiKey, Membership, Organization, Team, TeamMembership, slug_validator
 
 TOKEN_PREFIX = "plx_"
@@ -332,3 +333,39 @@ def list_teams(principal):
     plugin's key."""
     require_member_capability(principal, "This")
     return Team.objects.filter(organization=principal.organization).annotate(member_count=Count("team_memberships"))
+
+
+# A person's own API keys (the members' page): keys bound to their membership act as them, so can do nothing
+# they cannot; whoever is signed in as themselves manages theirs, not a key (a key does not mint keys).
+
+
+def _require_person(principal):
+    if principal.membership is None or principal.api_key is not None:
+        raise Forbidden("Only a member signed in as themselves manages their own API keys.",
+                        code="org_capability_required", capability="member")
+
+
+def list_own_api_keys(principal):
+    """The keys bound to the caller's own membership (a queryset); people signed in as themselves only."""
+    _require_person(principal)
+    return ApiKey.objects.filter(organization=principal.organization, membership=principal.membership)
+
+
+def create_own_api_key(principal, *, name, scopes=(), expires_at=None):
+    """Issue a key acting as the caller (bound to their membership, created by them); returns (key, token).
+
+    The token exists only in this return value. ValidationError for a bad name or scopes.
+    """
+    _require_person(principal)
+    return issue_api_key(principal.organization, name=name, membership=principal.membership, scopes=scopes,
+                         expires_at=expires_at, created_by=principal.user)
+
+
+def revoke_own_api_key(principal, key_id):
+    """Revoke one of the caller's own keys (twice is no error) and return it; NotFound for anyone else's key."""
+    key = list_own_api_keys(principal).filter(pk=key_id).first()
+    if key is None:
+        raise NotFound(f"You have no API key {key_id}.", title="API key not found")
+    revoke_api_keys(ApiKey.objects.filter(pk=key.pk))
+    key.refresh_from_db()
+    return key

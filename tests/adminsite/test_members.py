@@ -48,6 +48,14 @@ def test_a_member_signs_in_at_the_admin_login_and_lands_on_their_page(client, me
     assert "Your workspace" in response.text and "Acme Corp" in response.text
 
 
+def test_staff_signing_in_without_a_next_land_on_the_dashboard_and_with_one_on_that_page(client, org_admin):
+    credentials = {"username": "ada", "password": "correct-horse-battery"}
+    assert client.post(reverse("admin:login"), credentials).url == reverse("admin:index")
+    client.logout()
+    target = reverse("admin:tenancy_apikey_changelist")
+    assert client.post(reverse("admin:login") + f"?next={target}", credentials).url == target
+
+
 def test_a_signed_in_member_opening_the_login_page_goes_to_their_page(member_client):
     assert member_client.get(reverse("admin:login")).url == reverse("admin:member_home")
 
