@@ -5,7 +5,6 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from plexica.adminsite.badges import status_badge
-
 from plexica.tenancy.admin import OrganizationScopedAdmin
 from shareddata.models import SharedEntry
 
