@@ -318,7 +318,7 @@ class ConnectorTargetAdmin(OrganizationScopedAdmin):
               "status", "disabled_reason", "last_synced_at", "last_synced_sha", "created_at", "updated_at"]
     readonly_fields = ["id", "ref", "last_synced_at", "last_synced_sha", "created_at", "updated_at"]
     list_display = ["__str__", "instance", "status_badge", "latest_sync_badge", "last_synced_at",
-                    "last_synced_sha", "organization"]
+                    "short_sha", "organization"]
     list_filter = ["status", "organization"]
     list_select_related = ["organization", "instance"]
     search_fields = ["repository_full_name", "branch", "instance__name"]
@@ -341,6 +341,11 @@ class ConnectorTargetAdmin(OrganizationScopedAdmin):
     @admin.display(description="status", ordering="status")
     def status_badge(self, obj):
         return status_badge(obj.status, obj.get_status_display())
+
+    @admin.display(description="last synced SHA", ordering="last_synced_sha")
+    def short_sha(self, obj):
+        sha = obj.last_synced_sha
+        return format_html("<code title=\"{}\">{}</code>", sha, sha[:10]) if sha else "-"
 
     @admin.display(description="latest sync", ordering="latest_sync_status")
     def latest_sync_badge(self, obj):
@@ -475,7 +480,7 @@ class SyncEventAdmin(OrganizationScopedAdmin):
               "attempts", "next_attempt_at", "lease_expires_at", "started_at", "finished_at", "summary",
               "error", "created_by_name", "created_at", "updated_at"]
     readonly_fields = fields
-    list_display = ["id", "target", "event_type", "trigger", "status_badge", "attempts", "head_sha", "created_at",
+    list_display = ["id", "target", "event_type", "trigger", "status_badge", "attempts", "short_head", "created_at",
                     "finished_at", "organization"]
     list_filter = ["status", "event_type", "trigger", "organization"]
     list_select_related = ["organization", "target"]
@@ -505,6 +510,10 @@ class SyncEventAdmin(OrganizationScopedAdmin):
     @admin.display(description="created by")
     def created_by_name(self, obj):
         return person(obj.created_by)
+
+    @admin.display(description="head", ordering="head_sha")
+    def short_head(self, obj):
+        return format_html("<code title=\"{}\">{}</code>", obj.head_sha, obj.head_sha[:10]) if obj.head_sha else "-"
 
     @admin.action(description="Retry selected failed or partial events", permissions=["retry"])
     def retry_selected(self, request, queryset):

@@ -186,8 +186,6 @@ def test_the_config_object_changelist_shows_status_badges_and_only_the_orgs_obje
     assert 'class="badge badge-grey">Archived' in html and "Globex secret" not in html
 
 
-@pytest.mark.xfail(strict=False, reason="plexica.access.admin.grants_panel counts its grants only when it shows 50 "
-                   "(requests.md: content -> access); the page's own panels are flat")
 def test_the_config_object_page_costs_the_same_queries_with_1000_versions_plugins_grants_and_bindings(
         admin_client, org):
     obj = _object(org)
@@ -257,8 +255,6 @@ def test_a_marketplaces_plugin_is_picked_with_an_autocomplete_of_the_organizatio
     assert "admin-autocomplete" in widget.render("plugin", None)
 
 
-@pytest.mark.xfail(strict=False, reason="plexica.access.admin.grants_panel counts its grants only when it shows 50 "
-                   "(requests.md: content -> access); the page's own panels are flat")
 def test_the_marketplace_page_costs_the_same_queries_with_1000_plugins_and_grants(admin_client, org, crm_plugin):
     marketplace = create_marketplace(Principal.system(org), "Sales tools")
     add_plugin_to_marketplace(Principal.system(org), marketplace, crm_plugin)
