@@ -28,10 +28,14 @@ SKILL_CRLF = ("---\r\nname: Summarize thread\r\ndescription: Summarize a support
 @pytest.mark.journey("login")
 def test_an_org_admin_logs_in_and_lands_on_the_dashboard(journey, org_admin):
     page = journey.page
-    journey.goto("/admin/")
+    journey.goto("/admin/login/")  # typed or bookmarked: no ?next=
     expect(page.get_by_label("Username")).to_be_visible()
     journey.shot("1-login")
-    journey.login("ada")
+    page.get_by_label("Username").fill("ada")
+    page.get_by_label("Password").fill(PASSWORD)
+    with page.expect_navigation():
+        page.get_by_role("button", name="Log in").click()
+    expect(page).to_have_url(re.compile(r"/admin/$"))
     expect(page).to_have_title(re.compile("Dashboard"))
     expect(page.locator("body")).to_contain_text("Acme Corp")  # the organization in view, on every page
     journey.shot("2-dashboard")
@@ -75,7 +79,7 @@ def test_an_org_admin_creates_a_plugin(journey, org_admin):
     page.get_by_label("Version").fill("1.2.0")
     journey.shot("2-add-plugin")
     save(page)
-    expect(page.locator("body")).to_contain_text("Billing")
+    expect(page.locator("body")).to_contain_text(re.compile(r"Billing \(plugin-billing\).{0,3} was added successfully"))
     journey.shot("3-plugin-added")
     plugin = Plugin.objects.get(plugin_id="plugin-billing")
     assert (plugin.name, plugin.version, plugin.organization.slug) == ("Billing", "1.2.0", "acme-corp")
