@@ -25,7 +25,8 @@ os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
 CHROMIUM = os.environ.get("PLEXICA_CHROMIUM", "/usr/bin/chromium")
 SCREENSHOTS = Path(settings.BASE_DIR) / "var" / "screenshots"
 VIEWPORT = {"width": 1400, "height": 900}
-TIMEOUT_MS = 8_000
+TIMEOUT_MS = 10_000
+NAVIGATION_TIMEOUT_MS = 30_000  # a loaded machine (CI runs two suites' worth of work) serves pages slowly
 PASSWORD = "correct-horse-battery"
 
 
@@ -49,7 +50,9 @@ def browser():
         if os.environ.get("PLEXICA_REQUIRE_BACKENDS") == "1":
             pytest.fail(message + ", which PLEXICA_REQUIRE_BACKENDS=1 demands")
         pytest.skip(message)
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=TIMEOUT_MS)
 
     for old in SCREENSHOTS.glob("*.png"):  # the folder shows this run's pages only
         old.unlink()
@@ -83,6 +86,7 @@ def pytest_runtest_makereport(item, call):
         if page is not None:
             # A failed screenshot must not hide the test's own failure.
             with contextlib.suppress(Exception):
+                report.sections.append(("page at the failure", f"{page.url}\n{page.locator('body').inner_text()[:3000]}"))
                 SCREENSHOTS.mkdir(parents=True, exist_ok=True)
                 page.screenshot(path=str(SCREENSHOTS / f"{item.name}-FAILED.png"), full_page=True)
 
@@ -138,6 +142,7 @@ def journey(request, browser, live):
     """journey: a new browser context (1400x900) on the live server; screenshots named after the test."""
     context = browser.new_context(viewport=VIEWPORT, base_url=live.url)
     context.set_default_timeout(TIMEOUT_MS)
+    context.set_default_navigation_timeout(NAVIGATION_TIMEOUT_MS)
     page = context.new_page()
     errors = []
     page.on("pageerror", lambda error: errors.append(str(error)))
