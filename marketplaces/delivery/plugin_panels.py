@@ -1,5 +1,6 @@
 """What delivery adds to the plugin's page (plexica.plugins.admin_extensions), from MarketplacesConfig.ready():
-the releases tab, with pin / unpin buttons that call the release services as the admin user. A pinned release
+the releases tab, with a form to cut a release and pin / unpin buttons that call the release services as the
+admin user. A pinned release
 is what delivery serves instead of the rolling latest (marketplaces.delivery.releases)."""
 
 from django.contrib import admin, messages
@@ -33,12 +34,53 @@ def plugin_releases(request, plugin):
     serving = (format_html('Delivery serves the pinned release <strong>{}</strong> (since {}).', pinned,
                            when(pinned.pinned_at)) if pinned else
                "Delivery serves the rolling latest version of each config object (no release is pinned).")
-    return format_html('<p id="plugin-delivery-serves">{}</p>{}{}', serving,
+    return format_html('<p id="plugin-delivery-serves">{}</p>{}{}{}', serving,
                        table(["release", "", "items", "made by", "made", ""], rows,
-                             "No releases yet: they are made through the API (a snapshot of the latest versions).",
+                             "No releases yet: cut one below (a snapshot of the latest versions).",
                              "plugin-releases"),
                        more_link(len(shown), total, admin_url("marketplaces_pluginrelease_changelist",
-                                                              query={"plugin": plugin.pk}), "releases"))
+                                                              query={"plugin": plugin.pk}), "releases"),
+                       _create_form(plugin))
+
+
+def _create_form(plugin):
+    """Name, notes and "pin it" for a new release, posted with the page's form to the create view."""
+    return format_html(
+        '<div id="release-create" class="plexica-release-create"><h3>Cut a release</h3>'
+        '<p class="plexica-subtle">Snapshots the latest version of each of the plugin\'s config objects; the '
+        'snapshot never changes.</p>'
+        '<p><label for="release-name">Name</label> <input type="text" id="release-name" name="release_name" '
+        'maxlength="{}" placeholder="2026.12 or 1.4.0"></p>'
+        '<p><label for="release-notes">Notes</label> <input type="text" id="release-notes" name="release_notes" '
+        'size="60"></p>'
+        '<p><label><input type="checkbox" id="release-pin" name="release_pin" value="1"> Pin it: delivery '
+        'serves this release instead of the latest versions</label></p>{}</div>',
+        RELEASE_NAME_MAX, post_button(admin_url("plugins_plugin_release_create", plugin.pk), "Cut release",
+                                      tone="primary", css_id="release-create-button"))
+
+
+RELEASE_NAME_MAX = PluginRelease._meta.get_field("name").max_length
+
+
+def create_view(model_admin, request, plugin):
+    """POST release_name, release_notes, release_pin: a new release, as POST .../releases makes for the API."""
+    name = request.POST.get("release_name", "").strip()
+    notes = request.POST.get("release_notes", "").strip()
+    if len(name) > RELEASE_NAME_MAX:
+        model_admin.message_user(request, f"A release name has at most {RELEASE_NAME_MAX} characters.",
+                                 messages.ERROR)
+        return HttpResponseRedirect(plugin_page_url(plugin, "releases"))
+    try:
+        release = releases.create_release(admin_principal(request, plugin.organization), plugin.plugin_id,
+                                          name=name, notes=notes, pin=request.POST.get("release_pin") == "1")
+    except DomainError as error:
+        model_admin.message_user(request, error.message, messages.ERROR)
+    else:
+        pinned = ", pinned: delivery serves it" if release.pinned_at else ""
+        count = len(release.served_items)
+        model_admin.message_user(request, f"Made release {release} of {plugin} with {count} "
+                                          f"item{'s' if count != 1 else ''}{pinned}.", messages.SUCCESS)
+    return HttpResponseRedirect(plugin_page_url(plugin, "releases"))
 
 
 def pin_view(model_admin, request, plugin):
@@ -81,6 +123,7 @@ def register():
 
     plugin_admin.register_plugin_tab("releases", "Releases", order=50)
     plugin_admin.register_plugin_panel("releases", plugin_releases, order=100, tab="releases")
+    plugin_admin.register_plugin_view("release_create", create_view)
     plugin_admin.register_plugin_view("release_pin", pin_view)
     plugin_admin.register_plugin_view("release_unpin", unpin_view)
     plugin_admin.register_plugin_delete_check(delete_check, order=300)

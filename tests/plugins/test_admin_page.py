@@ -218,7 +218,8 @@ def test_uninstall_blocked_by_an_installed_dependent_shows_why_and_refuses_as_th
 def test_the_buttons_are_refused_to_another_organizations_staff_and_to_get(client, org, crm_plugin, foreign_staff):
     client.force_login(foreign_staff.user)
     for name, data in [("lifecycle", {"action": "install"}), ("archive", {}), ("restore", {}),
-                       ("release_pin", {"release": "rel_x"}), ("release_unpin", {})]:
+                       ("release_pin", {"release": "rel_x"}), ("release_unpin", {}),
+                       ("release_create", {"release_name": "x"})]:
         assert client.post(button_url(crm_plugin, name), data).status_code in (403, 404)
     crm_plugin.refresh_from_db()
     assert crm_plugin.lifecycle_state == State.REGISTERED and crm_plugin.catalog_status == "active"
@@ -256,6 +257,30 @@ def test_pin_and_unpin_a_release_from_the_page(client, org, org_admin, crm_plugi
     assert not PluginRelease.objects.filter(pinned_at__isnull=False).exists()
     response = client.post(button_url(crm_plugin, "release_pin"), {"release": "rel_nope"}, follow=True)
     assert messages_of(response) == ["Plugin plugin-crm has no release rel_nope."]
+
+
+def test_cut_a_release_from_the_page_snapshots_the_latest_versions_and_may_pin_it(client, org, org_admin,
+                                                                                  crm_plugin):
+    from marketplaces.catalog.services.bundles import create_config_object_in_plugins
+    from marketplaces.config_objects.services import VersionInput
+
+    obj, _ = create_config_object_in_plugins(Principal.system(org), "skill", "cloud", VersionInput(
+        raw_source_text="---\nname: follow-up\n---\nCall back.\n"), plugin_ids=["plugin-crm"])
+    client.force_login(org_admin.user)
+    html = panel(client.get(page_url(crm_plugin)).content.decode(), "releases")
+    assert 'id="release-create-button"' in html and 'name="release_name"' in html
+
+    response = client.post(button_url(crm_plugin, "release_create"),
+                           {"release_name": "2026.12", "release_notes": "December", "release_pin": "1"}, follow=True)
+    assert messages_of(response) == ["Made release 2026.12 of CRM (plugin-crm) with 1 item, pinned: delivery serves it."]
+    release = PluginRelease.objects.get(plugin=crm_plugin)
+    assert (release.name, release.notes, release.created_by) == ("2026.12", "December", org_admin.user)
+    assert release.pinned_at is not None
+    assert [item.config_object_id for item in release.items.all()] == [obj.pk]
+
+    response = client.post(button_url(crm_plugin, "release_create"), {"release_name": "x" * 101}, follow=True)
+    assert messages_of(response) == ["A release name has at most 100 characters."]
+    assert PluginRelease.objects.filter(plugin=crm_plugin).count() == 1
 
 
 def test_archive_and_restore_from_the_page_through_the_catalog(client, org_admin, crm_plugin):
