@@ -480,8 +480,8 @@ class SyncEventAdmin(OrganizationScopedAdmin):
               "attempts", "next_attempt_at", "lease_expires_at", "started_at", "finished_at", "summary",
               "error", "created_by_name", "created_at", "updated_at"]
     readonly_fields = fields
-    list_display = ["id", "target", "event_type", "trigger", "status_badge", "attempts", "short_head", "created_at",
-                    "finished_at", "organization"]
+    list_display = ["__str__", "target", "trigger", "status_badge", "attempts", "created_at", "finished_at",
+                    "organization"]
     list_filter = ["status", "event_type", "trigger", "organization"]
     list_select_related = ["organization", "target"]
     search_fields = ["id", "head_sha", "delivery_id", "target__repository_full_name"]
@@ -510,10 +510,6 @@ class SyncEventAdmin(OrganizationScopedAdmin):
     @admin.display(description="created by")
     def created_by_name(self, obj):
         return person(obj.created_by)
-
-    @admin.display(description="head", ordering="head_sha")
-    def short_head(self, obj):
-        return format_html("<code title=\"{}\">{}</code>", obj.head_sha, obj.head_sha[:10]) if obj.head_sha else "-"
 
     @admin.action(description="Retry selected failed or partial events", permissions=["retry"])
     def retry_selected(self, request, queryset):

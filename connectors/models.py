@@ -189,7 +189,8 @@ class SyncEvent(OrganizationScoped, Timestamped, CreatedBy):
         ]
 
     def __str__(self):
-        return f"{self.event_type} {self.head_sha[:10] or ''} ({self.status})"
+        what = self.get_event_type_display()
+        return f"{what} {self.head_sha[:10]}" if self.head_sha else what
 
 
 class SourceBinding(OrganizationScoped, Timestamped):
