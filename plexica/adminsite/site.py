@@ -3,6 +3,7 @@
 from django.apps import apps
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.admin.views.autocomplete import AutocompleteJsonView
 from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.contrib.auth.forms import AuthenticationForm as PlainAuthenticationForm
 from django.contrib.auth.views import redirect_to_login
@@ -10,8 +11,8 @@ from django.http import HttpResponseRedirect
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import Resolver404, path, resolve, reverse
-from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.decorators import method_decorator
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 from unfold.forms import AuthenticationForm as ThemedAuthenticationForm
@@ -19,7 +20,12 @@ from unfold.sites import UnfoldAdminSite
 
 from plexica.adminsite.dashboard import render_widgets
 from plexica.adminsite.members import member_panel, member_panels
-from plexica.adminsite.scope import current_organization, page_scope, switch_organization, switchable_organizations
+from plexica.adminsite.scope import (
+    current_organization,
+    page_scope,
+    switch_organization,
+    switchable_organizations,
+)
 from plexica.errors import DomainError
 from plexica.tenancy.models import Membership
 from plexica.tenancy.principal import Principal
@@ -33,6 +39,28 @@ class LoginForm(ThemedAuthenticationForm):
 
     def confirm_login_allowed(self, user):
         PlainAuthenticationForm.confirm_login_allowed(self, user)  # active users only; no staff check
+
+
+class OfferedAutocompleteView(AutocompleteJsonView):
+    """Django's autocomplete, except that the admin of the form may offer the choices itself through
+    `autocomplete_queryset(request, field_name)` (None: the target admin's own rows, as usual). It is how an org
+    admin picks people (users) for a membership without being allowed to browse the user admin."""
+
+    def process_request(self, request):
+        term, model_admin, source_field, to_field_name = super().process_request(request)
+        source_admin = self.admin_site._registry.get(source_field.model)
+        offer = getattr(source_admin, "autocomplete_queryset", None)
+        self.offered = offer(request, source_field.name) if offer else None
+        return term, model_admin, source_field, to_field_name
+
+    def has_perm(self, request, obj=None):
+        return self.offered is not None or super().has_perm(request, obj)
+
+    def get_queryset(self):
+        if self.offered is None:
+            return super().get_queryset()
+        queryset, duplicates = self.model_admin.get_search_results(self.request, self.offered, self.term)
+        return queryset.distinct() if duplicates else queryset
 
 
 def organization_badge(request):
@@ -58,6 +86,9 @@ class PlexicaAdminSite(UnfoldAdminSite):
             path("me/", self.member_home, name="member_home"),
             *super().get_urls(),
         ]
+
+    def autocomplete_view(self, request):
+        return OfferedAutocompleteView.as_view(admin_site=self)(request)
 
     def each_context(self, request):
         context = super().each_context(request)

@@ -379,18 +379,31 @@ class MembershipAdmin(OrganizationScopedAdmin):
     def get_changelist(self, request, **kwargs):
         return MembershipChangeList
 
+    autocomplete_fields = ["user"]
+
+    def people(self, request):
+        """Whom the user may make a member: anyone for a superuser, else people already in one of the
+        organizations they administer."""
+        User = get_user_model()
+        if self.sees_everything(request):
+            return User.objects.order_by(User.USERNAME_FIELD)
+        return (User.objects.filter(memberships__organization__in=self.admin_org_ids(request))
+                .distinct().order_by(User.USERNAME_FIELD))
+
+    def autocomplete_queryset(self, request, field_name):
+        """The person picker's choices (PlexicaAdminSite's autocomplete): org admins may not browse users."""
+        if field_name == "user" and self.has_add_permission(request):
+            return self.people(request)
+        return None
+
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name == "user" and not self.sees_everything(request):
-            User = get_user_model()
-            kwargs["queryset"] = (
-                User.objects.filter(memberships__organization__in=self.admin_org_ids(request))
-                .distinct()
-                .order_by(User.USERNAME_FIELD)
-            )
-            kwargs["help_text"] = (
-                "Only people who already belong to one of your organizations are listed; "
-                "ask a superuser to add someone new."
-            )
+        if db_field.name == "user":
+            kwargs["queryset"] = self.people(request)
+            if not self.sees_everything(request):
+                kwargs["help_text"] = (
+                    "Only people who already belong to one of your organizations are offered; "
+                    "ask a superuser to add someone new."
+                )
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def get_readonly_fields(self, request, obj=None):

@@ -240,16 +240,33 @@ def test_an_org_admin_can_rename_their_organization_but_not_reslug_suspend_creat
     assert client.get(url("tenancy_organization_delete", org.pk)).status_code == 403
 
 
-def test_the_membership_form_lists_only_people_already_in_the_admins_organizations(
-    admin_client_of, org_admin, member, foreign_member
-):
-    ensure_user("stranger")
-    response = admin_client_of(org_admin).get(url("tenancy_membership_add"))
+NO_TEAMS = {"team_memberships-TOTAL_FORMS": "0", "team_memberships-INITIAL_FORMS": "0",
+            "team_memberships-MIN_NUM_FORMS": "0", "team_memberships-MAX_NUM_FORMS": "1000"}
 
-    assert f'value="{member.user.pk}"' in response.text
-    assert f'value="{foreign_member.user.pk}"' not in response.text
-    assert "stranger" not in response.text
-    assert "Only people who already belong to one of your organizations are listed" in response.text
+
+def test_the_membership_form_offers_only_people_already_in_the_admins_organizations(
+    admin_client_of, org_admin, member, foreign_member, org
+):
+    stranger, _ = ensure_user("stranger")
+    client = admin_client_of(org_admin)
+    response = client.get(url("tenancy_membership_add"))
+    assert 'data-field-name="user"' in response.text  # an autocomplete, not a select of everyone
+    assert "Only people who already belong to one of your organizations are offered" in response.text
+
+    autocomplete = reverse("admin:autocomplete")
+    query = {"app_label": "tenancy", "model_name": "membership", "field_name": "user"}
+    found = client.get(autocomplete, {**query, "term": ""}).json()["results"]
+    offered = {result["id"] for result in found}
+    assert str(member.user.pk) in offered and str(org_admin.user.pk) in offered
+    assert str(foreign_member.user.pk) not in offered and str(stranger.pk) not in offered
+    assert [r["id"] for r in client.get(autocomplete, {**query, "term": "mia"}).json()["results"]] == [
+        str(member.user.pk)]
+    # The user admin itself stays closed to org admins, and a stranger posted by hand is refused.
+    assert client.get(autocomplete, {"app_label": "auth", "model_name": "user", "field_name": "groups",
+                                     "term": ""}).status_code == 403
+    response = client.post(url("tenancy_membership_add"), {"organization": org.pk, "user": stranger.pk,
+                                                           "role": "member", **NO_TEAMS})
+    assert response.status_code == 200 and "Select a valid choice" in response.text
 
 
 def test_an_org_admin_puts_a_member_in_a_team_from_the_membership_page(
