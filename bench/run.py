@@ -165,7 +165,8 @@ def app_environment(args):
         DJANGO_SETTINGS_MODULE="plexica.settings",
         DEBUG="0",
         SECRET_KEY=secrets.token_urlsafe(50),
-        PLEXICA_ENCRYPTION_KEYS=base64.urlsafe_b64encode(os.urandom(32)).decode(),
+        # Fixed for the benchmark database, so what an earlier run seeded (encrypted versions) stays readable.
+        PLEXICA_ENCRYPTION_KEYS=base64.urlsafe_b64encode(hashlib.sha256(b"plexica bench only").digest()).decode(),
         ALLOWED_HOSTS="127.0.0.1",
         RATELIMIT_ENABLED="0",
         GITHUB_WEBHOOK_SECRET=secrets.token_hex(20),
