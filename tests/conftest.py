@@ -88,6 +88,23 @@ def org_admin(org):
 
 
 @pytest.fixture
+def superuser(db):
+    """A superuser of no organization: the admin shows them every one, or the one they switch to."""
+    return ensure_user("root", password="correct-horse-battery", is_staff=True, is_superuser=True)[0]
+
+
+@pytest.fixture
+def client_of(client):
+    """client_of(membership_or_user) -> the test client logged in as that user (admin pages)."""
+
+    def login(who):
+        client.force_login(getattr(who, "user", who))
+        return client
+
+    return login
+
+
+@pytest.fixture
 def member_key(org, member):
     return IssuedKey(*issue_api_key(org, name="mia's key", membership=member))
 

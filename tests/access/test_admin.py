@@ -13,7 +13,7 @@ from marketplaces.config_objects.models import ConfigObject
 from plexica.access.models import AccessGrant
 from plexica.plugins.models import Plugin
 from plexica.tenancy.models import Membership, Team
-from plexica.tenancy.services import add_member, ensure_user
+from plexica.tenancy.services import add_member
 from tests.adminsite.querycount import assert_flat
 
 
@@ -22,19 +22,6 @@ def url(name, *args):
 
 
 CHOOSER = "access_accessgrant_resources"
-
-
-@pytest.fixture
-def client_of(client):
-    def login(who):
-        client.force_login(getattr(who, "user", who))
-        return client
-    return login
-
-
-@pytest.fixture
-def superuser(db):
-    return ensure_user("root", is_staff=True, is_superuser=True)[0]
 
 
 @pytest.fixture

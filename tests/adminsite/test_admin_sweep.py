@@ -11,7 +11,6 @@ from django.contrib.admin.utils import quote
 from django.urls import NoReverseMatch, reverse
 
 from plexica.tenancy.admin import organization_lookup
-from plexica.tenancy.services import ensure_user
 from tests.adminsite.bulk import bulk_rows
 
 # A generated public id (plexica.ids): a prefix, "_", 22 letters and digits.
@@ -77,11 +76,6 @@ def one_row(model, organization):
 @pytest.fixture
 def rows(org):
     return bulk_rows(org, 3)
-
-
-@pytest.fixture
-def superuser(db):
-    return ensure_user("root", password="correct-horse-battery", is_staff=True, is_superuser=True)[0]
 
 
 @pytest.fixture(params=["org_admin", "superuser"])

@@ -1,7 +1,6 @@
 """Global search (/admin/search/?q=): plugins, services, config objects, marketplaces and members by name,
 only from the organizations in view."""
 
-import pytest
 from django.urls import reverse
 
 from marketplaces.catalog.models import Marketplace
@@ -14,11 +13,6 @@ from registry.models import PluginService
 from tests.adminsite.querycount import assert_flat
 
 SEARCH = "/admin/search/"
-
-
-@pytest.fixture
-def superuser(db):
-    return ensure_user("root", is_staff=True, is_superuser=True)[0]
 
 
 def acme_and_globex_rows(org, other_org):

@@ -19,11 +19,6 @@ SWITCH = reverse("admin:switch_organization")
 
 
 @pytest.fixture
-def superuser(db):
-    return ensure_user("root", is_staff=True, is_superuser=True)[0]
-
-
-@pytest.fixture
 def both(org, other_org):
     """A few rows of every common kind in both organizations."""
     for organization, tag in ((org, "acme"), (other_org, "globex")):

@@ -22,22 +22,6 @@ def listed(response):
 
 
 @pytest.fixture
-def admin_client_of(client):
-    """admin_client_of(membership_or_user) -> the test client logged in as that user."""
-
-    def login(who):
-        client.force_login(getattr(who, "user", who))
-        return client
-
-    return login
-
-
-@pytest.fixture
-def superuser(db):
-    return ensure_user("root", is_staff=True, is_superuser=True)[0]
-
-
-@pytest.fixture
 def staff_member(org):
     user, _ = ensure_user("sam", is_staff=True)
     return add_member(org, user, Membership.Role.MEMBER)[0]
@@ -79,9 +63,9 @@ def api_key_form(**fields):
 
 
 def test_an_org_admin_sees_only_their_organizations_api_keys(
-    admin_client_of, org_admin, org_key, other_org_key
+    client_of, org_admin, org_key, other_org_key
 ):
-    response = admin_client_of(org_admin).get(url("tenancy_apikey_changelist"))
+    response = client_of(org_admin).get(url("tenancy_apikey_changelist"))
 
     assert response.status_code == 200
     assert listed(response) == {org_key.key.pk}
@@ -91,9 +75,9 @@ def test_an_org_admin_sees_only_their_organizations_api_keys(
 
 
 def test_an_org_admin_sees_only_their_organizations_plugins(
-    admin_client_of, org_admin, crm_plugin, foreign_plugin
+    client_of, org_admin, crm_plugin, foreign_plugin
 ):
-    response = admin_client_of(org_admin).get(url("plugins_plugin_changelist"))
+    response = client_of(org_admin).get(url("plugins_plugin_changelist"))
 
     assert listed(response) == {crm_plugin.pk}
     assert "plugin-crm" in response.text
@@ -101,25 +85,25 @@ def test_an_org_admin_sees_only_their_organizations_plugins(
 
 
 def test_an_org_admin_sees_only_their_organizations_memberships(
-    admin_client_of, org_admin, member, foreign_member
+    client_of, org_admin, member, foreign_member
 ):
-    response = admin_client_of(org_admin).get(url("tenancy_membership_changelist"))
+    response = client_of(org_admin).get(url("tenancy_membership_changelist"))
 
     assert listed(response) == {org_admin.pk, member.pk}
     assert "mia" in response.text
     assert "gus" not in response.text
 
 
-def test_an_org_admin_sees_only_their_own_organization(admin_client_of, org_admin, other_org):
-    response = admin_client_of(org_admin).get(url("tenancy_organization_changelist"))
+def test_an_org_admin_sees_only_their_own_organization(client_of, org_admin, other_org):
+    response = client_of(org_admin).get(url("tenancy_organization_changelist"))
 
     assert listed(response) == {org_admin.organization_id}
     assert "Acme Corp" in response.text
     assert "Globex" not in response.text
 
 
-def test_a_superuser_sees_the_rows_of_every_organization(admin_client_of, superuser, org_key, other_org_key):
-    client = admin_client_of(superuser)
+def test_a_superuser_sees_the_rows_of_every_organization(client_of, superuser, org_key, other_org_key):
+    client = client_of(superuser)
 
     assert listed(client.get(url("tenancy_apikey_changelist"))) == {org_key.key.pk, other_org_key.key.pk}
     assert listed(client.get(url("tenancy_organization_changelist"))) == {
@@ -130,26 +114,26 @@ def test_a_superuser_sees_the_rows_of_every_organization(admin_client_of, superu
 # Foreign rows cannot be opened, moved into, created in or linked to.
 
 
-def test_an_org_admin_cannot_open_a_foreign_api_key(admin_client_of, org_admin, other_org_key):
-    response = admin_client_of(org_admin).get(url("tenancy_apikey_change", other_org_key.key.pk), follow=True)
+def test_an_org_admin_cannot_open_a_foreign_api_key(client_of, org_admin, other_org_key):
+    response = client_of(org_admin).get(url("tenancy_apikey_change", other_org_key.key.pk), follow=True)
 
     assert response.redirect_chain == [(url("index"), 302)]
     assert "doesn’t exist" in response.text
     assert "globex automation" not in response.text
 
 
-def test_an_org_admin_cannot_open_a_foreign_plugin(admin_client_of, org_admin, foreign_plugin):
-    response = admin_client_of(org_admin).get(url("plugins_plugin_change", foreign_plugin.pk), follow=True)
+def test_an_org_admin_cannot_open_a_foreign_plugin(client_of, org_admin, foreign_plugin):
+    response = client_of(org_admin).get(url("plugins_plugin_change", foreign_plugin.pk), follow=True)
 
     assert response.redirect_chain == [(url("index"), 302)]
     assert "Globex ERP" not in response.text
 
 
 def test_an_org_admin_cannot_move_their_plugin_to_another_organization(
-    admin_client_of, org_admin, crm_plugin, other_org
+    client_of, org_admin, crm_plugin, other_org
 ):
     data = plugin_form(crm_plugin, organization=other_org.pk, name="CRM moved")
-    response = admin_client_of(org_admin).post(url("plugins_plugin_change", crm_plugin.pk), data)
+    response = client_of(org_admin).post(url("plugins_plugin_change", crm_plugin.pk), data)
 
     assert response.status_code == 302
     crm_plugin.refresh_from_db()
@@ -157,9 +141,9 @@ def test_an_org_admin_cannot_move_their_plugin_to_another_organization(
     assert crm_plugin.organization_id == org_admin.organization_id
 
 
-def test_an_org_admin_cannot_create_a_plugin_in_a_foreign_organization(admin_client_of, org_admin, other_org):
+def test_an_org_admin_cannot_create_a_plugin_in_a_foreign_organization(client_of, org_admin, other_org):
     data = plugin_form(organization=other_org.pk)
-    response = admin_client_of(org_admin).post(url("plugins_plugin_add"), data)
+    response = client_of(org_admin).post(url("plugins_plugin_add"), data)
 
     assert response.status_code == 200
     assert "Select a valid choice" in response.text
@@ -167,10 +151,10 @@ def test_an_org_admin_cannot_create_a_plugin_in_a_foreign_organization(admin_cli
 
 
 def test_an_org_admin_cannot_bind_their_api_key_to_a_foreign_plugin(
-    admin_client_of, org_admin, org, foreign_plugin
+    client_of, org_admin, org, foreign_plugin
 ):
     data = api_key_form(organization=org.pk, plugin=foreign_plugin.pk)
-    response = admin_client_of(org_admin).post(url("tenancy_apikey_add"), data)
+    response = client_of(org_admin).post(url("tenancy_apikey_add"), data)
 
     assert response.status_code == 200
     assert "Select a valid choice" in response.text
@@ -178,9 +162,9 @@ def test_an_org_admin_cannot_bind_their_api_key_to_a_foreign_plugin(
 
 
 def test_the_api_key_form_offers_only_plugins_of_the_admins_organizations(
-    admin_client_of, org_admin, crm_plugin, foreign_plugin
+    client_of, org_admin, crm_plugin, foreign_plugin
 ):
-    client = admin_client_of(org_admin)
+    client = client_of(org_admin)
     assert 'data-ajax--url="/admin/autocomplete/"' in client.get(url("tenancy_apikey_add")).text
     picks = client.get(reverse("admin:autocomplete"), {
         "app_label": "tenancy", "model_name": "apikey", "field_name": "plugin", "term": "plugin"}).json()
@@ -190,10 +174,10 @@ def test_the_api_key_form_offers_only_plugins_of_the_admins_organizations(
 
 
 def test_a_superuser_cannot_bind_a_key_to_a_plugin_of_another_organization(
-    admin_client_of, superuser, org, foreign_plugin
+    client_of, superuser, org, foreign_plugin
 ):
     data = api_key_form(organization=org.pk, plugin=foreign_plugin.pk)
-    response = admin_client_of(superuser).post(url("tenancy_apikey_add"), data)
+    response = client_of(superuser).post(url("tenancy_apikey_add"), data)
 
     assert "This plugin belongs to another organization." in response.text
     assert not ApiKey.objects.filter(name="ci").exists()
@@ -203,9 +187,9 @@ def test_a_superuser_cannot_bind_a_key_to_a_plugin_of_another_organization(
 
 
 def test_a_staff_member_without_an_admin_role_is_refused_every_changelist(
-    admin_client_of, staff_member, org_key, crm_plugin
+    client_of, staff_member, org_key, crm_plugin
 ):
-    client = admin_client_of(staff_member)
+    client = client_of(staff_member)
 
     for name in ["tenancy_apikey_changelist", "plugins_plugin_changelist", "tenancy_membership_changelist",
                  "tenancy_organization_changelist", "tenancy_team_changelist"]:
@@ -216,8 +200,8 @@ def test_a_staff_member_without_an_admin_role_is_refused_every_changelist(
     assert url("tenancy_apikey_changelist") not in index.text
 
 
-def test_an_org_admin_sees_the_tenancy_and_plugin_models_on_the_admin_index(admin_client_of, org_admin):
-    index = admin_client_of(org_admin).get(url("index"))
+def test_an_org_admin_sees_the_tenancy_and_plugin_models_on_the_admin_index(client_of, org_admin):
+    index = client_of(org_admin).get(url("index"))
 
     assert url("tenancy_apikey_changelist") in index.text
     assert url("plugins_plugin_changelist") in index.text
@@ -228,9 +212,9 @@ def test_an_org_admin_sees_the_tenancy_and_plugin_models_on_the_admin_index(admi
 
 
 def test_an_org_admin_can_rename_their_organization_but_not_reslug_suspend_create_or_delete_it(
-    admin_client_of, org_admin, org
+    client_of, org_admin, org
 ):
-    client = admin_client_of(org_admin)
+    client = client_of(org_admin)
     data = {"slug": "hijacked", "name": "Acme Corporation", "status": "suspended"}
 
     assert client.post(url("tenancy_organization_change", org.pk), data).status_code == 302
@@ -245,10 +229,10 @@ NO_TEAMS = {"team_memberships-TOTAL_FORMS": "0", "team_memberships-INITIAL_FORMS
 
 
 def test_the_membership_form_offers_only_people_already_in_the_admins_organizations(
-    admin_client_of, org_admin, member, foreign_member, org
+    client_of, org_admin, member, foreign_member, org
 ):
     stranger, _ = ensure_user("stranger")
-    client = admin_client_of(org_admin)
+    client = client_of(org_admin)
     response = client.get(url("tenancy_membership_add"))
     assert 'data-field-name="user"' in response.text  # an autocomplete, not a select of everyone
     assert "Only people who already belong to one of your organizations are offered" in response.text
@@ -270,11 +254,11 @@ def test_the_membership_form_offers_only_people_already_in_the_admins_organizati
 
 
 def test_an_org_admin_puts_a_member_in_a_team_from_the_membership_page(
-    admin_client_of, org_admin, member, org, other_org
+    client_of, org_admin, member, org, other_org
 ):
     team = Team.objects.create(organization=org, slug="sales", name="Sales")
     foreign_team = Team.objects.create(organization=other_org, slug="ops", name="Ops")
-    client = admin_client_of(org_admin)
+    client = client_of(org_admin)
     assert client.get(url("tenancy_membership_change", member.pk)).status_code == 200
     picks = client.get(reverse("admin:autocomplete"), {
         "app_label": "tenancy", "model_name": "teammembership", "field_name": "team", "term": ""}).json()
@@ -295,9 +279,9 @@ def test_an_org_admin_puts_a_member_in_a_team_from_the_membership_page(
 
 
 def test_creating_an_api_key_shows_its_token_once_and_stores_only_its_hash(
-    admin_client_of, org_admin, org, crm_plugin, api
+    client_of, org_admin, org, crm_plugin, api
 ):
-    client = admin_client_of(org_admin)
+    client = client_of(org_admin)
     data = api_key_form(organization=org.pk, name="ci", scopes=["api:read"])
 
     response = client.post(url("tenancy_apikey_add"), data)
@@ -318,9 +302,9 @@ def test_creating_an_api_key_shows_its_token_once_and_stores_only_its_hash(
 
 
 def test_an_api_key_page_never_shows_the_hash_and_only_name_scopes_and_expiry_change(
-    admin_client_of, org_admin, org_key, crm_plugin
+    client_of, org_admin, org_key, crm_plugin
 ):
-    client = admin_client_of(org_admin)
+    client = client_of(org_admin)
     change_url = url("tenancy_apikey_change", org_key.key.pk)
     page = client.get(change_url)
     assert org_key.key.prefix in page.text
@@ -335,10 +319,10 @@ def test_an_api_key_page_never_shows_the_hash_and_only_name_scopes_and_expiry_ch
 
 
 def test_revoking_keys_from_the_changelist_locks_them_out_and_spares_foreign_keys(
-    admin_client_of, org_admin, org_key, other_org_key, api
+    client_of, org_admin, org_key, other_org_key, api
 ):
     assert api(org_key.token).get("/api/v1/me").status_code == 200
-    client = admin_client_of(org_admin)
+    client = client_of(org_admin)
 
     response = client.post(
         url("tenancy_apikey_changelist"),

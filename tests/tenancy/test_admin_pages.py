@@ -25,19 +25,6 @@ def url(name, *args):
     return reverse(f"admin:{name}", args=[quote(arg) for arg in args])
 
 
-@pytest.fixture
-def client_of(client):
-    def login(who):
-        client.force_login(getattr(who, "user", who))
-        return client
-    return login
-
-
-@pytest.fixture
-def superuser(db):
-    return ensure_user("root", is_staff=True, is_superuser=True)[0]
-
-
 def headers(response):
     return [str(column["text"]).lower() for column in response.context["result_headers"]]
 
