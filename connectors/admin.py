@@ -37,6 +37,7 @@ from connectors.services.validation import (
 from marketplaces.admin_widgets import PreloadedAutocompleteInlineMixin
 from marketplaces.config_objects.admin import plugin_label
 from plexica.adminsite.badges import badge, status_badge
+from plexica.adminsite.display import short_person_name as person
 from plexica.errors import DomainError
 from plexica.tenancy.admin import (
     OrganizationScopedAdmin,
@@ -51,13 +52,6 @@ SYNC_HISTORY_ROWS = 50
 INLINE_ROWS_PER_PAGE = 25
 BINDING_ROWS = 20
 SYNC_TONES = {"completed": "green", "partial": "yellow", "ignored": "grey"}
-
-
-def person(user):
-    """A user as text: org admins may not open the User admin, so it is never a link."""
-    if user is None:
-        return "-"
-    return user.get_full_name() or user.get_username()
 
 
 def sync_badge(status, label=None):

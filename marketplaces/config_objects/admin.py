@@ -27,6 +27,7 @@ from marketplaces.config_objects.models import ConfigObject, ConfigObjectVersion
 from marketplaces.sharing import CONFIG_OBJECT
 from plexica.access.admin import AccessGrantsDisplayMixin, grants_panel
 from plexica.adminsite.badges import badge, status_badge
+from plexica.adminsite.display import short_person_name as person
 from plexica.errors import Conflict, DomainError
 from plexica.plugins.models import Plugin
 from plexica.tenancy.admin import (
@@ -40,13 +41,6 @@ from plexica.tenancy.models import Organization
 VERSIONS_PER_PAGE = 10
 BUNDLE_ROWS = 100
 STATUS_TONES = {"ingestion_error": "red", "inactive": "yellow", "deleted": "grey"}
-
-
-def person(user):
-    """A user as text (full name, else username): org admins may not open the User admin, so no link."""
-    if user is None:
-        return "-"
-    return user.get_full_name() or user.get_username()
 
 
 def plugin_label(plugin):

@@ -19,6 +19,8 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.timesince import timesince
 
+from plexica.adminsite.display import person_name as person  # noqa: F401  (widgets import it from here)
+
 logger = logging.getLogger("plexica.adminsite")
 
 
@@ -77,11 +79,3 @@ def lasting(since, now=None):
     """How long something has lasted since `since`: "less than a minute", "3 hours, 12 minutes"."""
     now = now or timezone.now()
     return "less than a minute" if now - since < timedelta(minutes=1) else timesince(since, now)
-
-
-def person(user):
-    """A person as widgets name them: "Mia Lee (mia)", or the username alone."""
-    if user is None:
-        return "-"
-    full_name = user.get_full_name().strip()
-    return f"{full_name} ({user.get_username()})" if full_name else user.get_username()

@@ -21,6 +21,7 @@ from unfold.admin import TabularInline as ThemedTabularInline
 from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
 
 from plexica.adminsite.badges import badge, status_badge
+from plexica.adminsite.display import person_name
 from plexica.adminsite.scope import admin_scope_ids
 from plexica.errors import DomainError
 from plexica.tenancy.models import ApiKey, Membership, Organization, Team, TeamMembership
@@ -32,14 +33,6 @@ def admin_url(name, *args, query=None):
     """The URL of admin view `name` ("app_model_change"...); pks are quoted as the admin's own links do."""
     url = reverse(f"{admin.site.name}:{name}", args=[quote(arg) for arg in args])
     return f"{url}?{urlencode(query)}" if query else url
-
-
-def person_name(user):
-    """A person as lists name them: "Mia Lee (mia)", or the username alone."""
-    if user is None:
-        return "-"
-    full_name = user.get_full_name().strip()
-    return f"{full_name} ({user.get_username()})" if full_name else user.get_username()
 
 
 def short_time(value, empty="never"):
