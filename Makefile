@@ -5,8 +5,9 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 DEMO_UPSTREAM_PORT ?= 3100
+ASGI_PORT ?= 8001
 
-.PHONY: install run test lint schema fuzz worker beat bench clean
+.PHONY: install run test lint schema fuzz worker beat asgi bench clean
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,6 +27,8 @@ $(BIN)/.installed-runtime: pyproject.toml
 # The embedded default: SQLite file in var/, local-memory cache, Celery tasks run in-process, and the
 # demo's crm.contacts service (the README's baseUrl) on 127.0.0.1:$(DEMO_UPSTREAM_PORT).
 run: export DEBUG ?= 1
+# The demo's webhook receivers run on this machine: open loopback to them (link-local stays refused).
+run: export WEBHOOK_ALLOWED_NETWORKS ?= 127.0.0.0/8,::1/128
 run: $(BIN)/.installed-runtime
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo --base-url http://$(HOST):$(PORT)
@@ -48,6 +51,11 @@ worker: install
 
 beat: install
 	$(BIN)/celery -A plexica beat --loglevel=INFO
+
+# Full mode's ASGI process, for the long-lived paths only (GET /api/v1/events/stream): a reverse proxy
+# routes them here and everything else to gunicorn (deploy/nginx.conf). `make run` needs none of it.
+asgi: $(BIN)/.installed-runtime
+	$(BIN)/uvicorn plexica.asgi:application --host $(HOST) --port $(ASGI_PORT) --lifespan off --no-access-log
 
 # schemathesis over the whole OpenAPI schema against a live server (fuzz/run; embedded default unless
 # DATABASE_URL / REDIS_URL are set); e.g. make fuzz FUZZ_EXAMPLES=50.

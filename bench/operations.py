@@ -62,6 +62,12 @@ OPERATIONS = [
     ),
     # The top of a graph of 200 installed plugins, 6 levels of dependencies below it, all satisfied: 200.
     Operation("resolve", "POST", f"{GATEWAY}/dependencies/{{graph_top}}/resolve"),
+    # plugin-crm emits a custom event (POST /api/v1/events): the event row, the organization's sequence row
+    # and the after-commit publish to the live stream's Redis stream, in one request.
+    Operation(
+        "emit", "POST", "/api/v1/events", key="crm_key",
+        body={"type": "plugin-crm.contact.created", "data": {"contactId": "bench-{client}", "source": "bench"}},
+    ),
     # GitHub delivers a push for a mapped repository branch: signed, each with a new delivery id, so every
     # one is verified, stored and routed. The head SHA is the same, so only the first queues a sync.
     Operation(

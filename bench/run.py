@@ -39,10 +39,15 @@ ROOT = BENCH_DIR.parent
 sys.path.insert(0, str(BENCH_DIR))
 sys.path.insert(1, str(ROOT))  # the sync phase runs the test suite's stub GitHub server
 
+import stream  # noqa: E402
 import sync  # noqa: E402
+import webhooks as webhook_phase  # noqa: E402  (bench/webhooks.py, not the app: this process never loads Django)
 from operations import DIFFERENCES, OPERATIONS, TARGETS  # noqa: E402
 
 SYNC = "sync"  # not a request loop: the delivery-to-completed-sync phase (bench/sync.py)
+STREAM = "stream"  # not a request loop: emit-to-received on concurrent stream clients (bench/stream.py)
+WEBHOOKS = "webhooks"  # not a request loop: emit-to-first-delivery-attempt and deliveries/s (bench/webhooks.py)
+PHASES = (SYNC, STREAM, WEBHOOKS)
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/plexica_bench"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/5"
@@ -83,13 +88,18 @@ def parse_args(argv=None):
     add("--database-url", default=env("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL))
     add("--redis-url", default=env("BENCH_REDIS_URL", DEFAULT_REDIS_URL))
     add("--output", default=env("BENCH_OUTPUT", "var/bench.json"), help="JSON results file")
+    add("--stream-clients", type=int, default=env("BENCH_STREAM_CLIENTS", "100"), help="stream phase clients")
+    add("--stream-events", type=int, default=env("BENCH_STREAM_EVENTS", "100"), help="stream phase events")
+    add("--stream-rate", type=float, default=env("BENCH_STREAM_RATE", "20"), help="stream phase events/s")
+    add("--webhook-events", type=int, default=env("BENCH_WEBHOOK_EVENTS", "200"), help="webhooks phase events")
+    add("--webhook-rate", type=float, default=env("BENCH_WEBHOOK_RATE", "20"), help="webhooks phase events/s")
     add("--ops", default=env("BENCH_OPS", ""),
         help="comma-separated operations, in the order given (default: all default ones)")
     args = parser.parse_args(argv)
-    known = [op.name for op in OPERATIONS] + [SYNC]
+    known = [op.name for op in OPERATIONS] + list(PHASES)
     args.ops = [name.strip() for name in args.ops.split(",") if name.strip()] or [
         op.name for op in OPERATIONS if op.default
-    ] + [SYNC]
+    ] + list(PHASES)
     unknown = sorted(set(args.ops) - set(known))
     if unknown:
         parser.error(f"unknown operation(s) {', '.join(unknown)}; known: {', '.join(known)}")
@@ -688,7 +698,7 @@ def run_sync_phase(args, supervisor, env, context, ports, stub, log):
 def run_operations(args, context, ports, cpu_groups):
     by_name = {op.name: op for op in OPERATIONS}
     requests = {name: build_requests(by_name[name], context, ports, args.concurrency)
-                for name in args.ops if name != SYNC}
+                for name in args.ops if name not in PHASES}
     for name, per_client in requests.items():  # fail fast, showing the answer, before measuring anything
         for request in {repr(request): request for request in per_client}.values():  # each distinct one once
             status, body = request_once(request)
@@ -702,10 +712,46 @@ def run_operations(args, context, ports, cpu_groups):
     return rows
 
 
-def build_report(args, machine, facts, rows, sync_rows=()):
+def run_stream_phase(args, supervisor, env, context, ports, log):
+    """uvicorn (plexica.asgi) beside gunicorn, started for the phase and stopped after it."""
+    port = free_port()
+    try:
+        asgi = stream.start_asgi(supervisor, env, log, port, ROOT)
+    except RuntimeError as exc:
+        raise BenchError(f"stream: {exc}") from None
+    try:
+        print(f"bench: stream ({args.stream_clients} clients on uvicorn, {args.stream_events} events emitted "
+              f"through gunicorn at {args.stream_rate:g}/s)", flush=True)
+        return stream.measure_stream(port, ports["plexica"], context, clients=args.stream_clients,
+                                     events=args.stream_events, rate=args.stream_rate)
+    except (RuntimeError, OSError, TimeoutError) as exc:
+        raise BenchError(f"stream: {exc}; see {log.name}") from None
+    finally:
+        Supervisor._signal(asgi, signal.SIGTERM)
+        asgi.wait(timeout=15)
+
+
+def run_webhooks_phase(args, supervisor, env, context, ports, log):
+    """A real Celery worker delivering to the verifying receiver, started for the phase and stopped after it."""
+    worker = start_worker(supervisor, env, log)
+    try:
+        print(f"bench: webhooks ({args.webhook_events} events at {args.webhook_rate:g}/s, then a burst, "
+              "through gunicorn -> a real worker -> the receiver)", flush=True)
+        return webhook_phase.measure_webhooks(ports["plexica"], context, events=args.webhook_events,
+                                              rate=args.webhook_rate)
+    except (RuntimeError, OSError) as exc:
+        raise BenchError(f"webhooks: {exc}; see {log.name}") from None
+    finally:
+        Supervisor._signal(worker, signal.SIGTERM)
+        worker.wait(timeout=15)
+
+
+def build_report(args, machine, facts, rows, sync_rows=(), stream_row=None, webhooks_row=None):
     diffs = differences(rows)
     return {
+        "webhooks": webhooks_row,
         "sync": list(sync_rows),
+        "stream": stream_row,
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "machine": machine,
         "config": {
@@ -734,7 +780,8 @@ def main(argv=None):
     stub = None
     with open(output.parent / "bench-upstream.log", "w") as upstream_log, \
             open(output.parent / "bench-gunicorn.log", "w") as gunicorn_log, \
-            open(output.parent / "bench-worker.log", "w") as worker_log:
+            open(output.parent / "bench-worker.log", "w") as worker_log, \
+            open(output.parent / "bench-asgi.log", "w") as asgi_log:
         try:
             logs = {"upstream": upstream_log, "gunicorn": gunicorn_log}
             env = app_environment(args)
@@ -742,10 +789,18 @@ def main(argv=None):
                 keys = sync.app_keys()
                 stub = sync.start_github(keys)
                 env.update(sync.github_environment(stub, keys))
+            if WEBHOOKS in args.ops:
+                env.update(webhook_phase.environment())
             context, ports = prepare(args, supervisor, env, logs)
             sync_rows = []
             if SYNC in args.ops:  # first, so the worker is stopped before the request loops are measured
                 sync_rows = run_sync_phase(args, supervisor, env, context, ports, stub, worker_log)
+            stream_row = None
+            if STREAM in args.ops:  # uvicorn is stopped before the request loops are measured
+                stream_row = run_stream_phase(args, supervisor, env, context, ports, asgi_log)
+            webhooks_row = None
+            if WEBHOOKS in args.ops:  # its worker is stopped before the request loops are measured
+                webhooks_row = run_webhooks_phase(args, supervisor, env, context, ports, worker_log)
             cpu_groups = {supervisor.pid("gunicorn"): "gunicorn", supervisor.pid("upstream"): "upstream",
                           os.getpgrp(): "clients"}
             rows = run_operations(args, context, ports, cpu_groups)
@@ -759,10 +814,14 @@ def main(argv=None):
             supervisor.stop_all()
             if stub is not None:
                 stub.stop()
-    report = build_report(args, machine, context["facts"], rows, sync_rows)
+    report = build_report(args, machine, context["facts"], rows, sync_rows, stream_row, webhooks_row)
     output.write_text(json.dumps(report, indent=2) + "\n")
     print()
     print(render_table(report))
+    if stream_row is not None:
+        print(stream.render(stream_row))
+    if webhooks_row is not None:
+        print(webhook_phase.render(webhooks_row))
     print(f"\nwritten to {output.relative_to(ROOT) if output.is_relative_to(ROOT) else output}")
     return 0
 

@@ -6,10 +6,11 @@ class ConnectorsConfig(AppConfig):
     verbose_name = "Connectors"
 
     def ready(self):
-        from connectors import sharing
+        from connectors import events, sharing
         from connectors.github import webhook  # noqa: F401  registers the GitHub provider with webhooks
 
         sharing.register()
+        events.register()
         from connectors import dashboard
 
         dashboard.register()

@@ -231,3 +231,4 @@ class SourceTombstone(OrganizationScoped):
 
     def __str__(self):
         return f"{self.path} removed at {self.revision[:10]}"
+

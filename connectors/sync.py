@@ -4,7 +4,9 @@ The branch head is the truth, whatever SHA the event names: each run reads the h
 the mappings match (the first matching mapping by position wins) and reconciles them with the target's open
 source bindings. Blob SHAs are compared before any content is fetched, so an unchanged file costs nothing and
 a re-run at the same SHA changes nothing. Every file is saved in its own transaction; a run that dies half
-way leaves bindings that say exactly what was done, and the next run finishes the rest.
+way leaves bindings that say exactly what was done, and the next run finishes the rest. The outcome is
+written with its event (connector.sync_completed, or connector.sync_failed once retries are over) in one
+transaction.
 """
 
 import logging
@@ -20,7 +22,7 @@ from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from connectors import queueing
+from connectors import events, queueing
 from connectors.github import client
 from connectors.github.client import GitHubError, GitHubTransientError
 from connectors.matching import select_files
@@ -329,8 +331,15 @@ def _retry_or_fail(event, exc, now, rand):
         message = f"Gave up after {event.attempts} attempts: {exc}"
     else:
         message = str(exc)
-    if _finish(event, now, status=SyncEvent.Status.FAILED, next_attempt_at=None, error=message):
-        _record_instance(event, SyncEvent.Status.FAILED, now)
+    _fail(event, now, message, next_attempt_at=None)
+
+
+def _fail(event, now, message, **changes):
+    """Record that the sync gave up, with its connector.sync_failed (unless another worker reclaimed it)."""
+    with transaction.atomic():
+        if _finish(event, now, status=SyncEvent.Status.FAILED, error=message, **changes):
+            _record_instance(event, SyncEvent.Status.FAILED, now)
+            events.sync_failed(event, message)
 
 
 def run_sync_event(event_id, clock=timezone.now, rand=random.random):
@@ -346,9 +355,7 @@ def run_sync_event(event_id, clock=timezone.now, rand=random.random):
     try:
         if event.attempts > settings.GITHUB_SYNC_MAX_ATTEMPTS:
             # Only a reclaim gets here (retries stop at the maximum): its workers keep dying on it.
-            _finish(event, clock(), status=SyncEvent.Status.FAILED, error=(
-                f"Gave up after {event.attempts - 1} attempts: its worker stopped without finishing."))
-            _record_instance(event, SyncEvent.Status.FAILED, clock())
+            _fail(event, clock(), f"Gave up after {event.attempts - 1} attempts: its worker stopped without finishing.")
             return SyncEvent.objects.get(pk=event.pk)
         _sync(event, clock, rand)
     finally:
@@ -383,10 +390,12 @@ def _sync(event, clock, rand):
     changes = {"status": status, "summary": summary.as_json(), "error": "", "next_attempt_at": None}
     if not event.head_sha:
         changes["head_sha"] = head  # resyncs name the SHA they synced; pushes keep their dedupe key
-    if _finish(event, now, **changes):
-        ConnectorTarget.objects.filter(pk=target.pk).update(last_synced_sha=head, last_synced_at=now,
-                                                            updated_at=now)
-        _record_instance(event, status, now, revision=head)
+    with transaction.atomic():
+        if _finish(event, now, **changes):
+            ConnectorTarget.objects.filter(pk=target.pk).update(last_synced_sha=head, last_synced_at=now,
+                                                                updated_at=now)
+            _record_instance(event, status, now, revision=head)
+            events.sync_completed(event, status, summary)
 
 
 def _start_next(target_id):

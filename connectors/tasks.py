@@ -30,3 +30,4 @@ def run_due_sync_events(limit=100):
 def reconcile_targets(limit=200):
     """Queue a resync for each active target whose branch head moved past its last completed sync."""
     return sync.reconcile_targets(limit=limit)
+

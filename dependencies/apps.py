@@ -7,5 +7,7 @@ class DependenciesConfig(AppConfig):
 
     def ready(self):
         from dependencies import admin as dependencies_admin
+        from dependencies import events
 
         dependencies_admin.contribute_to_plugin_admin()
+        events.register()

@@ -6,9 +6,10 @@ class MarketplacesConfig(AppConfig):
     verbose_name = "Config objects and marketplaces"
 
     def ready(self):
-        from marketplaces import sharing
+        from marketplaces import events, sharing
 
         sharing.register()
+        events.register()
         from marketplaces.delivery import member_panels
 
         member_panels.register()

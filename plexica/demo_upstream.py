@@ -5,6 +5,8 @@ http://127.0.0.1:3100, so its gateway `/call` example answers without writing a 
 
     GET /contacts?limit=&offset=   a JSON list of contacts
     GET /contacts/<id>             one contact, or 404
+    POST /webhooks                 a webhook receiver for the README's outbound webhook example: 204
+    GET /webhooks                  the last 50 deliveries it received (webhook-id, type, signature headers)
 
 Every answer echoes the gateway headers it received as `X-Received-Caller-Plugin-ID`,
 `X-Received-Tenant-Slug` and `X-Received-Request-ID`, so a caller sees what the target was told.
@@ -24,6 +26,10 @@ CONTACTS = [
     {"id": "cnt_004", "name": "Grace Hopper", "email": "grace@example.com", "company": "Initech"},
 ]
 ECHOED_HEADERS = ["X-Caller-Plugin-ID", "X-Tenant-Slug", "X-Request-ID"]
+WEBHOOK_HEADERS = ["webhook-id", "webhook-timestamp", "webhook-signature", "X-Plexica-Signature-256"]
+KEPT_DELIVERIES = 50
+_deliveries = []
+_deliveries_lock = threading.Lock()
 
 
 def _count(query, name, default):
@@ -38,7 +44,10 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self):
         url = urlsplit(self.path)
         parts = [part for part in url.path.split("/") if part]
-        if parts == ["contacts"]:
+        if parts == ["webhooks"]:
+            with _deliveries_lock:
+                self._answer(200, list(reversed(_deliveries)))
+        elif parts == ["contacts"]:
             query = parse_qs(url.query)
             offset, limit = _count(query, "offset", 0), _count(query, "limit", len(CONTACTS))
             self._answer(200, CONTACTS[offset:offset + limit])
@@ -49,12 +58,32 @@ class _Handler(BaseHTTPRequestHandler):
             else:
                 self._answer(200, contact)
         else:
-            self._answer(404, {"error": "Not Found", "message": "The demo serves GET /contacts and /contacts/<id>."})
+            self._answer(404, {"error": "Not Found",
+                               "message": "The demo serves GET /contacts, /contacts/<id> and /webhooks."})
 
     def _not_allowed(self):
-        self._answer(405, {"error": "Method Not Allowed", "message": "The demo contacts are read-only."})
+        self._answer(405, {"error": "Method Not Allowed",
+                           "message": "The demo contacts are read-only; webhooks are POSTed to /webhooks."})
 
-    do_POST = do_PUT = do_PATCH = do_DELETE = _not_allowed
+    def do_POST(self):
+        if [part for part in urlsplit(self.path).path.split("/") if part] != ["webhooks"]:
+            return self._not_allowed()
+        length = _count({"n": [self.headers.get("Content-Length", "0")]}, "n", 0)
+        body = self.rfile.read(min(length, 1024 * 1024))
+        try:
+            payload = json.loads(body)
+        except ValueError:
+            payload = None
+        delivery = {name: self.headers.get(name) for name in WEBHOOK_HEADERS}
+        delivery["body"] = payload if payload is not None else body.decode("utf-8", "replace")
+        with _deliveries_lock:
+            _deliveries.append(delivery)
+            del _deliveries[:-KEPT_DELIVERIES]
+        self.send_response(204)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    do_PUT = do_PATCH = do_DELETE = _not_allowed
 
     def _answer(self, status, payload):
         body = json.dumps(payload).encode()

@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "plexica.tenancy",
+    "plexica.events",
     "plexica.plugins",
     "plexica.access",
     "plexica.api",
@@ -121,6 +122,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
 else:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# The ASGI process (plexica/asgi.py sets PLEXICA_ASGI=1) serves only long-lived paths from one event loop
+# whose worker threads come and go: a bounded psycopg pool instead of a connection per thread.
+ASGI_PROCESS = env_bool("PLEXICA_ASGI", False)
+if ASGI_PROCESS and DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = False
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1, "max_size": env_int("ASGI_DB_POOL_SIZE", 8, minimum=1), "timeout": 10,
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Redis: cache, rate-limit store and Celery broker when REDIS_URL is set; local memory otherwise.
@@ -192,6 +202,11 @@ PLEXICA_ADMIN_SIDEBAR = [
         ("Organizations", "corporate_fare", "tenancy.organization"),
         ("Users", "person", "auth.user"),
         ("Groups", "shield_person", "auth.group"),
+    ]),
+    ("Events", [
+        ("Event log", "bolt", "events.event"),
+        ("Webhook endpoints", "send", "webhooks.webhookendpoint"),
+        ("Webhook messages", "outbox", "webhooks.webhookmessage"),
     ]),
     ("Ops", [
         ("Service status history", "monitor_heart", "registry.servicestatustransition"),
@@ -272,6 +287,7 @@ SPECTACULAR_SETTINGS = {
         "OrganizationStatusEnum": "plexica.tenancy.models.Organization.Status",
         "MembershipRoleEnum": "plexica.tenancy.models.Membership.Role",
         "AccessRoleEnum": "plexica.access.models.AccessRole",
+        "WebhookMessageStatusEnum": "webhooks.outbound.models.WebhookMessage.Status",
     },
 }
 
@@ -296,6 +312,35 @@ for _network in GATEWAY_ALLOWED_NETWORKS:
         ipaddress.ip_network(_network, strict=False)
     except ValueError:
         raise ImproperlyConfigured(f"GATEWAY_ALLOWED_NETWORKS has an invalid network: {_network!r}") from None
+
+# Outbound webhooks reach public addresses; these networks (CIDRs) open private ones too. Link-local and
+# metadata addresses stay refused whatever this says (plexica/network.py).
+WEBHOOK_ALLOWED_NETWORKS = env_list("WEBHOOK_ALLOWED_NETWORKS", [])
+for _network in WEBHOOK_ALLOWED_NETWORKS:
+    try:
+        ipaddress.ip_network(_network, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(f"WEBHOOK_ALLOWED_NETWORKS has an invalid network: {_network!r}") from None
+WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 15, minimum=1)
+# An endpoint whose every attempt failed for this long is disabled (Standard Webhooks: 5 days).
+WEBHOOK_DISABLE_AFTER_SECONDS = env_int("WEBHOOK_DISABLE_AFTER_SECONDS", 5 * 24 * 3600, minimum=60)
+# Seconds before each retry of a failed delivery (Standard Webhooks: the first attempt is immediate, then
+# 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 14 h, 20 h, 24 h); the message fails after the last. Jittered ±20%.
+WEBHOOK_RETRY_SCHEDULE = env_list("WEBHOOK_RETRY_SCHEDULE",
+                                  ["5", "300", "1800", "7200", "18000", "36000", "50400", "72000", "86400"])
+try:
+    WEBHOOK_RETRY_SCHEDULE = [float(_delay) for _delay in WEBHOOK_RETRY_SCHEDULE]
+except ValueError:
+    raise ImproperlyConfigured("WEBHOOK_RETRY_SCHEDULE is a comma-separated list of seconds") from None
+if any(_delay < 0 for _delay in WEBHOOK_RETRY_SCHEDULE):
+    raise ImproperlyConfigured("WEBHOOK_RETRY_SCHEDULE's delays are not negative")
+
+# The event log: how long events are kept, the most data a custom event carries, and how many recent
+# events the Redis stream of each organization keeps (older ones are read from the log).
+EVENTS_RETENTION_DAYS = env_int("EVENTS_RETENTION_DAYS", 30, minimum=1)
+EVENTS_MAX_DATA_BYTES = env_int("EVENTS_MAX_DATA_BYTES", 64 * 1024, minimum=1024)
+EVENTS_STREAM_MAXLEN = env_int("EVENTS_STREAM_MAXLEN", 10_000, minimum=100)
+EVENTS_STREAM_HEARTBEAT_SECONDS = env_int("EVENTS_STREAM_HEARTBEAT_SECONDS", 15, minimum=1)
 
 # Service registry: health derives from heartbeat age (seconds).
 REGISTRY_DEGRADED_AFTER = env_int("REGISTRY_DEGRADED_AFTER", 90, minimum=1)
@@ -359,6 +404,21 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 300.0,
         "options": {"expires": 240},
     },
+    "events-dispatch-pending": {
+        "task": "events.dispatch_pending",
+        "schedule": 10.0,
+        "options": {"expires": 9},
+    },
+    "events-purge-expired": {
+        "task": "events.purge_expired",
+        "schedule": 3600.0,
+        "options": {"expires": 3000},
+    },
+    "webhooks-deliver-due": {
+        "task": "webhooks.deliver_due",
+        "schedule": 2.0,
+        "options": {"expires": 2},
+    },
     "gateway-flush-call-stats": {
         "task": "gateway.flush_call_stats",
         "schedule": 60.0,
@@ -377,5 +437,7 @@ LOGGING = {
     "loggers": {
         "django": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO"), "propagate": False},
         "django.db.backends": {"level": "INFO"},
+        # One line per finished task: the 2-second webhook and 10-second event jobs would drown the log.
+        "celery.app.trace": {"level": env_str("LOG_LEVEL_TASKS", "WARNING")},
     },
 }

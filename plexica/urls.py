@@ -15,6 +15,7 @@ urlpatterns = [
     # One include per app; each app's api/urls.py names its own "v1/..." and "plugin-gateway/..." routes.
     path("api/", include("plexica.tenancy.api.urls")),
     path("api/", include("plexica.plugins.api.urls")),
+    path("api/", include("plexica.events.api.urls")),
     path("api/", include("registry.api.urls")),
     path("api/", include("gateway.api.urls")),
     path("api/", include("shareddata.api.urls")),

@@ -6,9 +6,10 @@ class RegistryConfig(AppConfig):
     verbose_name = "Service registry"
 
     def ready(self):
-        from registry import dashboard
+        from registry import dashboard, events
 
         dashboard.register()
+        events.register()
         from registry import admin as registry_admin
 
         registry_admin.contribute_to_plugin_admin()

@@ -18,7 +18,11 @@ from django.db.models import Q
 from django.utils import timezone
 
 from plexica.errors import Conflict, NotFound
+from plexica.events.log import emit
+from plexica.plugins import events as plugin_events
 from plexica.plugins.models import Plugin
+from plexica.tenancy.models import Organization
+from registry import events
 from registry.models import PluginService, ServiceEndpoint, ServiceStatus, ServiceStatusTransition
 
 
@@ -70,28 +74,54 @@ class Registration:
 
 def register_service(principal, registration, now=None):
     """Create or update (org, serviceName) for `registration.plugin_id`, which a plugin key may only name as
-    itself; the service keeps its id. Returns (service, created)."""
+    itself; the service keeps its id. Returns (service, created).
+
+    Emits service.registered when the service is new or its version, base URL, endpoints or metadata
+    changed (a registration that repeats the stored one emits nothing), plugin.registered for a new plugin,
+    and service.status_changed when it revives a service that was not HEALTHY.
+    """
     principal.check_acts_for(registration.plugin_id)
     organization = principal.organization
     now = now or timezone.now()
     with transaction.atomic():
-        plugin, _ = Plugin.objects.get_or_create(
+        plugin, plugin_created = Plugin.objects.get_or_create(
             organization=organization,
             plugin_id=registration.plugin_id,
             defaults={"name": registration.plugin_id.removeprefix("plugin-"), "version": registration.version},
         )
-        service, created = _upsert_service(organization, plugin, registration, now)
+        if plugin_created:
+            plugin_events.plugin_registered(principal, plugin, via="registry")
+        service, created, changed = _upsert_service(principal, plugin, registration, now)
         if registration.endpoints is not None:
+            if not created and not changed:
+                changed = _endpoint_facts(service.endpoints.order_by("position").values()) != _endpoint_facts(
+                    registration.endpoints)
             service.endpoints.all().delete()
             ServiceEndpoint.objects.bulk_create(
                 ServiceEndpoint(service=service, position=position, **endpoint)
                 for position, endpoint in enumerate(registration.endpoints)
             )
+        if created or changed:
+            emit(principal, "service.registered", subject=(events.SUBJECT, service.pk), data={
+                "serviceId": service.pk, "serviceName": service.service_name, "pluginId": plugin.plugin_id,
+                "version": service.version, "baseUrl": service.base_url, "created": created,
+            })
         transaction.on_commit(lambda: invalidate_discovery(organization.pk, service.service_name))
     return service, created
 
 
-def _upsert_service(organization, plugin, registration, now):
+_ENDPOINT_DEFAULTS = {"description": "", "permissions": [], "metadata": {}}
+
+
+def _endpoint_facts(endpoints):
+    """What registering compares of an endpoint list: each endpoint's fields, in order."""
+    return [(e["method"], e["path"], *(e.get(name, default) for name, default in _ENDPOINT_DEFAULTS.items()))
+            for e in endpoints]
+
+
+def _upsert_service(principal, plugin, registration, now):
+    """(service, created, changed): `changed` when an existing service's version, base URL or metadata differ."""
+    organization = principal.organization
     fields = {"version": registration.version, "last_seen_at": now}
     if registration.base_url is not None:
         fields["base_url"] = registration.base_url
@@ -111,13 +141,16 @@ def _upsert_service(organization, plugin, registration, now):
                     serviceName=registration.service_name,
                 )
             previous = service.status
+            changed = any(getattr(service, name) != value for name, value in fields.items() if name != "last_seen_at")
             for name, value in fields.items():
                 setattr(service, name, value)
             service.status = ServiceStatus.HEALTHY  # registering is a sign of life
             service.save()
             if previous != ServiceStatus.HEALTHY:
                 _record_transition(organization.pk, service.pk, previous, ServiceStatus.HEALTHY, "register", now)
-            return service, False
+                events.status_changed(principal, service.pk, service.service_name, plugin.plugin_id, previous,
+                                      ServiceStatus.HEALTHY, "register", organization=organization)
+            return service, False, changed
         try:
             with transaction.atomic():  # a concurrent first registration may win the race
                 return PluginService.objects.create(
@@ -126,21 +159,26 @@ def _upsert_service(organization, plugin, registration, now):
                     service_name=registration.service_name,
                     registered_at=now,
                     **{"base_url": "", "metadata": {}, **fields},
-                ), True
+                ), True, True
         except IntegrityError:
             continue
     raise Conflict(f"Service {registration.service_name} is being registered concurrently; try again.")
 
 
 def deregister_service(principal, plugin_id, service_name):
-    """Remove the service of `plugin_id` (a plugin key: only its own); NotFound when there was nothing to remove."""
+    """Remove the service of `plugin_id` (a plugin key: only its own), emitting service.deregistered; NotFound
+    when there was nothing to remove."""
     principal.check_acts_for(plugin_id)
     organization = principal.organization
-    deleted, _ = PluginService.objects.filter(
-        organization=organization, plugin__plugin_id=plugin_id, service_name=service_name
-    ).delete()
-    if not deleted:
-        raise service_not_found(service_name)
+    with transaction.atomic():
+        found = (PluginService.objects.select_for_update()
+                 .filter(organization=organization, plugin__plugin_id=plugin_id, service_name=service_name)
+                 .values_list("pk", "version").first())
+        if found is None:
+            raise service_not_found(service_name)
+        PluginService.objects.filter(pk=found[0]).delete()
+        events.deregistered(principal, found[0], service_name, plugin_id, found[1], "deregister",
+                            organization=organization)
     transaction.on_commit(lambda: invalidate_discovery(organization.pk, service_name))
 
 
@@ -246,7 +284,8 @@ def record_heartbeat(principal, service_id, now=None):
     UNAVAILABLE service becomes HEALTHY.
 
     The status changes with a compare-and-set update, so a concurrent sweep or heartbeat never makes
-    a recovery go unrecorded or recorded twice. A healthy service costs one read and one update.
+    a recovery go unrecorded or recorded twice; a recovery emits service.status_changed with it. A healthy
+    service costs one read and one update, and emits nothing.
     """
     now = now or timezone.now()
     service = (
@@ -272,6 +311,9 @@ def record_heartbeat(principal, service_id, now=None):
                         principal.organization.pk, service_id, previous, ServiceStatus.HEALTHY,
                         "heartbeat", now,
                     )
+                    events.status_changed(principal, service_id, service["service_name"],
+                                          service["plugin__plugin_id"], previous, ServiceStatus.HEALTHY,
+                                          "heartbeat", organization=principal.organization)
             if won:
                 break
         # The status changed under us (a sweep ran, or the service was deregistered): read it again.
@@ -291,7 +333,8 @@ def _record_transition(organization_id, service_id, from_status, to_status, caus
 def sweep_service_health(now=None, batch_size=500):
     """Persist derived status changes with compare-and-set updates; returns {to_status: count}.
 
-    A periodic job over every organization, so it acts for none of them and takes no principal.
+    A periodic job over every organization, so it acts for none of them and takes no principal: its
+    events (service.status_changed, and service.deregistered for stale services) name the system.
 
     Two sweeps running at once never record the same transition twice: each row changes only if
     its status is still the one this sweep read.
@@ -302,25 +345,43 @@ def sweep_service_health(now=None, batch_size=500):
         candidates = list(
             PluginService.objects.filter(status_q(target, now))
             .exclude(status=target)
-            .values_list("pk", "status", "organization_id", "service_name")[:batch_size]
+            .values_list("pk", "status", "organization_id", "service_name", "plugin__plugin_id")[:batch_size]
         )
-        for pk, current, organization_id, service_name in candidates:
+        organizations = Organization.objects.in_bulk({row[2] for row in candidates}) if candidates else {}
+        for pk, current, organization_id, service_name, plugin_id in candidates:
             with transaction.atomic():
                 won = PluginService.objects.filter(pk=pk, status=current).filter(status_q(target, now)).update(
                     status=target
                 )
                 if won:
                     _record_transition(organization_id, pk, current, target, "sweep", now)
+                    events.status_changed(None, pk, service_name, plugin_id, current, target, "sweep",
+                                          organization=organizations[organization_id])
             if won:
                 invalidate_discovery(organization_id, service_name)
                 changed[target] = changed.get(target, 0) + 1
     if settings.REGISTRY_DEREGISTER_AFTER:
-        cutoff = now - timedelta(seconds=settings.REGISTRY_DEREGISTER_AFTER)
-        stale = list(PluginService.objects.filter(last_seen_at__lt=cutoff).values_list("organization_id", "service_name"))
-        if stale:
-            changed["deregistered"] = PluginService.objects.filter(last_seen_at__lt=cutoff).delete()[1].get(
-                PluginService._meta.label, 0
-            )
-            for organization_id, service_name in stale:
-                invalidate_discovery(organization_id, service_name)
+        removed = _deregister_stale(now - timedelta(seconds=settings.REGISTRY_DEREGISTER_AFTER))
+        if removed:
+            changed["deregistered"] = removed
     return changed
+
+
+def _deregister_stale(cutoff):
+    """Delete the services silent since before `cutoff`, each with its service.deregistered; how many."""
+    stale = list(PluginService.objects.filter(last_seen_at__lt=cutoff).values_list(
+        "pk", "organization_id", "service_name", "plugin__plugin_id", "version"))
+    organizations = Organization.objects.in_bulk({row[1] for row in stale}) if stale else {}
+    removed = 0
+    for pk, organization_id, service_name, plugin_id, version in stale:
+        with transaction.atomic():
+            # Still stale: a heartbeat since the read keeps the service.
+            deleted = PluginService.objects.filter(pk=pk, last_seen_at__lt=cutoff).delete()[1].get(
+                PluginService._meta.label, 0)
+            if deleted:
+                events.deregistered(None, pk, service_name, plugin_id, version, "sweep",
+                                    organization=organizations[organization_id])
+        if deleted:
+            removed += 1
+            invalidate_discovery(organization_id, service_name)
+    return removed

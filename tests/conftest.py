@@ -129,3 +129,13 @@ def api():
         return client
 
     return make
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, tmp_path_factory):
+    """On SQLite the suite's database is a file, not Django's shared in-memory one: the live server's
+    threads then open connections of their own (WAL, a busy timeout) as `make run`'s do, instead of sharing
+    the test's one connection, whose statements and transactions they would otherwise interleave with."""
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] == "django.db.backends.sqlite3":
+        database.setdefault("TEST", {})["NAME"] = str(tmp_path_factory.mktemp("db") / "test.sqlite3")

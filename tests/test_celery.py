@@ -43,11 +43,12 @@ def test_embedded_beat_runs_due_periodic_tasks_in_process(org, settings):
     due_at = {}
     assert beat.run_due(due_at, now=1000.0) == ["registry-sweep-service-health", "shareddata-purge-expired",
                                                 "connectors-run-due-sync-events", "connectors-reconcile-targets",
-                                                "gateway-flush-call-stats"]
+                                                "events-dispatch-pending", "events-purge-expired",
+                                                "webhooks-deliver-due", "gateway-flush-call-stats"]
     assert PluginService.objects.get(pk=service.pk).status == ServiceStatus.DEGRADED
-    # Not due again until its interval has passed.
-    assert beat.run_due(due_at, now=1010.0) == []
-    assert beat.run_due(due_at, now=1015.0) == ["registry-sweep-service-health"]
+    # Not due again until its interval has passed (15 s for the sweep; the 2 s and 10 s jobs come sooner).
+    assert beat.run_due(due_at, now=1010.0) == ["events-dispatch-pending", "webhooks-deliver-due"]
+    assert beat.run_due(due_at, now=1015.0) == ["registry-sweep-service-health", "webhooks-deliver-due"]
 
 
 @pytest.mark.requires_redis

@@ -146,6 +146,25 @@ def test_the_demo_upstream_honours_limit_and_offset(demo_upstream):
         assert [contact["id"] for contact in json.load(response)] == ["cnt_002", "cnt_003"]
 
 
+def test_the_demo_upstream_receives_the_readme_webhook_example_and_lists_it(org, demo_upstream, settings):
+    from plexica.tenancy.principal import Principal
+    from webhooks.outbound import endpoints, fanout
+    from webhooks.outbound.models import WebhookMessage
+
+    settings.WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.0/8"]
+    base = f"http://127.0.0.1:{demo_upstream.server_port}"
+    endpoint, _secret = endpoints.create_endpoint(Principal.system(org), url=f"{base}/webhooks", events=["*"])
+    endpoints.send_test_event(Principal.system(org), endpoint.pk)
+    fanout.fan_out_and_deliver(org.pk)
+
+    message = WebhookMessage.objects.get(endpoint=endpoint)
+    assert message.status == "succeeded" and message.last_status_code == 204
+    with urllib.request.urlopen(f"{base}/webhooks") as response:
+        latest = json.load(response)[0]
+    assert latest["webhook-id"] == message.pk and latest["body"]["type"] == "webhook.test"
+    assert latest["X-Plexica-Signature-256"].startswith("sha256=")
+
+
 def test_serve_says_the_demo_upstream_port_is_taken_and_serves_on_without_it():
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))

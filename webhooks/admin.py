@@ -8,6 +8,8 @@ from unfold.admin import ModelAdmin as ThemedModelAdmin
 
 from plexica.adminsite.badges import badge, status_badge
 from webhooks.inbound.models import WebhookDelivery
+from webhooks.outbound import admin_endpoints  # noqa: F401
+from webhooks.outbound import admin_messages  # noqa: F401
 
 BODY_PREVIEW_BYTES = 64 * 1024
 

@@ -6,6 +6,9 @@ needs a person of the organization (not a plugin key). Lookups come first, so an
 
 A new version is serialised per object by a row lock on the ConfigObject, so "is my base still the
 latest?" and the insert happen atomically: of two writers starting from the same version, one gets 409.
+
+Every change emits its event in its transaction (config_object.created, .version_created, .archived,
+.deleted, .restored; see marketplaces.events); a call that changes nothing emits nothing.
 """
 
 import difflib
@@ -24,6 +27,7 @@ from marketplaces.config_objects.parsing import parse_version_input, with_lf_end
 from marketplaces.sharing import CONFIG_OBJECT
 from plexica.access import services as access
 from plexica.errors import Conflict, Invalid, NotFound
+from plexica.events.log import emit
 from plexica.transitions import transition
 
 CREATED_VIA_BY_SOURCE_MODE = {
@@ -166,6 +170,11 @@ def compare_versions(principal, object_id, from_id, to_id, include_deleted=False
 # Changing
 
 
+def _emit(principal, type_, obj, **data):
+    emit(principal, type_, subject=("config_object", obj.pk),
+         data={"configObjectId": obj.pk, "type": obj.type, "title": obj.title, **data})
+
+
 def _apply_projection(obj, parsed, metadata):
     obj.title = parsed.title or obj.title or f"Untitled {obj.get_type_display().lower()}"
     obj.description = parsed.description
@@ -206,6 +215,7 @@ def create_config_object(principal, type_, source_mode, data, now=None):
         _apply_projection(obj, parsed, data.metadata)
         obj.save()
         version = _insert_version(obj, parsed, data, principal, CREATED_VIA_BY_SOURCE_MODE[source_mode], now=now)
+        _emit(principal, "config_object.created", obj, sourceMode=obj.source_mode, versionId=version.pk)
         access.grant_creator(principal, CONFIG_OBJECT, obj.pk)
     return obj, version
 
@@ -263,6 +273,8 @@ def add_version(principal, object_id, data, base_version_ids=None, created_via=N
         obj.updated_at = version.created_at
         obj.save(update_fields=["title", "description", "search_text", "relative_path", "file_name",
                                 "file_extension", "updated_at", "status"])
+        _emit(principal, "config_object.version_created", obj, versionId=version.pk,
+              createdVia=version.created_via, previousVersionId=latest.pk)
     return version, True
 
 
@@ -288,8 +300,10 @@ def record_deleted_version(principal, object_id, source_revision="", reason="", 
             created_via=created_via or CREATED_VIA_BY_SOURCE_MODE[obj.source_mode], created_by=principal.user,
             source_revision=source_revision, is_deleted_version=True, sha256=latest.sha256, created_at=created_at,
         )
+        previous = obj.status
         obj.status, obj.deleted_at, obj.updated_at = ConfigObject.Status.DELETED, created_at, created_at
         obj.save(update_fields=["status", "deleted_at", "updated_at"])
+        _emit(principal, "config_object.deleted", obj, fromStatus=previous, sourceRemoved=True, versionId=version.pk)
     return version
 
 
@@ -306,27 +320,38 @@ def mark_ingestion_error(principal, object_id):
 
 
 def _set_status(principal, object_id, allowed_from, status, role, doing, include_deleted=False, **changes):
+    """(obj, previous status), or (obj, None) when it already had `status` (nothing changed)."""
     with transaction.atomic():
         obj = _locked(principal, object_id, include_deleted)
         access.require_role(principal, CONFIG_OBJECT, obj.pk, role, doing)
-        if obj.status != status:
-            transition(obj, status, allowed_from, what=f"Config object {obj.pk}", changes=changes)
-    return obj
+        previous = obj.status
+        if previous == status:
+            return obj, None
+        transition(obj, status, allowed_from, what=f"Config object {obj.pk}", changes=changes)
+    return obj, previous
 
 
 def archive_config_object(principal, object_id):
     """Archived objects keep their versions but take no new ones until restored. The manager role."""
     S = ConfigObject.Status
-    return _set_status(principal, object_id, (S.ACTIVE, S.INACTIVE, S.INGESTION_ERROR), S.ARCHIVED,
-                       access.MANAGER, "Archiving a config object needs the manager role")
+    with transaction.atomic():
+        obj, previous = _set_status(principal, object_id, (S.ACTIVE, S.INACTIVE, S.INGESTION_ERROR), S.ARCHIVED,
+                                    access.MANAGER, "Archiving a config object needs the manager role")
+        if previous is not None:
+            _emit(principal, "config_object.archived", obj, fromStatus=previous)
+    return obj
 
 
 def delete_config_object(principal, object_id, now=None):
     """Soft delete: the row and its versions stay; lists hide it unless includeDeleted. The manager role."""
     S = ConfigObject.Status
-    return _set_status(principal, object_id, (S.ACTIVE, S.INACTIVE, S.ARCHIVED, S.INGESTION_ERROR), S.DELETED,
-                       access.MANAGER, "Deleting a config object needs the manager role",
-                       deleted_at=now or timezone.now())
+    with transaction.atomic():
+        obj, previous = _set_status(principal, object_id, (S.ACTIVE, S.INACTIVE, S.ARCHIVED, S.INGESTION_ERROR),
+                                    S.DELETED, access.MANAGER, "Deleting a config object needs the manager role",
+                                    deleted_at=now or timezone.now())
+        if previous is not None:
+            _emit(principal, "config_object.deleted", obj, fromStatus=previous, sourceRemoved=False)
+    return obj
 
 
 def restore_config_object(principal, object_id, now=None):
@@ -337,16 +362,21 @@ def restore_config_object(principal, object_id, now=None):
     """
     S = ConfigObject.Status
     with transaction.atomic():
-        obj = _set_status(principal, object_id, (S.ARCHIVED, S.DELETED), S.ACTIVE, access.MANAGER,
-                          "Restoring a config object needs the manager role", include_deleted=True, deleted_at=None)
+        obj, previous = _set_status(principal, object_id, (S.ARCHIVED, S.DELETED), S.ACTIVE, access.MANAGER,
+                                    "Restoring a config object needs the manager role", include_deleted=True,
+                                    deleted_at=None)
         latest = obj.latest_version()
+        restored_version = None
         if latest is not None and latest.is_deleted_version:
             created_at = max(now or timezone.now(), latest.created_at + timedelta(microseconds=1))
-            ConfigObjectVersion.objects.create(
+            restored_version = ConfigObjectVersion.objects.create(
                 config_object=obj, raw_source_text=latest.raw_source_text,
                 normalized_payload_json=latest.normalized_payload_json, schema_version=latest.schema_version,
                 metadata=latest.metadata, reason="Restored.", created_via=ConfigObjectVersion.CreatedVia.SYSTEM,
                 created_by=principal.user, source_revision=latest.source_revision, sha256=latest.sha256,
                 created_at=created_at,
             )
+        if previous is not None:
+            _emit(principal, "config_object.restored", obj, fromStatus=previous,
+                  versionId=restored_version.pk if restored_version is not None else None)
     return obj

@@ -7,7 +7,8 @@ creating are serialised per plugin by a row lock on the plugin, so two pins neve
 
 Each public function takes the acting principal first and checks its own rule: the viewer role on the
 plugin to read its releases, the manager role to make, pin or unpin one. The plugin is looked up first, so
-an id of another organization is a 404 before any 403.
+an id of another organization is a 404 before any 403. Making, pinning and unpinning emit release.created,
+release.pinned and release.unpinned in their transaction (pinning the pinned release emits nothing).
 """
 
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from marketplaces.config_objects.services import latest_version_value
 from marketplaces.delivery.models import PluginRelease, PluginReleaseItem
 from plexica.access import services as access
 from plexica.errors import Conflict, NotFound
+from plexica.events.log import emit
 from plexica.plugins.models import Plugin
 
 
@@ -127,13 +129,22 @@ def _locked_plugin(plugin):
     return Plugin.objects.select_for_update().get(pk=plugin.pk)
 
 
-def _pin(plugin, release, now):
-    """Pin `release` and unpin every other release of `plugin`; the caller holds the plugin's row lock."""
+def _emit(principal, type_, plugin, release_id, **data):
+    emit(principal, type_, subject=("release", release_id),
+         data={"releaseId": release_id, "pluginId": plugin.plugin_id, **data})
+
+
+def _pin(principal, plugin, release, now):
+    """Pin `release` and unpin every other release of `plugin`, emitting release.pinned when it was not
+    pinned; the caller holds the plugin's row lock."""
     others = PluginRelease.objects.filter(plugin=plugin, pinned_at__isnull=False).exclude(pk=release.pk)
+    previous = list(others.values_list("pk", flat=True)[:1])
     others.update(pinned_at=None)
     if release.pinned_at is None:
         release.pinned_at = now
         release.save(update_fields=["pinned_at"])
+        _emit(principal, "release.pinned", plugin, release.pk, name=release.name,
+              previousReleaseId=previous[0] if previous else None)
 
 
 def create_release(principal, plugin_id, name="", notes="", pin=False, now=None):
@@ -151,13 +162,14 @@ def create_release(principal, plugin_id, name="", notes="", pin=False, now=None)
         plugin = _locked_plugin(plugin)
         release = PluginRelease.objects.create(organization=principal.organization, plugin=plugin, name=name,
                                                notes=notes, created_by=principal.user, created_at=now)
-        PluginReleaseItem.objects.bulk_create([
+        items = PluginReleaseItem.objects.bulk_create([
             PluginReleaseItem(release=release, config_object_id=item.config_object_id,
                               version_id=item.version_id)
             for item in latest_member_items([plugin.pk])[plugin.pk]
         ])
+        _emit(principal, "release.created", plugin, release.pk, name=release.name, itemCount=len(items))
         if pin:
-            _pin(plugin, release, now)
+            _pin(principal, plugin, release, now)
     return _with_items(_release_of(plugin, release.pk))
 
 
@@ -169,7 +181,7 @@ def pin_release(principal, plugin_id, release_id, now=None):
     with transaction.atomic():
         plugin = _locked_plugin(plugin)
         release = _release_of(plugin, release_id)
-        _pin(plugin, release, now or timezone.now())
+        _pin(principal, plugin, release, now or timezone.now())
     return _with_items(_release_of(plugin, release_id))
 
 
@@ -184,4 +196,5 @@ def unpin_release(principal, plugin_id):
         if pinned is None:
             return None
         PluginRelease.objects.filter(pk=pinned.pk).update(pinned_at=None)
+        _emit(principal, "release.unpinned", plugin, pinned.pk, name=pinned.name)
     return _release_of(plugin, pinned.pk)

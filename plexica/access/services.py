@@ -11,6 +11,9 @@ that names them (their membership, one of their teams, or the whole organization
   a plugin in a marketplace the caller can see, a config object in a plugin the caller can view, a
   plugin's own API key viewing its plugin); inherited access never grants more than viewer.
 
+Granting (a new grant, a restored one, a changed role) emits access.granted and revoking access.revoked, in
+the transaction of the change; granting a subject the role it already has changes nothing and emits nothing.
+
 Everything is private by default. Denials come in two kinds, so a 403 says which one it is:
 `org_capability_required` when the caller's standing in the organization does not allow the action at all
 (creating a marketplace as a plain member), `resource_access_denied` when they lack the role on that one
@@ -22,6 +25,7 @@ from django.db.models import F, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from plexica.access import registry
+from plexica.access.events import emit_grant_event
 from plexica.access.models import ROLE_RANK, AccessGrant, AccessRole
 from plexica.errors import Forbidden, Invalid, NotFound
 from plexica.tenancy.models import Membership, Team, TeamMembership
@@ -192,10 +196,11 @@ def grant(principal, resource_type, resource_id, role, *, membership_id=None, te
     if role not in ROLE_RANK:
         raise Invalid(f"role must be one of viewer, editor, manager (got {role!r}).", field="role")
     subject = _subject(principal.organization, membership_id, team_id, org_wide)
-    return _upsert_grant(principal.organization, resource_type, resource_id, role, subject, _user(principal), now)
+    return _upsert_grant(principal, resource_type, resource_id, role, subject, now)
 
 
-def _upsert_grant(organization, resource_type, resource_id, role, subject, user, now=None):
+def _upsert_grant(principal, resource_type, resource_id, role, subject, now=None):
+    organization, user = principal.organization, _user(principal)
     now = now or timezone.now()
     key = AccessGrant.subject_key_for(**subject)
     lookup = {"resource_type": resource_type, "resource_id": resource_id, "subject_key": key}
@@ -207,11 +212,17 @@ def _upsert_grant(organization, resource_type, resource_id, role, subject, user,
                     with transaction.atomic():
                         row = AccessGrant.objects.create(organization=organization, role=role, created_by=user,
                                                          created_at=now, updated_at=now, **lookup, **subject)
-                    return row, True
                 except IntegrityError:
                     continue
+                emit_grant_event(principal, "access.granted", row, public_id(resource_type, resource_id),
+                                 previousRole=None)
+                return row, True
+            previous = None if row.revoked_at is not None else row.role
             row.role, row.revoked_at, row.revoked_by, row.updated_at = role, None, None, now
             row.save(update_fields=["role", "revoked_at", "revoked_by", "updated_at"])
+            if previous != role:
+                emit_grant_event(principal, "access.granted", row, public_id(resource_type, resource_id),
+                                 previousRole=previous)
             return row, False
     raise RuntimeError("could not insert or update the grant")
 
@@ -222,16 +233,19 @@ def grant_creator(principal, resource_type, resource_id):
     Admins manage everything anyway; for them the grant records who created it and survives a demotion.
     """
     if principal.membership is not None:
-        _upsert_grant(principal.organization, resource_type, resource_id, MANAGER,
-                      {"membership": principal.membership}, _user(principal))
+        _upsert_grant(principal, resource_type, resource_id, MANAGER, {"membership": principal.membership})
 
 
 def revoke(principal, resource_type, resource_id, grant_id, now=None):
     """Revoke one active grant on the resource (soft: the row stays with revoked_at); the caller must manage it."""
     require_role(principal, resource_type, resource_id, MANAGER, f"Changing who can use this {noun(resource_type)}")
-    changed = AccessGrant.objects.filter(
-        organization=principal.organization, resource_type=resource_type, resource_id=resource_id, pk=grant_id,
-        revoked_at__isnull=True,
-    ).update(revoked_at=now or timezone.now(), revoked_by=_user(principal))
-    if not changed:
-        raise NotFound(f"No active grant {grant_id} on this {noun(resource_type)}.", title="Grant not found")
+    with transaction.atomic():
+        row = AccessGrant.objects.select_for_update().filter(
+            organization=principal.organization, resource_type=resource_type, resource_id=resource_id, pk=grant_id,
+            revoked_at__isnull=True,
+        ).first()
+        if row is None:
+            raise NotFound(f"No active grant {grant_id} on this {noun(resource_type)}.", title="Grant not found")
+        row.revoked_at, row.revoked_by = now or timezone.now(), _user(principal)
+        AccessGrant.objects.filter(pk=row.pk).update(revoked_at=row.revoked_at, revoked_by=row.revoked_by)
+        emit_grant_event(principal, "access.revoked", row, public_id(resource_type, resource_id))

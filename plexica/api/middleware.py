@@ -1,6 +1,8 @@
 import re
 import uuid
 
+from plexica.events.log import request_id_var
+
 _SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
@@ -19,6 +21,10 @@ class RequestIdMiddleware:
 
     def __call__(self, request):
         request.request_id = incoming_request_id(request.headers.get("X-Request-ID"))
-        response = self.get_response(request)
+        token = request_id_var.set(request.request_id)  # events emitted while serving carry it
+        try:
+            response = self.get_response(request)
+        finally:
+            request_id_var.reset(token)
         response["X-Request-ID"] = request.request_id
         return response

@@ -11,6 +11,7 @@ from django.contrib.admin.models import LogEntry
 from django.contrib.admin.utils import unquote
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.urls import path
 from django.utils.html import format_html, format_html_join
@@ -19,6 +20,7 @@ from django.utils.timezone import localtime
 from plexica.access import services as access
 from plexica.access.admin import grants_panel
 from plexica.adminsite.badges import badge, status_badge
+from plexica.plugins import events as plugin_events
 from plexica.plugins import services
 from plexica.plugins.admin_extensions import (
     InheritedAccess,
@@ -236,6 +238,14 @@ class PluginAdmin(OrganizationScopedAdmin):
         for rule in self.extensions.readonly_rules():
             readonly.extend(name for name in rule(request, obj) if name not in readonly)
         return readonly
+
+    def save_model(self, request, obj, form, change):
+        # A plugin added here is recorded like one added through the API: plugin.registered, in the same
+        # transaction as the row.
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            if not change:
+                plugin_events.plugin_registered(admin_principal(request, obj.organization), obj, via="admin")
 
     @admin.display(description="lifecycle", ordering="lifecycle_state")
     def lifecycle_badge(self, plugin):

@@ -8,9 +8,10 @@ class PluginsConfig(AppConfig):
 
     def ready(self):
         from plexica.plugins import admin as plugins_admin
-        from plexica.plugins import sharing
+        from plexica.plugins import events, sharing
 
         sharing.register()
+        events.register()
         plugins_admin.register_core_contributions()
         from plexica.plugins import dashboard
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from django.utils import timezone
 
 from plexica.errors import Conflict
+from plexica.plugins import events
 from plexica.plugins.models import LifecycleTransition, Plugin
 
 Action = LifecycleTransition.Action
@@ -40,11 +41,12 @@ class Actor:
     via: str
     user: object = None
     api_key: object = None
+    principal: object = None  # the Principal the events name as their actor (None: the system)
 
     @classmethod
     def from_principal(cls, principal, via=Via.API):
         """The principal acting through `via` (the API, the admin): no person nor key is the system."""
-        return cls(via=via, user=principal.user, api_key=principal.api_key)
+        return cls(via=via, user=principal.user, api_key=principal.api_key, principal=principal)
 
     @property
     def label(self):
@@ -74,7 +76,8 @@ def apply_transition(plugin, action, actor, *, version=None, now=None):
     """Move `plugin` through `action` and record who did it. Checks only the state machine.
 
     Call it inside the caller's transaction, with the plugin's row freshly read, after the caller's
-    own checks (see dependencies.lifecycle). Returns the recorded LifecycleTransition.
+    own checks (see dependencies.lifecycle). Emits the action's event (plugin.installed...) in that
+    transaction. Returns the recorded LifecycleTransition.
     """
     target = target_state(plugin, action)
     previous = plugin.lifecycle_state
@@ -85,8 +88,10 @@ def apply_transition(plugin, action, actor, *, version=None, now=None):
         update_fields.append("version")
     plugin.save(update_fields=update_fields)
     user = actor.user if getattr(actor.user, "pk", None) else None  # an org key's user is not a person
-    return LifecycleTransition.objects.create(
+    recorded = LifecycleTransition.objects.create(
         organization_id=plugin.organization_id, plugin=plugin, action=action, from_state=previous,
         to_state=target, version=plugin.version, actor=actor.label[:200], user=user, api_key=actor.api_key,
         via=actor.via, at=now or timezone.now(),
     )
+    events.plugin_moved(actor.principal, plugin, action, previous, via=actor.via)
+    return recorded

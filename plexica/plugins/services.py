@@ -4,16 +4,20 @@ No HTTP here. The actions take the acting principal first and check their own ru
 workers (as `Principal.system(org)`) and any other caller get the same answers.
 """
 
+from django.db import transaction
+
 from plexica.access.services import require_org_admin
 from plexica.errors import NotFound
+from plexica.plugins import events
 from plexica.plugins.models import PermissionGrant, Plugin, plugin_id_validator
 
 
 def ensure_plugin(organization, plugin_id, *, name=None, **fields):
     """Return `plugin_id` of `organization`, creating it (state registered unless `fields` say otherwise).
 
-    Operator command: no principal (management commands and seeding). The name defaults to the id without
-    its `plugin-` prefix (plugin-crm -> "crm"). An existing plugin is returned unchanged. Returns
+    Operator command: no principal (management commands and seeding), so plugin.registered names the system.
+    The name defaults to the id without its `plugin-` prefix (plugin-crm -> "crm"). An existing plugin is
+    returned unchanged. Returns
     (plugin, created); raises ValidationError for a bad id or field.
     """
     plugin_id_validator(plugin_id)
@@ -23,7 +27,9 @@ def ensure_plugin(organization, plugin_id, *, name=None, **fields):
     name = name or plugin_id.removeprefix("plugin-")
     plugin = Plugin(organization=organization, plugin_id=plugin_id, name=name, **fields)
     plugin.full_clean()
-    plugin.save()
+    with transaction.atomic():
+        plugin.save()
+        events.plugin_registered(None, plugin, via="operator")
     return plugin, True
 
 

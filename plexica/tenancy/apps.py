@@ -8,9 +8,10 @@ class TenancyConfig(AppConfig):
 
     def ready(self):
         from plexica.tenancy import signals  # noqa: F401  (cache invalidation)
-        from plexica.tenancy import member_panels
+        from plexica.tenancy import events, member_panels
 
         member_panels.register()
+        events.register()
         from plexica.tenancy import dashboard
 
         dashboard.register()

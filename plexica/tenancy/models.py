@@ -98,6 +98,8 @@ class ApiKey(Created):
         GATEWAY = "gateway", "Plugin gateway"
         API_READ = "api:read", "Admin API, read"
         API_WRITE = "api:write", "Admin API, read and write"
+        EVENTS_EMIT = "events:emit", "Emit events"
+        EVENTS_SUBSCRIBE = "events:subscribe", "Subscribe to events (stream, webhooks)"
 
     class Kind(models.TextChoices):
         ORGANIZATION = "organization", "Organization automation"

@@ -8,6 +8,9 @@ read by anyone in the organization but a plugin's key (`list_members`, `list_tea
 The bootstrap helpers (`create_organization`, `ensure_*`, `add_member`, `issue_api_key`, `reissue_api_key`,
 `rotate_api_key`, `revoke_api_keys`) are operator tools for management commands, seeding and the
 organization-scoped admin: they take no principal, and their callers decide who may run them.
+
+Issuing a key emits api_key.created and revoking one api_key.revoked, in the transaction of the change (the
+services' principal is the events' actor; the operator tools name the system unless given an `actor`).
 """
 
 import hashlib
@@ -25,6 +28,7 @@ from django.utils import timezone
 
 from plexica.access.services import require_member_capability, require_org_admin
 from plexica.errors import Forbidden, NotFound
+from plexica.tenancy.events import emit_key_event
 from plexica.tenancy.models import ApiKey, Membership, Organization, Team, TeamMembership, slug_validator
 
 TOKEN_PREFIX = "plx_"
@@ -88,11 +92,12 @@ def ensure_user(username, password=None, **fields):
 
 
 def issue_api_key(
-    organization, *, name, plugin=None, membership=None, scopes=(), expires_at=None, created_by=None
+    organization, *, name, plugin=None, membership=None, scopes=(), expires_at=None, created_by=None, actor=None
 ):
     """Create an API key and return (key, token). The token exists only in this return value.
 
     Operator command: no principal (commands, seeding, tests); the API goes through `create_api_key`.
+    api_key.created names `actor` (a Principal; None: the system).
     """
     key = ApiKey(
         organization=organization,
@@ -105,7 +110,9 @@ def issue_api_key(
     )
     token = assign_new_token(key)
     key.full_clean()
-    key.save()
+    with transaction.atomic():
+        key.save()
+        emit_key_event(actor, "api_key.created", key, organization=organization)
     return key, token
 
 
@@ -129,16 +136,22 @@ def assign_new_token(key):
     return token
 
 
-def revoke_api_keys(queryset):
-    """Revoke every not-yet-revoked key of `queryset`; returns how many were revoked.
+def revoke_api_keys(queryset, actor=None):
+    """Revoke every not-yet-revoked key of `queryset`, each with its api_key.revoked naming `actor` (a
+    Principal; None: the system); returns how many were revoked. A revoked key is left alone (no event).
 
     No principal: the caller has scoped `queryset` already (the admin's organization-scoped changelist,
     `revoke_api_key` for the API).
     """
-    queryset = queryset.filter(revoked_at__isnull=True)
-    hashes = list(queryset.values_list("key_hash", flat=True))
-    revoked = queryset.update(revoked_at=timezone.now())
-    forget_api_keys(hashes)
+    now = timezone.now()
+    with transaction.atomic():
+        keys = list(queryset.filter(revoked_at__isnull=True).select_for_update(of=("self",))
+                    .select_related("organization", "plugin"))
+        revoked = ApiKey.objects.filter(pk__in=[key.pk for key in keys]).update(revoked_at=now)
+        for key in keys:
+            key.revoked_at = now
+            emit_key_event(actor, "api_key.revoked", key, organization=key.organization)
+    forget_api_keys([key.key_hash for key in keys])
     return revoked
 
 
@@ -298,7 +311,7 @@ def create_api_key(principal, *, name, plugin=None, membership=None, scopes=(), 
     """
     require_org_admin(principal, "This")
     return issue_api_key(principal.organization, name=name, plugin=plugin, membership=membership, scopes=scopes,
-                         expires_at=expires_at, created_by=principal.user)
+                         expires_at=expires_at, created_by=principal.user, actor=principal)
 
 
 def get_api_key(principal, key_id):
@@ -314,7 +327,7 @@ def revoke_api_key(principal, key_id):
     """Revoke the organization's key `key_id` (it stops working at once; revoking twice is no error) and
     return it; org admins only. NotFound for a key of another organization."""
     key = get_api_key(principal, key_id)
-    revoke_api_keys(ApiKey.objects.filter(pk=key.pk))
+    revoke_api_keys(ApiKey.objects.filter(pk=key.pk), actor=principal)
     key.refresh_from_db()
     return key
 
@@ -358,7 +371,7 @@ def create_own_api_key(principal, *, name, scopes=(), expires_at=None):
     """
     _require_person(principal)
     return issue_api_key(principal.organization, name=name, membership=principal.membership, scopes=scopes,
-                         expires_at=expires_at, created_by=principal.user)
+                         expires_at=expires_at, created_by=principal.user, actor=principal)
 
 
 def revoke_own_api_key(principal, key_id):
@@ -366,6 +379,6 @@ def revoke_own_api_key(principal, key_id):
     key = list_own_api_keys(principal).filter(pk=key_id).first()
     if key is None:
         raise NotFound(f"You have no API key {key_id}.", title="API key not found")
-    revoke_api_keys(ApiKey.objects.filter(pk=key.pk))
+    revoke_api_keys(ApiKey.objects.filter(pk=key.pk), actor=principal)
     key.refresh_from_db()
     return key

@@ -30,7 +30,9 @@ from plexica.plugins.models import LifecycleTransition, PermissionGrant, Plugin
 from plexica.tenancy.models import ApiKey, Membership, Team, TeamMembership
 from registry.models import PluginService, ServiceStatus, ServiceStatusTransition
 from shareddata.models import SharedEntry
+from plexica.events.models import Event, EventSequence
 from webhooks.inbound.models import WebhookDelivery
+from webhooks.outbound.models import WebhookAttempt, WebhookEndpoint, WebhookMessage
 
 
 def bulk_rows(organization, n, tag="bulk"):
@@ -115,8 +117,33 @@ def bulk_rows(organization, n, tag="bulk"):
     WebhookDelivery.objects.bulk_create(
         WebhookDelivery(provider="github", delivery_id=f"{tag}-{organization.pk}-{i}", event="push", body=b"{}",
                         body_sha256="0" * 64, status="processed") for i in range(n))
+    EventSequence.objects.get_or_create(organization=organization)
+    start = EventSequence.objects.get(organization=organization).last_position
+    events = Event.objects.bulk_create(
+        Event(**org, position=start + i + 1, type=("plugin.installed", "demo.thing.done")[i % 2],
+              actor_type=("key", "member", "plugin", "system")[i % 4],
+              actor_id=("key_x", "ada", "plugin-crm", "system")[i % 4], subject_type="plugin",
+              subject_id=plugins[i].plugin_id, data={"i": i}, request_id=f"req-{tag}-{i}")
+        for i in range(n))
+    EventSequence.objects.filter(organization=organization).update(last_position=start + n)
+    endpoints = WebhookEndpoint.objects.bulk_create(
+        WebhookEndpoint(**org, url=f"https://hooks.example.com/{tag}/{i}", description=f"Endpoint {name}",
+                        event_types=["plugin.*"], secret="whsec_" + "A" * 43, enabled=i % 5 != 0,
+                        disabled_reason="" if i % 5 else "failing")
+        for i, name in enumerate(names))
+    messages = WebhookMessage.objects.bulk_create(
+        WebhookMessage(**org, endpoint=endpoints[i], event=event, position=event.position, event_type=event.type,
+                       status=("succeeded", "failed", "pending")[i % 3], attempts=1 + i % 3,
+                       last_status_code=(200, 500, None)[i % 3])
+        for i, event in enumerate(events))
+    WebhookAttempt.objects.bulk_create(
+        WebhookAttempt(**org, message=message, endpoint_id=message.endpoint_id, number=1, url="https://hooks.example.com/",
+                       status_code=message.last_status_code, outcome="succeeded" if i % 3 == 0 else "failed",
+                       duration_ms=12)
+        for i, message in enumerate(messages))
     return {
         "plugin": plugins[0], "membership": memberships[0], "team": teams[0], "service": services[0],
         "config_object": objects[0], "version": versions[0], "marketplace": marketplaces[0],
         "target": targets[0], "instance": instances[0], "account": accounts[0],
+        "event": events[0], "webhook_endpoint": endpoints[0], "webhook_message": messages[0],
     }

@@ -119,7 +119,7 @@ def test_member_key_acts_as_its_member(api, member_key):
         "orgMembershipId": member_key.key.membership_id,
         "role": "member",
         "isOrgAdmin": False,
-        "scopes": ["gateway", "api:read", "api:write"],
+        "scopes": ["gateway", "api:read", "api:write", "events:emit", "events:subscribe"],
     }
 
 

@@ -20,6 +20,7 @@ from plexica.tenancy.principal import Principal
 from plexica.tenancy.services import ensure_team, ensure_user, hash_token
 from tests.adminsite.bulk import bulk_rows
 from tests.e2e.conftest import PASSWORD
+from tests.webhooks.receiver import receiver_fixture  # noqa: F401  (the `receiver` fixture)
 
 SKILL_CRLF = ("---\r\nname: Summarize thread\r\ndescription: Summarize a support thread\r\n---\r\n"
               "# Steps\r\n\r\n1. Read the thread.\r\n2. Write three bullet points.\r\n")
@@ -83,6 +84,11 @@ def test_an_org_admin_creates_a_plugin(journey, org_admin):
     journey.shot("3-plugin-added")
     plugin = Plugin.objects.get(plugin_id="plugin-billing")
     assert (plugin.name, plugin.version, plugin.organization.slug) == ("Billing", "1.2.0", "acme-corp")
+    from plexica.events.models import Event
+
+    event = Event.objects.get(organization=plugin.organization, type="plugin.registered", subject_id="plugin-billing")
+    assert event.data == {"pluginId": "plugin-billing", "name": "Billing", "version": "1.2.0", "via": "admin"}
+    assert (event.actor_type, event.actor_id) == ("member", "ada")
 
 
 @pytest.mark.journey("config-object-crlf")
@@ -459,3 +465,48 @@ def create_marketplace_in(organization, name):
 @pytest.fixture
 def skill(org, org_admin, crm_plugin):
     return create_skill(org, org_admin)
+
+
+@pytest.mark.journey("webhook")
+def test_an_org_admin_subscribes_a_receiver_sends_a_test_event_and_sees_it_delivered(journey, org, org_admin,
+                                                                                     receiver):
+    from webhooks.outbound import fanout
+    from webhooks.outbound.models import WebhookEndpoint, WebhookMessage
+
+    page = journey.page
+    journey.login("ada")
+    page.get_by_role("link", name="Webhook endpoints").first.click()
+    click_add(page)
+    select_organization(page)
+    page.get_by_label("URL").fill(receiver.url)
+    page.get_by_label("Events").fill("config_object.*\nplugin-crm.*")
+    page.get_by_label("Description").fill("CRM sync")
+    journey.shot("1-add-endpoint")
+    save(page)
+    secret = page.locator("#webhook-secret").input_value()  # shown this once
+    assert secret.startswith("whsec_")
+    journey.shot("2-secret-shown-once")
+    receiver.secrets = [secret]
+
+    endpoint = WebhookEndpoint.objects.get(organization=org, description="CRM sync")
+    assert endpoint.event_types == ["config_object.*", "plugin-crm.*"]
+    journey.goto(f"/admin/webhooks/webhookendpoint/{endpoint.pk}/change/")
+    expect(page.locator("body")).not_to_contain_text(secret)
+    with page.expect_navigation():
+        page.get_by_role("button", name="Send test event").click()
+    journey.shot("3-test-event-sent")
+    fanout.fan_out_and_deliver(org.pk)  # what the worker does (a no-op where the server ran it already)
+
+    message = WebhookMessage.objects.get(endpoint=endpoint)
+    arrived = receiver.wait_for(1)[0]
+    assert arrived.webhook_id == message.pk and arrived.standard_valid and arrived.seed_valid
+    journey.goto("/admin/webhooks/webhookmessage/")
+    expect(page.locator("#result_list")).to_contain_text("webhook.test")
+    expect(page.locator("#result_list")).to_contain_text("Succeeded")
+    journey.shot("4-messages")
+    journey.goto(f"/admin/webhooks/webhookmessage/{message.pk}/change/")
+    expect(page.locator("body")).to_contain_text("200")  # the attempt's status code
+    journey.shot("5-message-and-attempt")
+    journey.goto("/admin/events/event/")
+    expect(page.locator("#result_list")).to_contain_text("webhook.test")
+    journey.shot("6-event-log")

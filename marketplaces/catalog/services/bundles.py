@@ -19,6 +19,7 @@ from marketplaces.config_objects import services as config_objects
 from marketplaces.sharing import CONFIG_OBJECT
 from plexica.access import services as access
 from plexica.errors import NotFound
+from plexica.events.log import emit
 from plexica.plugins.models import Plugin
 from plexica.plugins.sharing import PLUGIN
 
@@ -32,17 +33,26 @@ def plugin_memberships(organization):
             .select_related("plugin", "config_object", "added_by"))
 
 
+def _emit(principal, type_, plugin, obj, **data):
+    emit(principal, type_, subject=("plugin", plugin.plugin_id),
+         data={"pluginId": plugin.plugin_id, "configObjectId": obj.pk, "configObjectType": obj.type, **data})
+
+
 def add_config_object_to_plugin(principal, plugin, obj, source=MembershipSource.API, now=None):
     """Make `obj` a member of `plugin` (both of the principal's organization); (membership, created).
-    The editor role on the object, then on the plugin."""
+    The editor role on the object, then on the plugin. A new or returning member emits
+    bundle.config_object_added; an active one changes nothing."""
     if plugin.organization_id != principal.organization.pk or obj.organization_id != principal.organization.pk:
         raise NotFound("No such plugin or config object in this organization.")
     access.require_role(principal, CONFIG_OBJECT, obj.pk, access.EDITOR, MEMBER_OBJECT_EDIT)
     require_plugin_role(principal, plugin, access.EDITOR, MEMBERSHIP_EDIT)
-    row, created, _ = activate(
-        PluginConfigObject, {"plugin": plugin, "config_object": obj},
-        {"organization": principal.organization, "source": source, "added_by": principal.user}, now=now,
-    )
+    with transaction.atomic():
+        row, created, was_active = activate(
+            PluginConfigObject, {"plugin": plugin, "config_object": obj},
+            {"organization": principal.organization, "source": source, "added_by": principal.user}, now=now,
+        )
+        if not was_active:
+            _emit(principal, "bundle.config_object_added", plugin, obj, source=str(source))
     return row, created
 
 
@@ -51,12 +61,14 @@ def remove_config_object_from_plugin(principal, plugin, obj, now=None):
     the object, the editor role on the plugin."""
     access.require_role(principal, CONFIG_OBJECT, obj.pk, access.VIEWER)
     require_plugin_role(principal, plugin, access.EDITOR, MEMBERSHIP_EDIT)
-    deactivate(
-        PluginConfigObject, {"organization": principal.organization, "plugin": plugin, "config_object": obj},
-        NotFound(f"Config object {obj.pk} is not a member of plugin {plugin.plugin_id}.",
-                 title="Membership not found"),
-        now,
-    )
+    with transaction.atomic():
+        deactivate(
+            PluginConfigObject, {"organization": principal.organization, "plugin": plugin, "config_object": obj},
+            NotFound(f"Config object {obj.pk} is not a member of plugin {plugin.plugin_id}.",
+                     title="Membership not found"),
+            now,
+        )
+        _emit(principal, "bundle.config_object_removed", plugin, obj)
 
 
 def plugins_of_config_object(principal, object_id):

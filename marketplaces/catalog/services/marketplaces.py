@@ -18,6 +18,7 @@ from marketplaces.catalog.services.plugins import require_plugin_role
 from marketplaces.sharing import MARKETPLACE
 from plexica.access import services as access
 from plexica.errors import Conflict, NotFound
+from plexica.events.log import emit
 from plexica.plugins.models import Plugin
 
 MARKETPLACE_EDIT = "Changing a marketplace's plugins needs the editor role on the marketplace"
@@ -90,6 +91,14 @@ def resolve_marketplace(principal, marketplace_id, include_deleted=False):
 
 # Changing
 
+# The API's names of the fields a marketplace.updated event lists as changed.
+WIRE_NAMES = {"name": "name", "description": "description", "logo_url": "logoUrl"}
+
+
+def _emit(principal, type_, marketplace, **data):
+    emit(principal, type_, subject=("marketplace", marketplace.pk),
+         data={"marketplaceId": marketplace.pk, "name": marketplace.name, **data})
+
 
 def create_marketplace(principal, name, description="", logo_url="", now=None):
     """A new active marketplace; an org admin only (a member who creates one becomes its manager)."""
@@ -99,6 +108,7 @@ def create_marketplace(principal, name, description="", logo_url="", now=None):
         marketplace = Marketplace.objects.create(organization=principal.organization, name=name,
                                                  description=description, logo_url=logo_url,
                                                  created_by=principal.user, created_at=now, updated_at=now)
+        _emit(principal, "marketplace.created", marketplace)
         access.grant_creator(principal, MARKETPLACE, marketplace.pk)
     return marketplace
 
@@ -114,13 +124,18 @@ def _locked(principal, marketplace_id, role, doing, include_deleted=False):
 
 
 def update_marketplace(principal, marketplace_id, **changes):
-    """Change name, description and/or logo_url of a marketplace that is not deleted. The editor role."""
+    """Change name, description and/or logo_url of a marketplace that is not deleted. The editor role.
+    marketplace.updated lists the fields whose value changed (none changed: no event)."""
     with transaction.atomic():
         marketplace = _locked(principal, marketplace_id, access.EDITOR, "Editing a marketplace needs the editor role")
+        changed = [name for name, value in changes.items() if getattr(marketplace, name) != value]
         for name, value in changes.items():
             setattr(marketplace, name, value)
         marketplace.updated_at = timezone.now()
         marketplace.save(update_fields=[*changes, "updated_at"])
+        if changed:
+            _emit(principal, "marketplace.updated", marketplace,
+                  changed=[WIRE_NAMES.get(name, name) for name in changed])
     return marketplace
 
 
@@ -132,6 +147,7 @@ def archive_marketplace(principal, marketplace_id):
         if marketplace.status != Marketplace.Status.ARCHIVED:
             marketplace.status, marketplace.updated_at = Marketplace.Status.ARCHIVED, timezone.now()
             marketplace.save(update_fields=["status", "updated_at"])
+            _emit(principal, "marketplace.archived", marketplace)
     return marketplace
 
 
@@ -141,9 +157,11 @@ def restore_marketplace(principal, marketplace_id):
         marketplace = _locked(principal, marketplace_id, access.MANAGER,
                               "Restoring a marketplace needs the manager role", include_deleted=True)
         if marketplace.status != Marketplace.Status.ACTIVE or marketplace.is_deleted:
+            previous = "deleted" if marketplace.is_deleted else marketplace.status
             marketplace.status, marketplace.deleted_at = Marketplace.Status.ACTIVE, None
             marketplace.updated_at = timezone.now()
             marketplace.save(update_fields=["status", "deleted_at", "updated_at"])
+            _emit(principal, "marketplace.restored", marketplace, fromStatus=str(previous))
     return marketplace
 
 
@@ -154,6 +172,7 @@ def delete_marketplace(principal, marketplace_id, now=None):
                               "Deleting a marketplace needs the manager role")
         marketplace.deleted_at = marketplace.updated_at = now or timezone.now()
         marketplace.save(update_fields=["deleted_at", "updated_at"])
+        _emit(principal, "marketplace.deleted", marketplace)
     return marketplace
 
 
@@ -167,10 +186,13 @@ def add_plugin_to_marketplace(principal, marketplace, plugin, source=MembershipS
                         "Offering a plugin in a marketplace needs the editor role on the plugin")
     if marketplace.is_deleted:
         raise Conflict(f"Marketplace {marketplace.pk} is deleted; restore it first.")
-    row, created, _ = activate(
-        MarketplacePlugin, {"marketplace": marketplace, "plugin": plugin},
-        {"organization": principal.organization, "source": source, "added_by": principal.user}, now=now,
-    )
+    with transaction.atomic():
+        row, created, was_active = activate(
+            MarketplacePlugin, {"marketplace": marketplace, "plugin": plugin},
+            {"organization": principal.organization, "source": source, "added_by": principal.user}, now=now,
+        )
+        if not was_active:  # offering an offered plugin changes nothing
+            _emit(principal, "marketplace.plugin_added", marketplace, pluginId=plugin.plugin_id, source=str(source))
     return row, created
 
 
@@ -178,8 +200,11 @@ def remove_plugin_from_marketplace(principal, marketplace, plugin, now=None):
     """Stop offering `plugin` in `marketplace`; NotFound when it is not offered there. The editor role on the
     marketplace."""
     access.require_role(principal, MARKETPLACE, marketplace.pk, access.EDITOR, MARKETPLACE_EDIT)
-    deactivate(
-        MarketplacePlugin, {"organization": principal.organization, "marketplace": marketplace, "plugin": plugin},
-        NotFound(f"Plugin {plugin.plugin_id} is not in marketplace {marketplace.pk}.", title="Membership not found"),
-        now,
-    )
+    with transaction.atomic():
+        deactivate(
+            MarketplacePlugin, {"organization": principal.organization, "marketplace": marketplace, "plugin": plugin},
+            NotFound(f"Plugin {plugin.plugin_id} is not in marketplace {marketplace.pk}.",
+                     title="Membership not found"),
+            now,
+        )
+        _emit(principal, "marketplace.plugin_removed", marketplace, pluginId=plugin.plugin_id)

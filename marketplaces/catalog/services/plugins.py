@@ -14,6 +14,7 @@ from django.utils import timezone
 from marketplaces.catalog.models import Marketplace, MarketplacePlugin, PluginConfigObject
 from plexica.access import services as access
 from plexica.errors import Conflict, NotFound
+from plexica.plugins import events as plugin_events
 from plexica.plugins.models import Plugin
 from plexica.plugins.sharing import PLUGIN
 from plexica.transitions import transition
@@ -103,8 +104,8 @@ def get_plugin(principal, plugin_id):
 
 
 def create_plugin(principal, plugin_id, name, description="", version="0.0.0", manifest=None):
-    """A new registered, active plugin, enriched; an org admin only (a member who adds one becomes its manager).
-    Conflict when the id is already used in the organization."""
+    """A new registered, active plugin, enriched, with its plugin.registered event; an org admin only (a member
+    who adds one becomes its manager). Conflict when the id is already used in the organization."""
     access.require_org_admin(principal, "Adding a plugin to the catalog")
     organization = principal.organization
     taken = Conflict(f"A plugin {plugin_id} already exists in this organization.", title="Plugin exists")
@@ -116,6 +117,7 @@ def create_plugin(principal, plugin_id, name, description="", version="0.0.0", m
             plugin = Plugin.objects.create(organization=organization, plugin_id=plugin_id, name=name,
                                            description=description, version=version, manifest=manifest or {},
                                            created_at=now)
+            plugin_events.plugin_registered(principal, plugin, via="catalog")
     except IntegrityError:
         raise taken from None
     access.grant_creator(principal, PLUGIN, plugin.pk)
