@@ -29,6 +29,7 @@ $(BIN)/.installed-runtime: pyproject.toml
 run: export DEBUG ?= 1
 # The demo's webhook receivers run on this machine: open loopback to them (link-local stays refused).
 run: export WEBHOOK_ALLOWED_NETWORKS ?= 127.0.0.0/8,::1/128
+run: export INTEGRATION_ALLOWED_NETWORKS ?= 127.0.0.0/8,::1/128
 run: $(BIN)/.installed-runtime
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo --base-url http://$(HOST):$(PORT)

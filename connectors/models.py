@@ -232,3 +232,11 @@ class SourceTombstone(OrganizationScoped):
     def __str__(self):
         return f"{self.path} removed at {self.revision[:10]}"
 
+
+# The integrations' models live in their own package; importing them here registers them with this app.
+from connectors.integrations.models import (  # noqa: E402, F401
+    IntegrationDefinition,
+    IntegrationExecution,
+    IntegrationInstance,
+    OAuthState,
+)

@@ -31,3 +31,10 @@ def reconcile_targets(limit=200):
     """Queue a resync for each active target whose branch head moved past its last completed sync."""
     return sync.reconcile_targets(limit=limit)
 
+
+@shared_task(name="connectors.run_integration_execution", ignore_result=True)
+def run_integration_execution(execution_id):
+    """Run the queued integration execution `execution_id` (a no-op if another worker claimed it)."""
+    from connectors.integrations import execution
+
+    return execution.run(execution_id)

@@ -34,7 +34,8 @@ PATH_ID_PATTERNS = {
         "id": "key", "service_id": "svc", "config_object_id": "cfo", "version_id": "ver",
         "marketplace_id": "mkt", "grant_id": "grt", "release_id": "rel", "account_id": "cac",
         "instance_id": "cin", "target_id": "ctg", "mapping_id": "cmp", "sync_event_id": "sev",
-        "endpoint_id": "whe", "message_id": "msg", "event_id": "evt",
+        "endpoint_id": "whe", "message_id": "msg", "event_id": "evt", "definition_id": "idef", "integration_instance_id": "iins",
+        "execution_id": "iexe",
     }.items()
 }
 PATH_ID_PATTERNS["plugin_id"] = PLUGIN_ID_PATTERN

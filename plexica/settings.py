@@ -288,6 +288,10 @@ SPECTACULAR_SETTINGS = {
         "MembershipRoleEnum": "plexica.tenancy.models.Membership.Role",
         "AccessRoleEnum": "plexica.access.models.AccessRole",
         "WebhookMessageStatusEnum": "webhooks.outbound.models.WebhookMessage.Status",
+        "IntegrationDefinitionStatusEnum": "connectors.integrations.models.IntegrationDefinition.Status",
+        "IntegrationInstanceStatusEnum": "connectors.integrations.models.IntegrationInstance.Status",
+        "IntegrationExecutionStatusEnum": "connectors.integrations.models.IntegrationExecution.Status",
+        "IntegrationSuccessEnum": [("SUCCESS", "SUCCESS")],
     },
 }
 
@@ -321,6 +325,19 @@ for _network in WEBHOOK_ALLOWED_NETWORKS:
         ipaddress.ip_network(_network, strict=False)
     except ValueError:
         raise ImproperlyConfigured(f"WEBHOOK_ALLOWED_NETWORKS has an invalid network: {_network!r}") from None
+# Integrations (connectors/integrations) reach public addresses; these networks (CIDRs) open private ones
+# (tests, on-premises providers). Link-local and metadata addresses stay refused whatever this says.
+INTEGRATION_ALLOWED_NETWORKS = env_list("INTEGRATION_ALLOWED_NETWORKS", [])
+for _network in INTEGRATION_ALLOWED_NETWORKS:
+    try:
+        ipaddress.ip_network(_network, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(f"INTEGRATION_ALLOWED_NETWORKS has an invalid network: {_network!r}") from None
+# Keep executions' parameters and results (encrypted) after the run, for debugging; off by default.
+INTEGRATION_RECORD_PAYLOADS = env_bool("INTEGRATION_RECORD_PAYLOADS", False)
+# The seed's API limits per key and minute: reads (GET) and writes (POST/PUT/PATCH/DELETE).
+INTEGRATION_API_READS_PER_MINUTE = env_int("INTEGRATION_API_READS_PER_MINUTE", 100, minimum=1)
+INTEGRATION_API_WRITES_PER_MINUTE = env_int("INTEGRATION_API_WRITES_PER_MINUTE", 50, minimum=1)
 WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 15, minimum=1)
 # An endpoint whose every attempt failed for this long is disabled (Standard Webhooks: 5 days).
 WEBHOOK_DISABLE_AFTER_SECONDS = env_int("WEBHOOK_DISABLE_AFTER_SECONDS", 5 * 24 * 3600, minimum=60)

@@ -47,6 +47,7 @@ v1_patterns = [
     path(EVENT, EVENTS.as_view({"get": "retrieve"}), name="sync-event-detail"),
     path(f"{EVENT}/retry", EVENTS.as_view({"post": "retry"}), name="sync-event-retry"),
     path("connectors/github/setup", GitHubSetupViewSet.as_view({"post": "create"}), name="github-setup"),
+    path("integrations/", include("connectors.integrations.api.urls")),
 ]
 
 urlpatterns = [path("v1/", include(v1_patterns))]

@@ -21,6 +21,8 @@ logger = logging.getLogger("plexica.api")
 
 GATEWAY_PREFIX = "/api/plugin-gateway/"
 API_PREFIX = "/api/"
+INTEGRATIONS_PREFIX = "/api/v1/integrations/"
+_INTEGRATION_CODES = {"rate_limited": "RATE_LIMIT_EXCEEDED"}
 
 
 class TenantHeaderRequired(exceptions.APIException):
@@ -92,9 +94,12 @@ def error_body(request, status_code, message, *, code=None, details=None, title=
             body["message"] = message
         body.update(extra or {})
         return body
+    code = code or _CODES.get(status_code, "error")
+    if path.startswith(INTEGRATIONS_PREFIX):  # the integration API's seed speaks upper-case codes
+        code = _INTEGRATION_CODES.get(code, code.upper())
     return {
         "error": {
-            "code": code or _CODES.get(status_code, "error"),
+            "code": code,
             "message": message or title or _GATEWAY_TITLES.get(status_code, "Error"),
             "details": details if details is not None else {},
             "requestId": getattr(request, "request_id", None),

@@ -65,3 +65,44 @@ class CursorPagination(pagination.CursorPagination):
             {"name": "limit", "in": "query", "required": False,
              "schema": {"type": "integer", "minimum": 1, "maximum": self.max_page_size, "default": self.page_size}},
         ]
+
+
+class PagePagination(pagination.BasePagination):
+    """`{items, pagination: {page, limit, total, pages}}` pages (the integration API's seed): `page` (from 1)
+    and `limit` (1 to 100, 20 by default) query parameters. A page past the last is empty."""
+
+    default_limit = 20
+    max_limit = MAX_PAGE_SIZE
+    largest_page = 10**9
+
+    def paginate_queryset(self, queryset, request, view=None):
+        self.limit = query_whole_number(request, "limit", 1, self.max_limit, default=self.default_limit)
+        self.page = query_whole_number(request, "page", 1, self.largest_page, default=1)
+        self.total = queryset.count()
+        start = (self.page - 1) * self.limit
+        return list(queryset[start:start + self.limit]) if start < self.total else []
+
+    def get_paginated_response(self, data):
+        pages = (self.total + self.limit - 1) // self.limit
+        return Response({"items": data, "pagination": {"page": self.page, "limit": self.limit, "total": self.total,
+                                                       "pages": pages}})
+
+    def get_paginated_response_schema(self, schema):
+        whole = {"type": "integer", "minimum": 0}
+        return {
+            "type": "object",
+            "required": ["items", "pagination"],
+            "properties": {
+                "items": schema,
+                "pagination": {"type": "object", "required": ["page", "limit", "total", "pages"],
+                               "properties": {"page": whole, "limit": whole, "total": whole, "pages": whole}},
+            },
+        }
+
+    def get_schema_operation_parameters(self, view):
+        return [
+            {"name": "page", "in": "query", "required": False,
+             "schema": {"type": "integer", "minimum": 1, "maximum": self.largest_page, "default": 1}},
+            {"name": "limit", "in": "query", "required": False,
+             "schema": {"type": "integer", "minimum": 1, "maximum": self.max_limit, "default": self.default_limit}},
+        ]

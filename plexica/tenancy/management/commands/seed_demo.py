@@ -1,3 +1,5 @@
+import io
+
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import transaction
@@ -88,6 +90,13 @@ class Command(BaseCommand):
 
         # Called by name: the content (config objects, a marketplace) belongs to the marketplaces app.
         call_command("seed_demo_content", org=ORG_SLUG, stdout=self.stdout, stderr=self.stderr)
+        # The demo integration belongs to the connectors app; its id line is printed with the keys.
+        integration = io.StringIO()
+        call_command("seed_demo_integrations", org=ORG_SLUG, stdout=integration, stderr=self.stderr)
+        shell_lines = [line for line in integration.getvalue().splitlines() if line.startswith("PLEXICA_DEMO_")]
+        for line in integration.getvalue().splitlines():
+            if line not in shell_lines:
+                self.stdout.write(line)
 
         if not organization.is_active:
             warning = f"Organization {ORG_SLUG} is {organization.status}: its keys get 403."
@@ -111,6 +120,8 @@ class Command(BaseCommand):
         for plugin_id, token in plugin_tokens:
             self.stdout.write(f"{env_name(plugin_id)}={token}")
         self.stdout.write(f"PLEXICA_DEMO_MEMBER_KEY={member_token}")
+        for line in shell_lines:
+            self.stdout.write(line)
         self.stdout.write("  Try it:")
         self.stdout.write(
             f'curl -H "X-Tenant-Slug: {ORG_SLUG}" -H "Authorization: Bearer {org_token}" {base_url}/api/v1/me'
