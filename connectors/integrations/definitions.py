@@ -68,7 +68,8 @@ def require_owner(principal, definition, doing="Changing an integration definiti
     """Platform definitions are the superusers'; an organization's are its admins'."""
     if definition.is_platform:
         if not principal.is_superuser:
-            raise Forbidden(f"{doing} of the platform's needs a superuser.", code="FORBIDDEN")
+            raise Forbidden(f"{doing} of the platform's needs a superuser.", code="org_capability_required",
+                            capability="superuser")
     else:
         require_org_admin(principal, doing)
 
@@ -298,7 +299,8 @@ def create(principal, *, platform=False, **fields):
     """A new DRAFT definition: the organization's own, or the platform's (`platform=True`, superusers only)."""
     if platform:
         if not principal.is_superuser:
-            raise Forbidden("Only a superuser creates the platform's integration definitions.", code="FORBIDDEN")
+            raise Forbidden("Only a superuser creates the platform's integration definitions.",
+                            code="org_capability_required", capability="superuser")
     else:
         require_org_admin(principal, "Creating an integration definition")
     cleaned = clean(fields)

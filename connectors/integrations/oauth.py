@@ -120,6 +120,11 @@ def start(principal, instance_id, redirect_uri):
         raise Conflict(f"The instance needs configuration first ({instance.status_reason}).",
                        code="INSTANCE_NOT_CONFIGURED", status=instance.status)
     client_id, _secret = _require_client(instance)
+    try:  # the user's browser goes there, but it is the same provider: the same policy as its token URL
+        check_url(config["authorizationUrl"], INTEGRATION_POLICY)
+    except NetworkPolicyError as exc:
+        raise AuthFailed(f"The authorization URL is not allowed by the integrations' network policy: {exc}.",
+                         status=409) from None
     state, verifier = generate_token(43), generate_token(64)
     now = timezone.now()
     with transaction.atomic():

@@ -22,7 +22,7 @@ logger = logging.getLogger("plexica.api")
 GATEWAY_PREFIX = "/api/plugin-gateway/"
 API_PREFIX = "/api/"
 INTEGRATIONS_PREFIX = "/api/v1/integrations/"
-_INTEGRATION_CODES = {"rate_limited": "RATE_LIMIT_EXCEEDED"}
+INTEGRATION_CODES = {"rate_limited": "RATE_LIMIT_EXCEEDED"}
 
 
 class TenantHeaderRequired(exceptions.APIException):
@@ -96,7 +96,7 @@ def error_body(request, status_code, message, *, code=None, details=None, title=
         return body
     code = code or _CODES.get(status_code, "error")
     if path.startswith(INTEGRATIONS_PREFIX):  # the integration API's seed speaks upper-case codes
-        code = _INTEGRATION_CODES.get(code, code.upper())
+        code = INTEGRATION_CODES.get(code, code.upper())
     return {
         "error": {
             "code": code,

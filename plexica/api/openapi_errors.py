@@ -9,7 +9,7 @@ wrong media type (413, 415). A view adds what its own rules answer (409, 412, 50
 
 from rest_framework import serializers
 
-from plexica.api.errors import is_gateway_path
+from plexica.api.errors import INTEGRATION_CODES, INTEGRATIONS_PREFIX, is_gateway_path
 
 # Codes of /api/v1/ errors where the set is closed: a client can switch on them.
 CODES_BY_STATUS = {
@@ -57,23 +57,31 @@ DESCRIPTIONS = {
 STATE_CONFLICTS = {"POST": (404, 409), "PUT": (409,), "PATCH": (409,), "DELETE": (409,)}
 
 
-def _api_error(status=None):
-    """The `/api/v1/` error body; with a status whose codes are a closed set, its code is that enum."""
+def _api_error(status=None, *, integrations=False):
+    """The `/api/v1/` error body; with a status whose codes are a closed set, its code is that enum. The
+    integration API's seed spells the same codes in upper case (`rate_limited` is `RATE_LIMIT_EXCEEDED`)."""
     codes = CODES_BY_STATUS.get(status)
+    if codes and integrations:
+        codes = {INTEGRATION_CODES.get(code, code.upper()): text for code, text in codes.items()}
     if codes:
         description = "One of: " + "; ".join(f"`{code}`: {text}" for code, text in codes.items())
         code_field = serializers.ChoiceField(choices=list(codes), help_text=description)
+    elif integrations:
+        code_field = serializers.CharField(help_text=(
+            "The seed's codes: `VALIDATION_ERROR`, `INTEGRATION_ERROR` (details `statusCode`, `response`), "
+            "`AUTH_ERROR`, `EXECUTION_ERROR`, `CIRCUIT_OPEN`, `INSTANCE_NOT_CONNECTED`, `CONFLICT`, ..."))
     else:
         code_field = serializers.CharField(help_text="A stable machine-readable code, e.g. `validation_error`.")
+    prefix = "Integration" if integrations else ""
     suffix = status if codes else ""
-    error_object = type(f"ErrorObject{suffix}", (serializers.Serializer,), {
+    error_object = type(f"{prefix}ErrorObject{suffix}", (serializers.Serializer,), {
         "code": code_field,
         "message": serializers.CharField(help_text="One sentence for a person, naming the field when there is one."),
         "details": serializers.DictField(help_text="Structured context: field errors, ids, roles."),
         "requestId": serializers.CharField(allow_null=True, help_text="The request's `X-Request-ID`."),
         "__module__": __name__,
     })
-    return type(f"Error{suffix}", (serializers.Serializer,), {"error": error_object(), "__module__": __name__})
+    return type(f"{prefix}Error{suffix}", (serializers.Serializer,), {"error": error_object(), "__module__": __name__})
 
 
 class GatewayError(serializers.Serializer):
@@ -85,12 +93,16 @@ class GatewayError(serializers.Serializer):
 
 API_ERROR = _api_error()
 API_ERRORS = {status: _api_error(status) for status in CODES_BY_STATUS}
+INTEGRATION_ERROR = _api_error(integrations=True)
+INTEGRATION_ERRORS = {status: _api_error(status, integrations=True) for status in CODES_BY_STATUS}
 
 
 def error_serializer(path, status):
     """The error body schema of `status` answers on the surface of `path`."""
     if is_gateway_path(path):
         return GatewayError
+    if path.startswith(INTEGRATIONS_PREFIX):
+        return INTEGRATION_ERRORS.get(status, INTEGRATION_ERROR)
     return API_ERRORS.get(status, API_ERROR)
 
 

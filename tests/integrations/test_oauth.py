@@ -354,3 +354,12 @@ def test_access_token_refuses_an_instance_in_auth_error_without_a_token_request(
     with pytest.raises(AuthFailed):
         oauth.access_token(row, force_refresh=True, stale_token=row.credentials["accessToken"])
     assert provider.token_requests["refresh_token"] == 0
+
+
+def test_an_authorization_url_outside_the_network_policy_is_refused_at_start(admin_api, provider):
+    instance = new_instance(admin_api, provider)
+    with override_settings(INTEGRATION_ALLOWED_NETWORKS=[]):
+        answer = admin_api.post(f"{BASE}/instances/{instance['id']}/auth/oauth2/start", {"redirectUri": REDIRECT},
+                                format="json")
+    assert answer.status_code == 409 and "network policy" in answer.json()["error"]["message"]
+    assert not OAuthState.objects.exists()
