@@ -7,7 +7,7 @@ from django.test import override_settings
 from connectors.integrations.models import IntegrationDefinition, IntegrationExecution, IntegrationInstance
 from plexica.events.models import Event
 from tests.integrations.conftest import api_definition
-from tests.integrations.provider import API_KEY, Answer
+from tests.integrations.provider import API_KEY, BASIC, Answer
 
 pytestmark = pytest.mark.usefixtures("eager_executions")
 BASE = "/api/v1/integrations"
@@ -354,3 +354,46 @@ def test_the_apis_own_limits_are_per_key_reads_and_writes(admin_api, provider):
     assert [a.status_code for a in answers] == [200, 200, 429]
     assert answers[0]["X-RateLimit-Limit"] == "2" and answers[1]["X-RateLimit-Remaining"] == "0"
     assert answers[2].json()["error"]["code"] == "RATE_LIMIT_EXCEEDED"
+
+
+# Credentials on the wire
+
+
+def credentialed_instance(client, provider, auth_type, credentials, **overrides):
+    body = api_definition(provider, authType=auth_type, name=f"Stub {auth_type}", **overrides)
+    body["methods"][0]["request"]["path"] = "/things/{id}"  # the stub's authenticated API
+    definition = published(client, body)
+    name = f"{auth_type} {definition['version']}"
+    instance = client.post(f"{BASE}/instances", {"integrationDefinitionId": definition["id"], "name": name},
+                           format="json").json()
+    answer = client.put(f"{BASE}/instances/{instance['id']}/auth/credentials", credentials, format="json")
+    assert answer.status_code == 200 and answer.json()["status"] == "CONNECTED", answer.json()
+    return instance
+
+
+def test_an_api_key_goes_where_the_definition_says_and_basic_credentials_as_basic_auth(admin_api, provider):
+    in_query = credentialed_instance(admin_api, provider, "api_key", {"apiKey": API_KEY},
+                                     apiKeyConfig={"in": "query", "name": "api_key"})
+    answer = execute(admin_api, in_query["id"], "getThing", {"id": "q"})
+    assert answer.status_code == 200, answer.json()
+    assert answer.json()["data"]["query"] == {"api_key": API_KEY}
+    prefixed = credentialed_instance(admin_api, provider, "api_key", {"apiKey": API_KEY}, version="1.0.1",
+                                     apiKeyConfig={"in": "header", "name": "Authorization", "prefix": "Key "})
+    answer = execute(admin_api, prefixed["id"], "getThing", {"id": "h"})
+    assert answer.json()["data"]["headers"]["Authorization"] == f"Key {API_KEY}"
+    basic = credentialed_instance(admin_api, provider, "basic", {"username": BASIC[0], "password": BASIC[1]})
+    answer = execute(admin_api, basic["id"], "getThing", {"id": "b"})
+    assert answer.status_code == 200, answer.json()
+    assert answer.json()["data"]["headers"]["Authorization"].startswith("Basic ")
+
+
+def test_credentials_the_provider_refuses_are_auth_error_with_its_answer(admin_api, provider):
+    instance = credentialed_instance(admin_api, provider, "api_key", {"apiKey": "not-the-key"},
+                                     apiKeyConfig={"in": "header", "name": "X-Api-Key"})
+    answer = execute(admin_api, instance["id"], "getThing", {"id": "x"})
+    assert answer.status_code == 502
+    error = answer.json()["error"]
+    assert error["code"] == "AUTH_ERROR"
+    assert error["details"] == {"statusCode": 401, "response": {"message": "Bad credentials"}}
+    assert len(provider.api_calls("/things/x")) == 1  # a refusal is not retried
+    assert IntegrationExecution.objects.get().outcome == "AUTH_ERROR"

@@ -20,7 +20,7 @@ from connectors.integrations.models import IntegrationInstance, OAuthState
 from plexica.events.models import Event
 from tests.concurrency import run_together
 from tests.integrations.conftest import api_definition
-from tests.integrations.provider import CLIENT_ID, CLIENT_SECRET, s256
+from tests.integrations.provider import CLIENT_ID, CLIENT_SECRET, Answer, s256
 from tests.integrations.test_api import BASE, execute, published
 
 pytestmark = pytest.mark.usefixtures("eager_executions")
@@ -363,3 +363,16 @@ def test_an_authorization_url_outside_the_network_policy_is_refused_at_start(adm
                                 format="json")
     assert answer.status_code == 409 and "network policy" in answer.json()["error"]["message"]
     assert not OAuthState.objects.exists()
+
+
+def test_a_401_after_the_refresh_is_auth_error(admin_api, provider):
+    instance = new_instance(admin_api, provider)
+    connect(admin_api, instance["id"])
+    provider.script("/things/t1", Answer(401, body={"message": "token revoked"}),
+                    Answer(401, body={"message": "still revoked"}))
+    answer = execute(admin_api, instance["id"], "getThing", {"id": "t1"})
+    assert answer.status_code == 502
+    error = answer.json()["error"]
+    assert error["code"] == "AUTH_ERROR" and "after a token refresh" in error["message"]
+    assert error["details"] == {"statusCode": 401, "response": {"message": "still revoked"}}
+    assert provider.token_requests["refresh_token"] == 1
