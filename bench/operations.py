@@ -24,9 +24,12 @@ class Operation:
     default: bool = True  # run without --ops; False: only when named in --ops
     sign_with: str | None = None  # context entry holding a webhook secret: adds X-Hub-Signature-256
     unique_header: str | None = None  # a header given a value never sent before, on every request
+    worker: bool = False  # needs a running Celery worker: bench/run.py starts one for these operations only
 
 
 GATEWAY = "/api/plugin-gateway"
+INTEGRATION_EXECUTE = ("/api/v1/integrations/instances/{integration_instance}"
+                       "/methods/{integration_method}/execute")
 CONTACTS_QUERY = {"limit": "10"}
 # What shared-set writes (bench/seed.py seeds the entries with it too): a small object, as a cache entry.
 SHARED_VALUE = {"count": 1250, "lastSync": "2026-01-31T12:00:00Z", "sources": ["import", "api"]}
@@ -77,6 +80,19 @@ OPERATIONS = [
               "installation": {"id": "{installation_id}"}, "pusher": {"name": "bench"}, "commits": []},
         headers={"X-GitHub-Event": "push"}, sign_with="webhook_secret", unique_header="X-GitHub-Delivery",
     ),
+    # plugin-analytics executes the Bench CRM instance's listContacts: GET /contacts?limit=10 at the upstream,
+    # the request `direct` sends. Validated, rate limited (a limit it never reaches), recorded, run by a real
+    # Celery worker; the request waits for the outcome (Redis BLPOP), answers {"status": "SUCCESS", "data"}.
+    Operation(
+        "integration-execute", "POST", INTEGRATION_EXECUTE,
+        body={"parameters": {"limit": int(CONTACTS_QUERY["limit"])}}, worker=True,
+    ),
+    # The same with ?async=true: 202 with the queued execution at once; the worker runs it afterwards
+    # (bench/integrations.py reports what it finished, and the run waits for the backlog before going on).
+    Operation(
+        "integration-execute-async", "POST", INTEGRATION_EXECUTE + "?async=true",
+        body={"parameters": {"limit": int(CONTACTS_QUERY["limit"])}}, worker=True,
+    ),
 ]
 
 # The admin's heaviest pages, as an org admin of an organization with 1,000 rows of every kind (bench/seed.py
@@ -100,7 +116,10 @@ ADMIN_PAGES = [
 OPERATIONS += [Operation(name, "GET", path, key=None, headers=ADMIN, default=False) for name, path in ADMIN_PAGES]
 
 # Derived rows: (label, operation, baseline) -> operation minus baseline at p50 and p95, same run.
-DIFFERENCES = [("gateway added latency (call - direct)", "call", "direct")]
+DIFFERENCES = [
+    ("gateway added latency (call - direct)", "call", "direct"),
+    ("integration added latency (integration-execute - direct)", "integration-execute", "direct"),
+]
 
 # The issues' design targets at 16 concurrent clients, checked and reported (not enforced):
 # (operation or difference label, statistic, limit in ms).

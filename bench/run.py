@@ -39,6 +39,7 @@ ROOT = BENCH_DIR.parent
 sys.path.insert(0, str(BENCH_DIR))
 sys.path.insert(1, str(ROOT))  # the sync phase runs the test suite's stub GitHub server
 
+import integrations  # noqa: E402
 import stream  # noqa: E402
 import sync  # noqa: E402
 import webhooks as webhook_phase  # noqa: E402  (bench/webhooks.py, not the app: this process never loads Django)
@@ -54,6 +55,14 @@ DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/5"
 REQUEST_TIMEOUT = 30.0
 START_TIMEOUT = 60.0
 RATELIMIT_NOTE = "rate limiting off (RATELIMIT_ENABLED=0) so the limiter does not answer 429"
+CELERY_POOLS = ("prefork", "threads", "solo")
+# How long the integration operations wait for the worker to finish what is queued (before measuring,
+# after measuring, before stopping it). An async window can leave thousands of executions behind it.
+DRAIN_TIMEOUT = 180.0
+# The worker is idle once it uses less than this share of one CPU over IDLE_SAMPLE seconds (it may still be
+# running a task of another kind that an earlier operation queued: an event fan-out, a sync).
+IDLE_CPU_SHARE = 0.05
+IDLE_SAMPLE = 0.5
 
 try:
     _LIBC = ctypes.CDLL(None, use_errno=True)
@@ -85,6 +94,10 @@ def parse_args(argv=None):
     add("--worker-class", default=env("BENCH_WORKER_CLASS", "sync"), help="gunicorn worker class")
     add("--threads", type=int, default=env("BENCH_THREADS", "1"), help="threads per gunicorn worker")
     add("--upstream-procs", type=int, default=env("BENCH_UPSTREAM_PROCS", "1"), help="upstream processes")
+    add("--celery-pool", choices=CELERY_POOLS, default=env("BENCH_CELERY_POOL", "prefork"),
+        help="pool of the Celery worker of the integration operations (the sync and webhooks phases: solo)")
+    add("--celery-concurrency", type=int, default=env("BENCH_CELERY_CONCURRENCY", "0"),
+        help="its processes (prefork) or threads (threads); 0: the CPU count, as `make worker` runs")
     add("--database-url", default=env("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL))
     add("--redis-url", default=env("BENCH_REDIS_URL", DEFAULT_REDIS_URL))
     add("--output", default=env("BENCH_OUTPUT", "var/bench.json"), help="JSON results file")
@@ -107,6 +120,10 @@ def parse_args(argv=None):
         parser.error("concurrency and workers must be >= 1, duration > 0, warmup >= 0")
     if args.client_procs <= 0:
         args.client_procs = min(args.concurrency, 32)
+    if args.celery_concurrency < 0:
+        parser.error("--celery-concurrency must be >= 0")
+    if args.celery_concurrency == 0:
+        args.celery_concurrency = 1 if args.celery_pool == "solo" else _nproc()
     args.client_procs = min(args.client_procs, args.concurrency)
     args.database_name = unquote(urlsplit(args.database_url).path.lstrip("/"))
     return args
@@ -134,6 +151,16 @@ class Supervisor:
 
     def pid(self, name):
         return next(process.pid for started, process in self.started if started == name)
+
+    def stop(self, process, timeout=15):
+        """End a process we started (its whole group) and forget it: stop_all must not signal a reaped id."""
+        self._signal(process, signal.SIGTERM)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self._signal(process, signal.SIGKILL)
+            process.wait()
+        self.started = [(name, started) for name, started in self.started if started is not process]
 
     def stop_all(self):
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the cleanup short
@@ -180,6 +207,8 @@ def app_environment(args):
         ALLOWED_HOSTS="127.0.0.1",
         RATELIMIT_ENABLED="0",
         GITHUB_WEBHOOK_SECRET=secrets.token_hex(20),
+        # The integration operations' provider is the upstream on 127.0.0.1 (gunicorn and the worker).
+        INTEGRATION_ALLOWED_NETWORKS="127.0.0.0/8,::1/128",
         DATABASE_URL=args.database_url,
         REDIS_URL=args.redis_url,
         PYTHONUNBUFFERED="1",
@@ -379,7 +408,7 @@ def _client_process(requests, start_at, measure_from, stop_at, results, release)
 def measure(requests, args, cpu_groups):
     """Run one client per request (args.concurrency of them) over args.client_procs processes.
 
-    Returns (latencies, errors, cpu).
+    Returns (latencies, errors, cpu, (measure_from, stop_at)), the window in time.perf_counter() time.
     """
     context = multiprocessing.get_context("fork")
     results, release = context.Queue(), context.Event()
@@ -413,14 +442,14 @@ def measure(requests, args, cpu_groups):
             if process.is_alive():
                 process.terminate()
                 process.join()
-    return latencies, errors, cpu
+    return latencies, errors, cpu, (measure_from, stop_at)
 
 
 # --- CPU accounting -----------------------------------------------------------------------------
 # On a small shared machine latency mostly measures who else wants the CPU; CPU time per request, by
 # process, says what each request costs and how much of the machine other work took ("other").
 
-CPU_CLASSES = ("gunicorn", "postgres", "redis", "upstream", "clients", "other")
+CPU_CLASSES = ("gunicorn", "worker", "postgres", "redis", "upstream", "clients", "other")
 
 
 def _cpu_by_process(groups, database):
@@ -614,25 +643,36 @@ def render_table(report):
         f"{config['threads']} threads; {config['ratelimit']}",
         f"clients: {config['concurrency']} keep-alive clients in {config['client_procs']} processes; "
         f"{config['warmup']:g}s warm-up + {config['duration']:g}s per operation",
-        "",
-        f"{'operation':<12}{'requests':>10}{'errors':>8}{'req/s':>10}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}",
     ]
+    if any(row.get("integration") for row in report["operations"]):
+        pool = config["celery_pool"]
+        lines.append(f"worker (integration operations only): celery --pool {pool}"
+                     f"{'' if pool == 'solo' else ' --concurrency ' + str(config['celery_concurrency'])}")
+    width = max([12] + [len(row["operation"]) + 1 for row in report["operations"]])
+    lines += ["", f"{'operation':<{width}}{'requests':>10}{'errors':>8}{'req/s':>10}{'p50 ms':>9}"
+                  f"{'p95 ms':>9}{'p99 ms':>9}"]
     for row in report["operations"]:
         lines.append(
-            f"{row['operation']:<12}{row['requests']:>10}{row['errors']:>8}{row['rps']:>10.1f}"
+            f"{row['operation']:<{width}}{row['requests']:>10}{row['errors']:>8}{row['rps']:>10.1f}"
             f"{_ms(row['p50_ms']):>9}{_ms(row['p95_ms']):>9}{_ms(row['p99_ms']):>9}"
         )
         if row["errors"]:
             by_status = sorted(row["errors_by_status"].items())
             detail = ", ".join(f"{outcome}: {count}" for outcome, count in by_status)
-            lines.append(f"{'':<12}errors by status: {detail}")
+            lines.append(f"{'':<{width}}errors by status: {detail}")
     if any(row["cpu_ms_per_request"] for row in report["operations"]):
         header = "".join(f"{cls:>10}" for cls in CPU_CLASSES)
-        lines.append(f"\n{'CPU ms per request':<21}{header}{'busy':>7}")
+        width = max(width, 21)
+        lines.append(f"\n{'CPU ms per request':<{width}}{header}{'busy':>7}")
         for row in report["operations"]:
             cpu = row["cpu_ms_per_request"] or {}
             cells = "".join(f"{_ms(cpu.get(cls)):>10}" for cls in CPU_CLASSES)
-            lines.append(f"{row['operation']:<21}{cells}{row['machine_busy'] or 0:>7.0%}")
+            lines.append(f"{row['operation']:<{width}}{cells}{row['machine_busy'] or 0:>7.0%}")
+    integration_rows = [row for row in report["operations"] if row.get("integration")]
+    if integration_rows:
+        lines.append("\nintegration executions (bench/integrations.py):")
+        for row in integration_rows:
+            lines.append("  " + integrations.render(row["operation"], row["integration"]))
     if report.get("sync"):
         lines.append(f"\n{'sync (push delivered -> sync completed)':<40}{'end to end ms':>15}{'worker ms':>11}"
                      f"{'created':>9}{'updated':>9}{'deleted':>9}")
@@ -668,19 +708,104 @@ def prepare(args, supervisor, env, logs):
     return context, {"plexica": port, "upstream": upstream_port}
 
 
-def start_worker(supervisor, env, log):
-    """A real Celery worker on the benchmark's Redis and database (it runs the connector syncs)."""
-    command = [sys.executable, "-m", "celery", "-A", "plexica", "worker", "--pool", "solo", "--loglevel", "INFO",
-               "--without-gossip", "--without-mingle", "--without-heartbeat"]
+def start_worker(supervisor, env, log, pool="solo", concurrency=1):
+    """A real Celery worker on the benchmark's Redis and database (it runs the connector syncs, the webhook
+    deliveries and the integration executions)."""
+    command = [sys.executable, "-m", "celery", "-A", "plexica", "worker", "--pool", pool,
+               "--loglevel", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat"]
+    if pool != "solo":
+        command += ["--concurrency", str(concurrency)]
+    log.flush()
+    offset = os.fstat(log.fileno()).st_size  # every worker of the run shares the log: read only this one's
     process = supervisor.start("worker", command, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:  # timings start once it consumes the queue, not while it boots
         if process.poll() is not None:
             raise BenchError(f"the Celery worker exited with status {process.returncode}; see {log.name}")
-        if " ready." in Path(log.name).read_text(errors="replace"):
-            return process
+        with open(log.name, "rb") as handle:
+            handle.seek(offset)
+            if b" ready." in handle.read():
+                return process
         time.sleep(0.1)
     raise BenchError(f"the Celery worker did not become ready in {START_TIMEOUT:g}s; see {log.name}")
+
+
+class IntegrationWorker:
+    """The Celery worker of the operations that need one (Operation.worker): started for them only, its
+    CPU counted as `worker`, and idle (queue drained, no execution unfinished) before each of them is
+    measured and before it is stopped (bench/integrations.py)."""
+
+    def __init__(self, args, supervisor, env, log, context, cpu_groups):
+        self.args, self.supervisor, self.env, self.log = args, supervisor, env, log
+        self.instance_id = context.get("integration_instance")
+        self.cpu_groups = cpu_groups
+        self.process = None
+
+    @property
+    def running(self):
+        return self.process is not None
+
+    def start(self):
+        if self.process is None:
+            args = self.args
+            concurrency = "" if args.celery_pool == "solo" else f" --concurrency {args.celery_concurrency}"
+            print(f"bench: starting a Celery worker (--pool {args.celery_pool}{concurrency})", flush=True)
+            self.process = start_worker(self.supervisor, self.env, self.log, args.celery_pool,
+                                        args.celery_concurrency)
+            self.cpu_groups[self.process.pid] = "worker"  # its own process group (Supervisor.start)
+
+    def wait_idle(self, why):
+        """Seconds it took the worker to become idle, and what was left if it did not within DRAIN_TIMEOUT:
+        nothing queued, no execution of the instance unfinished (bench/integrations.py), and then its
+        processes (almost) not using CPU."""
+        started = time.monotonic()
+        try:
+            waited, left = integrations.wait_idle(self.args.database_url, self.args.redis_url,
+                                                  self.instance_id, DRAIN_TIMEOUT)
+        except Exception as exc:  # redis or psycopg errors: the run cannot tell, and says so
+            raise BenchError(f"waiting for the Celery worker {why}: {type(exc).__name__}: {exc}") from None
+        while not left:
+            busy = self._cpu_seconds(IDLE_SAMPLE)
+            if busy is None or busy < IDLE_CPU_SHARE * IDLE_SAMPLE:
+                break
+            if time.monotonic() - started >= DRAIN_TIMEOUT:
+                left = {"worker_cpu_share": round(busy / IDLE_SAMPLE, 2)}
+        if left:
+            print(f"bench: the worker was not idle {DRAIN_TIMEOUT:g}s {why}: {left}", file=sys.stderr,
+                  flush=True)
+        return time.monotonic() - started, left
+
+    def _cpu_seconds(self, interval):
+        """CPU seconds the worker's processes used over `interval` (None without /proc)."""
+        groups = {self.process.pid: "worker"}
+        try:
+            before, _ = _cpu_by_process(groups, self.args.database_name)
+            time.sleep(interval)
+            after, _ = _cpu_by_process(groups, self.args.database_name)
+        except OSError:
+            return None
+        return sum(seconds - before.get(pid, (cls, 0.0))[1] for pid, (cls, seconds) in after.items()
+                   if cls == "worker")
+
+    def account(self, started, window, row, cpu):
+        """Wait for the backlog the window left, then add to `row` what became of the executions."""
+        waited, left = self.wait_idle("after the window")
+        since, measure_from, stop_at = (integrations.wall_clock(moment) for moment in (started, *window))
+        found = integrations.executions(self.args.database_url, self.instance_id, since, measure_from,
+                                        stop_at)
+        found["drain_seconds"], found["left_behind"] = waited, left
+        finished = found["finished_in_window"]
+        found["worker_cpu_ms_per_execution"] = cpu["worker"] / finished * 1000 if cpu and finished else None
+        row["integration"] = found
+
+    def stop(self, drain=True):
+        if self.process is None:
+            return
+        if drain:
+            self.wait_idle("before stopping it")
+        self.cpu_groups.pop(self.process.pid, None)
+        self.supervisor.stop(self.process)
+        self.process = None
 
 
 def run_sync_phase(args, supervisor, env, context, ports, stub, log):
@@ -691,14 +816,16 @@ def run_sync_phase(args, supervisor, env, context, ports, stub, log):
     except RuntimeError as exc:
         raise BenchError(f"sync: {exc}; see {log.name}") from None
     finally:
-        Supervisor._signal(worker, signal.SIGTERM)
-        worker.wait(timeout=15)
+        supervisor.stop(worker)
 
 
-def run_operations(args, context, ports, cpu_groups):
+def run_operations(args, context, ports, cpu_groups, worker):
+    """Each operation in turn; `worker` (IntegrationWorker) runs only while operations that need it do."""
     by_name = {op.name: op for op in OPERATIONS}
     requests = {name: build_requests(by_name[name], context, ports, args.concurrency)
                 for name in args.ops if name not in PHASES}
+    if any(by_name[name].worker for name in requests):
+        worker.start()  # their check below needs it too
     for name, per_client in requests.items():  # fail fast, showing the answer, before measuring anything
         for request in {repr(request): request for request in per_client}.values():  # each distinct one once
             status, body = request_once(request)
@@ -706,9 +833,20 @@ def run_operations(args, context, ports, cpu_groups):
                 raise BenchError(f"{name}: {request[2]} {request[3]} answered {status}: {body[:500]!r}")
     rows = []
     for name, per_client in requests.items():
+        operation = by_name[name]
+        if operation.worker:
+            worker.start()
+            worker.wait_idle("before the warm-up")  # nothing queued earlier runs during the window
+        else:
+            worker.stop()  # idle first: nothing it would still run competes with this operation
         print(f"bench: {name} ({args.warmup:g}s warm-up + {args.duration:g}s)", flush=True)
-        latencies, errors, cpu = measure(per_client, args, cpu_groups)
-        rows.append(summarize(name, latencies, errors, cpu, args.duration))
+        started = time.perf_counter()
+        latencies, errors, cpu, window = measure(per_client, args, cpu_groups)
+        row = summarize(name, latencies, errors, cpu, args.duration)
+        if operation.worker:
+            worker.account(started, window, row, cpu)
+        rows.append(row)
+    worker.stop()
     return rows
 
 
@@ -742,8 +880,7 @@ def run_webhooks_phase(args, supervisor, env, context, ports, log):
     except (RuntimeError, OSError) as exc:
         raise BenchError(f"webhooks: {exc}; see {log.name}") from None
     finally:
-        Supervisor._signal(worker, signal.SIGTERM)
-        worker.wait(timeout=15)
+        supervisor.stop(worker)
 
 
 def build_report(args, machine, facts, rows, sync_rows=(), stream_row=None, webhooks_row=None):
@@ -758,6 +895,7 @@ def build_report(args, machine, facts, rows, sync_rows=(), stream_row=None, webh
             "duration": args.duration, "warmup": args.warmup, "concurrency": args.concurrency,
             "client_procs": args.client_procs, "workers": args.workers, "worker_class": args.worker_class,
             "threads": args.threads, "upstream_procs": args.upstream_procs,
+            "celery_pool": args.celery_pool, "celery_concurrency": args.celery_concurrency,
             "database": facts["database"], "database_version": facts["database_version"],
             "database_url": redact(args.database_url), "cache": facts["cache"],
             "cache_version": facts["cache_version"], "redis_url": redact(args.redis_url),
@@ -803,7 +941,8 @@ def main(argv=None):
                 webhooks_row = run_webhooks_phase(args, supervisor, env, context, ports, worker_log)
             cpu_groups = {supervisor.pid("gunicorn"): "gunicorn", supervisor.pid("upstream"): "upstream",
                           os.getpgrp(): "clients"}
-            rows = run_operations(args, context, ports, cpu_groups)
+            worker = IntegrationWorker(args, supervisor, env, worker_log, context, cpu_groups)
+            rows = run_operations(args, context, ports, cpu_groups, worker)
         except BenchError as exc:
             print(f"bench: {exc}", file=sys.stderr)
             return 1

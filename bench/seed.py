@@ -9,6 +9,7 @@ Everything an operation needs (ids, tokens) goes into the printed context; opera
 """
 
 import argparse
+import hashlib
 import json
 import os
 import sys
@@ -27,6 +28,14 @@ from django.core.cache import cache  # noqa: E402
 from django.db import connection  # noqa: E402
 from operations import SHARED_VALUE  # noqa: E402
 
+from connectors.integrations import definitions as integration_definitions  # noqa: E402
+from connectors.integrations import instances as integration_instances  # noqa: E402
+from connectors.integrations.execution import breaker as integration_breaker  # noqa: E402
+from connectors.integrations.models import (  # noqa: E402
+    IntegrationDefinition,
+    IntegrationExecution,
+    IntegrationInstance,
+)
 from connectors.models import (  # noqa: E402
     ConnectorAccount,
     ConnectorInstance,
@@ -61,6 +70,21 @@ REPOSITORY = "bench-org/agent-configs"
 ADMIN_ORG = "bench-admin-org"
 ADMIN_ROWS = 1000  # rows of every kind the admin pages show (admin-* operations)
 PUSH_SHA = "b" * 40  # ingress: every delivery pushes this head, so only the first one queues a sync
+INTEGRATION = "Bench CRM"  # integration-execute*: the definition and its one instance
+INTEGRATION_METHOD = "listContacts"
+# GET /contacts?limit=10 at the upstream, the request `direct` sends. The rate limit is the largest
+# definitions.clean allows (1,000,000 a minute, bursts of 100,000): charged on every call, never reached.
+INTEGRATION_METHODS = [{
+    "name": INTEGRATION_METHOD, "description": "A page of contacts (the request of the benchmark's direct)",
+    "paramSchema": {"type": "object", "required": ["limit"], "additionalProperties": False,
+                    "properties": {"limit": {"type": "integer", "minimum": 1, "maximum": 100}}},
+    "resultSchema": {"type": "array", "items": {"type": "object", "required": ["id", "name"]}},
+    "request": {"method": "GET", "path": "/contacts", "query": {"limit": "{limit}"}},
+    "rateLimits": {"requestsPerMinute": 1_000_000, "burstLimit": 100_000},
+    "timeoutMs": 10_000,
+}]
+INTEGRATION_CONFIG_SCHEMA = {"type": "object", "required": ["baseUrl"],
+                             "properties": {"baseUrl": {"type": "string"}}}
 
 
 def seed(upstream_url, clients):
@@ -93,9 +117,12 @@ def seed(upstream_url, clients):
     seed_shared_data(organization, clients)
     seed_dependency_graph(organization)
     target = seed_github_target(organization)
+    integration = seed_integration(organization, upstream_url)
     admin_context = seed_admin_pages()
     return {
         **admin_context,
+        "integration_instance": integration.pk,
+        "integration_method": INTEGRATION_METHOD,
         "org": ORG,
         "org_id": str(organization.pk),
         "service_id": service.pk,
@@ -171,6 +198,44 @@ def seed_github_target(organization):
     SyncEvent.objects.filter(target=target).delete()
     ConnectorTarget.objects.filter(pk=target.pk).update(last_synced_sha="", last_synced_at=None)
     return target
+
+
+def seed_integration(organization, upstream_url):
+    """The published Bench CRM definition (authType none, baseUrl required) and its CONNECTED instance at
+    this run's upstream, through the services; earlier runs' executions of the instance are removed.
+
+    A published definition is immutable, so its version carries a digest of what the benchmark defines
+    (1.0.0+<digest>): a change to INTEGRATION_METHODS publishes a new version and moves the instance to it.
+    The upstream's port changes every run: the instance's own config holds this run's baseUrl (the
+    definition's defaultConfig keeps the one it was created with)."""
+    admin = _admin(organization)
+    spec = json.dumps([INTEGRATION_METHODS, INTEGRATION_CONFIG_SCHEMA], sort_keys=True).encode()
+    version = f"1.0.0+{hashlib.sha256(spec).hexdigest()[:12]}"
+    definition = IntegrationDefinition.objects.filter(organization=organization, name=INTEGRATION,
+                                                      version=version).first()
+    if definition is None:
+        definition = integration_definitions.create(
+            admin, name=INTEGRATION, version=version,
+            description="The benchmark's upstream (bench/upstream.py)", auth_type="none",
+            methods=INTEGRATION_METHODS, config_schema=INTEGRATION_CONFIG_SCHEMA,
+            default_config={"baseUrl": upstream_url})
+    if definition.status == IntegrationDefinition.Status.DRAFT:
+        definition = integration_definitions.transition(admin, definition.pk,
+                                                        IntegrationDefinition.Status.PUBLISHED)
+    config = {"baseUrl": upstream_url}
+    instance = IntegrationInstance.objects.filter(organization=organization, name=INTEGRATION).first()
+    if instance is None:
+        instance = integration_instances.create(admin, definition_id=definition.pk, name=INTEGRATION,
+                                                config=config)
+    else:
+        instance = integration_instances.update(admin, instance.pk, config=config,
+                                                definition_id=definition.pk)
+    if instance.status != IntegrationInstance.Status.CONNECTED:
+        raise SystemExit(f"seed: the {INTEGRATION} instance is {instance.status} ({instance.status_reason}), "
+                         "not CONNECTED")
+    IntegrationExecution.objects.filter(instance=instance).delete()
+    integration_breaker(instance.pk, INTEGRATION_METHOD).reset()  # no 503 for an earlier run's failures
+    return instance
 
 
 def _admin(organization):
