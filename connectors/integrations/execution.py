@@ -149,7 +149,7 @@ def execute(principal, instance_id, method_name, parameters, *, is_async=False, 
     now = now or timezone.now()
     actor_type, actor_id = actor_of(principal)
     execution = IntegrationExecution.objects.create(
-        organization=instance.organization, instance=instance, method=method["name"], is_async=is_async,
+        organization_id=instance.organization_id, instance=instance, method=method["name"], is_async=is_async,
         actor_type=actor_type, actor_id=str(actor_id)[:64], request_id=request_id_var.get()[:64],
         deadline=now + timedelta(milliseconds=method["timeoutMs"]), parameters=parameters,
     )
@@ -174,7 +174,7 @@ def failure_of(execution, headers=None):
 def wait(execution):
     """The execution once the worker finished it, or failed as timed out at its deadline (+ a grace)."""
     limit = execution.deadline.timestamp() + WAIT_GRACE
-    if settings.REDIS_URL and not _finished(execution):
+    if settings.REDIS_URL:  # the worker pushes to DONE_KEY when it finishes (earlier included: the list waits)
         from django_redis import get_redis_connection
 
         left = limit - time.time()
