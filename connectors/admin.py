@@ -532,3 +532,6 @@ def config_object_source(request, obj):
     return format_html(
         "<table class=\"plexica-table\" id=\"source-bindings\"><thead><tr><th>path</th><th>repository</th>"
         "<th>mapping</th><th>revision</th><th>state</th></tr></thead><tbody>{}</tbody></table>", rows)
+
+
+from connectors.integrations import admin as integrations_admin  # noqa: F401  (registers its admins)

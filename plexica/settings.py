@@ -186,6 +186,11 @@ PLEXICA_ADMIN_SIDEBAR = [
         ("Config objects", "description", "marketplaces.configobject"),
         ("Marketplaces", "storefront", "marketplaces.marketplace"),
     ]),
+    ("Integrations", [
+        ("Definitions", "integration_instructions", "connectors.integrationdefinition"),
+        ("Instances", "cable", "connectors.integrationinstance"),
+        ("Executions", "receipt_long", "connectors.integrationexecution"),
+    ]),
     ("Connectors", [
         ("Accounts", "link", "connectors.connectoraccount"),
         ("Instances", "hub", "connectors.connectorinstance"),

@@ -13,6 +13,7 @@ from datetime import timedelta
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from connectors.integrations.models import IntegrationDefinition, IntegrationExecution, IntegrationInstance
 from connectors.models import (
     ConnectorAccount,
     ConnectorInstance,
@@ -26,11 +27,11 @@ from marketplaces.catalog.models import Marketplace, MarketplacePlugin, PluginCo
 from marketplaces.config_objects.models import ConfigObject, ConfigObjectVersion
 from marketplaces.delivery.models import PluginRelease
 from plexica.access.models import AccessGrant
+from plexica.events.models import Event, EventSequence
 from plexica.plugins.models import LifecycleTransition, PermissionGrant, Plugin
 from plexica.tenancy.models import ApiKey, Membership, Team, TeamMembership
 from registry.models import PluginService, ServiceStatus, ServiceStatusTransition
 from shareddata.models import SharedEntry
-from plexica.events.models import Event, EventSequence
 from webhooks.inbound.models import WebhookDelivery
 from webhooks.outbound.models import WebhookAttempt, WebhookEndpoint, WebhookMessage
 
@@ -141,9 +142,36 @@ def bulk_rows(organization, n, tag="bulk"):
                        status_code=message.last_status_code, outcome="succeeded" if i % 3 == 0 else "failed",
                        duration_ms=12)
         for i, message in enumerate(messages))
+    methods = [{"name": "listThings", "description": "A page of things", "paramSchema": {"type": "object"},
+                "resultSchema": {}, "rateLimits": {"requestsPerMinute": 60, "burstLimit": 10}, "timeoutMs": 5000,
+                "request": {"method": "GET", "path": "/things"}, "idempotent": True}]
+    integration_definitions = IntegrationDefinition.objects.bulk_create(
+        IntegrationDefinition(**org, name=f"API {name}", version="1.0.0", methods=methods,
+                              auth_type=("none", "api_key", "basic")[i % 3],
+                              default_config={"baseUrl": "https://api.example.com"},
+                              api_key_config={"in": "header", "name": "X-Api-Key"} if i % 3 == 1 else None,
+                              status=("PUBLISHED", "DRAFT", "DEPRECATED", "ARCHIVED")[i % 4], published_at=now)
+        for i, name in enumerate(names))
+    integration_instances = IntegrationInstance.objects.bulk_create(
+        IntegrationInstance(**org, definition=definition, name=f"Integration {name}",
+                            status=("CONNECTED", "PENDING_AUTHENTICATION", "AUTH_ERROR")[i % 3],
+                            status_reason="" if i % 3 != 2 else "The provider refused the refresh (invalid_grant).",
+                            credentials={"apiKey": "bulk-secret"} if i % 3 == 0 else None,
+                            last_used_at=now - timedelta(minutes=i), last_connected_at=now - timedelta(hours=i))
+        for i, (definition, name) in enumerate(zip(integration_definitions, names)))
+    integration_executions = IntegrationExecution.objects.bulk_create(
+        IntegrationExecution(**org, instance=instance, method="listThings", status=("SUCCEEDED", "FAILED")[i % 2],
+                             outcome=("SUCCESS", "INTEGRATION_ERROR")[i % 2], http_status=(200, 502)[i % 2],
+                             message="" if i % 2 == 0 else "The provider answered 500 to listThings.",
+                             details=None if i % 2 == 0 else {"statusCode": 500, "response": {"error": "boom"}},
+                             attempts=1 + i % 3, duration_ms=20 + i % 100, actor_type="member", actor_id="ada",
+                             request_id=f"req-{tag}-{i}", deadline=now + timedelta(seconds=5), finished_at=now)
+        for i, instance in enumerate(integration_instances))
     return {
         "plugin": plugins[0], "membership": memberships[0], "team": teams[0], "service": services[0],
         "config_object": objects[0], "version": versions[0], "marketplace": marketplaces[0],
         "target": targets[0], "instance": instances[0], "account": accounts[0],
         "event": events[0], "webhook_endpoint": endpoints[0], "webhook_message": messages[0],
+        "integration_definition": integration_definitions[0], "integration_instance": integration_instances[0],
+        "integration_execution": integration_executions[0],
     }

@@ -14,7 +14,7 @@ from plexica.tenancy.admin import organization_lookup
 from tests.adminsite.bulk import bulk_rows
 
 # A generated public id (plexica.ids): a prefix, "_", 22 letters and digits.
-RAW_ID = re.compile(r"(?<![\w-])(plg|cfo|mkt|ver|svc|grt|rel|cac|cin|ctg|cmp|sev|key|mem|org|team|evt|whe|msg)_[A-Za-z0-9]{22}\b")
+RAW_ID = re.compile(r"(?<![\w-])(plg|cfo|mkt|ver|svc|grt|rel|cac|cin|ctg|cmp|sev|key|mem|org|team|evt|whe|msg|idef|iins|iexe)_[A-Za-z0-9]{22}\b")
 DELIBERATE = {200, 302, 403}
 
 ADMINS = sorted(admin.site._registry.items(), key=lambda item: item[0]._meta.label)
