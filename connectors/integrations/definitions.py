@@ -359,14 +359,17 @@ def delete(principal, definition_id):
     with transaction.atomic():
         definition = get(principal, definition_id)
         require_owner(principal, definition, "Deleting an integration definition")
-        in_use = list(definition.instances.values_list("pk", "name", "organization_id")[:20])
-        if in_use:
-            mine = [f"{pk} ({name})" for pk, name, org in in_use if org == principal.organization.pk]
-            others = len(in_use) - len(mine)
-            names = ", ".join(mine) + (f" and {others} in other organizations" if others else "")
-            raise Conflict(f"The definition is in use by {names}: delete or move those instances first.",
-                           code="DEFINITION_IN_USE", instances=[pk for pk, _, org in in_use
-                                                                if org == principal.organization.pk])
+        instances = definition.instances.all()
+        total = instances.count()
+        if total:
+            own_org = principal.organization.pk if principal.organization else None
+            mine = list(instances.filter(organization_id=own_org).order_by("pk").values_list("pk", "name")[:20])
+            others = total - instances.filter(organization_id=own_org).count()
+            parts = [", ".join(f"{pk} ({name})" for pk, name in mine)] if mine else []
+            if others:
+                parts.append(f"{others} instance{'s' if others != 1 else ''} in other organizations")
+            raise Conflict(f"The definition is in use by {' and '.join(parts)}: delete or move those instances first.",
+                           code="DEFINITION_IN_USE", instances=[pk for pk, _ in mine])
         _emit(principal, "integration_definition.deleted", definition)
         definition.delete()
 

@@ -182,7 +182,7 @@ def update(principal, instance_id, *, name=None, config=None, definition_id=None
 def set_credentials(principal, instance_id, credentials):
     """Store an API key (`{"apiKey"}`) or basic credentials (`{"username", "password"}`), encrypted, per the
     definition's authType; the instance becomes CONNECTED when its config validates. For the OAuth2 client
-    credentials grant, `{}` fetches a token now."""
+    credentials grant, `{}` fetches a token now; for authType none, `{}` reconnects a disconnected instance."""
     require_org_admin(principal, "Setting an integration instance's credentials")
     definition = get(principal, instance_id).definition
     if definition.auth_type == AuthType.OAUTH2 and (definition.oauth2_config or {}).get("grant") == "client_credentials":
@@ -201,10 +201,17 @@ def set_credentials(principal, instance_id, credentials):
             expected = {"apiKey"}
         elif auth_type == AuthType.BASIC:
             expected = {"username", "password"}
+        elif auth_type == AuthType.NONE:
+            if credentials:
+                raise ValidationFailed("An authType none instance takes an empty object (which reconnects it).",
+                                       [{"pointer": f"/{key}", "message": "The definition needs no credentials."}
+                                        for key in sorted(credentials)] if isinstance(credentials, dict) else
+                                       [{"pointer": "", "message": "An empty object is required."}])
+            store_credentials(principal, instance, None, reconnect=True)
+            return instance
         else:
-            how = "connect through OAuth2 (auth/oauth2/start)" if auth_type == AuthType.OAUTH2 else "needs none"
-            raise Conflict(f"The definition's authType is {auth_type}: this instance {how}.",
-                           code="CONFLICT", authType=auth_type)
+            raise Conflict(f"The definition's authType is {auth_type}: this instance connects through OAuth2 "
+                           "(auth/oauth2/start).", code="CONFLICT", authType=auth_type)
         if not isinstance(credentials, dict) or set(credentials) != expected or not all(
                 isinstance(credentials[key], str) and credentials[key] and credentials[key].isprintable()
                 for key in expected):

@@ -157,6 +157,30 @@ def test_platform_definitions_are_offered_to_every_organization_once_published(a
     assert answer.status_code == 403
 
 
+def test_a_superuser_outside_any_organization_is_told_how_many_instances_use_a_platform_definition(
+        api, superuser, org, other_org_key, provider, admin_api):
+    from connectors.integrations import definitions
+    from plexica.errors import Conflict
+    from plexica.tenancy.principal import Principal
+
+    root = Principal(organization=None, user=superuser, is_superuser=True)
+    platform = definitions.create(Principal(organization=org, user=superuser, is_superuser=True), platform=True,
+                                  name="Shared", version="1.0.0", default_config={"baseUrl": provider.url})
+    definitions.transition(root, platform.pk, "PUBLISHED")
+    for client, name in ((api(other_org_key.token, tenant="globex"), "Theirs"), (admin_api, "Ours")):
+        answer = client.post(f"{BASE}/instances", {"integrationDefinitionId": platform.pk, "name": name},
+                             format="json")
+        assert answer.status_code == 201, answer.json()
+    with pytest.raises(Conflict) as refused:
+        definitions.delete(root, platform.pk)
+    assert "in use by 2 instances in other organizations" in refused.value.message
+    ours = IntegrationInstance.objects.get(name="Ours")
+    with pytest.raises(Conflict) as refused:
+        definitions.delete(Principal(organization=org, user=superuser, is_superuser=True), platform.pk)
+    assert f"in use by {ours.pk} (Ours) and 1 instance in other organizations" in refused.value.message
+    assert IntegrationDefinition.objects.filter(pk=platform.pk).exists()
+
+
 # Instances
 
 
@@ -198,6 +222,22 @@ def test_instance_status_follows_config_and_credentials_and_every_change_is_an_e
     assert admin_api.get(f"{BASE}/instances?status=DISCONNECTED").json()["pagination"]["total"] == 1
     assert admin_api.get(f"{BASE}/instances?definitionId={definition['id']}&search=tea").json()["items"][0]["id"] == \
         instance["id"]
+
+
+def test_an_instance_that_needs_no_credentials_reconnects_with_an_empty_object(admin_api, provider):
+    instance = connected_instance(admin_api, provider)
+    path = f"{BASE}/instances/{instance['id']}"
+    assert instance["status"] == "CONNECTED"
+    assert admin_api.post(f"{path}/disconnect").json()["status"] == "DISCONNECTED"
+    assert execute(admin_api, instance["id"], "getThing", {"id": "1"}).json()["error"]["code"] == \
+        "INSTANCE_NOT_CONNECTED"
+    answer = admin_api.put(f"{path}/auth/credentials", {"apiKey": "x"}, format="json")
+    assert answer.status_code == 400 and answer.json()["error"]["code"] == "VALIDATION_ERROR"
+    assert answer.json()["error"]["details"]["errors"][0]["pointer"] == "/apiKey"
+    assert admin_api.get(path).json()["status"] == "DISCONNECTED"
+    answer = admin_api.put(f"{path}/auth/credentials", {}, format="json")
+    assert answer.status_code == 200 and answer.json()["status"] == "CONNECTED"
+    assert execute(admin_api, instance["id"], "getThing", {"id": "1"}).status_code == 200
 
 
 def test_only_published_definitions_get_new_instances_deprecated_keep_working_archived_refuse(admin_api, provider):
