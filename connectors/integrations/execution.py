@@ -64,6 +64,7 @@ DONE_KEY = "plexica:integration:done:{}"
 DONE_TTL = 120
 # Seconds past the deadline a waiting request gives the worker to store its outcome.
 WAIT_GRACE = 1.0
+BLPOP_SLICE = 1.0  # seconds a synchronous execution blocks on Redis at a time (the client's socket timeout is 2)
 
 
 def breaker(instance_id, method_name):
@@ -174,13 +175,7 @@ def failure_of(execution, headers=None):
 def wait(execution):
     """The execution once the worker finished it, or failed as timed out at its deadline (+ a grace)."""
     limit = execution.deadline.timestamp() + WAIT_GRACE
-    if settings.REDIS_URL:  # the worker pushes to DONE_KEY when it finishes (earlier included: the list waits)
-        from django_redis import get_redis_connection
-
-        left = limit - time.time()
-        if left > 0:
-            get_redis_connection("default").blpop([DONE_KEY.format(execution.pk)], timeout=max(0.01, left))
-    else:
+    if not settings.REDIS_URL or not _wait_on_redis(execution, limit):
         while not _finished(execution) and time.time() < limit:
             time.sleep(0.02)
     execution.refresh_from_db()
@@ -194,6 +189,26 @@ def wait(execution):
         IntegrationExecution.objects.filter(pk=execution.pk).update(result=None)
     execution.result = result
     return execution
+
+
+def _wait_on_redis(execution, limit):
+    """Block on DONE_KEY, which the worker pushes to when it finishes (earlier included: the list waits),
+    until `limit`. Each BLPOP waits at most BLPOP_SLICE seconds, below the Redis client's socket timeout
+    (a longer one would end in a socket timeout, not an answer). False when Redis fails: the caller polls
+    the database instead."""
+    from django_redis import get_redis_connection
+    from redis.exceptions import RedisError
+
+    try:
+        redis = get_redis_connection("default")
+        while (left := limit - time.time()) > 0:
+            if redis.blpop([DONE_KEY.format(execution.pk)], timeout=max(0.01, min(left, BLPOP_SLICE))):
+                return True
+    except RedisError:
+        logger.warning("Waiting for execution %s on Redis failed: polling the database", execution.pk,
+                       exc_info=True)
+        return False
+    return True
 
 
 def _finished(execution):

@@ -20,6 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from plexica.events.models import ConsumerCursor, Event
+from plexica.tenancy.models import Organization
 from plexica.work.queue import enqueue
 
 logger = logging.getLogger("plexica.events")
@@ -83,6 +84,8 @@ def consume(name, organization_pk, handle, *, batch=500):
     """Hand the organization's events that consumer `name` has not seen to `handle(events)`, a batch at a
     time in position order, each batch in one transaction with the cursor's advance. Returns how many."""
     cache.delete(_queued_flag(name, organization_pk))  # before reading: a commit from now on enqueues again
+    if not Organization.objects.filter(pk=organization_pk).exists():
+        return 0  # deleted since the task was queued: its events went with it
     ConsumerCursor.objects.bulk_create([ConsumerCursor(organization_id=organization_pk, consumer=name)],
                                        ignore_conflicts=True)
     total = 0

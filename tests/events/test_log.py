@@ -73,6 +73,13 @@ def test_consume_hands_each_event_to_a_consumer_once_in_order(org):
     assert ConsumerCursor.objects.get(organization=org, consumer="test-consumer").position == 5
 
 
+def test_a_consumer_task_queued_for_an_organization_deleted_since_does_nothing(org):
+    org_pk = org.pk
+    org.delete()
+    assert consumers.consume("test-consumer", org_pk, lambda events: pytest.fail("no events to hand")) == 0
+    assert not ConsumerCursor.objects.filter(organization_id=org_pk).exists()
+
+
 def test_a_consumer_that_fails_leaves_its_cursor_where_it_was(org):
     emit(None, "demo.counted.event", organization=org)
 

@@ -17,9 +17,11 @@ from tests.integrations.provider import Answer
 BASE = "/api/v1/integrations"
 
 
-def make_instance(org, provider, **overrides):
+def make_instance(org, provider, *, timeout_ms=None, **overrides):
     principal = Principal.system(org)
     body = api_definition(provider, **overrides)
+    for method in body["methods"]:
+        method["timeoutMs"] = timeout_ms or method["timeoutMs"]
     definition = definitions.create(
         principal, name=body["name"], version=body["version"], methods=body["methods"],
         config_schema=body["configSchema"], default_config=body["defaultConfig"])
@@ -33,18 +35,25 @@ def test_a_real_worker_runs_sync_and_async_executions_from_the_redis_queue(org, 
     from celery.contrib.testing.worker import start_worker
 
     assert app.conf.task_always_eager is False
-    instance = make_instance(org, provider)
+    # The synchronous call waits up to the method's timeout for the worker, which may still be starting on a
+    # loaded machine: a generous one (a late worker is the next test's subject).
+    instance = make_instance(org, provider, timeout_ms=60_000)
     client = api(org_key.token)
     path = f"{BASE}/instances/{instance.pk}/methods/getThing/execute"
     with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
         answer = client.post(path, {"parameters": {"id": "42"}}, format="json")
         assert answer.status_code == 200, answer.json()
         assert answer.json()["data"]["path"] == "/public/things/42"
+        # A provider slower than the Redis client's socket timeout (2 s): the wait outlasts it, slice by slice.
+        provider.script("/public/things/slow-sync", Answer(200, body={"path": "slow sync"}, delay=2.5))
+        answer = client.post(path, {"parameters": {"id": "slow-sync"}}, format="json")
+        assert answer.status_code == 200, answer.json()
+        assert answer.json()["data"] == {"path": "slow sync"}
         provider.script("/public/things/7", Answer(200, body={"path": "slow"}, delay=0.3))
         queued = client.post(path + "?async=true", {"parameters": {"id": "7"}}, format="json")
         assert queued.status_code == 202 and queued.json()["status"] == "QUEUED"
         detail_path = f"{BASE}/instances/{instance.pk}/executions/{queued.json()['id']}"
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             detail = client.get(detail_path).json()
             if detail["status"] == "SUCCEEDED":
