@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Count
 
 from plexica.celery import app
 from plexica.events.log import emit
@@ -64,13 +65,13 @@ def _kill(worker):
         worker.wait(timeout=10)
 
 
-def _wait_for(condition, seconds, what):
+def _wait_for(condition, seconds, what, state=None):
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if condition():
             return
         time.sleep(0.25)
-    raise AssertionError(f"timed out waiting for {what}")
+    raise AssertionError(f"timed out waiting for {what}" + (f": {state()}" if state else ""))
 
 
 @pytest.mark.timeout(800)
@@ -96,7 +97,11 @@ def test_ten_thousand_events_survive_a_killed_worker_with_none_lost_or_duplicate
         def all_succeeded():
             return WebhookMessage.objects.filter(endpoint=endpoint, status="succeeded").count() == EVENTS
 
-        _wait_for(all_succeeded, 480, "every message to succeed")
+        def by_status():
+            return dict(WebhookMessage.objects.filter(endpoint=endpoint).values_list("status")
+                        .annotate(count=Count("pk")).order_by()) | {"deliveries received": len(receiver.deliveries)}
+
+        _wait_for(all_succeeded, 480, "every message to succeed", by_status)
     finally:
         _kill(worker)
     connection.close()
