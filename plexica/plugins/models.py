@@ -57,6 +57,12 @@ class Plugin(models.Model):
         max_length=16, choices=LifecycleState.choices, default=LifecycleState.REGISTERED
     )
     catalog_status = models.CharField(max_length=16, choices=CatalogStatus.choices, default=CatalogStatus.ACTIVE)
+    installed_at = models.DateTimeField(null=True, blank=True, editable=False,
+                                        help_text="When the plugin was last installed (the status API's loaded_ms "
+                                                  "counts from here).")
+    loaded_at = models.DateTimeField(null=True, blank=True, editable=False,
+                                     help_text="The first healthy heartbeat (or passing check) after the last "
+                                               "install.")
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
