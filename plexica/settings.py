@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "marketplaces",
     "webhooks",
     "connectors",
+    "observability",
 ]
 
 MIDDLEWARE = [
@@ -297,6 +298,9 @@ SPECTACULAR_SETTINGS = {
         "IntegrationInstanceStatusEnum": "connectors.integrations.models.IntegrationInstance.Status",
         "IntegrationExecutionStatusEnum": "connectors.integrations.models.IntegrationExecution.Status",
         "IntegrationSuccessEnum": [("SUCCESS", "SUCCESS")],
+        "ExtensionHealthEnum": [(name, name) for name in ("healthy", "degraded", "unhealthy")],
+        "ExtensionStateEnum": [(name, name) for name in ("registered", "installed", "loaded", "degraded", "failed",
+                                                         "disabled", "uninstalled")],
     },
 }
 

@@ -23,6 +23,8 @@ urlpatterns = [
     path("api/", include("marketplaces.api.urls")),
     path("api/", include("webhooks.api.urls")),
     path("api/", include("connectors.api.urls")),
+    path("ext/", include("observability.api.urls")),
+    re_path(r"^ext/", api_not_found),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
