@@ -93,6 +93,9 @@ OPERATIONS = [
         "integration-execute-async", "POST", INTEGRATION_EXECUTE + "?async=true",
         body={"parameters": {"limit": int(CONTACTS_QUERY["limit"])}}, worker=True,
     ),
+    # The extensions seed's status of an organization with 500 plugins, each with two services and call
+    # counters (bench/seed.py seed_extension_status), as its org key: from recorded state, three queries.
+    Operation("ext-status", "GET", "/ext/status", key="ext_key", headers={"X-Tenant-Slug": "{ext_org}"}),
 ]
 
 # The admin's heaviest pages, as an org admin of an organization with 1,000 rows of every kind (bench/seed.py

@@ -14,12 +14,18 @@ Three queries answer for any number of plugins (plugins, services, call counters
 from the plugin's grants.
 """
 
+import json
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import (BooleanField, Case, CharField, DurationField, ExpressionWrapper, F, Func, Q, Sum,
+                              Value, When)
+from django.db.models.fields.json import KT
 from django.utils import timezone
 
 from plexica.errors import Forbidden, NotFound
 from plexica.plugins.models import Plugin
 from registry.models import ServiceStatus
-from registry.services import derive_status
 
 State = Plugin.LifecycleState
 
@@ -27,6 +33,7 @@ DISCOVERY_SOURCES = ["catalog", "registry"]
 HEALTH = {ServiceStatus.HEALTHY: "healthy", ServiceStatus.DEGRADED: "degraded",
           ServiceStatus.UNAVAILABLE: "unhealthy"}
 LOADED_STATES = ("loaded", "degraded")
+ZERO = timedelta(0)
 
 
 def require_org_principal(principal, doing):
@@ -40,7 +47,7 @@ def _iso(moment):
     return moment.isoformat().replace("+00:00", "Z") if moment else None
 
 
-def plugin_state(lifecycle_state, service_statuses, loaded_at):
+def plugin_state(lifecycle_state, service_statuses, loaded):
     """The status API's state of a plugin (the table in this module's docstring)."""
     if lifecycle_state == State.REGISTERED:
         return "registered"
@@ -49,11 +56,11 @@ def plugin_state(lifecycle_state, service_statuses, loaded_at):
     if lifecycle_state == State.DISABLED:
         return "disabled"
     if not service_statuses:
-        return "failed" if loaded_at else "installed"
+        return "failed" if loaded else "installed"
     if all(status == ServiceStatus.HEALTHY for status in service_statuses):
         return "loaded"
     if all(status == ServiceStatus.UNAVAILABLE for status in service_statuses):
-        return "failed" if loaded_at else "installed"
+        return "failed" if loaded else "installed"
     return "degraded"
 
 
@@ -68,10 +75,25 @@ def plugin_health(service_statuses):
     return "unhealthy"
 
 
-def loaded_ms(installed_at, loaded_at):
-    if installed_at is None or loaded_at is None or loaded_at < installed_at:
-        return None
-    return round((loaded_at - installed_at).total_seconds() * 1000)
+def _thresholds(now):
+    """(healthy since, degraded since): a heartbeat at or after the first is HEALTHY, at or after the second
+    DEGRADED, else UNAVAILABLE (registry.services.derive_status, compared once per row here)."""
+    return (now - timedelta(seconds=settings.REGISTRY_DEGRADED_AFTER),
+            now - timedelta(seconds=settings.REGISTRY_UNAVAILABLE_AFTER))
+
+
+class IsoTimestamp(Func):
+    """A timestamp as ISO 8601 text in UTC with a Z, made by the database (cheaper than a datetime a row)."""
+
+    output_field = CharField()
+
+    def as_postgresql(self, compiler, connection, **extra):
+        return self.as_sql(compiler, connection, template="to_char(%(expressions)s AT TIME ZONE 'UTC', "
+                           "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')", **extra)
+
+    def as_sqlite(self, compiler, connection, **extra):
+        # Django stores UTC text, "YYYY-MM-DD HH:MM:SS[.ffffff]": a T between and a Z after.
+        return self.as_sql(compiler, connection, template="replace(%(expressions)s, ' ', 'T') || 'Z'", **extra)
 
 
 def _services_by_plugin(organization_id, now, plugin_pk=None):
@@ -80,54 +102,82 @@ def _services_by_plugin(organization_id, now, plugin_pk=None):
     services = PluginService.objects.filter(organization_id=organization_id)
     if plugin_pk is not None:
         services = services.filter(plugin_id=plugin_pk)
+    healthy_since, degraded_since = _thresholds(now)
+    rows = services.order_by("plugin_id", "service_name").annotate(
+        derived=Case(When(last_seen_at__gte=healthy_since, then=Value(ServiceStatus.HEALTHY.value)),
+                     When(last_seen_at__gte=degraded_since, then=Value(ServiceStatus.DEGRADED.value)),
+                     default=Value(ServiceStatus.UNAVAILABLE.value), output_field=CharField()),
+        heartbeat=IsoTimestamp("last_seen_at"),
+    ).values_list("plugin_id", "service_name", "version", "derived", "heartbeat")
     by_plugin = {}
-    for row in services.order_by("service_name").values("plugin_id", "service_name", "version", "last_seen_at"):
-        status = derive_status(row["last_seen_at"], now)
-        by_plugin.setdefault(row["plugin_id"], []).append({
-            "name": row["service_name"], "version": row["version"], "status": status,
-            "health": HEALTH[status], "last_heartbeat": _iso(row["last_seen_at"]),
-        })
+    for plugin_pk_, name, version, status, heartbeat in rows:
+        by_plugin.setdefault(plugin_pk_, []).append({
+            "name": name, "version": version, "status": status, "health": HEALTH[status],
+            "last_heartbeat": heartbeat})
     return by_plugin
 
 
 def _call_metrics(organization_id):
     """{target plugin id: {requests_total, errors_total, latency_ms_sum}} from the gateway's call counters."""
-    from django.db.models import Sum
-
     from gateway.models import GatewayCallStat
 
     rows = (GatewayCallStat.objects.filter(organization_id=organization_id).exclude(target_plugin_id="")
             .values("target_plugin_id").annotate(calls=Sum("calls"), errors=Sum("errors"),
-                                                 duration=Sum("duration_ms")))
-    return {row["target_plugin_id"]: {"requests_total": float(row["calls"]), "errors_total": float(row["errors"]),
-                                      "latency_ms_sum": float(row["duration"])} for row in rows}
+                                                 duration=Sum("duration_ms"))
+            .values_list("target_plugin_id", "calls", "errors", "duration"))
+    return {plugin_id: {"requests_total": float(calls), "errors_total": float(errors),
+                        "latency_ms_sum": float(duration)} for plugin_id, calls, errors, duration in rows}
 
 
-def _capabilities(plugin):
-    requested = (plugin["manifest"] or {}).get("capabilities") if isinstance(plugin["manifest"], dict) else None
+def _capabilities(requested):
     return sorted(c for c in requested if isinstance(c, str)) if isinstance(requested, list) else []
 
 
-def _extension(plugin, services, metrics):
+def _plugins(organization_id, plugin_id=None):
+    """The plugins' rows, with `loaded_for` (loaded_at - installed_at, or None) and `loaded` (a first healthy
+    service since the install) computed by the database instead of two timestamps a row."""
+    plugins = Plugin.objects.filter(organization_id=organization_id)
+    if plugin_id is not None:
+        plugins = plugins.filter(plugin_id=plugin_id)
+    return plugins.order_by("plugin_id").annotate(
+        loaded_for=ExpressionWrapper(F("loaded_at") - F("installed_at"), output_field=DurationField()),
+        loaded=ExpressionWrapper(Q(loaded_at__isnull=False), output_field=BooleanField()),
+        requested=KT("manifest__capabilities"),
+    ).values_list("pk", "plugin_id", "name", "version", "description", "lifecycle_state", "loaded_for", "loaded",
+                  "requested")
+
+
+def _loaded_ms(loaded_for):
+    return round(loaded_for.total_seconds() * 1000) if loaded_for is not None and loaded_for >= ZERO else None
+
+
+NO_CALLS = {"requests_total": 0.0, "errors_total": 0.0, "latency_ms_sum": 0.0}
+RUNNING = (State.INSTALLED, State.ACTIVE)
+
+
+def _extension(row, services, metrics):
+    _, plugin_id, name, version, description, lifecycle_state, loaded_for, loaded, requested = row
     statuses = [service["status"] for service in services]
     return {
-        "state": plugin_state(plugin["lifecycle_state"], statuses, plugin["loaded_at"]),
-        "info": {"id": plugin["plugin_id"], "name": plugin["name"], "version": plugin["version"],
-                 "description": plugin["description"]},
-        "capabilities": _capabilities(plugin),
-        "loaded_ms": loaded_ms(plugin["installed_at"], plugin["loaded_at"]),
-        "metrics": metrics.get(plugin["plugin_id"], {"requests_total": 0.0, "errors_total": 0.0,
-                                                      "latency_ms_sum": 0.0}),
-        "lifecycle_state": plugin["lifecycle_state"],
-        "health": plugin_health(statuses) if plugin["lifecycle_state"] in (State.INSTALLED, State.ACTIVE)
-        else "unhealthy",
-        "services": [{key: value for key, value in service.items() if key != "status"} | {
-            "status": service["status"]} for service in services],
+        "state": plugin_state(lifecycle_state, statuses, loaded),
+        "info": {"id": plugin_id, "name": name, "version": version, "description": description},
+        "capabilities": _capabilities(_json(requested)),
+        "loaded_ms": _loaded_ms(loaded_for),
+        "metrics": metrics.get(plugin_id, NO_CALLS),
+        "lifecycle_state": lifecycle_state,
+        "health": plugin_health(statuses) if lifecycle_state in RUNNING else "unhealthy",
+        "services": services,
     }
 
 
-PLUGIN_FIELDS = ("pk", "plugin_id", "name", "version", "description", "manifest", "lifecycle_state",
-                 "installed_at", "loaded_at")
+def _json(value):
+    """KT() gives the key's JSON text on some backends and the decoded value on others."""
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return None
+    return value
 
 
 def extension_status(principal, now=None):
@@ -135,12 +185,10 @@ def extension_status(principal, now=None):
     require_org_principal(principal, "Reading the extension status")
     now = now or timezone.now()
     organization_id = principal.organization.pk
-    plugins = list(Plugin.objects.filter(organization_id=organization_id).order_by("plugin_id")
-                   .values(*PLUGIN_FIELDS))
+    plugins = list(_plugins(organization_id))
     services = _services_by_plugin(organization_id, now)
     metrics = _call_metrics(organization_id)
-    extensions = {plugin["plugin_id"]: _extension(plugin, services.get(plugin["pk"], []), metrics)
-                  for plugin in plugins}
+    extensions = {row[1]: _extension(row, services.get(row[0], []), metrics) for row in plugins}
     states = [extension["state"] for extension in extensions.values()]
     return {
         "extensions": extensions,
@@ -155,20 +203,19 @@ def extension_health(principal, plugin_id, now=None):
     """The seed's health document of one plugin: (body, healthy?)."""
     require_org_principal(principal, "Reading a plugin's health")
     now = now or timezone.now()
-    plugin = (Plugin.objects.filter(organization_id=principal.organization.pk, plugin_id=plugin_id)
-              .values(*PLUGIN_FIELDS).first())
-    if plugin is None:
+    row = _plugins(principal.organization.pk, plugin_id).first()
+    if row is None:
         raise NotFound(f"No plugin {plugin_id!r} in this organization.", title="Plugin not found",
                        pluginId=plugin_id)
-    services = _services_by_plugin(principal.organization.pk, now, plugin["pk"]).get(plugin["pk"], [])
+    services = _services_by_plugin(principal.organization.pk, now, row[0]).get(row[0], [])
     statuses = [service["status"] for service in services]
-    running = plugin["lifecycle_state"] in (State.INSTALLED, State.ACTIVE)
-    status = plugin_health(statuses) if running else "unhealthy"
+    lifecycle_state, loaded = row[5], row[7]
+    status = plugin_health(statuses) if lifecycle_state in RUNNING else "unhealthy"
     body = {
         "status": status,
         "timestamp": _iso(now),
-        "version": plugin["version"],
+        "version": row[3],
         "checks": {service["name"]: service["health"] for service in services},
-        "state": plugin_state(plugin["lifecycle_state"], statuses, plugin["loaded_at"]),
+        "state": plugin_state(lifecycle_state, statuses, loaded),
     }
     return body, status == "healthy"
