@@ -17,7 +17,6 @@ from the plugin's grants.
 import json
 from datetime import timedelta
 
-from django.conf import settings
 from django.db.models import (BooleanField, Case, CharField, DurationField, ExpressionWrapper, F, Func, Q, Sum,
                               Value, When)
 from django.db.models.fields.json import KT
@@ -25,7 +24,8 @@ from django.utils import timezone
 
 from plexica.errors import Forbidden, NotFound
 from plexica.plugins.models import Plugin
-from registry.models import ServiceStatus
+from registry.models import PluginService, ServiceStatus
+from registry.services import status_q
 
 State = Plugin.LifecycleState
 
@@ -33,6 +33,7 @@ DISCOVERY_SOURCES = ["catalog", "registry"]
 HEALTH = {ServiceStatus.HEALTHY: "healthy", ServiceStatus.DEGRADED: "degraded",
           ServiceStatus.UNAVAILABLE: "unhealthy"}
 LOADED_STATES = ("loaded", "degraded")
+RUNNING = (State.INSTALLED, State.ACTIVE)
 ZERO = timedelta(0)
 
 
@@ -75,13 +76,6 @@ def plugin_health(service_statuses):
     return "unhealthy"
 
 
-def _thresholds(now):
-    """(healthy since, degraded since): a heartbeat at or after the first is HEALTHY, at or after the second
-    DEGRADED, else UNAVAILABLE (registry.services.derive_status, compared once per row here)."""
-    return (now - timedelta(seconds=settings.REGISTRY_DEGRADED_AFTER),
-            now - timedelta(seconds=settings.REGISTRY_UNAVAILABLE_AFTER))
-
-
 class IsoTimestamp(Func):
     """A timestamp as ISO 8601 text in UTC with a Z, made by the database (cheaper than a datetime a row)."""
 
@@ -96,25 +90,47 @@ class IsoTimestamp(Func):
         return self.as_sql(compiler, connection, template="replace(%(expressions)s, ' ', 'T') || 'Z'", **extra)
 
 
-def _services_by_plugin(organization_id, now, plugin_pk=None):
-    from registry.models import PluginService
-
-    services = PluginService.objects.filter(organization_id=organization_id)
-    if plugin_pk is not None:
-        services = services.filter(plugin_id=plugin_pk)
-    healthy_since, degraded_since = _thresholds(now)
+def _service_rows(services, now):
+    """{plugin pk: [service dicts]} of a PluginService queryset, status derived and heartbeat formatted by the
+    database."""
     rows = services.order_by("plugin_id", "service_name").annotate(
-        derived=Case(When(last_seen_at__gte=healthy_since, then=Value(ServiceStatus.HEALTHY.value)),
-                     When(last_seen_at__gte=degraded_since, then=Value(ServiceStatus.DEGRADED.value)),
+        # registry.services' derivation of a service's status, as the discovery and the dashboard apply it
+        derived=Case(When(status_q(ServiceStatus.HEALTHY, now), then=Value(ServiceStatus.HEALTHY.value)),
+                     When(status_q(ServiceStatus.DEGRADED, now), then=Value(ServiceStatus.DEGRADED.value)),
                      default=Value(ServiceStatus.UNAVAILABLE.value), output_field=CharField()),
         heartbeat=IsoTimestamp("last_seen_at"),
     ).values_list("plugin_id", "service_name", "version", "derived", "heartbeat")
     by_plugin = {}
-    for plugin_pk_, name, version, status, heartbeat in rows:
-        by_plugin.setdefault(plugin_pk_, []).append({
+    for plugin_pk, name, version, status, heartbeat in rows:
+        by_plugin.setdefault(plugin_pk, []).append({
             "name": name, "version": version, "status": status, "health": HEALTH[status],
             "last_heartbeat": heartbeat})
     return by_plugin
+
+
+def _services_by_plugin(organization_id, now, plugin_pk=None):
+    services = PluginService.objects.filter(organization_id=organization_id)
+    if plugin_pk is not None:
+        services = services.filter(plugin_id=plugin_pk)
+    return _service_rows(services, now)
+
+
+def running_plugin_states(plugins, now=None):
+    """[{"plugin_pk", "plugin_id", "name", "organization_id", "state", "health", "services"}] of the installed
+    or enabled plugins of a Plugin queryset (the admin's dashboard: any organizations): two queries."""
+    now = now or timezone.now()
+    running = plugins.filter(lifecycle_state__in=RUNNING)
+    services = _service_rows(PluginService.objects.filter(plugin__in=running.values("pk")), now)
+    states = []
+    for pk, plugin_id, name, organization_id, lifecycle_state, loaded in running.order_by("plugin_id", "pk").annotate(
+            loaded=ExpressionWrapper(Q(loaded_at__isnull=False), output_field=BooleanField())).values_list(
+            "pk", "plugin_id", "name", "organization_id", "lifecycle_state", "loaded"):
+        own = services.get(pk, [])
+        statuses = [service["status"] for service in own]
+        states.append({"plugin_pk": pk, "plugin_id": plugin_id, "name": name, "organization_id": organization_id,
+                       "state": plugin_state(lifecycle_state, statuses, loaded),
+                       "health": plugin_health(statuses), "services": own})
+    return states
 
 
 def _call_metrics(organization_id):
@@ -152,7 +168,6 @@ def _loaded_ms(loaded_for):
 
 
 NO_CALLS = {"requests_total": 0.0, "errors_total": 0.0, "latency_ms_sum": 0.0}
-RUNNING = (State.INSTALLED, State.ACTIVE)
 
 
 def _extension(row, services, metrics):
@@ -200,22 +215,34 @@ def extension_status(principal, now=None):
 
 
 def extension_health(principal, plugin_id, now=None):
-    """The seed's health document of one plugin: (body, healthy?)."""
+    """The seed's health document of one plugin of the caller's organization: (body, healthy?)."""
     require_org_principal(principal, "Reading a plugin's health")
-    now = now or timezone.now()
-    row = _plugins(principal.organization.pk, plugin_id).first()
-    if row is None:
+    plugin = (Plugin.objects.filter(organization_id=principal.organization.pk, plugin_id=plugin_id)
+              .only("pk", "organization_id", "version", "lifecycle_state", "loaded_at").first())
+    if plugin is None:
         raise NotFound(f"No plugin {plugin_id!r} in this organization.", title="Plugin not found",
                        pluginId=plugin_id)
-    services = _services_by_plugin(principal.organization.pk, now, row[0]).get(row[0], [])
+    return extension_health_of(plugin, now)
+
+
+def extension_health_of(plugin, now=None):
+    """(body, healthy?) of a Plugin (the caller has been authorized for it)."""
+    now = now or timezone.now()
+    services = _services_by_plugin(plugin.organization_id, now, plugin.pk).get(plugin.pk, [])
     statuses = [service["status"] for service in services]
-    lifecycle_state, loaded = row[5], row[7]
-    status = plugin_health(statuses) if lifecycle_state in RUNNING else "unhealthy"
+    status = plugin_health(statuses) if plugin.lifecycle_state in RUNNING else "unhealthy"
     body = {
         "status": status,
         "timestamp": _iso(now),
-        "version": row[3],
+        "version": plugin.version,
         "checks": {service["name"]: service["health"] for service in services},
-        "state": plugin_state(lifecycle_state, statuses, loaded),
+        "state": plugin_state(plugin.lifecycle_state, statuses, plugin.loaded_at is not None),
     }
     return body, status == "healthy"
+
+
+def loaded_ms(installed_at, loaded_at):
+    """Milliseconds from the install to the first healthy service (None until then)."""
+    if installed_at is None or loaded_at is None:
+        return None
+    return _loaded_ms(loaded_at - installed_at)

@@ -65,7 +65,7 @@ def test_the_plugin_admin_has_every_apps_contribution(org_admin, crm_plugin):
     assert page["tabs"] == [
         ("overview", ["catalog_actions", "deletion"]),
         ("lifecycle", ["lifecycle_controls"]),
-        ("services", ["services"]),
+        ("services", ["status", "services"]),
         ("config-objects", ["config_objects"]),
         ("marketplaces", ["marketplaces_offering"]),
         ("releases", ["releases"]),
