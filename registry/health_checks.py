@@ -123,12 +123,12 @@ def probe(url, timeout):
         )
     except NetworkPolicyError as exc:
         return result(CheckOutcome.FAIL, f"refused by the network policy: {exc}")
+    except urllib3.exceptions.NewConnectionError as exc:  # before ConnectTimeoutError, its base class
+        return result(CheckOutcome.FAIL, f"connection failed: {_connection_error(exc)}")
     except urllib3.exceptions.ConnectTimeoutError:
         return result(CheckOutcome.FAIL, f"no connection within {timeout:g}s")
     except urllib3.exceptions.ReadTimeoutError:
         return result(CheckOutcome.FAIL, f"no answer within {timeout:g}s")
-    except urllib3.exceptions.NewConnectionError as exc:
-        return result(CheckOutcome.FAIL, f"connection failed: {_connection_error(exc)}")
     except urllib3.exceptions.HTTPError as exc:
         return result(CheckOutcome.FAIL, f"connection failed: {type(exc).__name__}")
     try:
