@@ -40,12 +40,12 @@ from plexica.outbound_http import policy_pool_manager
 from plexica.tenancy.models import Organization
 from registry.models import CheckOutcome, PluginService, ServiceHealthCheck, ServiceStatus
 from registry.services import (
+    change_status,
     derive_status,
     effective_check_status,
     health_check_path,
     invalidate_discovery,
     mark_plugin_loaded,
-    change_status,
 )
 
 MAX_BODY_BYTES = 8 * 1024  # a health answer is small; more is not read
@@ -93,7 +93,8 @@ def check_pool():
     if _pool is None:
         with _lock:
             if _pool is None:
-                _pool = policy_pool_manager(GATEWAY_POLICY, maxsize=4, resolver=_resolve, name="HealthCheck")
+                _pool = policy_pool_manager(GATEWAY_POLICY, maxsize=settings.REGISTRY_HEALTH_CHECK_CONCURRENCY,
+                                            resolver=_resolve, name="HealthCheck")
     return _pool
 
 
@@ -117,7 +118,10 @@ def probe(url, timeout):
     try:
         response = check_pool().request(
             "GET", url, headers={"Accept": f"{HEALTH_JSON}, application/json;q=0.9, */*;q=0.1",
-                                 "User-Agent": "plexica-health-check"},
+                                 "User-Agent": "plexica-health-check",
+                                 # A fresh connection per check: a kept-alive one that the service closed
+                                 # while idle (between two checks) would fail a healthy service.
+                                 "Connection": "close"},
             redirect=False, retries=False, preload_content=False,
             timeout=urllib3.Timeout(connect=timeout, read=timeout),
         )
