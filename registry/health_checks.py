@@ -118,10 +118,7 @@ def probe(url, timeout):
     try:
         response = check_pool().request(
             "GET", url, headers={"Accept": f"{HEALTH_JSON}, application/json;q=0.9, */*;q=0.1",
-                                 "User-Agent": "plexica-health-check",
-                                 # A fresh connection per check: a kept-alive one that the service closed
-                                 # while idle (between two checks) would fail a healthy service.
-                                 "Connection": "close"},
+                                 "User-Agent": "plexica-health-check"},
             redirect=False, retries=False, preload_content=False,
             timeout=urllib3.Timeout(connect=timeout, read=timeout),
         )
@@ -133,25 +130,37 @@ def probe(url, timeout):
         return result(CheckOutcome.FAIL, f"no connection within {timeout:g}s")
     except urllib3.exceptions.ReadTimeoutError:
         return result(CheckOutcome.FAIL, f"no answer within {timeout:g}s")
-    except urllib3.exceptions.HTTPError as exc:
-        return result(CheckOutcome.FAIL, f"connection failed: {type(exc).__name__}")
+    except urllib3.exceptions.HTTPError as exc:  # the connection dropped before an answer (ProtocolError...)
+        return result(CheckOutcome.FAIL, f"connection failed: {_connection_error(exc)}")
+    complete = False
     try:
         body, complete = _read_capped(response, deadline)
     except (urllib3.exceptions.ReadTimeoutError, TimeoutError):
-        response.close()
         return result(CheckOutcome.FAIL, f"no complete answer within {timeout:g}s", response.status)
     except urllib3.exceptions.HTTPError as exc:
-        response.close()
-        return result(CheckOutcome.FAIL, f"connection failed while reading: {type(exc).__name__}", response.status)
+        return result(CheckOutcome.FAIL, f"connection failed while reading: {_connection_error(exc)}",
+                      response.status)
     finally:
+        # Kept alive only when read to the end (urllib3 drops one the service closed while idle); an answer
+        # not read to the end must never reach the next check.
+        if not complete:
+            response.close()
         response.release_conn()
     outcome, reason = judge(response.status, response.headers.get("content-type", ""), body, complete)
     return result(outcome, reason, response.status)
 
 
 def _connection_error(exc):
-    cause = exc.__context__ or exc.__cause__
-    return getattr(cause, "strerror", None) or str(cause or exc).split(": ")[-1]
+    """The operating system's words for why a connection failed ("Connection refused"), else the error's name."""
+    seen = [exc, *(arg for arg in getattr(exc, "args", ()) if isinstance(arg, BaseException))]
+    while seen:
+        error = seen.pop(0)
+        if isinstance(error, OSError) and (error.strerror or str(error)):
+            return error.strerror or str(error)
+        seen += [cause for cause in (error.__cause__, error.__context__) if cause is not None]
+        if len(seen) > 10:
+            break
+    return type(exc).__name__
 
 
 def _read_capped(response, deadline):
@@ -165,8 +174,7 @@ def _read_capped(response, deadline):
             return b"".join(chunks), True
         chunks.append(chunk)
         size += len(chunk)
-    response.close()  # the rest is not read: the connection is not reused
-    return b"".join(chunks)[:MAX_BODY_BYTES], False
+    return b"".join(chunks)[:MAX_BODY_BYTES], False  # the rest is not read
 
 
 def judge(status, content_type, body, complete=True):

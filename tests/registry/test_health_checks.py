@@ -550,3 +550,27 @@ def test_a_check_run_costs_a_bounded_number_of_queries_per_service(org, upstream
     # candidates, claims (1 each), per check: read, organization once, insert, update; the purge's two.
     with django_assert_max_num_queries(2 + 10 * 4 + 1 + 2):
         assert run_health_checks(now=at(0)) == {"pass": 10}
+
+
+def test_five_hundred_services_are_checked_within_one_period(org, monkeypatch):
+    from tests.gateway import upstream as upstream_module
+
+    monkeypatch.setattr(upstream_module._Server, "request_queue_size", 256)  # the stub's backlog, not ours
+    upstream = Upstream().start()
+    try:
+        check_five_hundred(org, upstream)
+    finally:
+        upstream.stop()
+
+
+def check_five_hundred(org, upstream):
+    upstream.reply("/health", json={"status": "pass"}, headers=HEALTH_JSON, delay=0.1)
+    plugin = Plugin.objects.create(organization=org, plugin_id="plugin-bulk", name="Bulk", version="1.0.0")
+    PluginService.objects.bulk_create(
+        PluginService(organization=org, plugin=plugin, service_name=f"bulk.s{index}", version="1.0.0",
+                      base_url=upstream.url, last_seen_at=T0) for index in range(500))
+    started = time.monotonic()
+    result = run_health_checks(now=at(0))
+    assert result == {"pass": 500}, set(ServiceHealthCheck.objects.values_list("reason", flat=True))
+    assert time.monotonic() - started < django_settings.REGISTRY_HEALTH_CHECK_INTERVAL
+    assert ServiceHealthCheck.objects.count() == 500
