@@ -232,8 +232,8 @@ def next_check_state(check_status, failures, successes, outcome):
 
 def record_check(service_id, result, now=None, organizations=None):
     """Record one check of the service: its history row, counters and last check, and the status transition
-    (cause "check") when the combined status changes. Returns the service's persisted status, or None when
-    the service is gone. `organizations`: a dict the caller keeps across calls, so each is read once."""
+    (cause "check") when what the checks conclude changes the combined status. Returns the service's
+    persisted status, or None when the service is gone. `organizations`: a dict the caller keeps across calls, so each is read once."""
     now = now or timezone.now()
     organizations = {} if organizations is None else organizations
     fields = ("status", "check_status", "check_failures", "check_successes", "last_seen_at", "service_name",
@@ -254,8 +254,11 @@ def record_check(service_id, result, now=None, organizations=None):
     changes = {"check_status": check_status, "check_failures": failures, "check_successes": successes,
                "last_check_at": now, "last_check_outcome": result.outcome}
     previous = row["status"]
+    # Only a change of what the checks conclude moves the status here; what the heartbeat's age alone changes
+    # is the sweep's to persist (cause "sweep"), so each transition names its real cause.
+    concluded = effective_check_status(check_status) != effective_check_status(row["check_status"])
     while True:
-        target = derive_status(row["last_seen_at"], now, check_status)
+        target = derive_status(row["last_seen_at"], now, check_status) if concluded else previous
         if change_status(None, organization, service_id, row["service_name"], row["plugin__plugin_id"], previous,
                          target, "check", now, condition=Q(last_seen_at=row["last_seen_at"]), **changes):
             break
@@ -264,9 +267,9 @@ def record_check(service_id, result, now=None, organizations=None):
         if current is None:
             return None
         previous, row["last_seen_at"] = current["status"], current["last_seen_at"]
-    if effective_check_status(check_status) != effective_check_status(row["check_status"]):
+    if concluded:
         invalidate_discovery(row["organization_id"], row["service_name"])
-    if target == ServiceStatus.HEALTHY and result.outcome == CheckOutcome.PASS:
+    if result.outcome == CheckOutcome.PASS and derive_status(row["last_seen_at"], now, check_status) == "HEALTHY":
         mark_plugin_loaded(row["plugin_id"], row["plugin__installed_at"], row["plugin__loaded_at"], now)
     return target
 

@@ -574,3 +574,14 @@ def check_five_hundred(org, upstream):
     assert result == {"pass": 500}, set(ServiceHealthCheck.objects.values_list("reason", flat=True))
     assert time.monotonic() - started < django_settings.REGISTRY_HEALTH_CHECK_INTERVAL
     assert ServiceHealthCheck.objects.count() == 500
+
+
+def test_a_check_leaves_a_change_the_heartbeats_age_alone_makes_to_the_sweep(org, upstream, settings):
+    settings.REGISTRY_DEGRADED_AFTER = 90
+    settings.REGISTRY_UNAVAILABLE_AFTER = 300
+    service = register(org, upstream.url)
+    run_periods(100, 1)  # passes, but the heartbeat is 100 s old: DEGRADED, which is not the check's doing
+    assert transitions(service) == []
+    assert find_service(org, "crm.contacts", now=at(100))["status"] == ServiceStatus.DEGRADED
+    sweep_service_health(now=at(101))
+    assert transitions(service) == [("HEALTHY", "DEGRADED", "sweep")]
