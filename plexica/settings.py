@@ -376,6 +376,22 @@ if REGISTRY_UNAVAILABLE_AFTER <= REGISTRY_DEGRADED_AFTER:
 REGISTRY_DEREGISTER_AFTER = env_int("REGISTRY_DEREGISTER_AFTER", 0, minimum=0)  # 0: never
 REGISTRY_DISCOVER_CACHE_SECONDS = env_int("REGISTRY_DISCOVER_CACHE_SECONDS", 300, minimum=0)
 REGISTRY_MAX_BODY_BYTES = env_int("REGISTRY_MAX_BODY_BYTES", 256 * 1024, minimum=1024)
+# Active health checks (registry/health_checks.py): every interval the platform calls each service's health
+# path; consecutive failures make it DEGRADED, then UNAVAILABLE; consecutive successes make it HEALTHY again.
+REGISTRY_HEALTH_CHECKS_ENABLED = env_bool("REGISTRY_HEALTH_CHECKS_ENABLED", True)
+REGISTRY_HEALTH_CHECK_INTERVAL = env_int("REGISTRY_HEALTH_CHECK_INTERVAL", 30, minimum=5)  # seconds
+REGISTRY_HEALTH_CHECK_TIMEOUT_MS = env_int("REGISTRY_HEALTH_CHECK_TIMEOUT_MS", 2000, minimum=50)
+REGISTRY_HEALTH_CHECK_CONCURRENCY = env_int("REGISTRY_HEALTH_CHECK_CONCURRENCY", 50, minimum=1)  # threads per run
+REGISTRY_HEALTH_CHECK_FAILURES_BEFORE_DEGRADED = env_int("REGISTRY_HEALTH_CHECK_FAILURES_BEFORE_DEGRADED", 2,
+                                                         minimum=1)
+REGISTRY_HEALTH_CHECK_FAILURES_BEFORE_UNAVAILABLE = env_int("REGISTRY_HEALTH_CHECK_FAILURES_BEFORE_UNAVAILABLE", 5,
+                                                            minimum=1)
+if REGISTRY_HEALTH_CHECK_FAILURES_BEFORE_UNAVAILABLE < REGISTRY_HEALTH_CHECK_FAILURES_BEFORE_DEGRADED:
+    raise ImproperlyConfigured("REGISTRY_HEALTH_CHECK_FAILURES_BEFORE_UNAVAILABLE must be at least "
+                               "REGISTRY_HEALTH_CHECK_FAILURES_BEFORE_DEGRADED")
+REGISTRY_HEALTH_CHECK_SUCCESSES_BEFORE_HEALTHY = env_int("REGISTRY_HEALTH_CHECK_SUCCESSES_BEFORE_HEALTHY", 2,
+                                                         minimum=1)
+REGISTRY_HEALTH_CHECK_HISTORY = env_int("REGISTRY_HEALTH_CHECK_HISTORY", 100, minimum=1)  # checks kept per service
 
 # Gateway: upstream calls.
 GATEWAY_TIMEOUT_SECONDS = env_int("GATEWAY_TIMEOUT_SECONDS", 30, minimum=1)
@@ -414,6 +430,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "registry.sweep_service_health",
         "schedule": 15.0,
         "options": {"expires": 14},
+    },
+    "registry-check-service-health": {
+        "task": "registry.check_service_health",
+        "schedule": float(REGISTRY_HEALTH_CHECK_INTERVAL),
+        "options": {"expires": REGISTRY_HEALTH_CHECK_INTERVAL - 1},
     },
     "shareddata-purge-expired": {
         "task": "shareddata.purge_expired",
