@@ -99,12 +99,14 @@ def _service_rows(services, now):
                      When(status_q(ServiceStatus.DEGRADED, now), then=Value(ServiceStatus.DEGRADED.value)),
                      default=Value(ServiceStatus.UNAVAILABLE.value), output_field=CharField()),
         heartbeat=IsoTimestamp("last_seen_at"),
-    ).values_list("plugin_id", "service_name", "version", "derived", "heartbeat")
+        checked=IsoTimestamp("last_check_at"),
+    ).values_list("plugin_id", "service_name", "version", "derived", "heartbeat", "checked", "last_check_outcome")
     by_plugin = {}
-    for plugin_pk, name, version, status, heartbeat in rows:
+    for plugin_pk, name, version, status, heartbeat, checked, outcome in rows:
         by_plugin.setdefault(plugin_pk, []).append({
             "name": name, "version": version, "status": status, "health": HEALTH[status],
-            "last_heartbeat": heartbeat})
+            "last_heartbeat": heartbeat,
+            "last_check": {"at": checked, "outcome": outcome} if checked else None})
     return by_plugin
 
 

@@ -19,12 +19,19 @@ class ExtensionMetricsSerializer(serializers.Serializer):
     latency_ms_sum = serializers.FloatField(help_text="Their total time, in milliseconds.")
 
 
+class ExtensionCheckSerializer(serializers.Serializer):
+    at = serializers.DateTimeField()
+    outcome = serializers.ChoiceField(["pass", "warn", "fail"])
+
+
 class ExtensionServiceHealthSerializer(serializers.Serializer):
     name = serializers.CharField()
     version = serializers.CharField()
     status = serializers.ChoiceField(["HEALTHY", "DEGRADED", "UNAVAILABLE"])
     health = serializers.ChoiceField(HEALTH)
     last_heartbeat = serializers.DateTimeField()
+    last_check = ExtensionCheckSerializer(allow_null=True, help_text="The platform's last active health check "
+                                          "of the service (null before the first).")
 
 
 class ExtensionSerializer(serializers.Serializer):
