@@ -140,7 +140,8 @@ def count_task(task_name, state):
 
 
 class ExtensionCall:
-    """One gateway call to a plugin: `started()` when its endpoint is known, then `finished()` once.
+    """One gateway call to a plugin: `target()` once its service (and endpoint) are known, `sending()` just
+    before the upstream request, then `finished()` once.
 
     extension = the target plugin's id (only once a real service of the organization was found), endpoint =
     its registered path template (UNMATCHED when no endpoint matched), organization = the caller's slug.
@@ -152,10 +153,12 @@ class ExtensionCall:
         self.organization, self.method = organization, _method_label(method)
         self.extension, self.endpoint, self._gauge = UNMATCHED, UNMATCHED, None
 
-    def started(self, extension, endpoint):
+    def target(self, extension, endpoint=UNMATCHED):
         self.extension, self.endpoint = extension, endpoint
+
+    def sending(self):
         if settings.METRICS_ENABLED:
-            self._gauge = extension_active_connections.child(self.organization, extension, endpoint)
+            self._gauge = extension_active_connections.child(self.organization, self.extension, self.endpoint)
             self._gauge.inc()
 
     def finished(self, status, seconds, error_type=None):
