@@ -14,11 +14,12 @@ from datetime import UTC, datetime, timedelta
 from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from plexica.errors import Conflict, NotFound
 from plexica.events.log import emit
+from plexica.observability.metrics import count_heartbeat
 from plexica.plugins import events as plugin_events
 from plexica.plugins.models import Plugin
 from plexica.tenancy.models import Organization
@@ -297,6 +298,7 @@ def record_heartbeat(principal, service_id, now=None):
         raise NotFound(title="Service not found", serviceId=service_id)
     principal.check_acts_for(service["plugin__plugin_id"])
     previous = service["status"]
+    recovered = False
     while True:
         if previous == ServiceStatus.HEALTHY:
             if PluginService.objects.filter(pk=service_id, status=previous).update(last_seen_at=now):
@@ -315,11 +317,13 @@ def record_heartbeat(principal, service_id, now=None):
                                           service["plugin__plugin_id"], previous, ServiceStatus.HEALTHY,
                                           "heartbeat", organization=principal.organization)
             if won:
+                recovered = True
                 break
         # The status changed under us (a sweep ran, or the service was deregistered): read it again.
         previous = PluginService.objects.filter(pk=service_id).values_list("status", flat=True).first()
         if previous is None:
             raise NotFound(title="Service not found", serviceId=service_id)
+    count_heartbeat(recovered)  # plexica_heartbeats_total{result}
     invalidate_discovery(principal.organization.pk, service["service_name"])
 
 
@@ -385,3 +389,12 @@ def _deregister_stale(cutoff):
             removed += 1
             invalidate_discovery(organization_id, service_name)
     return removed
+
+
+def services_by_status(now=None):
+    """{(organization slug, status): services} of every organization, each service's status derived from its
+    last heartbeat now: one grouped query (the services gauge of /metrics, computed at scrape time)."""
+    now = now or timezone.now()
+    rows = (PluginService.objects.order_by().values("organization__slug")
+            .annotate(**{status.value: Count("pk", filter=status_q(status, now)) for status in ServiceStatus}))
+    return {(row["organization__slug"], status.value): row[status.value] for row in rows for status in ServiceStatus}

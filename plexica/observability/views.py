@@ -12,7 +12,7 @@ from django.http import HttpResponse, JsonResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
-from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.renderers import BaseRenderer
 from rest_framework.views import APIView
 
 from plexica.observability.metrics import CONTENT_TYPE, exposition
@@ -58,7 +58,7 @@ class MetricsView(APIView):
 
     authentication_classes = []
     permission_classes = []
-    renderer_classes = [_PrometheusText, JSONRenderer]
+    renderer_classes = [_PrometheusText]  # the refusals are JsonResponses of their own
     schema_tags = ["ops"]
 
     def perform_content_negotiation(self, request, force=False):
