@@ -239,7 +239,7 @@ def plugin_totals(organization_id, now=None):
     for (hour, caller_pk, target), numbers in _counted(open_hours).items():
         if caller_pk not in callers:
             continue  # another organization's call
-        before = stored.pop((hour_start(hour), int(caller_pk), target), (0, 0, 0))
+        before = stored.pop((hour_start(hour), caller_pk, target), (0, 0, 0))
         _add(totals[target], *(max(new, old) for new, old in zip(numbers[:3], before)))
     for (_, _, target), (calls, errors, ms) in stored.items():  # rows whose counters are gone
         _add(totals[target], calls, errors, ms)
