@@ -13,10 +13,16 @@ def _fresh_metrics():
 
 
 @pytest.fixture
-def scrape(client):
-    """scrape(token=None, path="/metrics") -> (samples, families), asserting a 200 in the text format."""
+def scrape(client, settings):
+    """scrape(token=METRICS_TOKEN, path="/metrics") -> (samples, families), asserting a 200 in the text format.
+
+    A token is set for the tests (full mode refuses without one); a test that overrides it sends its own."""
+    settings.METRICS_TOKEN = "test-metrics-token"
 
     def make(token=None, path="/metrics"):
+        from django.conf import settings as current
+
+        token = token or current.METRICS_TOKEN
         headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"} if token else {}
         response = client.get(path, **headers)
         assert response.status_code == 200, response.content
