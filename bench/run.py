@@ -213,6 +213,9 @@ def app_environment(args):
         REDIS_URL=args.redis_url,
         PYTHONUNBUFFERED="1",
         METRICS_TOKEN=secrets.token_urlsafe(24),  # full mode: /metrics needs one
+        # The seed registers crm.contacts first and then seeds for minutes on a loaded machine (admin pages, 500
+        # metrics plugins): without heartbeats it must stay callable until the last operation has run.
+        REGISTRY_DEGRADED_AFTER="3600", REGISTRY_UNAVAILABLE_AFTER="7200",
     )
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)  # each gunicorn master makes a fresh one (gunicorn.conf.py)
     return env
