@@ -122,10 +122,12 @@ def seed(upstream_url, clients):
     integration = seed_integration(organization, upstream_url)
     admin_context = seed_admin_pages()
     ext_key = seed_extension_status()
+    metrics_plugins = seed_metrics_plugins(organization, upstream_url)
     return {
         **admin_context,
         "ext_org": EXT_ORG,
         "ext_key": ext_key,
+        "metrics_plugins": metrics_plugins,
         "integration_instance": integration.pk,
         "integration_method": INTEGRATION_METHOD,
         "org": ORG,
@@ -182,6 +184,26 @@ def seed_extension_status():
             GatewayCallStat(organization=organization, hour=hour, caller=plugins[0], target_plugin_id=plugin.plugin_id,
                             calls=100 + i, errors=i % 7, duration_ms=1000 + i) for i, plugin in enumerate(plugins)])
     return reissue_api_key(organization, name="bench ext-status")[1]
+
+
+METRICS_PLUGINS = 500  # metrics-scrape: plugins whose services the run calls once each before the scrape
+
+
+def seed_metrics_plugins(organization, upstream_url):
+    """`plugin-metrics-000` .. `-499`, each with a service `metrics-NNN.contacts` at the upstream (GET /contacts,
+    no permission): bench/run.py calls each once through the gateway, so /metrics holds the extension series of
+    500 plugins when metrics-scrape measures it. Registering again refreshes the heartbeat. Returns
+    [[plugin id, service name]]."""
+    found = []
+    for n in range(METRICS_PLUGINS):
+        plugin, _ = ensure_plugin(organization, f"plugin-metrics-{n:03d}")
+        service_name = f"metrics-{n:03d}.contacts"
+        register_service(_admin(organization), Registration(
+            plugin_id=plugin.plugin_id, service_name=service_name, version="1.0.0", base_url=upstream_url,
+            endpoints=[{"method": "GET", "path": "/contacts", "description": "List contacts", "permissions": [],
+                        "metadata": {}}]))
+        found.append([plugin.plugin_id, service_name])
+    return found
 
 
 def seed_admin_pages():

@@ -10,15 +10,15 @@ A plugin's `state`, from its lifecycle first and then from its services' health:
     failed       every service unavailable, or none registered any more after the plugin had loaded
 
 `loaded_ms` is the time from the last install to the first healthy service after it (null until then).
-Three queries answer for any number of plugins (plugins, services, call counters); capabilities come
+Five queries answer for any number of plugins (plugins, services, three for the call statistics); capabilities come
 from the plugin's grants.
 """
 
 import json
 from datetime import timedelta
 
-from django.db.models import (BooleanField, Case, CharField, DurationField, ExpressionWrapper, F, Func, Q, Sum,
-                              Value, When)
+from django.db.models import (BooleanField, Case, CharField, DurationField, ExpressionWrapper, F, Func, Q, Value,
+                              When)
 from django.db.models.fields.json import KT
 from django.utils import timezone
 
@@ -136,15 +136,12 @@ def running_plugin_states(plugins, now=None):
 
 
 def _call_metrics(organization_id):
-    """{target plugin id: {requests_total, errors_total, latency_ms_sum}} from the gateway's call counters."""
-    from gateway.models import GatewayCallStat
+    """{target plugin id: {requests_total, errors_total, latency_ms_sum}}: the gateway's call statistics, the
+    counters the admin's charts read (gateway.callstats.plugin_totals), as the seed's floats."""
+    from gateway.callstats import plugin_totals
 
-    rows = (GatewayCallStat.objects.filter(organization_id=organization_id).exclude(target_plugin_id="")
-            .values("target_plugin_id").annotate(calls=Sum("calls"), errors=Sum("errors"),
-                                                 duration=Sum("duration_ms"))
-            .values_list("target_plugin_id", "calls", "errors", "duration"))
-    return {plugin_id: {"requests_total": float(calls), "errors_total": float(errors),
-                        "latency_ms_sum": float(duration)} for plugin_id, calls, errors, duration in rows}
+    return {plugin_id: {name: float(value) for name, value in totals.items()}
+            for plugin_id, totals in plugin_totals(organization_id).items()}
 
 
 def _capabilities(requested):

@@ -80,6 +80,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "plexica.api.middleware.RequestIdMiddleware",
+    "plexica.observability.middleware.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -411,6 +412,14 @@ GITHUB_APP_PRIVATE_KEY = env_str("GITHUB_APP_PRIVATE_KEY", "").replace("\\n", "\
 GITHUB_WEBHOOK_SECRET = env_str("GITHUB_WEBHOOK_SECRET", "")
 GITHUB_SYNC_MAX_ATTEMPTS = env_int("GITHUB_SYNC_MAX_ATTEMPTS", 6, minimum=1)
 WEBHOOK_MAX_BODY_BYTES = env_int("WEBHOOK_MAX_BODY_BYTES", 25 * 1024 * 1024, minimum=1024)
+
+# Metrics (GET /metrics, plexica/observability): the Prometheus series are recorded unless this is off (the
+# benchmark compares both). METRICS_TOKEN is the bearer token a scraper sends; without it /metrics is open in
+# the embedded mode only. Each series family keeps at most METRICS_MAX_SERIES label sets per process.
+METRICS_ENABLED = env_bool("METRICS_ENABLED", True)
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+METRICS_MAX_SERIES = env_int("METRICS_MAX_SERIES", 2000, minimum=10)
+METRICS_CELERY_QUEUES = env_list("METRICS_CELERY_QUEUES", ["celery"])  # their length, at scrape time
 
 # Celery: a real broker when REDIS_URL is set, eager in-process execution otherwise.
 CELERY_BROKER_URL = REDIS_URL or "memory://"

@@ -17,11 +17,12 @@ from datetime import UTC, datetime, timedelta
 from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from plexica.errors import Conflict, NotFound
 from plexica.events.log import emit
+from plexica.observability.metrics import count_heartbeat
 from plexica.plugins import events as plugin_events
 from plexica.plugins.models import Plugin
 from plexica.tenancy.models import Organization
@@ -414,6 +415,7 @@ def record_heartbeat(principal, service_id, now=None):
         if current is None:
             raise NotFound(title="Service not found", serviceId=service_id)
         previous, checks = current
+    count_heartbeat(previous != target and target == ServiceStatus.HEALTHY)  # plexica_heartbeats_total{result}
     if target == ServiceStatus.HEALTHY:
         mark_plugin_loaded(service["plugin_id"], service["plugin__installed_at"], service["plugin__loaded_at"], now)
     invalidate_discovery(principal.organization.pk, service["service_name"])
@@ -473,3 +475,12 @@ def _deregister_stale(cutoff):
             removed += 1
             invalidate_discovery(organization_id, service_name)
     return removed
+
+
+def services_by_status(now=None):
+    """{(organization slug, status): services} of every organization, each service's status derived from its
+    last heartbeat now: one grouped query (the services gauge of /metrics, computed at scrape time)."""
+    now = now or timezone.now()
+    rows = (PluginService.objects.order_by().values("organization__slug")
+            .annotate(**{status.value: Count("pk", filter=status_q(status, now)) for status in ServiceStatus}))
+    return {(row["organization__slug"], status.value): row[status.value] for row in rows for status in ServiceStatus}

@@ -66,6 +66,7 @@ def test_the_plugin_admin_has_every_apps_contribution(org_admin, crm_plugin):
         ("overview", ["catalog_actions", "deletion"]),
         ("lifecycle", ["lifecycle_controls"]),
         ("services", ["status", "services"]),
+        ("gateway", ["gateway_calls"]),
         ("config-objects", ["config_objects"]),
         ("marketplaces", ["marketplaces_offering"]),
         ("releases", ["releases"]),
