@@ -297,6 +297,7 @@ SPECTACULAR_SETTINGS = {
         "IntegrationInstanceStatusEnum": "connectors.integrations.models.IntegrationInstance.Status",
         "IntegrationExecutionStatusEnum": "connectors.integrations.models.IntegrationExecution.Status",
         "IntegrationSuccessEnum": [("SUCCESS", "SUCCESS")],
+        "PluginCapabilityEnum": "plexica.plugins.models.Capability",
     },
 }
 
