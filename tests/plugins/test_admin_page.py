@@ -30,7 +30,7 @@ PANELS = ["catalog_actions", "deletion", "lifecycle_controls", "services", "conf
           "releases", "declared_dependencies", "dependents", "uninstall_check", "access_grants", "lifecycle_history",
           "change_history"]
 TABS = ["overview", "lifecycle", "services", "config-objects", "marketplaces", "releases", "dependencies",
-        "permissions", "access", "history"]
+        "capabilities", "permissions", "access", "history"]
 
 
 def page_url(plugin):
