@@ -19,6 +19,7 @@ take the plugin itself, for callers that have one (the MCP tool registry).
 """
 
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from plexica.access.services import require_org_admin
@@ -28,7 +29,7 @@ from plexica.plugins.models import Capability, Plugin, PluginCapabilityGrant, ma
 
 __all__ = [
     "LEGACY_DEFAULT", "Capability", "capability_entries", "grant_capability", "granted_capabilities",
-    "holds_capability", "install_capabilities", "requested_capabilities", "require_capability",
+    "holds_capability", "install_capabilities", "plugins_lacking", "requested_capabilities", "require_capability",
     "require_plugin_capability", "revoke_capability",
 ]
 
@@ -72,6 +73,25 @@ def granted_capabilities(plugin):
 def holds_capability(plugin, capability):
     """True when `plugin` holds `capability` (a Capability name)."""
     return Capability(capability) in granted_capabilities(plugin)
+
+
+def plugins_lacking(plugin_pks, capability):
+    """The primary keys among `plugin_pks` of the plugins that do not hold `capability` (one query): for
+    workers that act on many plugins' behalf at once (the webhook fan-out)."""
+    capability = Capability(capability)
+    if not plugin_pks:
+        return set()
+    rows = PluginCapabilityGrant.objects.filter(plugin_id=OuterRef("pk"))
+    found = (Plugin.objects.filter(pk__in=plugin_pks)
+             .annotate(has_rows=Exists(rows), holds=Exists(rows.filter(capability=capability, revoked_at__isnull=True)))
+             .values_list("pk", "manifest", "has_rows", "holds"))
+    lacking = set()
+    for pk, manifest, has_rows, holds in found:
+        legacy_holds = not has_rows and (not isinstance(manifest, dict) or "capabilities" not in manifest) \
+            and capability in LEGACY_DEFAULT
+        if not (holds or legacy_holds):
+            lacking.add(pk)
+    return lacking
 
 
 def require_capability(plugin, capability, action):

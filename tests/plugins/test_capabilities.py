@@ -283,3 +283,54 @@ def test_the_api_key_admin_accepts_plugins_a_key_may_call_only(client, org_admin
     bad = client.post(reverse("admin:tenancy_apikey_add"), {**form, "name": "bad", "calls_only": "crm"})
     assert "Not a plugin id: crm" in bad.content.decode()
     assert not ApiKey.objects.filter(name="bad").exists()
+
+
+def test_changing_what_a_webhook_receives_needs_events_sub_and_a_revoked_one_stops_deliveries(api, org, plugin_key):
+    from plexica.events.log import emit
+    from webhooks.outbound import fanout
+    from webhooks.outbound.models import WebhookMessage
+
+    client = api(plugin_key.token)  # a legacy plugin: it holds EVENTS_SUB
+    created = client.post("/api/v1/webhooks", {"url": "https://93.184.216.34/hooks", "events": ["contact.*"]},
+                          format="json")
+    assert created.status_code == 201, created.content
+    endpoint_id = created.json()["item"]["id"]
+    emit(None, "contact.created", subject=("contact", "c1"), organization=org)
+    fanout.fan_out(org.pk)
+    assert WebhookMessage.objects.filter(endpoint_id=endpoint_id).count() == 1
+
+    capabilities.revoke_capability(Principal.system(org), "plugin-crm", "EVENTS_SUB")
+    emit(None, "contact.created", subject=("contact", "c2"), organization=org)
+    fanout.fan_out(org.pk)
+    assert WebhookMessage.objects.filter(endpoint_id=endpoint_id).count() == 1  # nothing new for it
+    response = client.patch(f"/api/v1/webhooks/{endpoint_id}", {"events": ["*"]}, format="json")
+    assert_capability_refusal(response, "EVENTS_SUB", ["ROUTES", "EVENTS_PUB"])
+    # Description-only changes are not subscriptions.
+    assert client.patch(f"/api/v1/webhooks/{endpoint_id}", {"description": "x"}, format="json").status_code == 200
+
+
+def test_createapikey_takes_the_routes_scope_and_refuses_a_malformed_one(org):
+    import io
+
+    from django.core.management import CommandError, call_command
+
+    call_command("createapikey", "acme-corp", "--scope", "gateway", "ext:plugin-crm:routes", stdout=io.StringIO())
+    assert ApiKey.objects.get().scopes == ["gateway", "ext:plugin-crm:routes"]
+    with pytest.raises(CommandError, match="ext:crm:routes"):
+        call_command("createapikey", "acme-corp", "--scope", "ext:crm:routes", stdout=io.StringIO(),
+                     stderr=io.StringIO())
+    assert ApiKey.objects.count() == 1
+
+
+def test_a_catalog_plugin_with_an_unknown_capability_in_its_manifest_is_400(api, org_key):
+    client = api(org_key.token)
+    response = client.post("/api/v1/plugins", {"pluginId": "plugin-crm", "name": "CRM",
+                                               "manifest": {"capabilities": ["ROUTES", "ROOT"]}}, format="json")
+    assert response.status_code == 400, response.content
+    assert "ROOT" in response.json()["error"]["message"]
+    assert not Plugin.objects.exists()
+    assert client.post("/api/v1/plugins", {"pluginId": "plugin-crm", "name": "CRM",
+                                           "manifest": {"capabilities": ["ROUTES"]}}, format="json").status_code == 201
+    response = client.patch("/api/v1/plugins/plugin-crm", {"manifest": {"capabilities": "ROUTES"}}, format="json")
+    assert response.status_code == 400
+    assert Plugin.objects.get().manifest == {"capabilities": ["ROUTES"]}
