@@ -238,9 +238,11 @@ def check_install_capabilities(plugin, narrowed):
                       field="capabilities")
     extra = [name for name in narrowed if name not in requested]
     if extra:
+        what = (f"its manifest requests nothing, so it has the legacy default {', '.join(requested)}"
+                if is_legacy(plugin) else f"its manifest requests {', '.join(requested) or 'nothing'}")
         raise Invalid(
-            f"capabilities: {plugin.plugin_id} does not request {', '.join(extra)} (its manifest requests "
-            f"{', '.join(requested) or 'nothing'}); an install grants a subset of what is requested.",
+            f"capabilities: {plugin.plugin_id} does not request {', '.join(extra)} ({what}); an install grants "
+            "a subset of what is requested.",
             field="capabilities", notRequested=extra, requested=requested)
     return _ordered(narrowed)
 
