@@ -171,8 +171,8 @@ def call_plugin(principal, call, request_id, traceparent=None):
     """Proxy `call` to the target service and return its CallResult; raises DomainErrors in check order.
 
     A key with `ext:{pluginId}:routes` scopes calls only those target plugins (Forbidden otherwise, before
-    anything is looked up). `traceparent` is the caller's own header; without it, a traceparent in `call.headers` is used. Once the
-    caller is known, the call is counted (gateway.callstats: no database query): an error when the gateway
+    anything is looked up). `traceparent` is the caller's own header; without it, a traceparent in
+    `call.headers` is used. Once the caller is known, the call is counted (gateway.callstats: no database query): an error when the gateway
     refuses or fails it, or the upstream answers 5xx.
     """
     caller_pk = resolve_caller(principal, call.caller_plugin_id)

@@ -102,7 +102,8 @@ class CanUninstallSerializer(StrictSerializer):
 class InstallSerializer(StrictSerializer):
     version = SemanticVersionField()
     capabilities = serializers.ListField(
-        child=serializers.ChoiceField(choices=Capability.choices), required=False, max_length=len(Capability.values),
+        child=serializers.ChoiceField(choices=Capability.choices), required=False,
+        max_length=len(Capability.values),
         help_text="Grant only these of the capabilities the manifest requests (default: all of them); one it "
                   "does not request is a 400 naming it.",
     )

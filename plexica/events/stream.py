@@ -194,8 +194,8 @@ def subscribe(principal, *, last_event_id=None, patterns=()):
     this organization) when given, else from now; of the types that match one of `patterns`.
 
     Who may: the event log's readers (`services.require_log_access`: org keys, owners, admins, superusers
-    and plugin keys, whose plugin needs EVENTS_SUB). Raises Forbidden for a member, Invalid for a bad filter or a Last-Event-ID that names no event of this
-    organization (an unknown id and another organization's id answer the same; retention may also have
+    and plugin keys, whose plugin needs EVENTS_SUB). Raises Forbidden for a member (or a plugin without
+    EVENTS_SUB), Invalid for a bad filter or a Last-Event-ID that names no event of this organization (an unknown id and another organization's id answer the same; retention may also have
     purged it: reconnect without it and read the gap with GET /api/v1/events).
     """
     from plexica.events.services import require_subscriber

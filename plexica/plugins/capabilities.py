@@ -83,7 +83,8 @@ def plugins_lacking(plugin_pks, capability):
         return set()
     rows = PluginCapabilityGrant.objects.filter(plugin_id=OuterRef("pk"))
     found = (Plugin.objects.filter(pk__in=plugin_pks)
-             .annotate(has_rows=Exists(rows), holds=Exists(rows.filter(capability=capability, revoked_at__isnull=True)))
+             .annotate(has_rows=Exists(rows),
+                       holds=Exists(rows.filter(capability=capability, revoked_at__isnull=True)))
              .values_list("pk", "manifest", "has_rows", "holds"))
     lacking = set()
     for pk, manifest, has_rows, holds in found:

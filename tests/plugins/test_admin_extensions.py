@@ -75,7 +75,8 @@ def test_the_plugin_admin_has_every_apps_contribution(org_admin, crm_plugin):
         ("access", ["access_grants"]),
         ("history", ["lifecycle_history", "change_history"]),
     ]
-    assert set(page["views"]) == {"capabilities", "lifecycle", "archive", "restore", "release_create", "release_pin", "release_unpin"}
+    assert set(page["views"]) == {"capabilities", "lifecycle", "archive", "restore", "release_create", "release_pin",
+                                  "release_unpin"}
     assert "lifecycle_badge" in page["change fields"] and "lifecycle_badge" not in page["add fields"]
     assert {"lifecycle_badge", "catalog_badge"} <= set(page["read-only"])
     assert page["inlines"] == [PermissionGrantInline]

@@ -3,8 +3,8 @@
 `fan_out(organization_pk)` reads the events the consumer's cursor has not passed (plexica.events.consumers:
 each batch exactly once, in one transaction with the cursor) and creates a WebhookMessage for every
 enabled, live endpoint of the organization whose filters select the event's type and which existed when
-the event occurred (a plugin's endpoint only while the plugin holds EVENTS_SUB). `webhook.test` events go only to the endpoint they name (whatever its filters, if it is
-enabled). The messages are created in bulk (a retry of the batch creates nothing twice: one message per
+the event occurred (a plugin's endpoint only while the plugin holds EVENTS_SUB). `webhook.test` events go
+only to the endpoint they name (whatever its filters, if it is enabled). The messages are created in bulk (a retry of the batch creates nothing twice: one message per
 endpoint and event), and their delivery is enqueued once the batch commits: every message of an unordered
 endpoint, the first of an ordered one (its next is enqueued when the previous finishes).
 """

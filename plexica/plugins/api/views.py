@@ -113,8 +113,8 @@ class CapabilityGrantView(TenantAPIView):
 class CapabilityGrantDetailView(TenantAPIView):
     permission_classes = [TenantAccess, IsOrgAdmin]
 
-    @extend_schema(operation_id="revokePluginCapability", parameters=[CAPABILITY_PARAMETER], responses={204: None},
-                   description="Revoke a capability; 404 when the plugin does not hold it.")
+    @extend_schema(operation_id="revokePluginCapability", parameters=[CAPABILITY_PARAMETER],
+                   responses={204: None}, description="Revoke a capability; 404 when the plugin does not hold it.")
     def delete(self, request, plugin_id, capability):
         capabilities.revoke_capability(request.principal, plugin_id, capability)
         return Response(status=204)
