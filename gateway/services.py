@@ -176,12 +176,14 @@ _ERROR_TYPES = {Invalid: "invalid", NotFound: "not_found", Forbidden: "forbidden
 def call_plugin(principal, call, request_id, traceparent=None):
     """Proxy `call` to the target service and return its CallResult; raises DomainErrors in check order.
 
-    `traceparent` is the caller's own header; without it, a traceparent in `call.headers` is used. Once the
-    caller is known, the call is counted (gateway.callstats, no database query; and the extension_* series of
-    plexica.observability, an in-memory write): an error when the gateway refuses or fails it, or the upstream
-    answers 5xx.
+    A key with `ext:{pluginId}:routes` scopes calls only those target plugins (Forbidden otherwise, before
+    anything is looked up). `traceparent` is the caller's own header; without it, a traceparent in
+    `call.headers` is used. Once the caller is known, the call is counted (gateway.callstats, no database
+    query; and the extension_* series of plexica.observability, an in-memory write): an error when the
+    gateway refuses or fails it, or the upstream answers 5xx.
     """
     caller_pk = resolve_caller(principal, call.caller_plugin_id)
+    principal.check_may_call(call.target_plugin_id)
     started, reached = time.monotonic(), []
     metric = ExtensionCall(principal.organization.slug, call.method)
     try:

@@ -10,20 +10,19 @@ A plugin's `state`, from its lifecycle first and then from its services' health:
     failed       every service unavailable, or none registered any more after the plugin had loaded
 
 `loaded_ms` is the time from the last install to the first healthy service after it (null until then).
-Five queries answer for any number of plugins (plugins, services, three for the call statistics); capabilities come
-from the plugin's grants.
+Six queries answer for any number of plugins (plugins, services, capability grants, three for the call
+statistics); `capabilities` are the ones the plugin holds (plexica.plugins.capabilities).
 """
 
-import json
 from datetime import timedelta
 
 from django.db.models import (BooleanField, Case, CharField, DurationField, ExpressionWrapper, F, Func, Q, Value,
                               When)
-from django.db.models.fields.json import KT
 from django.utils import timezone
 
 from plexica.errors import Forbidden, NotFound
-from plexica.plugins.models import Plugin
+from plexica.plugins import capabilities
+from plexica.plugins.models import Plugin, PluginCapabilityGrant
 from registry.models import PluginService, ServiceStatus
 from registry.services import status_q
 
@@ -144,8 +143,23 @@ def _call_metrics(organization_id):
             for plugin_id, totals in plugin_totals(organization_id).items()}
 
 
-def _capabilities(requested):
-    return sorted(c for c in requested if isinstance(c, str)) if isinstance(requested, list) else []
+def _granted(organization_id):
+    """{plugin pk: [capabilities held]} for the plugins with grant rows (plexica.plugins.capabilities' rule: a
+    plugin without any row and without `capabilities` in its manifest holds LEGACY_DEFAULT), one query."""
+    rows = {}
+    for plugin_pk, capability, revoked_at in PluginCapabilityGrant.objects.filter(
+            organization_id=organization_id).values_list("plugin_id", "capability", "revoked_at"):
+        held = rows.setdefault(plugin_pk, [])
+        if revoked_at is None:
+            held.append(capability)
+    return {pk: capabilities.ordered(held) for pk, held in rows.items()}
+
+
+def _held(row, granted):
+    pk, declares = row[0], row[8]
+    if pk in granted:
+        return granted[pk]
+    return [] if declares else list(capabilities.LEGACY_DEFAULT)
 
 
 def _plugins(organization_id, plugin_id=None):
@@ -157,9 +171,9 @@ def _plugins(organization_id, plugin_id=None):
     return plugins.order_by("plugin_id").annotate(
         loaded_for=ExpressionWrapper(F("loaded_at") - F("installed_at"), output_field=DurationField()),
         loaded=ExpressionWrapper(Q(loaded_at__isnull=False), output_field=BooleanField()),
-        requested=KT("manifest__capabilities"),
+        declares=ExpressionWrapper(Q(manifest__has_key="capabilities"), output_field=BooleanField()),
     ).values_list("pk", "plugin_id", "name", "version", "description", "lifecycle_state", "loaded_for", "loaded",
-                  "requested")
+                  "declares")
 
 
 def _loaded_ms(loaded_for):
@@ -169,29 +183,19 @@ def _loaded_ms(loaded_for):
 NO_CALLS = {"requests_total": 0.0, "errors_total": 0.0, "latency_ms_sum": 0.0}
 
 
-def _extension(row, services, metrics):
-    _, plugin_id, name, version, description, lifecycle_state, loaded_for, loaded, requested = row
+def _extension(row, services, metrics, held):
+    _, plugin_id, name, version, description, lifecycle_state, loaded_for, loaded, _ = row
     statuses = [service["status"] for service in services]
     return {
         "state": plugin_state(lifecycle_state, statuses, loaded),
         "info": {"id": plugin_id, "name": name, "version": version, "description": description},
-        "capabilities": _capabilities(_json(requested)),
+        "capabilities": held,
         "loaded_ms": _loaded_ms(loaded_for),
         "metrics": metrics.get(plugin_id, NO_CALLS),
         "lifecycle_state": lifecycle_state,
         "health": plugin_health(statuses) if lifecycle_state in RUNNING else "unhealthy",
         "services": services,
     }
-
-
-def _json(value):
-    """KT() gives the key's JSON text on some backends and the decoded value on others."""
-    if isinstance(value, str):
-        try:
-            return json.loads(value)
-        except ValueError:
-            return None
-    return value
 
 
 def extension_status(principal, now=None):
@@ -202,7 +206,9 @@ def extension_status(principal, now=None):
     plugins = list(_plugins(organization_id))
     services = _services_by_plugin(organization_id, now)
     metrics = _call_metrics(organization_id)
-    extensions = {row[1]: _extension(row, services.get(row[0], []), metrics) for row in plugins}
+    granted = _granted(organization_id)
+    extensions = {row[1]: _extension(row, services.get(row[0], []), metrics, _held(row, granted))
+                  for row in plugins}
     states = [extension["state"] for extension in extensions.values()]
     return {
         "extensions": extensions,

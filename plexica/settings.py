@@ -302,6 +302,7 @@ SPECTACULAR_SETTINGS = {
         "ExtensionHealthEnum": [(name, name) for name in ("healthy", "degraded", "unhealthy")],
         "ExtensionStateEnum": [(name, name) for name in ("registered", "installed", "loaded", "degraded", "failed",
                                                          "disabled", "uninstalled")],
+        "PluginCapabilityEnum": "plexica.plugins.models.Capability",
     },
 }
 

@@ -24,6 +24,7 @@ from plexica.errors import Conflict, NotFound
 from plexica.events.log import emit
 from plexica.observability.metrics import count_heartbeat
 from plexica.plugins import events as plugin_events
+from plexica.plugins.capabilities import Capability, require_plugin_capability
 from plexica.plugins.models import Plugin
 from plexica.tenancy.models import Organization
 from registry import events
@@ -170,11 +171,17 @@ def register_service(principal, registration, now=None):
     """Create or update (org, serviceName) for `registration.plugin_id`, which a plugin key may only name as
     itself; the service keeps its id. Returns (service, created).
 
+    A plugin key needs the ROUTES capability, and TOOLS too when an endpoint declares a tool (`declares_tool`);
+    an org admin registering for a plugin needs neither (plexica.plugins.capabilities).
+
     Emits service.registered when the service is new or its version, base URL, endpoints or metadata
     changed (a registration that repeats the stored one emits nothing), plugin.registered for a new plugin,
     and service.status_changed when it revives a service that was not HEALTHY.
     """
     principal.check_acts_for(registration.plugin_id)
+    require_plugin_capability(principal, Capability.ROUTES, "registering a service")
+    if any(declares_tool(endpoint) for endpoint in registration.endpoints or ()):
+        require_plugin_capability(principal, Capability.TOOLS, "exposing a tool (an endpoint with an inputSchema)")
     organization = principal.organization
     now = now or timezone.now()
     with transaction.atomic():
@@ -202,6 +209,15 @@ def register_service(principal, registration, now=None):
             })
         transaction.on_commit(lambda: invalidate_discovery(organization.pk, service.service_name))
     return service, created
+
+
+TOOL_SCHEMA_KEY = "inputSchema"
+
+
+def declares_tool(endpoint):
+    """An endpoint whose metadata declares an `inputSchema` (an MCP tool's JSON Schema) exposes a tool."""
+    metadata = endpoint.get("metadata") if isinstance(endpoint, dict) else None
+    return isinstance(metadata, dict) and TOOL_SCHEMA_KEY in metadata
 
 
 _ENDPOINT_DEFAULTS = {"description": "", "permissions": [], "metadata": {}}

@@ -44,7 +44,11 @@ def landscape(org):
     make_plugin(org, "plugin-removed", State.UNINSTALLED, installed_ago=600, loaded_after=80)
 
 
-def test_every_plugin_of_the_organization_in_the_seeds_shape_with_its_state(api, org_key, landscape):
+def test_every_plugin_of_the_organization_in_the_seeds_shape_with_its_state(api, org, org_key, landscape):
+    from plexica.plugins.capabilities import grant_capability
+    from plexica.tenancy.principal import Principal
+
+    grant_capability(Principal.system(org), "plugin-good", "ROUTES")
     answer = api(org_key.token).get(STATUS)
     assert answer.status_code == 200, answer.json()
     body = answer.json()
@@ -58,7 +62,8 @@ def test_every_plugin_of_the_organization_in_the_seeds_shape_with_its_state(api,
     assert good["info"] == {"id": "plugin-good", "name": "Plugin-Good", "version": "2.1.0",
                             "description": "The plugin-good"}
     assert good["loaded_ms"] == 1234 and body["extensions"]["plugin-waiting"]["loaded_ms"] is None
-    assert good["capabilities"] == ["EVENTS_PUB", "ROUTES"]
+    assert good["capabilities"] == ["ROUTES"]  # granted (the manifest requests EVENTS_PUB too)
+    assert body["extensions"]["plugin-limping"]["capabilities"] == ["ROUTES", "EVENTS_PUB", "EVENTS_SUB"]  # legacy
     assert good["metrics"] == {"requests_total": 0.0, "errors_total": 0.0, "latency_ms_sum": 0.0}
     assert good["health"] == "healthy" and good["lifecycle_state"] == "active"
     assert [(s["name"], s["status"], s["health"]) for s in good["services"]] == [
@@ -109,7 +114,7 @@ def test_the_status_costs_the_same_queries_for_five_plugins_as_for_fifty(api, or
         make_plugin(org, f"plugin-a{i}", State.ACTIVE, installed_ago=60, loaded_after=5, services=(1, 2))
     queries()  # the key's lookup is cached from here on
     few = queries()
-    assert few <= 5  # plugins, services, and the call statistics (three)
+    assert few <= 6  # plugins, services, capability grants, and the call statistics (three)
     for i in range(45):
         make_plugin(org, f"plugin-b{i}", State.ACTIVE, installed_ago=60, loaded_after=5, services=(1, 2))
     assert queries() == few

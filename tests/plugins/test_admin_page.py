@@ -30,7 +30,7 @@ PANELS = ["catalog_actions", "deletion", "lifecycle_controls", "services", "gate
           "releases", "declared_dependencies", "dependents", "uninstall_check", "access_grants", "lifecycle_history",
           "change_history"]
 TABS = ["overview", "lifecycle", "services", "gateway", "config-objects", "marketplaces", "releases", "dependencies",
-        "permissions", "access", "history"]
+        "capabilities", "permissions", "access", "history"]
 
 
 def page_url(plugin):
