@@ -494,8 +494,8 @@ def _deregister_stale(cutoff):
 
 
 def services_by_status(now=None):
-    """{(organization slug, status): services} of every organization, each service's status derived from its
-    last heartbeat now: one grouped query (the services gauge of /metrics, computed at scrape time)."""
+    """{(organization slug, status): services} of every organization, each service's status derived now (heartbeat
+    age and active checks, status_q): one grouped query (the services gauge of /metrics, computed at scrape time)."""
     now = now or timezone.now()
     rows = (PluginService.objects.order_by().values("organization__slug")
             .annotate(**{status.value: Count("pk", filter=status_q(status, now)) for status in ServiceStatus}))
