@@ -20,7 +20,8 @@ class Operation:
     key: str | None = "analytics_key"  # context entry holding the API key; None: no credentials
     body: object = None  # sent as JSON when not None
     headers: dict = field(default_factory=dict)
-    target: str = "plexica"  # "plexica" (gunicorn) or "upstream" (the upstream server, directly)
+    target: str = "plexica"  # "plexica" (gunicorn), "plexica-nometrics" (a second one, METRICS_ENABLED=0) or
+    # "upstream" (the upstream server, directly)
     default: bool = True  # run without --ops; False: only when named in --ops
     sign_with: str | None = None  # context entry holding a webhook secret: adds X-Hub-Signature-256
     unique_header: str | None = None  # a header given a value never sent before, on every request
@@ -31,6 +32,11 @@ GATEWAY = "/api/plugin-gateway"
 INTEGRATION_EXECUTE = ("/api/v1/integrations/instances/{integration_instance}"
                        "/methods/{integration_method}/execute")
 CONTACTS_QUERY = {"limit": "10"}
+CALL = {
+    "callerPluginId": "plugin-analytics", "targetPluginId": "plugin-crm",
+    "targetServiceName": "crm.contacts", "method": "GET", "path": "/contacts",
+    "headers": {"Accept": "application/json"}, "query": CONTACTS_QUERY,
+}
 # What shared-set writes (bench/seed.py seeds the entries with it too): a small object, as a cache entry.
 SHARED_VALUE = {"count": 1250, "lastSync": "2026-01-31T12:00:00Z", "sources": ["import", "api"]}
 
@@ -40,14 +46,14 @@ OPERATIONS = [
     Operation("discover", "GET", f"{GATEWAY}/services/discover/crm.contacts"),
     Operation("heartbeat", "POST", f"{GATEWAY}/services/{{service_id}}/heartbeat", key="crm_key"),
     Operation("list", "GET", f"{GATEWAY}/services"),
-    Operation(
-        "call", "POST", f"{GATEWAY}/call",
-        body={
-            "callerPluginId": "plugin-analytics", "targetPluginId": "plugin-crm",
-            "targetServiceName": "crm.contacts", "method": "GET", "path": "/contacts",
-            "headers": {"Accept": "application/json"}, "query": CONTACTS_QUERY,
-        },
-    ),
+    Operation("call", "POST", f"{GATEWAY}/call", body=CALL),
+    # The same call to a second gunicorn started with METRICS_ENABLED=0 (only when named): `call` minus this
+    # is what the Prometheus series cost a gateway call.
+    Operation("call-nometrics", "POST", f"{GATEWAY}/call", body=CALL, target="plexica-nometrics", default=False),
+    # GET /metrics (the run's METRICS_TOKEN) once the run called each of 500 plugins' services through the
+    # gateway (bench/seed.py seed_metrics_plugins): every series of 500 plugins, summed over the 4 workers.
+    Operation("metrics-scrape", "GET", "/metrics", key="metrics_token", headers={"Accept": "text/plain"},
+              default=False),
     # The request the gateway makes for "call", sent straight to the upstream with the same headers.
     Operation(
         "direct", "GET", "/contacts?limit=10", key=None, target="upstream",
@@ -93,6 +99,9 @@ OPERATIONS = [
         "integration-execute-async", "POST", INTEGRATION_EXECUTE + "?async=true",
         body={"parameters": {"limit": int(CONTACTS_QUERY["limit"])}}, worker=True,
     ),
+    # The extensions seed's status of an organization with 500 plugins, each with two services and call
+    # counters (bench/seed.py seed_extension_status), as its org key: from recorded state, three queries.
+    Operation("ext-status", "GET", "/ext/status", key="ext_key", headers={"X-Tenant-Slug": "{ext_org}"}),
 ]
 
 # The admin's heaviest pages, as an org admin of an organization with 1,000 rows of every kind (bench/seed.py
@@ -119,6 +128,7 @@ OPERATIONS += [Operation(name, "GET", path, key=None, headers=ADMIN, default=Fal
 DIFFERENCES = [
     ("gateway added latency (call - direct)", "call", "direct"),
     ("integration added latency (integration-execute - direct)", "integration-execute", "direct"),
+    ("metrics' cost to a gateway call (call - call-nometrics)", "call", "call-nometrics"),
 ]
 
 # The issues' design targets at 16 concurrent clients, checked and reported (not enforced):

@@ -212,7 +212,12 @@ def app_environment(args):
         DATABASE_URL=args.database_url,
         REDIS_URL=args.redis_url,
         PYTHONUNBUFFERED="1",
+        METRICS_TOKEN=secrets.token_urlsafe(24),  # full mode: /metrics needs one
+        # The seed registers crm.contacts first and then seeds for minutes on a loaded machine (admin pages, 500
+        # metrics plugins): without heartbeats it must stay callable until the last operation has run.
+        REGISTRY_DEGRADED_AFTER="3600", REGISTRY_UNAVAILABLE_AFTER="7200",
     )
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)  # each gunicorn master makes a fresh one (gunicorn.conf.py)
     return env
 
 
@@ -257,14 +262,15 @@ def start_upstream(supervisor, args, log):
     return url, urlsplit(url).port
 
 
-def start_gunicorn(supervisor, args, env, log):
+def start_gunicorn(supervisor, args, env, log, name="gunicorn"):
     port = free_port()
     command = [
-        sys.executable, "-m", "gunicorn", "plexica.wsgi", "--chdir", str(ROOT), "--bind", f"127.0.0.1:{port}",
+        sys.executable, "-m", "gunicorn", "plexica.wsgi", "-c", str(ROOT / "gunicorn.conf.py"), "--chdir", str(ROOT),
+        "--bind", f"127.0.0.1:{port}",
         "--workers", str(args.workers), "--worker-class", args.worker_class, "--threads", str(args.threads),
         "--graceful-timeout", "5", "--log-level", "warning",
     ]
-    process = supervisor.start("gunicorn", command, env=env, stdout=log, stderr=subprocess.STDOUT)
+    process = supervisor.start(name, command, env=env, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -301,7 +307,7 @@ def build_request(operation, context, ports):
     `unique` is (header, prefix) when each request must carry a header value never sent before.
     """
     headers = {"Accept": "application/json", "User-Agent": "plexica-bench"}
-    if operation.target == "plexica":
+    if operation.target.startswith("plexica"):
         headers["X-Tenant-Slug"] = context["org"]
     if operation.key:
         headers["Authorization"] = f"Bearer {context[operation.key]}"
@@ -703,9 +709,31 @@ def prepare(args, supervisor, env, logs):
     seed = [sys.executable, str(BENCH_DIR / "seed.py"), "--upstream-url", upstream_url,
             "--clients", str(args.concurrency)]
     context = json.loads(run_step("seeding", seed, env).strip().splitlines()[-1])
+    context["metrics_token"] = env["METRICS_TOKEN"]
     port = start_gunicorn(supervisor, args, env, logs["gunicorn"])
     print(f"bench: gunicorn on 127.0.0.1:{port}, upstream on {upstream_url}; {RATELIMIT_NOTE}")
-    return context, {"plexica": port, "upstream": upstream_port}
+    ports = {"plexica": port, "upstream": upstream_port}
+    if "call-nometrics" in args.ops:  # the same server with the Prometheus series off, beside the first
+        ports["plexica-nometrics"] = start_gunicorn(supervisor, args, {**env, "METRICS_ENABLED": "0"},
+                                                    logs["gunicorn"], name="gunicorn-nometrics")
+        print(f"bench: gunicorn with METRICS_ENABLED=0 on 127.0.0.1:{ports['plexica-nometrics']}")
+    if "metrics-scrape" in args.ops:
+        prime_metrics(context, port)
+    return context, ports
+
+
+def prime_metrics(context, port):
+    """One gateway call to each of the 500 metrics plugins' services, so /metrics holds their series."""
+    headers = {"Accept": "application/json", "Content-Type": "application/json", "X-Tenant-Slug": context["org"],
+               "Authorization": f"Bearer {context['analytics_key']}"}
+    print(f"bench: calling {len(context['metrics_plugins'])} plugins once each (metrics-scrape)", flush=True)
+    for plugin_id, service_name in context["metrics_plugins"]:
+        body = json.dumps({"callerPluginId": "plugin-analytics", "targetPluginId": plugin_id,
+                           "targetServiceName": service_name, "method": "GET", "path": "/contacts",
+                           "query": {"limit": "10"}}).encode()
+        status, answer = request_once(("127.0.0.1", port, "POST", "/api/plugin-gateway/call", body, headers, None))
+        if status != 200:
+            raise BenchError(f"metrics-scrape: calling {plugin_id} answered {status}: {answer[:300]!r}")
 
 
 def start_worker(supervisor, env, log, pool="solo", concurrency=1):
@@ -941,6 +969,8 @@ def main(argv=None):
                 webhooks_row = run_webhooks_phase(args, supervisor, env, context, ports, worker_log)
             cpu_groups = {supervisor.pid("gunicorn"): "gunicorn", supervisor.pid("upstream"): "upstream",
                           os.getpgrp(): "clients"}
+            if "plexica-nometrics" in ports:
+                cpu_groups[supervisor.pid("gunicorn-nometrics")] = "gunicorn"
             worker = IntegrationWorker(args, supervisor, env, worker_log, context, cpu_groups)
             rows = run_operations(args, context, ports, cpu_groups, worker)
         except BenchError as exc:

@@ -68,6 +68,8 @@ INSTALLATION_ID = 4242
 REPOSITORY_ID = 90210
 REPOSITORY = "bench-org/agent-configs"
 ADMIN_ORG = "bench-admin-org"
+EXT_ORG = "bench-ext-org"  # ext-status: an organization of EXT_PLUGINS plugins, two services each
+EXT_PLUGINS = 500
 ADMIN_ROWS = 1000  # rows of every kind the admin pages show (admin-* operations)
 PUSH_SHA = "b" * 40  # ingress: every delivery pushes this head, so only the first one queues a sync
 INTEGRATION = "Bench CRM"  # integration-execute*: the definition and its one instance
@@ -119,8 +121,13 @@ def seed(upstream_url, clients):
     target = seed_github_target(organization)
     integration = seed_integration(organization, upstream_url)
     admin_context = seed_admin_pages()
+    ext_key = seed_extension_status()
+    metrics_plugins = seed_metrics_plugins(organization, upstream_url)
     return {
         **admin_context,
+        "ext_org": EXT_ORG,
+        "ext_key": ext_key,
+        "metrics_plugins": metrics_plugins,
         "integration_instance": integration.pk,
         "integration_method": INTEGRATION_METHOD,
         "org": ORG,
@@ -142,6 +149,61 @@ def seed(upstream_url, clients):
         "target_id": target.pk,
         "facts": backend_facts(),
     }
+
+
+def seed_extension_status():
+    """EXT_ORG with EXT_PLUGINS active plugins, each loaded, with two services and an hour of call counters
+    from a caller plugin; returns a fresh org key."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from gateway.models import GatewayCallStat
+    from registry.models import PluginService
+
+    organization, _, _ = ensure_organization(EXT_ORG, "Benchmark extensions org")
+    now = timezone.now()
+    existing = set(Plugin.objects.filter(organization=organization).values_list("plugin_id", flat=True))
+    wanted = [f"plugin-ext-{i:04d}" for i in range(EXT_PLUGINS)]
+    Plugin.objects.bulk_create([
+        Plugin(organization=organization, plugin_id=plugin_id, name=f"Extension {plugin_id[-4:]}", version="1.2.3",
+               description="A benchmark plugin", manifest={"capabilities": ["ROUTES", "EVENTS_PUB"]},
+               lifecycle_state=Plugin.LifecycleState.ACTIVE, installed_at=now - timedelta(hours=1),
+               loaded_at=now - timedelta(hours=1) + timedelta(milliseconds=1500))
+        for plugin_id in wanted if plugin_id not in existing])
+    plugins = list(Plugin.objects.filter(organization=organization, plugin_id__in=wanted).order_by("plugin_id"))
+    if not PluginService.objects.filter(organization=organization).exists():
+        PluginService.objects.bulk_create([
+            PluginService(organization=organization, plugin=plugin, service_name=f"{plugin.plugin_id}.{kind}",
+                          version="1.2.3", base_url="http://127.0.0.1:9")
+            for plugin in plugins for kind in ("api", "worker")])
+    PluginService.objects.filter(organization=organization).update(last_seen_at=now)
+    if not GatewayCallStat.objects.filter(organization=organization).exists():
+        hour = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
+        GatewayCallStat.objects.bulk_create([
+            GatewayCallStat(organization=organization, hour=hour, caller=plugins[0], target_plugin_id=plugin.plugin_id,
+                            calls=100 + i, errors=i % 7, duration_ms=1000 + i) for i, plugin in enumerate(plugins)])
+    return reissue_api_key(organization, name="bench ext-status")[1]
+
+
+METRICS_PLUGINS = 500  # metrics-scrape: plugins whose services the run calls once each before the scrape
+
+
+def seed_metrics_plugins(organization, upstream_url):
+    """`plugin-metrics-000` .. `-499`, each with a service `metrics-NNN.contacts` at the upstream (GET /contacts,
+    no permission): bench/run.py calls each once through the gateway, so /metrics holds the extension series of
+    500 plugins when metrics-scrape measures it. Registering again refreshes the heartbeat. Returns
+    [[plugin id, service name]]."""
+    found = []
+    for n in range(METRICS_PLUGINS):
+        plugin, _ = ensure_plugin(organization, f"plugin-metrics-{n:03d}")
+        service_name = f"metrics-{n:03d}.contacts"
+        register_service(_admin(organization), Registration(
+            plugin_id=plugin.plugin_id, service_name=service_name, version="1.0.0", base_url=upstream_url,
+            endpoints=[{"method": "GET", "path": "/contacts", "description": "List contacts", "permissions": [],
+                        "metadata": {}}]))
+        found.append([plugin.plugin_id, service_name])
+    return found
 
 
 def seed_admin_pages():

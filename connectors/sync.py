@@ -46,6 +46,7 @@ from marketplaces.config_objects.services import (
     record_deleted_version,
 )
 from plexica.errors import Conflict, DomainError, NotFound
+from plexica.observability.metrics import count_sync_outcome
 from plexica.plugins.models import Plugin
 from plexica.tenancy.principal import Principal
 from plexica.work import backoff
@@ -308,7 +309,10 @@ class _Reconciler:
 def _finish(event, now, **changes):
     """Write the outcome unless another worker reclaimed the event meanwhile; True when written."""
     changes.setdefault("finished_at", now)
-    return queueing.release_sync_event(event, updated_at=now, **changes)
+    written = queueing.release_sync_event(event, updated_at=now, **changes)
+    if written:
+        count_sync_outcome(changes["status"])  # plexica_sync_outcomes_total (a retry counts as `queued`)
+    return written
 
 
 def _record_instance(event, status, now, revision=None):

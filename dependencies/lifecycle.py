@@ -5,7 +5,9 @@ system principal). The state machine and the history are the core's (`plexica.pl
 module adds what the core must not know about, since nothing in `plexica` imports a feature app:
 - install and enable refuse while the plugin's required dependencies are not satisfied (409, the
   resolve errors);
-- uninstall refuses while installed plugins require it (409, `blockedBy`), and deregisters its services.
+- uninstall refuses while installed plugins require it (409, `blockedBy`), and deregisters its services;
+- install sets the plugin's capabilities to what its manifest requests, or the subset the call names
+  (`plexica.plugins.capabilities.install_capabilities`; uninstall keeps them).
 """
 
 from django.db import transaction
@@ -14,6 +16,7 @@ from dependencies import resolver
 from dependencies.services import plugin_not_found
 from plexica.access.services import require_org_admin
 from plexica.errors import Conflict, DomainError
+from plexica.plugins.capabilities import check_install_capabilities, install_capabilities
 from plexica.plugins.lifecycle import Action, Actor, Via, apply_transition, target_state
 from plexica.plugins.models import Plugin, validate_semver
 from plexica.tenancy.models import Organization
@@ -23,13 +26,14 @@ from registry.services import deregister_service
 __all__ = ["Action", "Via", "change_lifecycle", "explain"]
 
 
-def change_lifecycle(principal, plugin_id, action, *, via=Via.API, version=None):
+def change_lifecycle(principal, plugin_id, action, *, via=Via.API, version=None, capabilities=None):
     """Apply `action` (install, enable, disable, uninstall) to the plugin; returns the updated Plugin.
 
     Org admins only (Forbidden otherwise, before anything is looked up). The history records the principal
     acting through `via` (the API or the admin). `version` (install only) becomes the plugin's version;
-    without it the current one is installed. Raises NotFound for an unknown plugin and Conflict for a
-    refused transition.
+    without it the current one is installed. `capabilities` (install only) narrows the capabilities the
+    install grants to a subset of what the manifest requests. Raises NotFound for an unknown plugin, Conflict
+    for a refused transition and Invalid for capabilities the manifest does not request.
     """
     require_org_admin(principal, "This")
     organization = principal.organization
@@ -44,6 +48,8 @@ def change_lifecycle(principal, plugin_id, action, *, via=Via.API, version=None)
         if plugin is None:
             raise plugin_not_found(plugin_id)
         target_state(plugin, action)  # an impossible transition is refused before any other check
+        if action == Action.INSTALL:
+            check_install_capabilities(plugin, capabilities)  # a bad narrowing is a 400 before anything changes
         if action in (Action.INSTALL, Action.ENABLE):
             # Enable checks again: dependencies declared after the install may be unmet.
             _check_installable(organization, plugin, action)
@@ -52,6 +58,8 @@ def change_lifecycle(principal, plugin_id, action, *, via=Via.API, version=None)
             _deregister_services(principal, plugin)
         apply_transition(plugin, action, Actor.from_principal(principal, via),
                          version=version if action == Action.INSTALL else None)
+        if action == Action.INSTALL:
+            install_capabilities(principal, plugin, capabilities, via="install")
     return plugin
 
 

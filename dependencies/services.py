@@ -10,6 +10,7 @@ from dependencies import resolver
 from dependencies.models import PluginDependency
 from plexica.errors import NotFound
 from plexica.events.log import emit
+from plexica.observability.metrics import count_dependency_resolution
 from plexica.plugins import events as plugin_events
 from plexica.plugins.models import Plugin
 
@@ -93,7 +94,9 @@ def _load_graph(organization, plugin_id):
 
 def resolve_dependencies(principal, plugin_id):
     """The Resolution of `plugin_id` against the organization's installed plugins."""
-    return resolver.resolve(_load_graph(principal.organization, plugin_id), plugin_id)
+    resolution = resolver.resolve(_load_graph(principal.organization, plugin_id), plugin_id)
+    count_dependency_resolution("valid" if resolution.valid else "invalid")  # plexica_dependency_resolutions_total
+    return resolution
 
 
 def get_dependencies(principal, plugin_id, recursive=False):

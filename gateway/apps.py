@@ -9,3 +9,4 @@ class GatewayConfig(AppConfig):
         from gateway import dashboard
 
         dashboard.register()
+        dashboard.contribute_to_plugin_admin()

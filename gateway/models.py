@@ -2,6 +2,9 @@ from django.db import models
 
 from plexica.models import OrganizationScoped
 
+# The ms_* columns count the calls' durations in gateway.callstats' buckets (BUCKET_FIELDS: the bounds of
+# /metrics' extension_request_duration_seconds, in milliseconds); the admin's p95 is interpolated from them.
+
 
 class GatewayCallStat(OrganizationScoped):
     """How many calls one plugin made through the gateway to one target plugin in one hour, and how they went.
@@ -23,6 +26,18 @@ class GatewayCallStat(OrganizationScoped):
         "upstream answered with a 5xx.",
     )
     duration_ms = models.PositiveBigIntegerField(default=0, help_text="The calls' total time, in milliseconds.")
+    ms_upto_5 = models.PositiveIntegerField(default=0, help_text="Calls that took at most 5 ms.")
+    ms_upto_10 = models.PositiveIntegerField(default=0, help_text="Calls that took over 5 ms, at most 10.")
+    ms_upto_25 = models.PositiveIntegerField(default=0, help_text="Calls that took over 10 ms, at most 25.")
+    ms_upto_50 = models.PositiveIntegerField(default=0, help_text="Calls that took over 25 ms, at most 50.")
+    ms_upto_100 = models.PositiveIntegerField(default=0, help_text="Calls that took over 50 ms, at most 100.")
+    ms_upto_250 = models.PositiveIntegerField(default=0, help_text="Calls that took over 100 ms, at most 250.")
+    ms_upto_500 = models.PositiveIntegerField(default=0, help_text="Calls that took over 250 ms, at most 500.")
+    ms_upto_1000 = models.PositiveIntegerField(default=0, help_text="Calls that took over 500 ms, at most 1 s.")
+    ms_upto_2500 = models.PositiveIntegerField(default=0, help_text="Calls that took over 1 s, at most 2.5 s.")
+    ms_upto_5000 = models.PositiveIntegerField(default=0, help_text="Calls that took over 2.5 s, at most 5 s.")
+    ms_upto_10000 = models.PositiveIntegerField(default=0, help_text="Calls that took over 5 s, at most 10 s.")
+    ms_over_10000 = models.PositiveIntegerField(default=0, help_text="Calls that took over 10 s.")
 
     class Meta:
         ordering = ["-hour", "caller_id", "target_plugin_id"]

@@ -13,6 +13,7 @@ from gateway.callstats import record_call
 from gateway.client import upstream_pool
 from plexica.errors import BadGateway, Forbidden, GatewayTimeout, Invalid, NotFound, ServiceUnavailable
 from plexica.network import NetworkPolicyError
+from plexica.observability.metrics import ExtensionCall
 from plexica.plugins.models import Plugin
 from plexica.plugins.services import granted_permissions
 from plexica.work.breaker import Breaker
@@ -167,26 +168,38 @@ def _decode(body, content_type):
     return text
 
 
+# extension_errors_total's error_type of each refusal or failure the gateway answers itself.
+_ERROR_TYPES = {Invalid: "invalid", NotFound: "not_found", Forbidden: "forbidden", BadGateway: "bad_gateway",
+                GatewayTimeout: "timeout", ServiceUnavailable: "circuit_open"}
+
+
 def call_plugin(principal, call, request_id, traceparent=None):
     """Proxy `call` to the target service and return its CallResult; raises DomainErrors in check order.
 
-    `traceparent` is the caller's own header; without it, a traceparent in `call.headers` is used. Once the
-    caller is known, the call is counted (gateway.callstats: no database query): an error when the gateway
-    refuses or fails it, or the upstream answers 5xx.
+    A key with `ext:{pluginId}:routes` scopes calls only those target plugins (Forbidden otherwise, before
+    anything is looked up). `traceparent` is the caller's own header; without it, a traceparent in
+    `call.headers` is used. Once the caller is known, the call is counted (gateway.callstats, no database
+    query; and the extension_* series of plexica.observability, an in-memory write): an error when the
+    gateway refuses or fails it, or the upstream answers 5xx.
     """
     caller_pk = resolve_caller(principal, call.caller_plugin_id)
+    principal.check_may_call(call.target_plugin_id)
     started, reached = time.monotonic(), []
+    metric = ExtensionCall(principal.organization.slug, call.method)
     try:
-        result = _call(principal, call, caller_pk, request_id, traceparent, reached)
-    except Exception:
-        record_call(caller_pk, reached[0] if reached else "", failed=True,
-                    duration_ms=(time.monotonic() - started) * 1000)
+        result = _call(principal, call, caller_pk, request_id, traceparent, reached, metric)
+    except Exception as exc:
+        elapsed = time.monotonic() - started
+        record_call(caller_pk, reached[0] if reached else "", failed=True, duration_ms=elapsed * 1000)
+        metric.finished(getattr(exc, "status", 500), elapsed, _ERROR_TYPES.get(type(exc), "internal"))
         raise
-    record_call(caller_pk, reached[0], failed=result.status >= 500, duration_ms=(time.monotonic() - started) * 1000)
+    elapsed = time.monotonic() - started
+    record_call(caller_pk, reached[0], failed=result.status >= 500, duration_ms=elapsed * 1000)
+    metric.finished(result.status, elapsed, "upstream_5xx" if result.status >= 500 else None)
     return result
 
 
-def _call(principal, call, caller_pk, request_id, traceparent, reached):
+def _call(principal, call, caller_pk, request_id, traceparent, reached, metric):
     organization = principal.organization
     service = find_service(organization, call.target_service_name)
     if service is None or service["status"] == ServiceStatus.UNAVAILABLE:
@@ -196,6 +209,7 @@ def _call(principal, call, caller_pk, request_id, traceparent, reached):
             f"Service {call.target_service_name} belongs to {service['pluginId']}, not {call.target_plugin_id}."
         )
     reached.append(service["pluginId"])  # a real target: counted under its plugin
+    metric.target(service["pluginId"])
     endpoint = match_endpoint(service["endpoints"], call.method, call.path)
     if endpoint is None:
         raise NotFound(
@@ -205,6 +219,7 @@ def _call(principal, call, caller_pk, request_id, traceparent, reached):
             path=call.path,
             availableEndpoints=[f"{e['method']} {e['path']}" for e in service["endpoints"]],
         )
+    metric.target(service["pluginId"], endpoint["path"])  # the registered template, never the raw path
     required = endpoint["permissions"]
     if required:
         missing = sorted(set(required) - granted_permissions(caller_pk))
@@ -231,6 +246,7 @@ def _call(principal, call, caller_pk, request_id, traceparent, reached):
     traceparent = caller_traceparent(traceparent, call.headers)
     headers = upstream_headers(organization, call.caller_plugin_id, call.headers, request_id, traceparent)
     body = _encode_body(call, headers)
+    metric.sending()
     try:
         result = _send(service, call, headers, body, timeout)
     except (BadGateway, GatewayTimeout):

@@ -21,6 +21,36 @@ def _require_secrets(**kwargs):
 
     require_secrets()
 
+
+# Metrics across the worker's processes (plexica/observability/processes.py): the main process sets a fresh
+# PROMETHEUS_MULTIPROC_DIR (unless the operator shares gunicorn's) before Django or any pool child starts.
+@signals.celeryd_init.connect
+def _metrics_dir(**kwargs):
+    from plexica.observability.processes import prepare_multiprocess_dir
+
+    prepare_multiprocess_dir(full_mode_only=True)
+
+
+@signals.worker_process_shutdown.connect
+def _metrics_child_exited(pid=None, **kwargs):
+    from plexica.observability.processes import mark_dead
+
+    mark_dead(pid or os.getpid())
+
+
+@signals.worker_shutdown.connect
+def _metrics_dir_removed(**kwargs):
+    from plexica.observability.processes import remove_created_dirs
+
+    remove_created_dirs()
+
+
+@signals.task_postrun.connect
+def _count_task(task=None, state=None, **kwargs):
+    from plexica.observability.metrics import count_task
+
+    count_task(getattr(task, "name", None), state)
+
 logger = logging.getLogger("plexica.celery")
 
 

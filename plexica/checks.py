@@ -30,3 +30,12 @@ def require_secrets():
 def secrets_check(app_configs, **kwargs):
     # A warning for manage.py: commands that serve call require_secrets() and stop.
     return [Warning(message, id=f"plexica.W00{n}") for n, message in enumerate(missing_secrets(), start=1)]
+
+
+@register()
+def metrics_token_check(app_configs, **kwargs):
+    if settings.METRICS_ENABLED and settings.REDIS_URL and not settings.METRICS_TOKEN:
+        return [Warning("METRICS_TOKEN is not set: in full mode GET /metrics refuses every scrape (401) until it is",
+                        hint="Set METRICS_TOKEN and send it as Authorization: Bearer <token> from Prometheus.",
+                        id="plexica.W010")]
+    return []

@@ -5,6 +5,7 @@ http://127.0.0.1:3100, so its gateway `/call` example answers without writing a 
 
     GET /contacts?limit=&offset=   a JSON list of contacts
     GET /contacts/<id>             one contact, or 404
+    GET /health                    {"status": "pass"} as application/health+json (the platform's checks)
     POST /webhooks                 a webhook receiver for the README's outbound webhook example: 204
     GET /webhooks                  the last 50 deliveries it received (webhook-id, type, signature headers)
 
@@ -44,7 +45,10 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self):
         url = urlsplit(self.path)
         parts = [part for part in url.path.split("/") if part]
-        if parts == ["webhooks"]:
+        if parts == ["health"]:
+            self._answer(200, {"status": "pass", "version": "1", "description": "demo contacts"},
+                         content_type="application/health+json")
+        elif parts == ["webhooks"]:
             with _deliveries_lock:
                 self._answer(200, list(reversed(_deliveries)))
         elif parts == ["contacts"]:
@@ -59,7 +63,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self._answer(200, contact)
         else:
             self._answer(404, {"error": "Not Found",
-                               "message": "The demo serves GET /contacts, /contacts/<id> and /webhooks."})
+                               "message": "The demo serves GET /contacts, /contacts/<id>, /health and /webhooks."})
 
     def _not_allowed(self):
         self._answer(405, {"error": "Method Not Allowed",
@@ -85,10 +89,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     do_PUT = do_PATCH = do_DELETE = _not_allowed
 
-    def _answer(self, status, payload):
+    def _answer(self, status, payload, content_type="application/json"):
         body = json.dumps(payload).encode()
         self.send_response(status)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         for name in ECHOED_HEADERS:
             if self.headers.get(name) is not None:

@@ -75,10 +75,12 @@ INSTALLED_APPS = [
     "marketplaces",
     "webhooks",
     "connectors",
+    "observability",
 ]
 
 MIDDLEWARE = [
     "plexica.api.middleware.RequestIdMiddleware",
+    "plexica.observability.middleware.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -297,6 +299,10 @@ SPECTACULAR_SETTINGS = {
         "IntegrationInstanceStatusEnum": "connectors.integrations.models.IntegrationInstance.Status",
         "IntegrationExecutionStatusEnum": "connectors.integrations.models.IntegrationExecution.Status",
         "IntegrationSuccessEnum": [("SUCCESS", "SUCCESS")],
+        "ExtensionHealthEnum": [(name, name) for name in ("healthy", "degraded", "unhealthy")],
+        "ExtensionStateEnum": [(name, name) for name in ("registered", "installed", "loaded", "degraded", "failed",
+                                                         "disabled", "uninstalled")],
+        "PluginCapabilityEnum": "plexica.plugins.models.Capability",
     },
 }
 
@@ -372,6 +378,22 @@ if REGISTRY_UNAVAILABLE_AFTER <= REGISTRY_DEGRADED_AFTER:
 REGISTRY_DEREGISTER_AFTER = env_int("REGISTRY_DEREGISTER_AFTER", 0, minimum=0)  # 0: never
 REGISTRY_DISCOVER_CACHE_SECONDS = env_int("REGISTRY_DISCOVER_CACHE_SECONDS", 300, minimum=0)
 REGISTRY_MAX_BODY_BYTES = env_int("REGISTRY_MAX_BODY_BYTES", 256 * 1024, minimum=1024)
+# Active health checks (registry/health_checks.py): every interval the platform calls each service's health
+# path; consecutive failures make it DEGRADED, then UNAVAILABLE; consecutive successes make it HEALTHY again.
+REGISTRY_HEALTH_CHECKS_ENABLED = env_bool("REGISTRY_HEALTH_CHECKS_ENABLED", True)
+REGISTRY_HEALTH_CHECK_INTERVAL = env_int("REGISTRY_HEALTH_CHECK_INTERVAL", 30, minimum=5)  # seconds
+REGISTRY_HEALTH_CHECK_TIMEOUT_MS = env_int("REGISTRY_HEALTH_CHECK_TIMEOUT_MS", 2000, minimum=50)
+REGISTRY_HEALTH_CHECK_CONCURRENCY = env_int("REGISTRY_HEALTH_CHECK_CONCURRENCY", 50, minimum=1)  # threads per run
+REGISTRY_HEALTH_CHECK_FAILURES_BEFORE_DEGRADED = env_int("REGISTRY_HEALTH_CHECK_FAILURES_BEFORE_DEGRADED", 2,
+                                                         minimum=1)
+REGISTRY_HEALTH_CHECK_FAILURES_BEFORE_UNAVAILABLE = env_int("REGISTRY_HEALTH_CHECK_FAILURES_BEFORE_UNAVAILABLE", 5,
+                                                            minimum=1)
+if REGISTRY_HEALTH_CHECK_FAILURES_BEFORE_UNAVAILABLE < REGISTRY_HEALTH_CHECK_FAILURES_BEFORE_DEGRADED:
+    raise ImproperlyConfigured("REGISTRY_HEALTH_CHECK_FAILURES_BEFORE_UNAVAILABLE must be at least "
+                               "REGISTRY_HEALTH_CHECK_FAILURES_BEFORE_DEGRADED")
+REGISTRY_HEALTH_CHECK_SUCCESSES_BEFORE_HEALTHY = env_int("REGISTRY_HEALTH_CHECK_SUCCESSES_BEFORE_HEALTHY", 2,
+                                                         minimum=1)
+REGISTRY_HEALTH_CHECK_HISTORY = env_int("REGISTRY_HEALTH_CHECK_HISTORY", 100, minimum=1)  # checks kept per service
 
 # Gateway: upstream calls.
 GATEWAY_TIMEOUT_SECONDS = env_int("GATEWAY_TIMEOUT_SECONDS", 30, minimum=1)
@@ -392,6 +414,14 @@ GITHUB_WEBHOOK_SECRET = env_str("GITHUB_WEBHOOK_SECRET", "")
 GITHUB_SYNC_MAX_ATTEMPTS = env_int("GITHUB_SYNC_MAX_ATTEMPTS", 6, minimum=1)
 WEBHOOK_MAX_BODY_BYTES = env_int("WEBHOOK_MAX_BODY_BYTES", 25 * 1024 * 1024, minimum=1024)
 
+# Metrics (GET /metrics, plexica/observability): the Prometheus series are recorded unless this is off (the
+# benchmark compares both). METRICS_TOKEN is the bearer token a scraper sends; without it /metrics is open in
+# the embedded mode only. Each series family keeps at most METRICS_MAX_SERIES label sets per process.
+METRICS_ENABLED = env_bool("METRICS_ENABLED", True)
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+METRICS_MAX_SERIES = env_int("METRICS_MAX_SERIES", 2000, minimum=10)
+METRICS_CELERY_QUEUES = env_list("METRICS_CELERY_QUEUES", ["celery"])  # their length, at scrape time
+
 # Celery: a real broker when REDIS_URL is set, eager in-process execution otherwise.
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = None
@@ -410,6 +440,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "registry.sweep_service_health",
         "schedule": 15.0,
         "options": {"expires": 14},
+    },
+    "registry-check-service-health": {
+        "task": "registry.check_service_health",
+        "schedule": float(REGISTRY_HEALTH_CHECK_INTERVAL),
+        "options": {"expires": REGISTRY_HEALTH_CHECK_INTERVAL - 1},
     },
     "shareddata-purge-expired": {
         "task": "shareddata.purge_expired",

@@ -4,6 +4,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from plexica import ops
+from plexica.observability.views import MetricsView
 from plexica.api.errors import api_not_found
 
 urlpatterns = [
@@ -12,6 +13,8 @@ urlpatterns = [
     path("healthz", ops.HealthzView.as_view(), name="healthz"),
     path("readyz", ops.ReadyzView.as_view(), name="readyz"),
     path("api/v1/status", ops.StatusView.as_view(), name="status"),
+    path("metrics", MetricsView.as_view(), name="metrics"),
+    path("ext/observability/metrics", MetricsView.as_view(), name="ext-observability-metrics"),
     # One include per app; each app's api/urls.py names its own "v1/..." and "plugin-gateway/..." routes.
     path("api/", include("plexica.tenancy.api.urls")),
     path("api/", include("plexica.plugins.api.urls")),
@@ -23,6 +26,8 @@ urlpatterns = [
     path("api/", include("marketplaces.api.urls")),
     path("api/", include("webhooks.api.urls")),
     path("api/", include("connectors.api.urls")),
+    path("ext/", include("observability.api.urls")),
+    re_path(r"^ext/", api_not_found),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),

@@ -1,6 +1,7 @@
 """Admin of registered services and their health history, and the plugin page's services tab (contributed to
 the core's Plugin admin from RegistryConfig.ready())."""
 
+from django.conf import settings
 from django.contrib import admin
 from django.db.models import Count
 from django.utils import timezone
@@ -10,12 +11,33 @@ from django.utils.timesince import timesince
 from plexica.adminsite.badges import status_badge
 from plexica.plugins.admin import PANEL_ROWS, more_link, table, when
 from plexica.tenancy.admin import OrganizationScopedAdmin, OrganizationScopedInline, admin_url
-from registry.models import PluginService, ServiceEndpoint, ServiceStatus, ServiceStatusTransition
-from registry.services import derive_status, invalidate_discovery, status_q
+from registry.models import (
+    CheckOutcome,
+    PluginService,
+    ServiceEndpoint,
+    ServiceHealthCheck,
+    ServiceStatus,
+    ServiceStatusTransition,
+)
+from registry.services import derive_status, health_check_path, invalidate_discovery, status_q
+
+CHECKS_SHOWN = 20  # the plugin page's newest health checks, over all its services
+_OUTCOME_TONES = {CheckOutcome.PASS: "healthy", CheckOutcome.WARN: "degraded", CheckOutcome.FAIL: "unavailable"}
 
 
 def health_badge(status):
     return status_badge(status, ServiceStatus(status).label)
+
+
+def outcome_badge(outcome):
+    if not outcome:
+        return "-"
+    return status_badge(_OUTCOME_TONES.get(outcome, outcome), CheckOutcome(outcome).label)
+
+
+def service_status(service, now):
+    """The service's status now: heartbeat age and its active checks combined."""
+    return health_badge(derive_status(service.last_seen_at, now, service.check_status))
 
 
 def heartbeat(last_seen_at, now):
@@ -46,23 +68,57 @@ class ServiceStatusTransitionInline(OrganizationScopedInline):
     verbose_name_plural = "health history"
 
 
+class ServiceHealthCheckInline(OrganizationScopedInline):
+    """The service's newest active health checks (the last REGISTRY_HEALTH_CHECK_HISTORY are kept)."""
+
+    model = ServiceHealthCheck
+    fields = ["at", "outcome_shown", "http_status", "duration_ms", "reason", "url"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    max_num = 0
+    ordering = ["-at", "-id"]
+    verbose_name_plural = "health checks"
+
+    @admin.display(description="outcome")
+    def outcome_shown(self, check):
+        return outcome_badge(check.outcome)
+
+
 @admin.register(PluginService)
 class PluginServiceAdmin(OrganizationScopedAdmin):
     """Registered services. Plugins register and heartbeat them; admins look, and may remove one."""
 
     fields = ["id", "organization", "plugin", "service_name", "version", "base_url", "metadata",
-              "current_status", "last_seen_at", "registered_at", "updated_at"]
+              "current_status", "last_seen_at", "health_checks", "registered_at", "updated_at"]
     readonly_fields = fields
-    list_display = ["service_name", "plugin", "organization", "version", "current_status", "last_heartbeat"]
+    list_display = ["service_name", "plugin", "organization", "version", "current_status", "last_heartbeat",
+                    "last_check"]
     list_filter = ["status", "organization"]
     list_select_related = ["plugin", "organization"]
     search_fields = ["service_name", "plugin__plugin_id", "plugin__name", "base_url"]
     date_hierarchy = "last_seen_at"
-    inlines = [ServiceEndpointInline, ServiceStatusTransitionInline]
+    inlines = [ServiceEndpointInline, ServiceStatusTransitionInline, ServiceHealthCheckInline]
 
     @admin.display(description="status now")
     def current_status(self, service):
-        return health_badge(derive_status(service.last_seen_at, timezone.now()))
+        return service_status(service, timezone.now())
+
+    @admin.display(description="last check", ordering="last_check_at")
+    def last_check(self, service):
+        if service.last_check_at is None:
+            return "-"
+        return format_html("{} {}", outcome_badge(service.last_check_outcome), when(service.last_check_at))
+
+    @admin.display(description="active health checks")
+    def health_checks(self, service):
+        path = health_check_path(service.metadata)
+        if not service.base_url or path is None:
+            return "Not checked: " + ("no base URL." if not service.base_url else "switched off in its registration.")
+        return format_html(
+            "GET {}{} &middot; the checks say {} &middot; {} failure(s), {} success(es) in a row &middot; last: {}",
+            service.base_url, path, health_badge(service.check_status), service.check_failures,
+            service.check_successes, self.last_check(service))
 
     @admin.display(description="last heartbeat", ordering="last_seen_at")
     def last_heartbeat(self, service):
@@ -120,22 +176,38 @@ class ServiceStatusTransitionAdmin(OrganizationScopedAdmin):
 
 @admin.display(description="Services")
 def plugin_services(request, plugin):
-    """The plugin's registered services: health now (from the last heartbeat), the heartbeat's age, endpoints."""
+    """The plugin's registered services: health now (heartbeat age and active checks), the heartbeat's age, the
+    last check, endpoints; then the newest health checks of its services (a flat number of queries)."""
     now = timezone.now()
     services = PluginService.objects.filter(plugin=plugin)
     counts = services.aggregate(**{status.value: Count("pk", filter=status_q(status, now)) for status in ServiceStatus})
     shown = list(services.annotate(endpoint_count=Count("endpoints")).order_by("service_name")[:PANEL_ROWS])
     rows = [(format_html('<a href="{}">{}</a>', admin_url("registry_pluginservice_change", s.pk), s.service_name),
-             health_badge(derive_status(s.last_seen_at, now)), heartbeat(s.last_seen_at, now), s.version,
-             s.base_url or "-", s.endpoint_count) for s in shown]
+             service_status(s, now), heartbeat(s.last_seen_at, now),
+             format_html("{} {}", outcome_badge(s.last_check_outcome), when(s.last_check_at))
+             if s.last_check_at else "-", s.version, s.base_url or "-", s.endpoint_count) for s in shown]
     total = sum(counts.values())
     summary = format_html_join_counts(counts) if total else ""
-    return format_html("{}{}{}", summary,
-                       table(["service", "health", "last heartbeat", "version", "base URL", "endpoints"], rows,
+    return format_html("{}{}{}{}", summary,
+                       table(["service", "health", "last heartbeat", "last check", "version", "base URL",
+                              "endpoints"], rows,
                              "No services registered: the plugin registers them through the gateway.",
                              "plugin-services"),
                        more_link(len(shown), total, admin_url("registry_pluginservice_changelist",
-                                                              query={"plugin": plugin.pk}), "services"))
+                                                              query={"plugin": plugin.pk}), "services"),
+                       plugin_health_checks(plugin) if total else "")
+
+
+def plugin_health_checks(plugin):
+    """The newest active health checks of the plugin's services, as a table (one query)."""
+    recent = (ServiceHealthCheck.objects.filter(service__plugin=plugin).select_related("service")
+              .order_by("-at", "-id")[:CHECKS_SHOWN])
+    rows = [(check.service.service_name, when(check.at), outcome_badge(check.outcome), check.http_status or "-",
+             f"{check.duration_ms} ms", check.reason or "-") for check in recent]
+    return format_html("<h3>Health checks</h3>{}", table(
+        ["service", "time", "outcome", "HTTP status", "duration", "reason"], rows,
+        "No health checks yet: the platform checks each service with a base URL every "
+        f"{settings.REGISTRY_HEALTH_CHECK_INTERVAL} seconds.", "plugin-health-checks"))
 
 
 def format_html_join_counts(counts):

@@ -2,7 +2,8 @@
 
 Emitted in the transaction of the change (`plexica.events.log.emit`); the subject is ("service", svc_ id).
 Status changes are the persisted transitions only (a heartbeat reviving a service, the health sweep
-degrading one), never the status a reader derives from the heartbeat's age.
+degrading one, active health checks crossing a threshold: cause "check"), never the status a reader derives
+from the heartbeat's age.
 """
 
 from plexica.events import types
@@ -15,7 +16,7 @@ TYPES = [
      "A service was registered, or registered again with a different version, base URL, endpoints or metadata."),
     ("service.deregistered", "A service was removed (by its plugin, an uninstall, or the sweep of stale services)."),
     ("service.status_changed",
-     "A service's persisted health changed (HEALTHY, DEGRADED, UNAVAILABLE), by heartbeat, registration or sweep."),
+     "A service's persisted health changed (HEALTHY, DEGRADED, UNAVAILABLE), by heartbeat, registration, sweep or active health check (its `cause`)."),
 ]
 
 

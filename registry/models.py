@@ -22,8 +22,11 @@ class HttpMethod(models.TextChoices):
 class PluginService(models.Model):
     """An HTTP service a plugin registered. Its name is unique within the organization.
 
-    `status` is the last state the health sweep (or a heartbeat) persisted; the status a reader sees
-    is always derived from `last_seen_at` (see services.derive_status).
+    `status` is the last state the health sweep, a heartbeat or a health check persisted; the status a
+    reader sees is always derived from `last_seen_at` and `check_status` (see services.derive_status).
+    The check_* columns are the active health checks' state (registry/health_checks.py): `check_status`
+    is what the last checks alone say, with the thresholds' hysteresis; `next_check_at` is the claim
+    that keeps two check runs from checking the service twice in one period.
     """
 
     id = public_id_field("svc")
@@ -37,6 +40,13 @@ class PluginService(models.Model):
     last_seen_at = models.DateTimeField(default=timezone.now)
     registered_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
+    check_status = models.CharField(max_length=16, choices=ServiceStatus.choices, default=ServiceStatus.HEALTHY,
+                                    help_text="What the active health checks alone say.")
+    check_failures = models.PositiveIntegerField(default=0, help_text="Consecutive failed checks.")
+    check_successes = models.PositiveIntegerField(default=0, help_text="Consecutive passing (or warning) checks.")
+    last_check_at = models.DateTimeField(null=True, blank=True)
+    last_check_outcome = models.CharField(max_length=8, blank=True)
+    next_check_at = models.DateTimeField(null=True, blank=True, help_text="Not checked again before this.")
 
     class Meta:
         ordering = ["service_name"]
@@ -75,10 +85,36 @@ class ServiceStatusTransition(OrganizationScoped):
     from_status = models.CharField(max_length=16, choices=ServiceStatus.choices)
     to_status = models.CharField(max_length=16, choices=ServiceStatus.choices)
     at = models.DateTimeField(default=timezone.now)
-    cause = models.CharField(max_length=16, help_text="sweep or heartbeat")
+    cause = models.CharField(max_length=16, help_text="sweep, heartbeat, register or check")
 
     class Meta:
         ordering = ["-at", "-id"]
 
     def __str__(self):
         return f"{self.service}: {self.from_status} → {self.to_status}"
+
+
+class CheckOutcome(models.TextChoices):
+    PASS = "pass", "Pass"
+    WARN = "warn", "Warn"
+    FAIL = "fail", "Fail"
+
+
+class ServiceHealthCheck(OrganizationScoped):
+    """One active health check of a service: what its health path answered. The last
+    REGISTRY_HEALTH_CHECK_HISTORY per service are kept."""
+
+    service = models.ForeignKey(PluginService, on_delete=models.CASCADE, related_name="health_checks")
+    at = models.DateTimeField(default=timezone.now)
+    outcome = models.CharField(max_length=8, choices=CheckOutcome.choices)
+    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(default=0)
+    url = models.CharField(max_length=2600, blank=True)
+    reason = models.CharField(max_length=500, blank=True, help_text="Why it failed or warned (trimmed).")
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["service", "-at"], name="health_check_service_at_idx")]
+
+    def __str__(self):
+        return f"{self.service}: {self.outcome} at {self.at:%Y-%m-%d %H:%M:%S}"

@@ -9,6 +9,7 @@ listed or counted, whenever the purge task runs.
 """
 
 import base64
+import functools
 import json
 import re
 from dataclasses import dataclass
@@ -19,9 +20,34 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from plexica.errors import Conflict, Forbidden, Invalid, NotFound, PayloadTooLarge, PreconditionFailed
+from plexica.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, PayloadTooLarge, PreconditionFailed
+from plexica.observability.metrics import count_shared_data
 from plexica.plugins.models import Plugin
 from shareddata.models import SharedEntry
+
+
+def _counted(operation):
+    """Count each call of the decorated operation in plexica_shared_data_operations_total{operation, outcome}:
+    `ok`, or the refusal's kind (not_found, forbidden, conflict...)."""
+
+    def decorate(function):
+        @functools.wraps(function)
+        def counted(*args, **kwargs):
+            try:
+                result = function(*args, **kwargs)
+            except DomainError as exc:
+                count_shared_data(operation, _OUTCOMES.get(type(exc).__name__, "error"))
+                raise
+            count_shared_data(operation, "ok")
+            return result
+
+        return counted
+
+    return decorate
+
+
+_OUTCOMES = {"NotFound": "not_found", "Forbidden": "forbidden", "Conflict": "conflict", "Invalid": "invalid",
+             "PreconditionFailed": "precondition_failed", "PayloadTooLarge": "too_large"}
 
 
 def live_q(now):
@@ -62,6 +88,7 @@ class Write:
     ttl: int | None = None
 
 
+@_counted("set")
 def set_entry(principal, write, if_match=None, now=None):
     """Create or overwrite the entry; returns (entry, created). Serialised per key by a row lock."""
     now = now or timezone.now()
@@ -109,6 +136,7 @@ def _org_plugin(organization, plugin_id):
     return plugin
 
 
+@_counted("get")
 def get_entry(principal, namespace, key, now=None):
     """The live entry, or NotFound (missing and expired alike)."""
     try:  # unique per (organization, namespace, key): no ORDER BY needed
@@ -119,6 +147,7 @@ def get_entry(principal, namespace, key, now=None):
         raise data_not_found(namespace, key) from None
 
 
+@_counted("delete")
 def delete_entry(principal, namespace, key, if_match=None, now=None):
     """Delete the live entry (owner or org admin only); NotFound when missing or expired."""
     now = now or timezone.now()
@@ -151,6 +180,7 @@ def decode_cursor(cursor):
         raise Invalid("cursor: not a cursor this API gave out.") from None
 
 
+@_counted("list")
 def list_keys(principal, namespace, owner_id=None, limit=None, after=None, now=None):
     """(sorted live keys of the page, total live count, next cursor or None)."""
     queryset = SharedEntry.objects.filter(live_q(now or timezone.now()), organization=principal.organization,

@@ -41,7 +41,8 @@ def test_embedded_beat_runs_due_periodic_tasks_in_process(org, settings):
     service = _silent_service(org, seconds=120)
     beat = EmbeddedBeat(settings.CELERY_BEAT_SCHEDULE)
     due_at = {}
-    assert beat.run_due(due_at, now=1000.0) == ["registry-sweep-service-health", "shareddata-purge-expired",
+    assert beat.run_due(due_at, now=1000.0) == ["registry-sweep-service-health", "registry-check-service-health",
+                                                "shareddata-purge-expired",
                                                 "connectors-run-due-sync-events", "connectors-reconcile-targets",
                                                 "events-dispatch-pending", "events-purge-expired",
                                                 "webhooks-deliver-due", "gateway-flush-call-stats"]

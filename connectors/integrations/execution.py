@@ -44,6 +44,7 @@ from connectors.integrations.models import AuthType, IntegrationDefinition, Inte
 from plexica.errors import NotFound
 from plexica.events.log import actor_of, request_id_var
 from plexica.network import INTEGRATION_POLICY, NetworkPolicyError, check_url
+from plexica.observability.metrics import count_integration_execution
 from plexica.tenancy.principal import Principal
 from plexica.work import backoff
 from plexica.work.breaker import Breaker
@@ -240,7 +241,10 @@ def _finish_query(queryset, *, outcome, http_status, message="", details=None, a
         changes["parameters"] = None
     if result is not None:
         changes["result"] = result
-    return queryset.update(**changes)
+    written = queryset.update(**changes)
+    if written:
+        count_integration_execution(outcome)  # plexica_integration_executions_total{status=<the seed's code>}
+    return written
 
 
 class _Attempts:

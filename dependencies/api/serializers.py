@@ -4,7 +4,7 @@ from dependencies.ranges import MAX_RANGE_LENGTH, is_valid_range
 from dependencies.resolver import Dependency
 from plexica.api.serializers import StrictSerializer
 from plexica.plugins.api.serializers import SemanticVersionField
-from plexica.plugins.models import PLUGIN_ID_PATTERN
+from plexica.plugins.models import PLUGIN_ID_PATTERN, Capability
 
 MAX_DEPENDENCIES_PER_REQUEST = 500
 _PLUGIN_ID_MESSAGE = "Must look like plugin-{name}: lowercase letters, digits and hyphens."
@@ -101,3 +101,14 @@ class CanUninstallSerializer(StrictSerializer):
 
 class InstallSerializer(StrictSerializer):
     version = SemanticVersionField()
+    capabilities = serializers.ListField(
+        child=serializers.ChoiceField(choices=Capability.choices), required=False,
+        max_length=len(Capability.values),
+        help_text="Grant only these of the capabilities the manifest requests (default: all of them); one it "
+                  "does not request is a 400 naming it.",
+    )
+
+    def validate_capabilities(self, value):
+        if len(set(value)) != len(value):
+            raise serializers.ValidationError("Name each capability once.")
+        return value

@@ -95,8 +95,9 @@ class LifecycleView(TenantAPIView):
     error_statuses = (409,)  # dependencies unmet, dependents installed, or not a valid transition
     action_name = None
 
-    def perform(self, request, plugin_id, version=None):
-        plugin = lifecycle.change_lifecycle(request.principal, plugin_id, self.action_name, version=version)
+    def perform(self, request, plugin_id, version=None, capabilities=None):
+        plugin = lifecycle.change_lifecycle(request.principal, plugin_id, self.action_name, version=version,
+                                            capabilities=capabilities)
         return mutation_response(PluginSerializer(plugin).data)
 
 
@@ -118,12 +119,15 @@ class InstallPluginView(LifecycleView):
 
     @_lifecycle_schema(
         "install", "registered or uninstalled -> installed, at `version`. 409 with the resolve errors when "
-        "required dependencies are not satisfied.", InstallSerializer,
+        "required dependencies are not satisfied. Grants the capabilities the manifest requests, or only the "
+        "`capabilities` named (a subset of those; another is a 400 naming it); installing again after an "
+        "uninstall sets them to that set once more.", InstallSerializer,
     )
     def post(self, request, plugin_id):
         serializer = InstallSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        return self.perform(request, plugin_id, serializer.validated_data["version"])
+        return self.perform(request, plugin_id, serializer.validated_data["version"],
+                            serializer.validated_data.get("capabilities"))
 
 
 class EnablePluginView(LifecycleView):

@@ -14,6 +14,9 @@ class CallView(TenantAPIView):
     accepts_nul_characters = True  # the call's body is the upstream's business, passed on as given
     error_statuses = (404, 502, 503, 504)  # no such target service or endpoint; upstream failures
     upstream_answer = CallResponseSerializer  # any status may also be the upstream's own, in the envelope
+    # A key with `ext:{pluginId}:routes` scopes may call those plugins without the gateway scope (the service
+    # refuses any other target with a 403 naming the scope).
+    plugin_routes_scopes_admit = True
 
     @extend_schema(
         operation_id="callPluginApi",
@@ -24,7 +27,8 @@ class CallView(TenantAPIView):
         },
         description=(
             "Call an endpoint of another plugin's service. The answer carries the upstream's status code, "
-            "parsed body and headers."
+            "parsed body and headers. A key carrying `ext:{pluginId}:routes` scopes may call only those "
+            "plugins: another target is a 403 whose `required_scopes` names the scope it needs."
         ),
     )
     def post(self, request):

@@ -7,7 +7,9 @@ TONES = ("green", "yellow", "red", "grey", "blue")
 # The tone of each status value the platform uses; anything else is grey.
 STATUS_TONES = {
     # services
-    "healthy": "green", "degraded": "yellow", "unavailable": "red",
+    "healthy": "green", "degraded": "yellow", "unavailable": "red", "unhealthy": "red",
+    # plugin status (observability)
+    "loaded": "green",
     # plugin lifecycle and catalog
     "active": "green", "installed": "blue", "disabled": "yellow", "uninstalled": "grey", "registered": "grey",
     "archived": "grey", "draft": "grey", "published": "green",

@@ -21,6 +21,7 @@ logger = logging.getLogger("plexica.api")
 
 GATEWAY_PREFIX = "/api/plugin-gateway/"
 API_PREFIX = "/api/"
+EXTENSIONS_PREFIX = "/ext/"  # the extensions seed's status, health and observability routes
 INTEGRATIONS_PREFIX = "/api/v1/integrations/"
 INTEGRATION_CODES = {"rate_limited": "RATE_LIMIT_EXCEEDED"}
 
@@ -80,7 +81,7 @@ def is_gateway_path(path):
 
 
 def is_api_path(path):
-    return path.startswith(API_PREFIX)
+    return path.startswith((API_PREFIX, EXTENSIONS_PREFIX))
 
 
 def error_body(request, status_code, message, *, code=None, details=None, title=None, extra=None):

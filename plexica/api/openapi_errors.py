@@ -28,6 +28,8 @@ CODES_BY_STATUS = {
         "resource_access_denied": "The caller's role on the resource is too weak; `details` carry "
                                   "`requiredRole`, the caller's `role` and the resource.",
         "csrf_failed": "A session request without a valid CSRF token.",
+        "capability_required": "The plugin the key acts as lacks the capability the action needs; `details` "
+                               "carry `required_capability` and the plugin's `granted_capabilities`.",
     },
     404: {"not_found": "No such resource in this organization (or no such endpoint)."},
     413: {"payload_too_large": "The body is over the size limit."},
@@ -89,6 +91,14 @@ class GatewayError(serializers.Serializer):
 
     error = serializers.CharField()
     message = serializers.CharField(required=False)
+    required_capability = serializers.CharField(
+        required=False, help_text="On a 403: the capability the caller's plugin lacks (ROUTES, TOOLS, ...).")
+    granted_capabilities = serializers.ListField(
+        child=serializers.CharField(), required=False,
+        help_text="On a 403 naming `required_capability`: the capabilities the caller's plugin holds.")
+    required_scopes = serializers.ListField(
+        child=serializers.CharField(), required=False,
+        help_text="On a 403 for a key's scopes: the scope the call needs (`ext:{pluginId}:routes`).")
 
 
 API_ERROR = _api_error()

@@ -62,7 +62,8 @@ def resolve_principal(api_key, user, slug):
 
 def _check_scope(request, principal, view=None):
     """The scopes a key needs: the view's `required_scopes` for the method when it names them (any one
-    of them suffices), else the gateway scope on gateway paths, else api:read / api:write by method."""
+    of them suffices), else the gateway scope on gateway paths, else api:read / api:write by method. A view
+    with `plugin_routes_scopes_admit` (the gateway's call) also admits a key's `ext:{pluginId}:routes` scope."""
     declared = getattr(view, "required_scopes", None) or {}
     if request.method in declared:
         needed = tuple(declared[request.method])
@@ -72,6 +73,9 @@ def _check_scope(request, principal, view=None):
         needed = (ApiKey.Scope.API_READ, ApiKey.Scope.API_WRITE)
     else:
         needed = (ApiKey.Scope.API_WRITE,)
+    if getattr(view, "plugin_routes_scopes_admit", False) and principal.api_key is not None \
+            and principal.api_key.routes_scope_plugins:
+        return  # an `ext:{pluginId}:routes` scope admits the gateway's call; the service checks its target
     if not principal.has_scope(*needed):
         raise exceptions.PermissionDenied(f"This API key lacks the '{needed[-1]}' scope.", code="insufficient_scope")
 

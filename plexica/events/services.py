@@ -1,7 +1,8 @@
 """Reading the event log and emitting custom events. No HTTP: each function takes the acting principal first.
 
 Who may: org keys, owners and admins, superusers and plugin keys read the organization's log and emit custom
-events; a plain member does neither (the log shows every change in the organization).
+events; a plain member does neither (the log shows every change in the organization). A plugin key's plugin
+needs the EVENTS_SUB capability to read (the log, the stream) and EVENTS_PUB to emit.
 
 Custom events (`emit_custom`):
 - a plugin key emits only types under its own plugin id: `plugin-crm.contact.created`;
@@ -28,6 +29,7 @@ from plexica.events import types as event_types
 from plexica.events.log import actor_of, emit
 from plexica.events.models import Event
 from plexica.ids import public_id_pattern
+from plexica.plugins.capabilities import Capability, require_plugin_capability
 
 EVENT_ID_PATTERN = public_id_pattern("evt")
 _EVENT_ID = re.compile(EVENT_ID_PATTERN.removesuffix("$") + r"\Z")
@@ -62,6 +64,13 @@ def require_log_access(principal, doing):
                     "a member cannot.", code="org_capability_required", capability="event_log")
 
 
+def require_subscriber(principal, doing):
+    """Reading events (the log, its stream, webhooks): `require_log_access`, and a plugin key's plugin needs
+    the EVENTS_SUB capability."""
+    require_log_access(principal, doing)
+    require_plugin_capability(principal, Capability.EVENTS_SUB, doing[:1].lower() + doing[1:])
+
+
 def _type_error_for(principal, event_type):
     """Why `principal` may not emit `event_type` (a valid type), or None."""
     head = event_type.split(".", 1)[0]
@@ -85,7 +94,7 @@ def list_events(principal, *, type_filters=None, subject_type=None, subject_id=N
     """The organization's events, newest first (oldest first with `ascending`), filtered by:
     type_filters (filters with wildcards such as `config_object.*`: any of them), subject type and id, `since` (inclusive) and `until`
     (exclusive) on occurredAt, and `after` a position (the events that came after it)."""
-    require_log_access(principal, "Reading the event log")
+    require_subscriber(principal, "Reading the event log")
     events = Event.objects.filter(organization=principal.organization)
     events = of_types(events, type_filters)
     if subject_type is not None:
@@ -118,7 +127,7 @@ def of_types(events, filters):
 
 def get_event(principal, event_id):
     """One event of the organization by its id (`evt_...`), or NotFound (another organization's too)."""
-    require_log_access(principal, "Reading the event log")
+    require_subscriber(principal, "Reading the event log")
     found = None
     if isinstance(event_id, str) and _EVENT_ID.match(event_id):
         found = Event.objects.filter(organization=principal.organization, public_id=event_id).first()
@@ -191,6 +200,7 @@ def emit_custom(principal, event_type, *, data=None, subject=None, idempotency_k
     IdempotencyKeyReused.
     """
     require_log_access(principal, "Emitting an event")
+    require_plugin_capability(principal, Capability.EVENTS_PUB, "emitting an event")
     data = {} if data is None else data
     subject = tuple(subject) if subject else None
     _check_input(principal, event_type, data, subject, idempotency_key)

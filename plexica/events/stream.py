@@ -194,13 +194,13 @@ def subscribe(principal, *, last_event_id=None, patterns=()):
     this organization) when given, else from now; of the types that match one of `patterns`.
 
     Who may: the event log's readers (`services.require_log_access`: org keys, owners, admins, superusers
-    and plugin keys). Raises Forbidden for a member, Invalid for a bad filter or a Last-Event-ID that names no event of this
-    organization (an unknown id and another organization's id answer the same; retention may also have
+    and plugin keys, whose plugin needs EVENTS_SUB). Raises Forbidden for a member (or a plugin without
+    EVENTS_SUB), Invalid for a bad filter or a Last-Event-ID that names no event of this organization (an unknown id and another organization's id answer the same; retention may also have
     purged it: reconnect without it and read the gap with GET /api/v1/events).
     """
-    from plexica.events.services import require_log_access
+    from plexica.events.services import require_subscriber
 
-    require_log_access(principal, "Following the event stream")
+    require_subscriber(principal, "Following the event stream")
     for pattern in patterns:
         problem = filter_error(pattern)
         if problem:

@@ -15,20 +15,23 @@ from django.db import transaction
 from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.urls import path
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.timezone import localtime
 
 from plexica.access import services as access
 from plexica.access.admin import grants_panel
+from plexica.errors import DomainError
 from plexica.adminsite.badges import badge, status_badge
 from plexica.plugins import events as plugin_events
-from plexica.plugins import services
+from plexica.plugins import capabilities, services
 from plexica.plugins.admin_extensions import (
     InheritedAccess,
     plugin_admin_extensions,
     register_plugin_panel,
     register_plugin_tab,
+    register_plugin_view,
 )
-from plexica.plugins.models import LifecycleTransition, PermissionGrant, Plugin
+from plexica.plugins.models import Capability, LifecycleTransition, PermissionGrant, Plugin
 from plexica.plugins.sharing import PLUGIN
 from plexica.tenancy.admin import (
     OrganizationScopedAdmin,
@@ -184,12 +187,66 @@ def deletion(request, plugin):
                        admin_url("plugins_plugin_delete", plugin.pk))
 
 
+@admin.display(description="Capabilities")
+def capability_controls(request, plugin):
+    """Each capability: requested by the manifest or not, held or not, and a grant or revoke button (the
+    capability services as the admin user decide on the POST)."""
+    requested = set(capabilities.requested_capabilities_or_none(plugin) or ())
+    granted = set(capabilities.granted_capabilities(plugin))
+    legacy = capabilities.is_legacy(plugin) and not plugin.capability_grants.exists()
+    url = admin_url("plugins_plugin_capabilities", plugin.pk)
+    rows = []
+    for capability in Capability:
+        held = capability.value in granted
+        button = (post_button(url, "Revoke", name="revoke", value=capability.value, tone="danger",
+                              css_id=f"plugin-capability-revoke-{capability.value}") if held else
+                  post_button(url, "Grant", name="grant", value=capability.value, tone="primary",
+                              css_id=f"plugin-capability-grant-{capability.value}"))
+        rows.append((capability.value, capability.label.split(": ", 1)[-1],
+                     "yes" if capability.value in requested else "-",
+                     badge("granted (legacy default)" if held and legacy else "granted", "green") if held
+                     else badge("not granted", "grey"), button))
+    note = ("The manifest requests no capabilities (no <code>capabilities</code> key): the plugin holds the legacy "
+            "default, ROUTES, EVENTS_PUB and EVENTS_SUB, until a grant or revoke writes it down."
+            if capabilities.is_legacy(plugin) else
+            "Installing grants what the manifest requests (or the subset the install names).")
+    return format_html(
+        '{}<p class="plexica-subtle">{}</p><p class="plexica-subtle">Checked when the plugin\'s own API keys act: '
+        "registering services needs ROUTES, endpoints with an <code>inputSchema</code> (tools) TOOLS, emitting "
+        "events EVENTS_PUB, reading or subscribing to them EVENTS_SUB. Organization admins acting on their own "
+        "need none.</p>",
+        table(["capability", "what", "requested", "granted", ""], rows, "", "plugin-capabilities"),
+        mark_safe(note))  # a constant sentence of ours
+
+
+def capabilities_view(model_admin, request, plugin):
+    """POST grant=<CAPABILITY> or revoke=<CAPABILITY>: the capability services as the admin user."""
+    principal = admin_principal(request, plugin.organization)
+    name, capability = ("grant", request.POST["grant"]) if "grant" in request.POST else \
+        ("revoke", request.POST.get("revoke", ""))
+    try:
+        if name == "grant":
+            _grant, created = capabilities.grant_capability(principal, plugin.plugin_id, capability, via="admin")
+            done = f"Granted {capability} to {plugin.plugin_id}." if created else \
+                f"{plugin.plugin_id} already holds {capability}."
+        else:
+            capabilities.revoke_capability(principal, plugin.plugin_id, capability, via="admin")
+            done = f"Revoked {capability} from {plugin.plugin_id}."
+    except DomainError as error:
+        model_admin.message_user(request, error.message or error.title, messages.ERROR)
+    else:
+        model_admin.message_user(request, done, messages.SUCCESS)
+    return HttpResponseRedirect(plugin_page_url(plugin, "capabilities"))
+
+
 def register_core_contributions():
     """The core's own tabs and panels (PluginsConfig.ready())."""
     for key, label, order in [("overview", "Overview", 0), ("lifecycle", "Lifecycle", 10),
-                              ("permissions", "Permissions", 70), ("access", "Access", 80),
-                              ("history", "History", 90)]:
+                              ("capabilities", "Capabilities", 65), ("permissions", "Permissions", 70),
+                              ("access", "Access", 80), ("history", "History", 90)]:
         register_plugin_tab(key, label, order=order)
+    register_plugin_panel("capability_controls", capability_controls, order=100, tab="capabilities")
+    register_plugin_view("capabilities", capabilities_view)
     register_plugin_panel("deletion", deletion, order=900, tab="overview")
     register_plugin_panel("access_grants", access_grants, order=200, tab="access")
     register_plugin_panel("lifecycle_history", lifecycle_history, order=100, tab="history")

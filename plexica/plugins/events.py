@@ -1,4 +1,5 @@
-"""The plugin events: a plugin joined the catalog, or moved through its lifecycle.
+"""The plugin events: a plugin joined the catalog, moved through its lifecycle, or was granted or lost a
+capability.
 
 Each is emitted in the transaction of its change (`plexica.events.log.emit`); the subject is
 ("plugin", plugin id), and the data names the plugin, its version and, for lifecycle moves, the states.
@@ -15,6 +16,9 @@ TYPES = [
     ("plugin.enabled", "An installed or disabled plugin became active."),
     ("plugin.disabled", "An active plugin was disabled."),
     ("plugin.uninstalled", "A plugin was uninstalled (its services are deregistered with it)."),
+    ("plugin.capability_granted", "An organization admin (or an install) granted a plugin a capability."),
+    ("plugin.capability_revoked", "An organization admin (or an install that narrowed them) revoked a plugin's "
+                                  "capability."),
 ]
 
 # The lifecycle action -> the event it emits.
@@ -45,6 +49,14 @@ def plugin_moved(actor, plugin, action, from_state, *, via):
          organization=_organization(actor, plugin),
          data={"pluginId": plugin.plugin_id, "name": plugin.name, "version": plugin.version,
                "fromState": str(from_state), "toState": str(plugin.lifecycle_state), "via": str(via)})
+
+
+def capability_changed(actor, plugin, capability, *, granted, via):
+    """Emit plugin.capability_granted (or _revoked) for `capability` of `plugin`; `via` says through what
+    (api, admin, install)."""
+    emit(actor, "plugin.capability_granted" if granted else "plugin.capability_revoked",
+         subject=(SUBJECT, plugin.plugin_id), organization=_organization(actor, plugin),
+         data={"pluginId": plugin.plugin_id, "capability": str(capability), "via": str(via)})
 
 
 def _organization(actor, plugin):

@@ -77,12 +77,18 @@ def apply_transition(plugin, action, actor, *, version=None, now=None):
 
     Call it inside the caller's transaction, with the plugin's row freshly read, after the caller's
     own checks (see dependencies.lifecycle). Emits the action's event (plugin.installed...) in that
-    transaction. Returns the recorded LifecycleTransition.
+    transaction. Installing stamps `installed_at` and clears `loaded_at`. Returns the recorded
+    LifecycleTransition.
     """
     target = target_state(plugin, action)
     previous = plugin.lifecycle_state
+    now = now or timezone.now()
     plugin.lifecycle_state = target
     update_fields = ["lifecycle_state", "updated_at"]
+    if action == Action.INSTALL:
+        # loaded_at is set again by the first healthy heartbeat, registration or check from now (registry).
+        plugin.installed_at, plugin.loaded_at = now, None
+        update_fields += ["installed_at", "loaded_at"]
     if version is not None:
         plugin.version = version
         update_fields.append("version")
@@ -91,7 +97,7 @@ def apply_transition(plugin, action, actor, *, version=None, now=None):
     recorded = LifecycleTransition.objects.create(
         organization_id=plugin.organization_id, plugin=plugin, action=action, from_state=previous,
         to_state=target, version=plugin.version, actor=actor.label[:200], user=user, api_key=actor.api_key,
-        via=actor.via, at=now or timezone.now(),
+        via=actor.via, at=now,
     )
     events.plugin_moved(actor.principal, plugin, action, previous, via=actor.via)
     return recorded

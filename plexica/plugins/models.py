@@ -57,6 +57,12 @@ class Plugin(models.Model):
         max_length=16, choices=LifecycleState.choices, default=LifecycleState.REGISTERED
     )
     catalog_status = models.CharField(max_length=16, choices=CatalogStatus.choices, default=CatalogStatus.ACTIVE)
+    installed_at = models.DateTimeField(null=True, blank=True, editable=False,
+                                        help_text="When the plugin was last installed (the status API's loaded_ms "
+                                                  "counts from here).")
+    loaded_at = models.DateTimeField(null=True, blank=True, editable=False,
+                                     help_text="The first healthy heartbeat (or passing check) after the last "
+                                               "install.")
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -75,6 +81,34 @@ class Plugin(models.Model):
     def clean(self):
         if self.manifest is not None and not isinstance(self.manifest, dict):
             raise ValidationError({"manifest": "The manifest must be a JSON object."})
+        problem = manifest_capabilities_error(self.manifest)
+        if problem:
+            raise ValidationError({"manifest": problem})
+
+
+class Capability(models.TextChoices):
+    """What a plugin may do on the platform (the extensions seed's capabilities); org admins grant them."""
+
+    ROUTES = "ROUTES", "Routes: register HTTP services"
+    TOOLS = "TOOLS", "Tools: expose tools (endpoints with an input schema, MCP)"
+    EVENTS_PUB = "EVENTS_PUB", "Events, publish: emit events"
+    EVENTS_SUB = "EVENTS_SUB", "Events, subscribe: the event log, its stream, webhooks"
+    BACKGROUND_TASKS = "BACKGROUND_TASKS", "Background tasks"
+    STATIC = "STATIC", "Static files"
+
+
+def manifest_capabilities_error(manifest):
+    """Why the manifest's `capabilities` (a list of Capability names, optional) is refused, or None."""
+    if not isinstance(manifest, dict) or "capabilities" not in manifest:
+        return None
+    requested = manifest["capabilities"]
+    if not isinstance(requested, list) or not all(isinstance(name, str) for name in requested):
+        return f"capabilities: a list of capability names ({', '.join(Capability.values)})."
+    unknown = [name for name in requested if name not in Capability.values]
+    if unknown:
+        return (f"capabilities: unknown capability {', '.join(repr(name[:40]) for name in unknown[:5])}; "
+                f"known: {', '.join(Capability.values)}.")
+    return None
 
 
 PERMISSION_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:*-]{0,199}$"
@@ -110,6 +144,36 @@ class PermissionGrant(OrganizationScoped):
     def clean(self):
         if self.plugin_id and self.organization_id and self.plugin.organization_id != self.organization_id:
             raise ValidationError({"plugin": "This plugin belongs to another organization."})
+
+
+class PluginCapabilityGrant(OrganizationScoped):
+    """The organization lets `plugin` use `capability`; revoking keeps the row (`revoked_at`), for history and
+    so that a plugin whose grants were all revoked is not mistaken for one that never had any."""
+
+    plugin = models.ForeignKey(Plugin, on_delete=models.CASCADE, related_name="capability_grants")
+    capability = models.CharField(max_length=32, choices=Capability.choices)
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, editable=False, related_name="+"
+    )
+    granted_at = models.DateTimeField(default=timezone.now, editable=False)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, editable=False, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["plugin__plugin_id", "capability"]
+        constraints = [
+            models.UniqueConstraint(fields=["plugin", "capability"], name="capability_grant_unique_per_plugin")
+        ]
+
+    def __str__(self):
+        state = "" if self.revoked_at is None else " (revoked)"
+        return f"{self.plugin} holds {self.capability}{state}"
+
+    @property
+    def is_active(self):
+        return self.revoked_at is None
 
 
 class LifecycleTransition(OrganizationScoped):

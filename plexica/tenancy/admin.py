@@ -1,5 +1,7 @@
 """Admin of the tenancy models, and the organization-scoped base that every org-scoped admin builds on."""
 
+import re
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import get_fields_from_path, quote
@@ -24,7 +26,16 @@ from plexica.adminsite.badges import badge, status_badge
 from plexica.adminsite.display import person_name
 from plexica.adminsite.scope import admin_scope_ids
 from plexica.errors import DomainError
-from plexica.tenancy.models import ApiKey, Membership, Organization, Team, TeamMembership
+from plexica.ids import PLUGIN_ID_PATTERN
+from plexica.tenancy.models import (
+    ApiKey,
+    Membership,
+    Organization,
+    Team,
+    TeamMembership,
+    is_plugin_routes_scope,
+    plugin_routes_scope,
+)
 from plexica.tenancy.principal import Principal
 from plexica.tenancy.services import add_member, admin_organization_ids, create_api_key, revoke_api_key
 
@@ -485,12 +496,38 @@ class ApiKeyForm(forms.ModelForm):
         choices=ApiKey.Scope.choices,
         widget=forms.CheckboxSelectMultiple,
         required=False,
-        help_text="Leave all unticked for every scope the key's principal may use.",
+        help_text="Leave all unticked (and the next field empty) for every scope the key's principal may use.",
+    )
+    calls_only = forms.CharField(
+        label="May call only", required=False, max_length=2000,
+        help_text="Plugin ids separated by commas or spaces (plugin-crm, plugin-billing): the key's gateway calls "
+                  "may reach only these plugins, through its ext:{pluginId}:routes scopes. Empty: any plugin.",
     )
 
     class Meta:
         model = ApiKey
         fields = ["organization", "name", "plugin", "membership", "scopes", "expires_at"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        current = list(self.instance.scopes or []) if self.instance is not None else []
+        if "scopes" in self.fields:
+            self.initial["scopes"] = [scope for scope in current if scope in ApiKey.Scope.values]
+        if "calls_only" in self.fields:
+            self.initial["calls_only"] = ", ".join(s[4:-7] for s in current if is_plugin_routes_scope(s))
+
+    def clean(self):
+        cleaned = super().clean()
+        if "calls_only" in self.fields:
+            names = [n for n in re.split(r"[\s,]+", cleaned.get("calls_only") or "") if n]
+            bad = [n for n in names if not re.fullmatch(PLUGIN_ID_PATTERN.strip("^$"), n) or len(n) > 100]
+            if bad:
+                self.add_error("calls_only", f"Not a plugin id: {', '.join(bad[:5])} (plugin-{{name}}: lowercase "
+                                             "letters, digits and hyphens).")
+            else:
+                routes = [plugin_routes_scope(name) for name in dict.fromkeys(names)]
+                cleaned["scopes"] = [*(cleaned.get("scopes") or []), *routes]
+        return cleaned
 
 
 class ApiKeyStateFilter(admin.SimpleListFilter):
@@ -533,12 +570,12 @@ class ApiKeyAdmin(OrganizationScopedAdmin):
     """API keys. The token is shown once, on the page after creation; only its SHA-256 hash is kept."""
 
     form = ApiKeyForm
-    add_fields = ["organization", "name", "plugin", "membership", "scopes", "expires_at"]
+    add_fields = ["organization", "name", "plugin", "membership", "scopes", "calls_only", "expires_at"]
     change_fields = [
-        "organization", "name", "prefix", "state", "acts_as", "scopes", "expires_at", "last_used",
+        "organization", "name", "prefix", "state", "acts_as", "scopes", "calls_only", "expires_at", "last_used",
         "created_by_name", "created_at", "revoked_at", "id",
     ]
-    editable_after_creation = ["name", "scopes", "expires_at"]
+    editable_after_creation = ["name", "scopes", "calls_only", "expires_at"]
     list_display = [
         "key_name", "acts_as", "scope_list", "state", "last_used", "expires", "organization", "created",
     ]

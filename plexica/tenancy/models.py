@@ -1,3 +1,5 @@
+import re
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
@@ -91,6 +93,25 @@ class TeamMembership(Created):
             raise ValidationError("The team and the membership belong to different organizations.")
 
 
+# The extensions seed's scope: a key that carries one or more may call (through the gateway) only those plugins.
+PLUGIN_ROUTES_SCOPE_PATTERN = r"^ext:plugin-[a-z0-9][a-z0-9-]{0,92}:routes$"
+_PLUGIN_ROUTES_SCOPE = re.compile(PLUGIN_ROUTES_SCOPE_PATTERN.removesuffix("$") + r"\Z")
+
+
+def plugin_routes_scope(plugin_id):
+    """The scope that lets a key call `plugin_id` through the gateway: `ext:{pluginId}:routes`."""
+    return f"ext:{plugin_id}:routes"
+
+
+def is_plugin_routes_scope(scope):
+    return isinstance(scope, str) and bool(_PLUGIN_ROUTES_SCOPE.match(scope))
+
+
+def is_valid_scope(scope):
+    """One of ApiKey.Scope, or `ext:{pluginId}:routes`."""
+    return isinstance(scope, str) and (scope in ApiKey.Scope.values or is_plugin_routes_scope(scope))
+
+
 class ApiKey(Created):
     """A bearer credential of one organization. Only the SHA-256 of the token is stored."""
 
@@ -151,6 +172,13 @@ class ApiKey(Created):
         return f"{self.name} ({self.prefix}…)"
 
     @property
+    def routes_scope_plugins(self):
+        """The plugin ids its `ext:{pluginId}:routes` scopes name: the only plugins it may call through the
+        gateway; None when it carries no such scope (no limit)."""
+        named = {scope[4:-7] for scope in self.scopes or () if is_plugin_routes_scope(scope)}
+        return named or None
+
+    @property
     def kind(self):
         if self.plugin_id:
             return self.Kind.PLUGIN
@@ -171,8 +199,9 @@ class ApiKey(Created):
                 errors["plugin"] = "This plugin belongs to another organization."
             if self.membership_id and self.membership.organization_id != self.organization_id:
                 errors["membership"] = "This membership belongs to another organization."
-        unknown = [s for s in (self.scopes or []) if s not in self.Scope.values]
+        unknown = [s for s in (self.scopes or []) if not is_valid_scope(s)] if isinstance(self.scopes, list) else []
         if not isinstance(self.scopes, list) or unknown:
-            errors["scopes"] = f"Scopes must be a list drawn from: {', '.join(self.Scope.values)}."
+            errors["scopes"] = (f"Scopes must be a list drawn from: {', '.join(self.Scope.values)}, and "
+                                "ext:{pluginId}:routes (e.g. ext:plugin-crm:routes).")
         if errors:
             raise ValidationError(errors)

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 
 from plexica.errors import Forbidden
-from plexica.tenancy.models import ApiKey
+from plexica.tenancy.models import ApiKey, plugin_routes_scope
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,15 @@ class Principal:
         elif not self.is_org_admin:
             raise Forbidden("Only a plugin's own key or an organization admin may do this.",
                             code="org_capability_required")
+
+    def check_may_call(self, target_plugin_id):
+        """A key carrying `ext:{pluginId}:routes` scopes calls (through the gateway) only those plugins;
+        Forbidden naming the scope the call needs otherwise. Keys without one, and sessions, call any."""
+        allowed = self.api_key.routes_scope_plugins if self.api_key is not None else None
+        if allowed is not None and target_plugin_id not in allowed:
+            needed = plugin_routes_scope(target_plugin_id)
+            raise Forbidden(f"This API key may call only {', '.join(sorted(allowed))}; calling {target_plugin_id} "
+                            f"needs the '{needed}' scope.", code="insufficient_scope", required_scopes=[needed])
 
     def has_scope(self, *scopes):
         """True when the key carries one of `scopes` (sessions and unscoped keys carry them all)."""

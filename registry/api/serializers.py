@@ -16,6 +16,24 @@ _PATH_SEGMENT_PATTERN = r"(?::[A-Za-z_][A-Za-z0-9_]*|[A-Za-z0-9._~!$&'()*+,;=@%-
 _PATH_SEGMENT = re.compile(_PATH_SEGMENT_PATTERN)
 ENDPOINT_PATH_PATTERN = rf"^/{_PATH_SEGMENT_PATTERN}(?:/{_PATH_SEGMENT_PATTERN})*$"
 MAX_ENDPOINTS = 200
+# A health path: from "/", URL-safe characters, an optional query; never "//host" nor a ".." segment.
+_HEALTH_PATH = re.compile(r"/(?!/)[A-Za-z0-9._~!$&'()*+,;=:@%/-]*(\?[A-Za-z0-9._~!$&'()*+,;=:@%/?-]*)?")
+
+
+def validate_health_check(options):
+    """`metadata.healthCheck`: {"path": a path relative to the base URL, "enabled": false to switch the checks
+    off}; raises ValidationError naming the key."""
+    if not isinstance(options, dict):
+        raise serializers.ValidationError('healthCheck must be an object, e.g. {"path": "/health"}.')
+    if "enabled" in options and not isinstance(options["enabled"], bool):
+        raise serializers.ValidationError("healthCheck.enabled must be true or false.")
+    path = options.get("path")
+    if path is not None:
+        if (not isinstance(path, str) or len(path) > 500 or not _HEALTH_PATH.fullmatch(path)
+                or ".." in path.split("?")[0].split("/")):
+            raise serializers.ValidationError(
+                "healthCheck.path must be a path relative to the base URL, starting with '/' (e.g. /health), "
+                "of URL-safe characters, without '..' segments, at most 500 characters.")
 
 
 def validate_endpoint_path(value):
@@ -71,7 +89,10 @@ class RegisterServiceSerializer(StrictSerializer):
     version = SemanticVersionField()
     baseUrl = serializers.CharField(max_length=2000, required=False, allow_blank=True)  # absent: keep it
     endpoints = EndpointSerializer(many=True, required=False, max_length=MAX_ENDPOINTS)
-    metadata = serializers.DictField(required=False)
+    metadata = serializers.DictField(
+        required=False,
+        help_text='Free-form, except `healthCheck`: `{"path": "/health", "enabled": true}`, the path the platform\'s '
+                  "active health checks call (relative to baseUrl; /health by default), or enabled false for none.")
 
     def validate_baseUrl(self, value):
         if value:
@@ -80,6 +101,11 @@ class RegisterServiceSerializer(StrictSerializer):
             except NetworkPolicyError as exc:
                 raise serializers.ValidationError(str(exc)) from None
         return value.rstrip("/")
+
+    def validate_metadata(self, metadata):
+        if "healthCheck" in metadata:
+            validate_health_check(metadata["healthCheck"])
+        return metadata
 
     def validate_endpoints(self, endpoints):
         seen = set()

@@ -38,7 +38,20 @@ def test_every_403_code_is_enumerated_in_the_schema(schema):
     code = schema["components"]["schemas"]["ErrorObject403"]["properties"]["code"]
     codes = schema["components"]["schemas"][code["allOf"][0]["$ref"].rsplit("/", 1)[1]]["enum"]
     assert set(codes) == {"tenant_access_denied", "organization_suspended", "insufficient_scope",
-                          "org_capability_required", "resource_access_denied", "csrf_failed"}
+                          "org_capability_required", "resource_access_denied", "csrf_failed",
+                          "capability_required"}
+
+
+def test_capability_refusals_are_documented_on_both_dialects(schema):
+    paths = schema["paths"]
+    assert "403" in paths["/api/plugin-gateway/services/register"]["post"]["responses"]
+    assert "403" in paths["/api/v1/events"]["post"]["responses"]
+    assert {"200", "201", "400", "403", "404"} <= set(paths["/api/v1/plugins/{plugin_id}/capabilities"]["post"]
+                                                      ["responses"])
+    assert {"204", "403", "404"} <= set(paths["/api/v1/plugins/{plugin_id}/capabilities/{capability}"]["delete"]
+                                        ["responses"])
+    gateway_error = schema["components"]["schemas"]["GatewayError"]["properties"]
+    assert {"required_capability", "granted_capabilities", "required_scopes"} <= set(gateway_error)
 
 
 def test_state_conflicts_and_preconditions_are_documented_where_they_happen(schema):

@@ -207,3 +207,91 @@ def test_the_dashboard_shows_the_calls_and_errors_per_plugin(call, contacts, gra
     assert gateway["calls"] == 3 and gateway["errors"] == 1
     assert [(p["plugin_id"], p["calls"], p["errors"]) for p in gateway["plugins"]] == [("plugin-analytics", 3, 1)]
     assert '"data":[3]' in gateway["chart"] and '"data":[1]' in gateway["chart"]
+
+
+def test_durations_are_counted_in_buckets_and_the_dashboard_shows_p95(analytics_plugin, org_admin, client):
+    now = time.time()
+    for duration_ms in [3] * 90 + [40] * 8 + [400] * 2:  # p95 falls among the 25-50 ms calls
+        callstats.record_call(analytics_plugin.pk, "plugin-crm", failed=False, duration_ms=duration_ms, now=now)
+    callstats.flush_call_stats(now=now)
+
+    row = GatewayCallStat.objects.get()
+    assert (row.ms_upto_5, row.ms_upto_50, row.ms_upto_500, row.ms_over_10000) == (90, 8, 2, 0)
+    p95 = callstats.percentile([getattr(row, field) for field in callstats.BUCKET_FIELDS])
+    assert 25 < p95 <= 50
+
+    client.force_login(org_admin.user)
+    cards = client.get("/admin/").context["cards"]
+    gateway = next(card for card in cards if card["widget"].name == "gateway_calls")["context"]
+    assert gateway["plugins"][0]["p95_ms"] == pytest.approx(p95)
+    assert "p95 latency, ms" in gateway["latency_chart"]
+
+
+def test_percentile_interpolates_within_the_bucket_and_stops_at_the_last_bound():
+    buckets = [0] * len(callstats.BUCKET_FIELDS)
+    assert callstats.percentile(buckets) is None
+    buckets[callstats.bucket_of(7)] = 100  # all in (5, 10] ms
+    assert callstats.percentile(buckets, 0.5) == pytest.approx(7.5)
+    buckets = [0] * len(callstats.BUCKET_FIELDS)
+    buckets[-1] = 1  # over 10 s
+    assert callstats.percentile(buckets) == 10000
+    assert callstats.bucket_of(5) == 0 and callstats.bucket_of(5.1) == 1 and callstats.bucket_of(10**6) == 11
+
+
+def test_plugin_totals_count_each_call_once_across_flushes(analytics_plugin, crm_plugin, org, other_org):
+    stranger = Plugin.objects.create(organization=other_org, plugin_id="plugin-x", name="X")
+    now = time.time()
+    old = now - 5 * 3600
+    callstats.record_call(analytics_plugin.pk, "plugin-crm", failed=False, duration_ms=10, now=old)
+    callstats.record_call(analytics_plugin.pk, "plugin-crm", failed=True, duration_ms=20, now=old)
+    callstats.flush_call_stats(now=now)  # the old hour is final now, in GatewayCallStat only
+    callstats.record_call(analytics_plugin.pk, "plugin-crm", failed=False, duration_ms=5, now=now)
+    callstats.flush_call_stats(now=now)  # the current hour: in the rows and still in the counters
+    callstats.record_call(analytics_plugin.pk, "plugin-crm", failed=False, duration_ms=7, now=now)  # not flushed
+    callstats.record_call(crm_plugin.pk, "plugin-analytics", failed=True, duration_ms=1, now=now)
+    callstats.record_call(crm_plugin.pk, "", failed=True, duration_ms=1, now=now)  # reached no plugin
+    callstats.record_call(stranger.pk, "plugin-crm", failed=False, duration_ms=99, now=now)  # another org's
+
+    totals = callstats.plugin_totals(org.pk, now=now)
+
+    assert totals == {
+        "plugin-crm": {"requests_total": 4, "errors_total": 1, "latency_ms_sum": 42},
+        "plugin-analytics": {"requests_total": 1, "errors_total": 1, "latency_ms_sum": 1},
+    }
+    assert callstats.plugin_totals(other_org.pk, now=now) == {
+        "plugin-crm": {"requests_total": 1, "errors_total": 0, "latency_ms_sum": 99}}
+
+
+def test_plugin_totals_of_500_plugins_take_three_queries(org, analytics_plugin, django_assert_num_queries):
+    plugins = Plugin.objects.bulk_create([Plugin(organization=org, plugin_id=f"plugin-p{n}", name=f"P{n}")
+                                          for n in range(500)])
+    now = time.time()
+    for plugin in plugins:
+        callstats.record_call(analytics_plugin.pk, plugin.plugin_id, failed=False, duration_ms=3, now=now - 4 * 3600)
+        callstats.record_call(analytics_plugin.pk, plugin.plugin_id, failed=False, duration_ms=3, now=now)
+    callstats.flush_call_stats(now=now)
+
+    with django_assert_num_queries(3):
+        totals = callstats.plugin_totals(org.pk, now=now)
+
+    assert len(totals) == 500
+    assert totals["plugin-p7"] == {"requests_total": 2, "errors_total": 0, "latency_ms_sum": 6}
+
+
+def test_the_plugin_page_shows_its_calls_with_p95(call, contacts, grant, upstream, org_admin, client, crm_plugin):
+    grant("crm:contacts:read")
+    upstream.reply("/v2/contacts", json=[])
+    call("/contacts")
+    call("/contacts/export")  # 403: an error
+    flush()
+    client.force_login(org_admin.user)
+
+    page = client.get(f"/admin/plugins/plugin/{crm_plugin.pk}/change/").content.decode()
+
+    assert 'id="plugin-gateway-calls"' in page and 'id="plugin-gateway-charts"' in page
+    from gateway.dashboard import plugin_call_stats
+
+    stats = plugin_call_stats(crm_plugin)
+    assert (stats["received"]["calls"], stats["received"]["errors"]) == (2, 1)
+    assert stats["received"]["p95_ms"] is not None and stats["made"]["calls"] == 0
+    assert sum(hour["calls"] for hour in stats["received"]["hours"]) == 2

@@ -65,16 +65,19 @@ def test_the_plugin_admin_has_every_apps_contribution(org_admin, crm_plugin):
     assert page["tabs"] == [
         ("overview", ["catalog_actions", "deletion"]),
         ("lifecycle", ["lifecycle_controls"]),
-        ("services", ["services"]),
+        ("services", ["status", "services"]),
+        ("gateway", ["gateway_calls"]),
         ("config-objects", ["config_objects"]),
         ("marketplaces", ["marketplaces_offering"]),
         ("releases", ["releases"]),
         ("dependencies", ["declared_dependencies", "dependents", "uninstall_check"]),
+        ("capabilities", ["capability_controls"]),
         ("permissions", []),
         ("access", ["access_grants"]),
         ("history", ["lifecycle_history", "change_history"]),
     ]
-    assert set(page["views"]) == {"lifecycle", "archive", "restore", "release_create", "release_pin", "release_unpin"}
+    assert set(page["views"]) == {"capabilities", "lifecycle", "archive", "restore", "release_create", "release_pin",
+                                  "release_unpin"}
     assert "lifecycle_badge" in page["change fields"] and "lifecycle_badge" not in page["add fields"]
     assert {"lifecycle_badge", "catalog_badge"} <= set(page["read-only"])
     assert page["inlines"] == [PermissionGrantInline]

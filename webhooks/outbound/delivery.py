@@ -33,6 +33,7 @@ from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
+from plexica.observability.metrics import count_webhook_attempt
 from plexica.work.leases import LeasedQueue
 from plexica.work.queue import enqueue_on_commit
 from webhooks.outbound import client, endpoints, signing
@@ -180,6 +181,7 @@ def deliver(message_id, trigger=WebhookAttempt.Trigger.SCHEDULED, *, now=None, r
             else:
                 changes = {"status": Status.PENDING, "next_attempt_at": finished + timedelta(seconds=wait),
                            "finished_at": None, **common}
+        count_webhook_attempt("succeeded" if answer.ok else "failed")  # plexica_webhook_delivery_attempts_total
         if not MESSAGES.release(message, **changes):
             return attempt  # taken over after the lease expired: the new holder decides
         _record_endpoint_health(endpoint, message, answer, finished)

@@ -23,6 +23,7 @@ from plexica.errors import Conflict, Forbidden, Invalid, NotFound
 from plexica.events.log import emit
 from plexica.events.patterns import filter_error, matches_any, type_error
 from plexica.network import WEBHOOK_POLICY, NetworkPolicyError, check_url
+from plexica.plugins.capabilities import Capability, require_plugin_capability
 from webhooks.outbound import events as event_types
 from webhooks.outbound import secrets
 from webhooks.outbound.models import WebhookEndpoint, WebhookMessage
@@ -190,8 +191,9 @@ def create_endpoint(principal, *, url, events, secret=None, description="", enab
                     now=None):
     """Subscribe `url` to the events its filters select; returns (endpoint, secret): the secret is shown
     this once (generated as `whsec_` + base64 of 32 random bytes when None). A plugin key's endpoint belongs
-    to its plugin."""
+    to its plugin, which needs the EVENTS_SUB capability."""
     _require_manager(principal)
+    require_plugin_capability(principal, Capability.EVENTS_SUB, "subscribing a webhook endpoint to events")
     event_filters = clean_event_filters(events)
     description = clean_description(description)
     secret = secrets.generate() if secret is None else clean_secret(secret)
@@ -212,6 +214,9 @@ def update_endpoint(principal, endpoint_id, *, url=_UNSET, events=_UNSET, descri
     the disabled reason and the failing run; disabling records the reason `manual`, emits
     `webhook.endpoint.disabled` and fails the messages still waiting (see fail_pending_messages)."""
     now = now or timezone.now()
+    if events is not _UNSET or (enabled is not _UNSET and enabled):
+        # What an endpoint receives changes (or starts again): a plugin key's plugin needs EVENTS_SUB.
+        require_plugin_capability(principal, Capability.EVENTS_SUB, "subscribing a webhook endpoint to events")
     with transaction.atomic():
         endpoint = _find(principal, endpoint_id, lock=True)
         changed = []

@@ -3,8 +3,8 @@
 `fan_out(organization_pk)` reads the events the consumer's cursor has not passed (plexica.events.consumers:
 each batch exactly once, in one transaction with the cursor) and creates a WebhookMessage for every
 enabled, live endpoint of the organization whose filters select the event's type and which existed when
-the event occurred. `webhook.test` events go only to the endpoint they name (whatever its filters, if it is
-enabled). The messages are created in bulk (a retry of the batch creates nothing twice: one message per
+the event occurred (a plugin's endpoint only while the plugin holds EVENTS_SUB). `webhook.test` events go
+only to the endpoint they name (whatever its filters, if it is enabled). The messages are created in bulk (a retry of the batch creates nothing twice: one message per
 endpoint and event), and their delivery is enqueued once the batch commits: every message of an unordered
 endpoint, the first of an ordered one (its next is enqueued when the previous finishes).
 """
@@ -13,6 +13,7 @@ import time
 
 from plexica.events import consumers, patterns
 from plexica.events import services as event_services
+from plexica.plugins.capabilities import Capability, plugins_lacking
 from plexica.work.queue import enqueue, enqueue_on_commit
 from webhooks.outbound import delivery
 from webhooks.outbound import events as webhook_events
@@ -61,8 +62,13 @@ def fan_out_and_deliver(organization_pk, budget_seconds=INLINE_BUDGET_SECONDS):
 
 
 def live_endpoints(organization_pk):
-    return list(WebhookEndpoint.objects.filter(organization_id=organization_pk, enabled=True, deleted_at__isnull=True)
-                .only("id", "organization_id", "event_types", "ordered", "created_at"))
+    """The enabled, live endpoints, except those of a plugin that no longer holds EVENTS_SUB (a revoked
+    capability stops deliveries at once; one more query, only when plugins own endpoints)."""
+    endpoints = list(WebhookEndpoint.objects.filter(organization_id=organization_pk, enabled=True,
+                                                    deleted_at__isnull=True)
+                     .only("id", "organization_id", "plugin_id", "event_types", "ordered", "created_at"))
+    lacking = plugins_lacking({e.plugin_id for e in endpoints if e.plugin_id}, Capability.EVENTS_SUB)
+    return [endpoint for endpoint in endpoints if endpoint.plugin_id not in lacking] if lacking else endpoints
 
 
 def messages_for(events, endpoints):

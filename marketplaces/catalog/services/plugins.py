@@ -13,9 +13,9 @@ from django.utils import timezone
 
 from marketplaces.catalog.models import Marketplace, MarketplacePlugin, PluginConfigObject
 from plexica.access import services as access
-from plexica.errors import Conflict, NotFound
+from plexica.errors import Conflict, Invalid, NotFound
 from plexica.plugins import events as plugin_events
-from plexica.plugins.models import Plugin
+from plexica.plugins.models import Plugin, manifest_capabilities_error
 from plexica.plugins.sharing import PLUGIN
 from plexica.transitions import transition
 
@@ -107,6 +107,7 @@ def create_plugin(principal, plugin_id, name, description="", version="0.0.0", m
     """A new registered, active plugin, enriched, with its plugin.registered event; an org admin only (a member
     who adds one becomes its manager). Conflict when the id is already used in the organization."""
     access.require_org_admin(principal, "Adding a plugin to the catalog")
+    _check_manifest(manifest)
     organization = principal.organization
     taken = Conflict(f"A plugin {plugin_id} already exists in this organization.", title="Plugin exists")
     if Plugin.objects.filter(organization=organization, plugin_id=plugin_id).exists():
@@ -122,6 +123,13 @@ def create_plugin(principal, plugin_id, name, description="", version="0.0.0", m
         raise taken from None
     access.grant_creator(principal, PLUGIN, plugin.pk)
     return _enriched_plugin(organization, plugin_id)
+
+
+def _check_manifest(manifest):
+    """A manifest's `capabilities`, when present, is a list of known capability names (400 naming it)."""
+    problem = manifest_capabilities_error(manifest)
+    if problem:
+        raise Invalid(f"manifest.{problem}", field="manifest.capabilities")
 
 
 def _locked(principal, plugin_id, role, doing):
@@ -142,6 +150,8 @@ def update_plugin(principal, plugin_id, **changes):
         if "version" in changes and changes["version"] != plugin.version and plugin.is_installed:
             raise Conflict(f"Plugin {plugin_id} is {plugin.lifecycle_state}; its lifecycle owns its version.",
                            title="Version is managed by the lifecycle", field="version")
+        if "manifest" in changes:
+            _check_manifest(changes["manifest"])
         for name, value in changes.items():
             setattr(plugin, name, value)
         plugin.save(update_fields=[*changes, "updated_at"])

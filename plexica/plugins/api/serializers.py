@@ -4,6 +4,7 @@ from plexica.api.serializers import PatternTextField, StrictModelSerializer, Str
 from plexica.plugins.models import (
     PERMISSION_PATTERN,
     SEMVER_PATTERN,
+    Capability,
     PermissionGrant,
     Plugin,
     validate_semver,
@@ -49,3 +50,18 @@ class GrantPermissionSerializer(StrictSerializer):
         PERMISSION_PATTERN, max_length=200,
         error_messages={"invalid": "Letters, digits and . _ : * - only (for example crm:contacts:read)."},
     )
+
+
+class CapabilitySerializer(StrictSerializer):
+    """A capability the plugin holds (a read-only answer)."""
+
+    capability = serializers.ChoiceField(choices=Capability.choices)
+    requested = serializers.BooleanField(help_text="The plugin's manifest requests it.")
+    default = serializers.BooleanField(
+        help_text="Held through the legacy default (the manifest requests nothing), not through a grant.")
+    grantedAt = serializers.DateTimeField(source="granted_at", allow_null=True)
+    grantedBy = serializers.CharField(source="granted_by.username", allow_null=True, default=None)
+
+
+class GrantCapabilitySerializer(StrictSerializer):
+    capability = serializers.ChoiceField(choices=Capability.choices)

@@ -1,4 +1,4 @@
-"""The plugins' core routes, under /api/v1/: the permissions an organization grants a plugin.
+"""The plugins' core routes, under /api/v1/: the permissions and capabilities an organization grants a plugin.
 
 /plugins and /plugins/<plugin_id> (the catalog with member counts and marketplaces) are mounted from
 marketplaces.api.urls, whose view extends PluginViewSet and PluginSerializer; the lifecycle routes
@@ -7,7 +7,7 @@ marketplaces.api.urls, whose view extends PluginViewSet and PluginSerializer; th
 
 from django.urls import include, path
 
-from plexica.plugins.api.views import PermissionGrantViewSet
+from plexica.plugins.api.views import CapabilityGrantDetailView, CapabilityGrantView, PermissionGrantViewSet
 
 app_name = "plugins-api"
 
@@ -22,6 +22,9 @@ v1_patterns = [
         PermissionGrantViewSet.as_view({"delete": "destroy"}),
         name="permission-detail",
     ),
+    path("plugins/<str:plugin_id>/capabilities", CapabilityGrantView.as_view(), name="capability-list"),
+    path("plugins/<str:plugin_id>/capabilities/<str:capability>", CapabilityGrantDetailView.as_view(),
+         name="capability-detail"),
 ]
 
 urlpatterns = [path("v1/", include(v1_patterns))]

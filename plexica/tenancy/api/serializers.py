@@ -1,10 +1,18 @@
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from plexica.api.serializers import IdField, StrictModelSerializer, StrictSerializer
 from plexica.ids import PLUGIN_ID_PATTERN, public_id_pattern
 from plexica.plugins.models import Plugin
-from plexica.tenancy.models import ApiKey, Membership, Organization, Team
+from plexica.tenancy.models import (
+    PLUGIN_ROUTES_SCOPE_PATTERN,
+    ApiKey,
+    Membership,
+    Organization,
+    Team,
+    is_valid_scope,
+)
 
 
 class OrganizationSerializer(StrictModelSerializer):
@@ -41,6 +49,25 @@ class ApiKeyCreatedSerializer(ApiKeySerializer):
         read_only_fields = fields
 
 
+@extend_schema_field({"anyOf": [
+    {"type": "string", "enum": ApiKey.Scope.values},
+    {"type": "string", "pattern": PLUGIN_ROUTES_SCOPE_PATTERN, "maxLength": 111,
+     "description": "`ext:{pluginId}:routes`: the key calls (through the gateway) only the plugins such scopes name."},
+]})
+class ScopeField(serializers.CharField):
+    """A key's scope: one of ApiKey.Scope, or the extensions seed's `ext:{pluginId}:routes`."""
+
+    def __init__(self, **kwargs):
+        super().__init__(max_length=111, trim_whitespace=False, **kwargs)
+
+    def run_validators(self, value):
+        super().run_validators(value)
+        if not is_valid_scope(value):
+            raise serializers.ValidationError(
+                f"Not a scope: one of {', '.join(ApiKey.Scope.values)}, or ext:{{pluginId}}:routes "
+                "(e.g. ext:plugin-crm:routes).")
+
+
 class ApiKeyCreateSerializer(StrictSerializer):
     REQUEST_SCHEMA = {"not": {"required": ["pluginId", "membershipId"]}}  # a plugin's key or a member's
 
@@ -49,9 +76,7 @@ class ApiKeyCreateSerializer(StrictSerializer):
                        help_text="Bind the key to this plugin of the organization.")
     membershipId = IdField(public_id_pattern("mem"), required=False, max_length=32,
                            help_text="Bind the key to this member (mem_…).")
-    scopes = serializers.ListField(
-        child=serializers.ChoiceField(choices=ApiKey.Scope.choices), required=False, default=list
-    )
+    scopes = serializers.ListField(child=ScopeField(), required=False, default=list, max_length=100)
     expiresAt = serializers.DateTimeField(required=False, allow_null=True)
 
     def validate_expiresAt(self, value):

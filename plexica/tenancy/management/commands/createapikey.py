@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
-from plexica.tenancy.models import ApiKey, Organization
+from plexica.tenancy.models import ApiKey, Organization, is_valid_scope
 from plexica.plugins.services import ensure_plugin
 from plexica.tenancy.services import issue_api_key
 
@@ -18,6 +18,13 @@ def positive_int(value):
     if not value.isdigit() or int(value) < 1:
         raise argparse.ArgumentTypeError(f"'{value}' is not a whole number of days, 1 or more")
     return int(value)
+
+
+def scope(value):
+    if not is_valid_scope(value):
+        raise argparse.ArgumentTypeError(
+            f"'{value}' is not a scope: one of {', '.join(ApiKey.Scope.values)}, or ext:PLUGIN_ID:routes")
+    return value
 
 
 class Command(BaseCommand):
@@ -41,9 +48,10 @@ class Command(BaseCommand):
             dest="scopes",
             action="extend",
             nargs="+",
-            choices=ApiKey.Scope.values,
+            type=scope,
             metavar="SCOPE",
-            help=f"Limit the key to these scopes ({', '.join(ApiKey.Scope.values)}); default: all.",
+            help=f"Limit the key to these scopes ({', '.join(ApiKey.Scope.values)}, or ext:PLUGIN_ID:routes: "
+                 "its gateway calls reach only those plugins); default: all.",
         )
         parser.add_argument(
             "--expires-in-days", type=positive_int, metavar="N", help="The key stops working after N days."
