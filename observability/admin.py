@@ -48,7 +48,7 @@ def plugin_status_panel(request, plugin):
         ("State", status_badge(body["state"])),
         ("Health", status_badge(body["status"])),
         ("Installed", format_html("{}", timezone.localtime(plugin.installed_at).strftime("%Y-%m-%d %H:%M:%S"))
-         if plugin.installed_at else "never"),
+         if plugin.installed_at else "not recorded"),
         ("Loaded in", f"{loaded_ms:,} ms" if loaded_ms is not None else "not loaded yet"),
     ]
     checks = format_html_join(", ", "{} {}", ((name, status_badge(health)) for name, health in body["checks"].items()))

@@ -93,8 +93,8 @@ class Capability(models.TextChoices):
     TOOLS = "TOOLS", "Tools: expose tools (endpoints with an input schema, MCP)"
     EVENTS_PUB = "EVENTS_PUB", "Events, publish: emit events"
     EVENTS_SUB = "EVENTS_SUB", "Events, subscribe: the event log, its stream, webhooks"
-    BACKGROUND_TASKS = "BACKGROUND_TASKS", "Background tasks"
-    STATIC = "STATIC", "Static files"
+    BACKGROUND_TASKS = "BACKGROUND_TASKS", "Background tasks: run work in the background (not enforced yet)"
+    STATIC = "STATIC", "Static: serve static files (not enforced yet)"
 
 
 def manifest_capabilities_error(manifest):

@@ -5,6 +5,7 @@ workers (as `Principal.system(org)`) and any other caller get the same answers.
 """
 
 from django.db import transaction
+from django.utils import timezone
 
 from plexica.access.services import require_org_admin
 from plexica.errors import NotFound
@@ -26,6 +27,9 @@ def ensure_plugin(organization, plugin_id, *, name=None, **fields):
         return existing, False
     name = name or plugin_id.removeprefix("plugin-")
     plugin = Plugin(organization=organization, plugin_id=plugin_id, name=name, **fields)
+    if plugin.lifecycle_state not in (Plugin.LifecycleState.REGISTERED, Plugin.LifecycleState.UNINSTALLED) \
+            and plugin.installed_at is None:
+        plugin.installed_at = timezone.now()  # seeded as installed: installed now (the status API's loaded_ms)
     plugin.full_clean()
     with transaction.atomic():
         plugin.save()

@@ -62,3 +62,16 @@ def test_install_load_fail_and_recover_as_the_status_api_sees_it(api, org, org_k
         run_health_checks(now=now + timedelta(seconds=30 * period))
     assert status_of(client)["state"] == "loaded"
     assert status_of(client)["loaded_ms"] == loaded["loaded_ms"]  # loaded once per install
+
+
+def test_a_plugin_seeded_as_active_counts_its_load_time_from_the_seed(api, org, org_key, upstream):
+    from plexica.plugins.models import Plugin
+    from plexica.plugins.services import ensure_plugin
+
+    plugin, _ = ensure_plugin(org, "plugin-seeded", lifecycle_state=Plugin.LifecycleState.ACTIVE)
+    assert plugin.installed_at is not None and ensure_plugin(org, "plugin-catalog")[0].installed_at is None
+    upstream.reply("/health", json={"status": "pass"}, headers=HEALTH_JSON)
+    register_service(Principal.system(org), Registration(plugin_id="plugin-seeded", service_name="seeded.api",
+                                                         version="1.0.0", base_url=upstream.url))
+    seeded = status_of(api(org_key.token), "plugin-seeded")
+    assert seeded["state"] == "loaded" and seeded["loaded_ms"] >= 0

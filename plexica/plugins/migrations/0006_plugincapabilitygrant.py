@@ -21,7 +21,7 @@ class Migration(migrations.Migration):
             name='PluginCapabilityGrant',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('capability', models.CharField(choices=[('ROUTES', 'Routes: register HTTP services'), ('TOOLS', 'Tools: expose tools (endpoints with an input schema, MCP)'), ('EVENTS_PUB', 'Events, publish: emit events'), ('EVENTS_SUB', 'Events, subscribe: the event log, its stream, webhooks'), ('BACKGROUND_TASKS', 'Background tasks'), ('STATIC', 'Static files')], max_length=32)),
+                ('capability', models.CharField(choices=[('ROUTES', 'Routes: register HTTP services'), ('TOOLS', 'Tools: expose tools (endpoints with an input schema, MCP)'), ('EVENTS_PUB', 'Events, publish: emit events'), ('EVENTS_SUB', 'Events, subscribe: the event log, its stream, webhooks'), ('BACKGROUND_TASKS', 'Background tasks: run work in the background (not enforced yet)'), ('STATIC', 'Static: serve static files (not enforced yet)')], max_length=32)),
                 ('granted_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
                 ('revoked_at', models.DateTimeField(blank=True, editable=False, null=True)),
                 ('granted_by', models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
