@@ -84,10 +84,11 @@ def consume(name, organization_pk, handle, *, batch=500):
     """Hand the organization's events that consumer `name` has not seen to `handle(events)`, a batch at a
     time in position order, each batch in one transaction with the cursor's advance. Returns how many."""
     cache.delete(_queued_flag(name, organization_pk))  # before reading: a commit from now on enqueues again
-    if not Organization.objects.filter(pk=organization_pk).exists():
-        return 0  # deleted since the task was queued: its events went with it
-    ConsumerCursor.objects.bulk_create([ConsumerCursor(organization_id=organization_pk, consumer=name)],
-                                       ignore_conflicts=True)
+    if not ConsumerCursor.objects.filter(organization_id=organization_pk, consumer=name).exists():
+        if not Organization.objects.filter(pk=organization_pk).exists():
+            return 0  # deleted since the task was queued: its events went with it
+        ConsumerCursor.objects.bulk_create([ConsumerCursor(organization_id=organization_pk, consumer=name)],
+                                           ignore_conflicts=True)
     total = 0
     while True:
         with transaction.atomic():

@@ -114,7 +114,8 @@ def bulk_rows(organization, n, tag="bulk"):
     hour = now.replace(minute=0, second=0, microsecond=0)
     GatewayCallStat.objects.bulk_create(
         GatewayCallStat(**org, hour=hour - timedelta(hours=i % 24), caller=plugin, target_plugin_id="plugin-crm",
-                        calls=10, errors=i % 3) for i, plugin in enumerate(plugins))
+                        calls=10, errors=i % 3, duration_ms=10 * (8 + i % 20), ms_upto_5=2, ms_upto_10=3,
+                        ms_upto_25=4, ms_upto_50=1) for i, plugin in enumerate(plugins))
     WebhookDelivery.objects.bulk_create(
         WebhookDelivery(provider="github", delivery_id=f"{tag}-{organization.pk}-{i}", event="push", body=b"{}",
                         body_sha256="0" * 64, status="processed") for i in range(n))

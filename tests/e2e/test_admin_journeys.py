@@ -50,9 +50,12 @@ def test_the_dashboard_draws_its_charts_from_what_the_platform_recorded(journey,
     for widget in ("services_health", "plugins_lifecycle", "failing_syncs", "expiring_keys", "config_versions",
                    "lifecycle_transitions"):
         expect(page.locator(f"#widget-{widget}")).to_be_visible()
-    for widget in ("service_health_chart", "sync_outcomes_chart", "gateway_calls"):
-        canvas = page.locator(f"#widget-{widget} canvas")
-        expect(canvas).to_have_count(1)
+    # The gateway card draws two charts: calls and errors per hour, and p95 latency per hour.
+    for widget, index, count in (("service_health_chart", 0, 1), ("sync_outcomes_chart", 0, 1),
+                                 ("gateway_calls", 0, 2), ("gateway_calls", 1, 2)):
+        canvases = page.locator(f"#widget-{widget} canvas")
+        expect(canvases).to_have_count(count)
+        canvas = canvases.nth(index)
         # Chart.js (vendored by unfold, served locally) drew it, with data points, on a canvas of real size.
         drawn = canvas.evaluate("""canvas => {
             const chart = window.Chart && Chart.getChart(canvas);
