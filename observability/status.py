@@ -162,13 +162,10 @@ def _held(row, granted):
     return [] if declares else list(capabilities.LEGACY_DEFAULT)
 
 
-def _plugins(organization_id, plugin_id=None):
+def _plugins(organization_id):
     """The plugins' rows, with `loaded_for` (loaded_at - installed_at, or None) and `loaded` (a first healthy
     service since the install) computed by the database instead of two timestamps a row."""
-    plugins = Plugin.objects.filter(organization_id=organization_id)
-    if plugin_id is not None:
-        plugins = plugins.filter(plugin_id=plugin_id)
-    return plugins.order_by("plugin_id").annotate(
+    return Plugin.objects.filter(organization_id=organization_id).order_by("plugin_id").annotate(
         loaded_for=ExpressionWrapper(F("loaded_at") - F("installed_at"), output_field=DurationField()),
         loaded=ExpressionWrapper(Q(loaded_at__isnull=False), output_field=BooleanField()),
         declares=ExpressionWrapper(Q(manifest__has_key="capabilities"), output_field=BooleanField()),
