@@ -174,7 +174,8 @@ def test_an_org_admin_bundles_a_config_object_into_a_plugin(journey, org, org_ad
     journey.shot("2-bundled")
     assert list(PluginConfigObject.objects.filter(config_object=obj, removed_at__isnull=True)
                 .values_list("plugin__plugin_id", flat=True)) == ["plugin-crm"]
-    row.get_by_role("link", name="CRM (plugin-crm)").click()
+    with page.expect_navigation():
+        row.get_by_role("link", name="CRM (plugin-crm)").click()
     open_tab(journey, crm_plugin, "config-objects")
     expect(page.locator("#plugin-config-objects")).to_contain_text("Summarize thread")
     journey.shot("3-plugin-config-objects")
