@@ -10,7 +10,7 @@ A plugin's `state`, from its lifecycle first and then from its services' health:
     failed       every service unavailable, or none registered any more after the plugin had loaded
 
 `loaded_ms` is the time from the last install to the first healthy service after it (null until then).
-Six queries answer for any number of plugins (plugins, services, capability grants, three for the call
+Four queries answer for any number of plugins (plugins, services, capability grants, the call
 statistics); `capabilities` are the ones the plugin holds (plexica.plugins.capabilities).
 """
 
@@ -134,13 +134,13 @@ def running_plugin_states(plugins, now=None):
     return states
 
 
-def _call_metrics(organization_id):
+def _call_metrics(organization_id, plugin_pks):
     """{target plugin id: {requests_total, errors_total, latency_ms_sum}}: the gateway's call statistics, the
     counters the admin's charts read (gateway.callstats.plugin_totals), as the seed's floats."""
     from gateway.callstats import plugin_totals
 
     return {plugin_id: {name: float(value) for name, value in totals.items()}
-            for plugin_id, totals in plugin_totals(organization_id).items()}
+            for plugin_id, totals in plugin_totals(organization_id, caller_pks=plugin_pks).items()}
 
 
 def _granted(organization_id):
@@ -202,7 +202,7 @@ def extension_status(principal, now=None):
     organization_id = principal.organization.pk
     plugins = list(_plugins(organization_id))
     services = _services_by_plugin(organization_id, now)
-    metrics = _call_metrics(organization_id)
+    metrics = _call_metrics(organization_id, {str(row[0]) for row in plugins})
     granted = _granted(organization_id)
     extensions = {row[1]: _extension(row, services.get(row[0], []), metrics, _held(row, granted))
                   for row in plugins}
