@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "webhooks",
     "connectors",
     "observability",
+    "mcp_server",
 ]
 
 MIDDLEWARE = [
@@ -418,6 +419,13 @@ WEBHOOK_MAX_BODY_BYTES = env_int("WEBHOOK_MAX_BODY_BYTES", 25 * 1024 * 1024, min
 # benchmark compares both). METRICS_TOKEN is the bearer token a scraper sends; without it /metrics is open in
 # the embedded mode only. Each series family keeps at most METRICS_MAX_SERIES label sets per process.
 METRICS_ENABLED = env_bool("METRICS_ENABLED", True)
+
+# The MCP server (mcp_server): browser origins allowed to call /mcp (none: only clients that send no Origin,
+# as desktop apps and CLIs do), and its request body cap.
+MCP_ALLOWED_ORIGINS = env_list("MCP_ALLOWED_ORIGINS", [])
+MCP_MAX_BODY_BYTES = env_int("MCP_MAX_BODY_BYTES", 1024 * 1024, minimum=1024)
+# ASGI applications the ASGI process (plexica.asgi) serves beside Django, by path.
+ASGI_MOUNTS = {"/mcp": "mcp_server.server.McpApp"}
 METRICS_TOKEN = env_str("METRICS_TOKEN", "")
 METRICS_MAX_SERIES = env_int("METRICS_MAX_SERIES", 2000, minimum=10)
 METRICS_CELERY_QUEUES = env_list("METRICS_CELERY_QUEUES", ["celery"])  # their length, at scrape time

@@ -27,6 +27,8 @@ urlpatterns = [
     path("api/", include("webhooks.api.urls")),
     path("api/", include("connectors.api.urls")),
     path("ext/", include("observability.api.urls")),
+    path("ext/", include("mcp_server.api.urls")),
+    path("", include("mcp_server.urls")),  # /mcp under WSGI; the ASGI process mounts it directly (plexica.asgi)
     re_path(r"^ext/", api_not_found),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
