@@ -16,6 +16,8 @@ from django.conf import settings
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
+from plexica import tools
+from plexica.errors import Forbidden
 from tests.events.test_stream import free_port_in
 
 
@@ -95,3 +97,31 @@ def mcp_session(url, token, *, tenant=None, mode="legacy", alternate=None, seen=
 def run(coroutine_function, *args):
     """Run an async test body (the SDK's client) to completion from a sync test."""
     return anyio.run(coroutine_function, *args)
+
+
+ECHO_SCHEMA = {"type": "object", "properties": {"text": {"type": "string", "maxLength": 50}},
+               "required": ["text"], "additionalProperties": False}
+
+
+def _who(principal):
+    return principal.kind if principal.plugin is None else principal.plugin.plugin_id
+
+
+def sample_provider(principal):
+    """Tools that show whose call it is: `test.echo` for everyone, `test.admin_only` for org admins."""
+    yield tools.Tool(name="test.echo", description="Echo the text, with the caller and organization.",
+                     input_schema=ECHO_SCHEMA, read_only=True,
+                     run=lambda p, args: {"text": args["text"], "caller": _who(p), "org": p.organization.slug})
+    yield tools.Tool(name="test.fails", description="Refuses, as a service would.",
+                     input_schema={"type": "object"},
+                     run=lambda p, args: (_ for _ in ()).throw(Forbidden("Not today.", code="not_today")))
+    if principal.is_org_admin:
+        yield tools.Tool(name="test.admin_only", description="Org admins only.", input_schema={"type": "object"},
+                         run=lambda p, args: {"ok": True})
+
+
+@pytest.fixture
+def sample_tools():
+    tools.register_provider(sample_provider)
+    yield
+    tools._PROVIDERS.remove(sample_provider)

@@ -7,38 +7,9 @@ import pytest
 import requests
 from mcp.shared.exceptions import MCPError
 
-from plexica import tools
-from plexica.errors import Forbidden
 from tests.mcp.conftest import headers_for, mcp_session, run
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
-ECHO_SCHEMA = {"type": "object", "properties": {"text": {"type": "string", "maxLength": 50}},
-               "required": ["text"], "additionalProperties": False}
-
-
-def _who(principal):
-    return principal.kind if principal.plugin is None else principal.plugin.plugin_id
-
-
-def sample_provider(principal):
-    """Tools that show whose call it is: `test.echo` for everyone, `test.admin_only` for org admins."""
-    yield tools.Tool(name="test.echo", description="Echo the text, with the caller and organization.",
-                     input_schema=ECHO_SCHEMA, read_only=True,
-                     run=lambda p, args: {"text": args["text"], "caller": _who(p), "org": p.organization.slug})
-    yield tools.Tool(name="test.fails", description="Refuses, as a service would.",
-                     input_schema={"type": "object"},
-                     run=lambda p, args: (_ for _ in ()).throw(Forbidden("Not today.", code="not_today")))
-    if principal.is_org_admin:
-        yield tools.Tool(name="test.admin_only", description="Org admins only.", input_schema={"type": "object"},
-                         run=lambda p, args: {"ok": True})
-
-
-@pytest.fixture(autouse=True)
-def provider():
-    tools.register_provider(sample_provider)
-    yield
-    tools._PROVIDERS.remove(sample_provider)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("sample_tools")]
 
 
 @pytest.fixture
