@@ -62,6 +62,8 @@ class ToolsView(McpHttpAPI):
 
 
 class InvokeView(McpHttpAPI):
+    error_statuses = (404,)  # no such tool for this caller
+
     @extend_schema(
         operation_id="invokeMcpHttpTool", summary="Call a tool", request=s.InvokeSerializer,
         responses={200: OpenApiResponse(s.InvokeAnswer, description="The tool ran: `success` and its `result`, "
