@@ -4,10 +4,14 @@ session manager open. Each request is one exchange (stateless, JSON answers), so
 the body in, the status, headers and body out."""
 
 import asyncio
+import logging
 import threading
 
-from django.http import HttpResponse
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
+
+logger = logging.getLogger("plexica.mcp")
 
 # Long enough for the slowest tool (an integration method's timeoutMs, a plugin endpoint's timeout).
 EXCHANGE_TIMEOUT = 600
@@ -91,12 +95,24 @@ async def _exchange(app, scope, body):
     return sent
 
 
+def _refused(status, message, code):
+    return JsonResponse({"jsonrpc": "2.0", "id": None, "error": {"code": -32600, "message": message,
+                                                                  "data": {"code": code}}}, status=status)
+
+
 @csrf_exempt
 def mcp_view(request):
-    body = request.body
-    loop, app = _THREAD.ensure()
-    future = asyncio.run_coroutine_threadsafe(_exchange(app, _scope(request, body), body), loop)
-    sent = future.result(EXCHANGE_TIMEOUT)
+    try:
+        body = request.body
+    except RequestDataTooBig:
+        return _refused(413, "The request body is over the size limit.", "payload_too_large")
+    try:
+        loop, app = _THREAD.ensure()
+        future = asyncio.run_coroutine_threadsafe(_exchange(app, _scope(request, body), body), loop)
+        sent = future.result(EXCHANGE_TIMEOUT)
+    except Exception:
+        logger.exception("The MCP bridge failed on %s %s", request.method, request.path)
+        return _refused(500, "An unexpected error occurred.", "internal_error")
     response = HttpResponse(b"".join(sent["body"]), status=sent["status"])
     for name, value in sent["headers"]:
         name = name.decode("latin-1")

@@ -163,9 +163,10 @@ def new_session_manager():
                                         max_request_body_size=settings.MCP_MAX_BODY_BYTES)
 
 
-async def _refuse(send, status, code, message, extra_headers=()):
+async def refuse(send, status, code, message, extra_headers=()):
+    rpc_code = {401: -32001, 403: -32003, 405: -32000, 413: -32600}.get(status, -32000)
     body = json.dumps({"jsonrpc": "2.0", "id": None, "error": {
-        "code": -32001 if status == 401 else -32003, "message": message, "data": {"code": code}}}).encode()
+        "code": rpc_code, "message": message, "data": {"code": code}}}).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
                *extra_headers]
     await send({"type": "http.response.start", "status": status, "headers": headers})
@@ -190,12 +191,18 @@ class McpApp:
         if refusal is not None:  # wrong Host or Origin: before anything else is read
             await refusal(scope, receive, send)
             return
+        if scope["method"] != "POST":
+            # Stateless: no session to delete, and no stream of server-initiated messages to open (GET), which
+            # Streamable HTTP lets a server decline with 405.
+            await refuse(send, 405, "method_not_allowed", "This MCP server keeps no sessions and sends no "
+                          "server-initiated messages: send each request as a POST.", ((b"allow", b"POST"),))
+            return
         try:
             principal = await _in_thread(authenticate, request.headers.get("authorization", ""),
                                          request.headers.get(TENANT_HEADER, ""))
         except Refused as refused:
             challenge = ((b"www-authenticate", b'Bearer realm="plexica"'),) if refused.status == 401 else ()
-            await _refuse(send, refused.status, refused.code, refused.message, challenge)
+            await refuse(send, refused.status, refused.code, refused.message, challenge)
             return
         scope.setdefault("state", {})["principal"] = principal
         principal_token = _principal.set(principal)

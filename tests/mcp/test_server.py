@@ -76,6 +76,19 @@ def test_a_foreign_host_or_origin_is_refused_before_the_key_is_read(wsgi_server,
     assert rebound.status_code in (400, 421)
 
 
+def test_only_posts_are_served_and_big_bodies_are_refused(wsgi_server, asgi_server, org_key, settings):
+    for url in (wsgi_server, asgi_server):
+        stream = requests.get(url + "/mcp", headers={**headers_for(org_key.token), "Accept": "text/event-stream"},
+                              timeout=10)
+        assert stream.status_code == 405 and stream.headers["Allow"] == "POST"
+        assert requests.delete(url + "/mcp", headers=headers_for(org_key.token), timeout=10).status_code == 405
+        huge = {**LIST, "params": {"padding": "x" * (settings.MCP_MAX_BODY_BYTES + 1)}}
+        assert _post(url, headers_for(org_key.token), huge).status_code == 413
+    too_big_for_django = {**LIST, "params": {"padding": "x" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1)}}
+    refused = _post(wsgi_server, headers_for(org_key.token), too_big_for_django)
+    assert refused.status_code == 413 and refused.json()["error"]["data"]["code"] == "payload_too_large"
+
+
 def test_the_asgi_process_serves_mcp_with_its_lifespan(asgi_server, org_key):
     async def body():
         async with mcp_session(asgi_server, org_key.token, mode="2026-07-28") as client:
