@@ -7,7 +7,8 @@ class DependenciesConfig(AppConfig):
 
     def ready(self):
         from dependencies import admin as dependencies_admin
-        from dependencies import events
+        from dependencies import events, tools
 
         dependencies_admin.contribute_to_plugin_admin()
         events.register()
+        tools.register()

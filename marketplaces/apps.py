@@ -22,3 +22,6 @@ class MarketplacesConfig(AppConfig):
         from marketplaces.delivery import plugin_panels as release_panels
 
         release_panels.register()
+        from marketplaces import tools
+
+        tools.register()

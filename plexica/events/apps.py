@@ -7,6 +7,7 @@ class EventsConfig(AppConfig):
     verbose_name = "Events"
 
     def ready(self):
-        from plexica.events import consumers, stream
+        from plexica.events import consumers, stream, tools
 
         consumers.listen(stream.publish)  # the live stream's publisher, after every commit that emitted
+        tools.register()
