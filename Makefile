@@ -7,7 +7,7 @@ PORT ?= 8000
 DEMO_UPSTREAM_PORT ?= 3100
 ASGI_PORT ?= 8001
 
-.PHONY: install run test lint schema fuzz worker beat asgi bench clean
+.PHONY: install run test lint schema fuzz conformance worker beat asgi bench clean
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -53,19 +53,25 @@ worker: install
 beat: install
 	$(BIN)/celery -A plexica beat --loglevel=INFO
 
-# Full mode's ASGI process, for the long-lived paths only (GET /api/v1/events/stream): a reverse proxy
-# routes them here and everything else to gunicorn (deploy/nginx.conf). `make run` needs none of it.
+# Full mode's ASGI process, for the long-lived paths only (GET /api/v1/events/stream, /mcp): a reverse proxy
+# routes them here and everything else to gunicorn (deploy/nginx.conf). Its lifespan runs the MCP session
+# manager. `make run` needs none of it.
 asgi: $(BIN)/.installed-runtime
-	$(BIN)/uvicorn plexica.asgi:application --host $(HOST) --port $(ASGI_PORT) --lifespan off --no-access-log
+	$(BIN)/uvicorn plexica.asgi:application --host $(HOST) --port $(ASGI_PORT) --lifespan on --no-access-log
 
 # schemathesis over the whole OpenAPI schema against a live server (fuzz/run; embedded default unless
 # DATABASE_URL / REDIS_URL are set); e.g. make fuzz FUZZ_EXAMPLES=50.
 fuzz: install
 	fuzz/run
 
+# The official MCP conformance harness (npm, Node 22 from npm) against a live /mcp, both revisions
+# (conformance/run, README-conformance.md; embedded default unless DATABASE_URL / REDIS_URL are set).
+conformance: install
+	conformance/run
+
 # Benchmark on PostgreSQL + Redis (bench/README.md); e.g. make bench BENCH_ARGS="--duration 3".
 bench: install
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .import_linter_cache
+	rm -rf $(VENV) var .pytest_cache .import_linter_cache conformance/node_modules

@@ -11,6 +11,10 @@ class ConnectorsConfig(AppConfig):
 
         sharing.register()
         events.register()
+        from connectors.integrations.tools import integration_tools
+        from plexica import tools
+
+        tools.register_provider(integration_tools)  # the MCP tools of the integration methods
         from connectors import dashboard
 
         dashboard.register()

@@ -1,4 +1,6 @@
+from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from plexica.models import OrganizationScoped
 
@@ -49,3 +51,30 @@ class GatewayCallStat(OrganizationScoped):
 
     def __str__(self):
         return f"{self.caller_id} → {self.target_plugin_id or '?'} at {self.hour:%Y-%m-%d %H:00}: {self.calls} calls"
+
+
+class ExposedTool(OrganizationScoped):
+    """A plugin endpoint's tool that an org admin exposed to the organization's members (gateway/tools.py).
+
+    The endpoint is named by its service, method and path template, not by a row of the registry: a service's
+    endpoints are written anew on every registration, and an exposure outlives that (an endpoint that goes away
+    and is registered again is exposed again). Org admins use every tool endpoint; members only exposed ones.
+    """
+
+    plugin = models.ForeignKey("plugins.Plugin", on_delete=models.CASCADE, related_name="exposed_tools")
+    service_name = models.CharField(max_length=200)
+    method = models.CharField(max_length=8)
+    path = models.CharField(max_length=500, help_text="The endpoint's registered path template, e.g. /contacts/:id.")
+    exposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="+", help_text="Who exposed it (none for a key without a member).")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["service_name", "path", "method"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "service_name", "method", "path"],
+                                    name="exposed_tool_unique_endpoint"),
+        ]
+
+    def __str__(self):
+        return f"{self.service_name}: {self.method} {self.path}"

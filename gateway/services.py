@@ -1,4 +1,11 @@
-"""The plugin-to-plugin call: identity, routing, permissions, circuit breaker, upstream request."""
+"""The gateway's calls: identity, routing, permissions, circuit breaker, upstream request.
+
+`call_plugin` is the plugin-to-plugin call (POST /api/plugin-gateway/call, and plugin keys' tools): the caller
+plugin must hold the target endpoint's permissions. `call_as_member` is a person's or an org key's call of a
+tool endpoint (gateway/tools.py) with no caller plugin: org admins call any tool endpoint, members those an
+org admin exposed (ExposedTool). Both go through the same lookup, endpoint match, circuit breaker, timeout,
+network policy and metrics (`_call`).
+"""
 
 import json
 import re
@@ -11,7 +18,10 @@ from django.conf import settings
 
 from gateway.callstats import record_call
 from gateway.client import upstream_pool
+from gateway.models import ExposedTool
+from plexica.access.services import require_member_capability
 from plexica.errors import BadGateway, Forbidden, GatewayTimeout, Invalid, NotFound, ServiceUnavailable
+from plexica.events.log import actor_of
 from plexica.network import NetworkPolicyError
 from plexica.observability.metrics import ExtensionCall
 from plexica.plugins.models import Plugin
@@ -19,13 +29,15 @@ from plexica.plugins.services import granted_permissions
 from plexica.work.breaker import Breaker
 from registry.models import ServiceStatus
 from registry.services import find_service, service_not_found
+from registry.tool_endpoints import declares_tool, tool_name
 
 HOP_BY_HOP = {
     "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer", "trailers",
     "transfer-encoding", "upgrade", "host", "content-length",
 }
 # Never forwarded from the caller: its platform credential and anything we set ourselves.
-_STRIPPED = {"authorization", "cookie", "x-caller-plugin-id", "x-request-id", "traceparent", "tracestate"}
+_STRIPPED = {"authorization", "cookie", "x-caller-plugin-id", "x-caller-actor-type", "x-caller-actor-id",
+             "x-request-id", "traceparent", "tracestate"}
 # W3C trace context: version ff is invalid, and so are all-zero trace and parent ids.
 _TRACEPARENT = re.compile(r"^(?!ff)[0-9a-f]{2}-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}$")
 _NO_BODY_STATUSES = {204, 304}
@@ -33,7 +45,7 @@ _NO_BODY_STATUSES = {204, 304}
 
 @dataclass
 class CallRequest:
-    caller_plugin_id: str
+    caller_plugin_id: str | None  # None for call_as_member
     target_plugin_id: str
     target_service_name: str
     method: str
@@ -42,6 +54,8 @@ class CallRequest:
     query: dict = field(default_factory=dict)
     body: object = None
     has_body: bool = False
+    # The registered path template the caller means (a tool's endpoint): a path that matches another is Invalid.
+    endpoint_path: str | None = None
 
 
 @dataclass
@@ -101,7 +115,9 @@ def caller_traceparent(http_traceparent, call_headers):
     return next((value for name, value in call_headers.items() if name.lower() == "traceparent"), None)
 
 
-def upstream_headers(organization, caller_plugin_id, caller_headers, request_id, traceparent):
+def upstream_headers(organization, caller, caller_headers, request_id, traceparent):
+    """The headers the upstream gets: the caller's own (less hop-by-hop ones and those we set), the tenant, the
+    request id, `caller` (the headers naming who calls: `caller_identity`) and a well-formed traceparent."""
     headers = {
         name: str(value)
         for name, value in caller_headers.items()
@@ -111,7 +127,7 @@ def upstream_headers(organization, caller_plugin_id, caller_headers, request_id,
         {
             "X-Tenant-ID": organization.pk,
             "X-Tenant-Slug": organization.slug,
-            "X-Caller-Plugin-ID": caller_plugin_id,
+            **caller,
             "X-Request-ID": request_id,
         }
     )
@@ -184,22 +200,86 @@ def call_plugin(principal, call, request_id, traceparent=None):
     """
     caller_pk = resolve_caller(principal, call.caller_plugin_id)
     principal.check_may_call(call.target_plugin_id)
+
+    def authorize(service, endpoint):
+        required = endpoint["permissions"]
+        if required:
+            missing = sorted(set(required) - granted_permissions(caller_pk))
+            if missing:
+                raise Forbidden(
+                    f"{call.caller_plugin_id} lacks the permission(s) {', '.join(missing)} "
+                    f"required by {call.method} {endpoint['path']}.",
+                    missingPermissions=missing,
+                )
+
+    return _counted(principal, call, authorize, {"X-Caller-Plugin-ID": call.caller_plugin_id}, request_id,
+                    traceparent, caller_pk)
+
+
+def caller_identity(principal):
+    """The headers naming a caller that is not a plugin: `X-Caller-Actor-Type` and `X-Caller-Actor-ID`, as the
+    event log names actors (member + username, key + key id, superuser + username, system)."""
+    actor_type, actor_id = actor_of(principal)
+    return {"X-Caller-Actor-Type": str(actor_type), "X-Caller-Actor-ID": str(actor_id or "")}
+
+
+def is_exposed(organization, plugin_id, service_name, method, path):
+    """True when an org admin exposed the endpoint `method path` (its template) of `plugin_id`'s service."""
+    return ExposedTool.objects.filter(organization=organization, plugin__plugin_id=plugin_id,
+                                      service_name=service_name, method=method, path=path).exists()
+
+
+def call_as_member(principal, call, request_id, traceparent=None):
+    """Call a tool endpoint (one that declares an `inputSchema`) as a person or an org key, with no caller plugin.
+
+    Instead of the caller plugin's permissions: org admins (and org keys, superusers, the system) call any tool
+    endpoint, members (sessions and member keys) only those an org admin exposed (ExposedTool); a plugin's key
+    is refused (it calls as its plugin, `call_plugin`). The upstream gets `caller_identity` instead of
+    X-Caller-Plugin-ID. Everything else is `call_plugin`'s: the `ext:{pluginId}:routes` scopes, the lookup and
+    endpoint match, circuit breaker, timeout, network policy and the extension_* metrics; the hourly call
+    statistics (GatewayCallStat, per calling plugin) count plugin callers only.
+    """
+    require_member_capability(principal, "Calling a plugin's tool")
+    principal.check_may_call(call.target_plugin_id)
+    organization = principal.organization
+
+    def authorize(service, endpoint):
+        where = f"{call.method} {endpoint['path']} of {call.target_service_name}"
+        if not declares_tool(endpoint):
+            raise Forbidden(f"{where} is not a tool (its registration declares no inputSchema).",
+                            code="not_a_tool")
+        if principal.is_org_admin:
+            return
+        if not is_exposed(organization, service["pluginId"], call.target_service_name, call.method,
+                          endpoint["path"]):
+            name = tool_name(service["pluginId"], call.target_service_name, endpoint)
+            raise Forbidden(f"{where} is not exposed to members: an organization admin exposes it (PUT "
+                            f"/api/v1/plugins/{service['pluginId']}/tools/{name}/exposure).",
+                            code="tool_not_exposed", tool=name)
+
+    return _counted(principal, call, authorize, caller_identity(principal), request_id, traceparent, None)
+
+
+def _counted(principal, call, authorize, caller, request_id, traceparent, caller_pk):
+    """`_call`, counted: the extension_* metrics always, the hourly call statistics when there is a caller plugin."""
     started, reached = time.monotonic(), []
     metric = ExtensionCall(principal.organization.slug, call.method)
     try:
-        result = _call(principal, call, caller_pk, request_id, traceparent, reached, metric)
+        result = _call(principal, call, authorize, caller, request_id, traceparent, reached, metric)
     except Exception as exc:
         elapsed = time.monotonic() - started
-        record_call(caller_pk, reached[0] if reached else "", failed=True, duration_ms=elapsed * 1000)
+        if caller_pk is not None:
+            record_call(caller_pk, reached[0] if reached else "", failed=True, duration_ms=elapsed * 1000)
         metric.finished(getattr(exc, "status", 500), elapsed, _ERROR_TYPES.get(type(exc), "internal"))
         raise
     elapsed = time.monotonic() - started
-    record_call(caller_pk, reached[0], failed=result.status >= 500, duration_ms=elapsed * 1000)
+    if caller_pk is not None:
+        record_call(caller_pk, reached[0], failed=result.status >= 500, duration_ms=elapsed * 1000)
     metric.finished(result.status, elapsed, "upstream_5xx" if result.status >= 500 else None)
     return result
 
 
-def _call(principal, call, caller_pk, request_id, traceparent, reached, metric):
+def _call(principal, call, authorize, caller, request_id, traceparent, reached, metric):
     organization = principal.organization
     service = find_service(organization, call.target_service_name)
     if service is None or service["status"] == ServiceStatus.UNAVAILABLE:
@@ -220,15 +300,14 @@ def _call(principal, call, caller_pk, request_id, traceparent, reached, metric):
             availableEndpoints=[f"{e['method']} {e['path']}" for e in service["endpoints"]],
         )
     metric.target(service["pluginId"], endpoint["path"])  # the registered template, never the raw path
-    required = endpoint["permissions"]
-    if required:
-        missing = sorted(set(required) - granted_permissions(caller_pk))
-        if missing:
-            raise Forbidden(
-                f"{call.caller_plugin_id} lacks the permission(s) {', '.join(missing)} "
-                f"required by {call.method} {endpoint['path']}.",
-                missingPermissions=missing,
-            )
+    if call.endpoint_path is not None and endpoint["path"] != call.endpoint_path:
+        raise Invalid(
+            f"{call.method} {call.path} is the endpoint {call.method} {endpoint['path']} of "
+            f"{call.target_service_name}, not {call.endpoint_path}: a path parameter's value makes another "
+            "endpoint's path.",
+            endpoint=f"{call.method} {endpoint['path']}",
+        )
+    authorize(service, endpoint)
     if not service["baseUrl"]:
         raise BadGateway(f"Service {call.target_service_name} registered no baseUrl.", serviceName=call.target_service_name)
 
@@ -244,7 +323,7 @@ def _call(principal, call, caller_pk, request_id, traceparent, reached, metric):
 
     timeout = _timeout_for(endpoint)
     traceparent = caller_traceparent(traceparent, call.headers)
-    headers = upstream_headers(organization, call.caller_plugin_id, call.headers, request_id, traceparent)
+    headers = upstream_headers(organization, caller, call.headers, request_id, traceparent)
     body = _encode_body(call, headers)
     metric.sending()
     try:

@@ -6,7 +6,8 @@ of `plexica.tools` to whoever the request's API key is.
 - Stateless (`stateless=True`, JSON answers): no session lives in a process, so any web process answers any
   request of a client, with no sticky sessions. The session manager runs in the host's lifespan (the ASGI
   process, plexica.asgi) or in the WSGI bridge's event loop (mcp_server.bridge, the embedded mode).
-- Each request: Host and Origin checked (DNS rebinding, `MCP_ALLOWED_ORIGINS`), the body capped
+- Each request: Host and Origin checked (DNS rebinding: `ALLOWED_HOSTS`, and `MCP_ALLOWED_ORIGINS` or the server's
+  own origin), the body capped
   (`MCP_MAX_BODY_BYTES`), then the key authenticated (401 with `WWW-Authenticate: Bearer`, 403 for another
   organization), before the SDK reads the message. Handlers run the tool services in a worker thread.
 - `tools/list`: the caller's tools in name order, 100 a page (an opaque cursor), with the 2026-07-28 caching
@@ -29,6 +30,7 @@ from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecurityMiddleware, TransportSecuritySettings
 from mcp.shared.exceptions import MCPError
 import mcp_types as types
+from starlette.requests import Request
 
 import plexica
 from mcp_server.auth import TENANT_HEADER, Refused, authenticate
@@ -157,9 +159,27 @@ def security_settings():
                                      allowed_origins=list(settings.MCP_ALLOWED_ORIGINS))
 
 
+class HostAndOrigin(TransportSecurityMiddleware):
+    """The SDK's DNS-rebinding checks (the Host one of the allowed hosts, then the Origin one of the allowed
+    origins), with the server's own origin allowed too: an `Origin` equal to the request's `scheme://Host` is a
+    page of this very server, a same-origin request, which the SDK accepts when the Origin is absent. A rebound
+    name is no such thing: the browser sends it as the Host too, and the Host check refuses it first."""
+
+    async def validate_request(self, request, is_post=False):
+        origin = request.headers.get("origin")
+        if origin and origin == f"{request.url.scheme}://{request.headers.get('host', '')}":
+            scope = {**request.scope, "headers": [(name, value) for name, value in request.scope["headers"]
+                                                  if name.lower() != b"origin"]}
+            request = Request(scope, request.receive)
+        return await super().validate_request(request, is_post=is_post)
+
+
 def new_session_manager():
+    """The SDK's session manager. Its own Host and Origin checks are off: McpApp makes them (HostAndOrigin) before
+    anything reaches the manager; the transport still checks the Content-Type of a POST."""
     return StreamableHTTPSessionManager(app=SERVER, stateless=True, json_response=True,
-                                        security_settings=security_settings(),
+                                        security_settings=TransportSecuritySettings(
+                                            enable_dns_rebinding_protection=False),
                                         max_request_body_size=settings.MCP_MAX_BODY_BYTES)
 
 
@@ -179,11 +199,9 @@ class McpApp:
 
     def __init__(self):
         self.manager = new_session_manager()
-        self.security = TransportSecurityMiddleware(self.manager.security_settings)
+        self.security = HostAndOrigin(security_settings())
 
     async def __call__(self, scope, receive, send):
-        from starlette.requests import Request
-
         if scope["type"] != "http":
             return
         request = Request(scope, receive)

@@ -71,6 +71,10 @@ class InvalidArguments(Invalid):
         self.problems = problems
 
 
+class ToolBroken(DomainError):
+    status, title, code = 502, "Tool unusable", "tool_unusable"
+
+
 _PROVIDERS = []
 
 
@@ -118,9 +122,14 @@ def argument_problems(schema, arguments):
 
     if not isinstance(arguments, dict):
         return [{"pointer": "", "message": "Arguments are a JSON object."}]
+    # No registry: a `$ref` outside the schema is never fetched (unresolvable), as integration schemas are held.
     validator = Draft202012Validator(schema or EMPTY_OBJECT_SCHEMA)
     problems = []
-    for error in sorted(validator.iter_errors(arguments), key=lambda e: list(e.absolute_path)):
+    try:
+        errors = sorted(validator.iter_errors(arguments), key=lambda e: [str(part) for part in e.absolute_path])
+    except Exception as exc:  # a broken schema (or a $ref it cannot resolve) is the tool's fault, named as such
+        raise ToolBroken(f"The tool's input schema cannot be applied: {exc.__class__.__name__}.") from None
+    for error in errors:
         pointer = "".join(f"/{part}" for part in error.absolute_path)
         problems.append({"pointer": pointer, "message": error.message})
     return problems[:20]
@@ -137,7 +146,10 @@ def call_tool(principal, name, arguments):
     """Run tool `name` for `principal`: a ToolResult (its failure included), or UnknownTool / InvalidArguments."""
     tool = find_tool(principal, name)
     arguments = {} if arguments is None else arguments
-    problems = argument_problems(tool.input_schema, arguments)
+    try:
+        problems = argument_problems(tool.input_schema, arguments)
+    except ToolBroken as exc:
+        return ToolResult(error=error_of(exc))
     if problems:
         raise InvalidArguments(name, problems)
     try:

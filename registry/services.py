@@ -20,7 +20,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from plexica.errors import Conflict, NotFound
+from plexica.errors import Conflict, Invalid, NotFound
 from plexica.events.log import emit
 from plexica.observability.metrics import count_heartbeat
 from plexica.plugins import events as plugin_events
@@ -29,6 +29,8 @@ from plexica.plugins.models import Plugin
 from plexica.tenancy.models import Organization
 from registry import events
 from registry.models import PluginService, ServiceEndpoint, ServiceStatus, ServiceStatusTransition
+# TOOL_SCHEMA_KEY and declares_tool stay importable from here: the capability check's vocabulary.
+from registry.tool_endpoints import TOOL_SCHEMA_KEY, declares_tool, registration_problem  # noqa: F401
 
 
 _SEVERITY = {ServiceStatus.HEALTHY: 0, ServiceStatus.DEGRADED: 1, ServiceStatus.UNAVAILABLE: 2}
@@ -172,12 +174,16 @@ def register_service(principal, registration, now=None):
     itself; the service keeps its id. Returns (service, created).
 
     A plugin key needs the ROUTES capability, and TOOLS too when an endpoint declares a tool (`declares_tool`);
-    an org admin registering for a plugin needs neither (plexica.plugins.capabilities).
+    an org admin registering for a plugin needs neither (plexica.plugins.capabilities). Invalid, before any
+    of that, when a tool endpoint's metadata is malformed (registry.tool_endpoints.registration_problem).
 
     Emits service.registered when the service is new or its version, base URL, endpoints or metadata
     changed (a registration that repeats the stored one emits nothing), plugin.registered for a new plugin,
     and service.status_changed when it revives a service that was not HEALTHY.
     """
+    problem = registration_problem(registration.plugin_id, registration.service_name, registration.endpoints or ())
+    if problem:
+        raise Invalid(problem, field="endpoints")
     principal.check_acts_for(registration.plugin_id)
     require_plugin_capability(principal, Capability.ROUTES, "registering a service")
     if any(declares_tool(endpoint) for endpoint in registration.endpoints or ()):
@@ -209,15 +215,6 @@ def register_service(principal, registration, now=None):
             })
         transaction.on_commit(lambda: invalidate_discovery(organization.pk, service.service_name))
     return service, created
-
-
-TOOL_SCHEMA_KEY = "inputSchema"
-
-
-def declares_tool(endpoint):
-    """An endpoint whose metadata declares an `inputSchema` (an MCP tool's JSON Schema) exposes a tool."""
-    metadata = endpoint.get("metadata") if isinstance(endpoint, dict) else None
-    return isinstance(metadata, dict) and TOOL_SCHEMA_KEY in metadata
 
 
 _ENDPOINT_DEFAULTS = {"description": "", "permissions": [], "metadata": {}}

@@ -10,7 +10,8 @@ organizations the user administers.
 - Instances: added and changed through the instance services; their page sets credentials (an API key or a
   username and password, never prefilled, never shown), connects through OAuth2 (the authorization code
   grant, coming back to this admin's callback view) or the client credentials grant, tests the connection
-  and disconnects. Only whether credentials are stored, and the token's expiry, are shown.
+  and disconnects. Only whether credentials are stored, and the token's expiry, are shown. Its access grants
+  (who of the members may execute its methods: editors and managers) are listed there too.
 - Executions: a read-only log.
 
 Every change goes through connectors/integrations/{definitions,instances,oauth,execution}.py as the admin
@@ -43,6 +44,8 @@ from connectors.integrations.models import (
     IntegrationExecution,
     IntegrationInstance,
 )
+from connectors.sharing import INTEGRATION_INSTANCE
+from plexica.access.admin import grants_panel
 from plexica.adminsite.badges import badge
 from plexica.adminsite.display import person_name
 from plexica.adminsite.scope import current_organization
@@ -791,6 +794,7 @@ class IntegrationInstanceAdmin(IntegrationAdmin):
                 "definition_url": admin_url("connectors_integrationdefinition_change", definition.pk),
                 "definition_label": definition_label(definition),
                 "executions_html": self.executions_table(runs),
+                "grants_html": grants_panel(INTEGRATION_INSTANCE, obj),
                 "executions_url": admin_url("connectors_integrationexecution_changelist",
                                             query={"instance__id__exact": obj.pk}),
             })

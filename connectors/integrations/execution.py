@@ -1,12 +1,18 @@
 """Executing an instance's method: the rules checked where the call arrives, and the run in a Celery worker.
 
-`execute()` (the API's and the admin's entry) checks, in order: the instance is the caller's organization's
-(404), it may execute (CONNECTED, its definition not ARCHIVED: 409), the method exists (404), the
+`execute()` (the entry of the API, the admin and the MCP tools) checks, in order: the instance is the caller's
+organization's (404), the caller may execute its methods (403, see below), it may execute (CONNECTED, its
+definition not ARCHIVED: 409), the method exists (404), the
 parameters validate against `paramSchema` (400 VALIDATION_ERROR, every failing JSON pointer), the method's
 rate limit (GCRA per instance and method, `requestsPerMinute` sustained, `burstLimit` burst, shared by all
 processes through Redis: 429 RATE_LIMIT_EXCEEDED) and its circuit breaker (503 CIRCUIT_OPEN). It then
 records an IntegrationExecution and enqueues `connectors.run_integration_execution`; a synchronous call
 waits for the worker's outcome until the method's `timeoutMs` deadline, an asynchronous one answers at once.
+
+Who executes: org admins (owners and admins, org keys, superusers, the system) and plugin keys execute every
+instance of their organization; a member (a session or a member's key) needs the editor role on the instance
+(an access grant to them, one of their teams or the whole organization): 403 `RESOURCE_ACCESS_DENIED` naming
+the role otherwise. `executable_instances()` is the same rule as a queryset.
 
 `run()` (the worker) fills in the method's declarative request, authenticates it (OAuth2 bearer token,
 refreshed ahead of expiry and once on a 401; API key; basic), and sends it through the integrations'
@@ -41,6 +47,8 @@ from connectors.integrations.errors import (
     ValidationFailed,
 )
 from connectors.integrations.models import AuthType, IntegrationDefinition, IntegrationExecution
+from connectors.sharing import INTEGRATION_INSTANCE
+from plexica.access import services as access
 from plexica.errors import NotFound
 from plexica.events.log import actor_of, request_id_var
 from plexica.network import INTEGRATION_POLICY, NetworkPolicyError, check_url
@@ -86,11 +94,39 @@ def rate_limit_headers(state, now):
             "X-RateLimit-Reset": str(math.ceil(now + state.reset_after))}
 
 
+# Who may execute
+
+
+def needs_grant(principal):
+    """True for a member (a session or a member's key) who is no org admin: they execute an instance's methods
+    only with the editor role on it. Org admins, org keys, plugin keys and the system execute every instance."""
+    return principal.membership is not None and not principal.is_org_admin
+
+
+def require_executor(principal, instance):
+    """Forbidden (403 resource_access_denied, naming the editor role) unless the caller may execute `instance`."""
+    if needs_grant(principal):
+        access.require_role(principal, INTEGRATION_INSTANCE, instance.pk, access.EDITOR,
+                            f"Executing the methods of the integration instance {instance.pk} needs the editor role "
+                            "on it")
+
+
+def executable_instances(principal):
+    """The caller's organization's instances whose methods the caller may execute now: CONNECTED, the definition
+    not ARCHIVED, and (for a member who is no admin) granted to them as editor or manager. With the definition."""
+    queryset = Instance.objects.filter(organization=principal.organization, status=Instance.Status.CONNECTED).exclude(
+        definition__status=IntegrationDefinition.Status.ARCHIVED).select_related("definition")
+    if needs_grant(principal):
+        queryset = queryset.filter(pk__in=access.ids_with_role(principal, INTEGRATION_INSTANCE, access.EDITOR))
+    return queryset
+
+
 # Where the call arrives
 
 
 def _executable(principal, instance_id, method_name):
     instance = instances.get(principal, instance_id)
+    require_executor(principal, instance)
     definition = instance.definition
     if definition.status == IntegrationDefinition.Status.ARCHIVED:
         raise NotConnected(f"The definition {definition.name} {definition.version} is ARCHIVED: its instances no "

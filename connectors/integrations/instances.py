@@ -3,6 +3,8 @@ instance is in. No HTTP: the API, the admin and the workers call these.
 
 Who: everyone in the organization (members and plugin keys too) reads its instances; organization admins
 create, change, connect, disconnect and delete them. Another organization's instance is unknown (404).
+Executing an instance's methods is execution.py's rule: a member needs the editor role on the instance (an
+access grant on `integration_instance`, connectors/sharing.py); deleting an instance revokes its grants.
 
 Status (the seed's), recomputed on every change and recorded as an `integration_instance.status_changed`
 event in the same transaction:
@@ -20,6 +22,8 @@ from django.utils import timezone
 from connectors.integrations import definitions, schemas
 from connectors.integrations.errors import ValidationFailed
 from connectors.integrations.models import AuthType, IntegrationDefinition, IntegrationInstance
+from connectors.sharing import INTEGRATION_INSTANCE
+from plexica.access.models import AccessGrant
 from plexica.access.services import require_org_admin
 from plexica.errors import Conflict, Invalid, NotFound
 from plexica.events.log import emit
@@ -255,4 +259,8 @@ def delete(principal, instance_id):
         instance = get(principal, instance_id, lock=True)
         emit(principal, "integration_instance.deleted", subject=("integration_instance", instance.pk),
              data={"name": instance.name, "definitionId": instance.definition_id})
+        # Its grants go with it (revoked, not erased: the grant admin keeps who had access).
+        AccessGrant.objects.filter(organization_id=instance.organization_id, resource_type=INTEGRATION_INSTANCE,
+                                   resource_id=instance.pk, revoked_at__isnull=True).update(
+            revoked_at=timezone.now(), revoked_by=getattr(principal, "user", None))
         instance.delete()

@@ -7,6 +7,7 @@ from gateway.services import CallRequest
 from plexica.api.serializers import WHITESPACE_CHARACTERS, PatternTextField, StrictSerializer
 from plexica.plugins.models import PLUGIN_ID_PATTERN
 from registry.api.serializers import HttpMethodField
+from registry.models import ServiceStatus
 
 _CALL_SEGMENT = re.compile(r"[A-Za-z0-9._~!$&'()*+,;=:@%-]*")
 _PLUGIN_ID_ERRORS = {"invalid": "Must look like plugin-{name}: lowercase letters, digits and hyphens."}
@@ -147,3 +148,27 @@ class CallResponseSerializer(StrictSerializer):
     status = serializers.IntegerField(help_text="The upstream's status code (also the HTTP status, except 204/304).")
     data = serializers.JSONField(allow_null=True, help_text="Parsed JSON when the upstream sent JSON, else text.")
     headers = serializers.DictField(child=serializers.CharField())
+
+
+class PluginToolSerializer(StrictSerializer):
+    """One tool endpoint of a plugin, with its exposure to members (a read-only answer)."""
+
+    name = serializers.CharField(help_text="The tool's name: `<pluginId>.<serviceName>.<toolName>`.")
+    pluginId = serializers.CharField()
+    serviceName = serializers.CharField()
+    method = serializers.CharField()
+    path = serializers.CharField(help_text="The endpoint's path template, e.g. /contacts/:id.")
+    description = serializers.CharField(allow_blank=True)
+    permissions = serializers.ListField(child=serializers.CharField(),
+                                        help_text="What a plugin key's plugin must hold to use it.")
+    inputSchema = serializers.JSONField(allow_null=True, help_text="The tool's arguments (JSON Schema 2020-12); "
+                                        "null for an exposure whose endpoint is registered no more.")
+    readOnly = serializers.BooleanField(help_text="A GET endpoint.")
+    serviceStatus = serializers.ChoiceField(choices=ServiceStatus.choices, allow_null=True,
+                                            help_text="Its service's health now; null when not registered.")
+    registered = serializers.BooleanField(help_text="False for an exposure left from an earlier registration.")
+    offered = serializers.BooleanField(help_text="Callers are offered it now: its service is HEALTHY or DEGRADED "
+                                       "and the plugin holds the TOOLS capability.")
+    exposed = serializers.BooleanField(help_text="Members may call it (org admins may call every tool).")
+    exposedAt = serializers.DateTimeField(allow_null=True)
+    exposedBy = serializers.CharField(allow_null=True, help_text="The username of who exposed it.")

@@ -22,7 +22,7 @@ class AccessGrant(OrganizationScoped, Timestamped, CreatedBy):
 
     Revocation is soft (`revoked_at`); granting the same subject again reactivates the row with the new role.
     `resource_type` is a registered shareable type (`plexica.access.registry`); `resource_id` is the
-    resource's primary key (cfo_, plg_, mkt_, cin_).
+    resource's primary key (cfo_, plg_, mkt_, cin_, iins_).
     """
 
     Role = AccessRole

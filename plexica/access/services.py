@@ -1,4 +1,5 @@
-"""Who may do what to the shareable resources (config objects, plugins, marketplaces, connector instances...).
+"""Who may do what to the shareable resources (config objects, plugins, marketplaces, connector and integration
+instances...).
 
 No HTTP: API views, the admin and workers all call these with the acting principal.
 
@@ -107,6 +108,18 @@ def restrict(queryset, principal, resource_type, field="pk"):
     """`queryset` limited to the resources the caller can view (unchanged for org admins)."""
     ids = accessible_ids(principal, resource_type)
     return queryset if ids is None else queryset.filter(**{f"{field}__in": ids})
+
+
+def ids_with_role(principal, resource_type, needed):
+    """A subquery of the ids of `resource_type` the caller holds at least `needed` on (None: all, for org admins).
+
+    Above viewer only grants count (inherited access never grants more than viewer)."""
+    if principal.is_org_admin:
+        return None
+    if ROLE_RANK[needed] <= ROLE_RANK[VIEWER]:
+        return accessible_ids(principal, resource_type)
+    roles = [role for role, rank in ROLE_RANK.items() if rank >= ROLE_RANK[needed]]
+    return grants_for(principal, resource_type).filter(role__in=roles).values("resource_id")
 
 
 def effective_role(principal, resource_type, resource_id):

@@ -74,7 +74,14 @@ class EndpointSerializer(StrictSerializer):
                                      error_messages={"invalid": "Not a valid permission string."}),
         required=False, default=list, max_length=50,
     )
-    metadata = serializers.DictField(required=False, default=dict)
+    metadata = serializers.DictField(
+        required=False, default=dict,
+        help_text="Free-form, except the tool keys: `inputSchema` (a JSON Schema 2020-12 object schema of the "
+                  "arguments) makes the endpoint a tool (the plugin key then needs the TOOLS capability), named "
+                  "`<pluginId>.<serviceName>.<toolName>` by `toolName` (`^[A-Za-z0-9_-]{1,64}$`; by default "
+                  "derived from method and path: `get_contacts_id`); `outputSchema` (a JSON Schema of the answer) "
+                  "and `argumentsIn` (`body` or `query`) are optional. Path parameters must be required "
+                  "properties of `inputSchema`.")
 
 
 class RegisterServiceSerializer(StrictSerializer):

@@ -10,14 +10,20 @@ expected answer follows from the rules alone:
   anyone else has no access. A refusal is a 403 `resource_access_denied` naming the role it needed.
 - a capability action (creating a resource) needs a person of the organization (not a plugin's key) or an
   org admin; a refusal is a 403 `org_capability_required`.
+- executing an integration instance's methods needs the editor role, except for callers who are not members:
+  plugin keys execute as org admins do. Reading an integration instance is everyone's in the organization.
 """
 
 from dataclasses import dataclass
 
 import pytest
 
+from connectors.integrations import definitions as integration_definitions
+from connectors.integrations import execution as integration_execution
+from connectors.integrations import instances as integration_instances
+from connectors.integrations.errors import ValidationFailed
 from connectors.services import instances, targets
-from connectors.sharing import CONNECTOR_INSTANCE
+from connectors.sharing import CONNECTOR_INSTANCE, INTEGRATION_INSTANCE
 from marketplaces.catalog.services import bundles, marketplaces, plugins
 from marketplaces.config_objects.models import ConfigObject, ConfigObjectType
 from marketplaces.config_objects.services import (
@@ -46,6 +52,8 @@ from tests.principals import CALLERS, ORG_ADMINS, acting_as
 
 VIEWER, EDITOR, MANAGER = access.VIEWER, access.EDITOR, access.MANAGER
 PERSON, ORG_ADMIN = "person", "org admin"  # capability actions
+ANYONE = "anyone in the organization"
+EXECUTOR = "executor"  # the editor role for members; plugin keys and org admins without one
 SKILL = ConfigObjectType.SKILL
 CLOUD = ConfigObject.SourceMode.CLOUD
 
@@ -53,7 +61,7 @@ CLOUD = ConfigObject.SourceMode.CLOUD
 @dataclass
 class World:
     """One organization with a resource of every shareable type: plugin-crm holds a config object and is offered
-    in a marketplace; a GitHub connector instance with one target."""
+    in a marketplace; a GitHub connector instance with one target; a CONNECTED integration instance."""
 
     org: object
     system: Principal
@@ -61,10 +69,11 @@ class World:
     object_id: str
     marketplace_id: str
     instance_id: str
+    integration_id: str
 
     def pk(self, resource_type):
         return {PLUGIN: self.plugin.pk, CONFIG_OBJECT: self.object_id, MARKETPLACE: self.marketplace_id,
-                CONNECTOR_INSTANCE: self.instance_id}[resource_type]
+                CONNECTOR_INSTANCE: self.instance_id, INTEGRATION_INSTANCE: self.integration_id}[resource_type]
 
 
 @pytest.fixture
@@ -78,7 +87,22 @@ def world(db):
     marketplaces.add_plugin_to_marketplace(system, marketplace, plugin)
     instance = factories.instance(org)
     factories.target(org, instance)
-    return World(org, system, plugin, obj.pk, marketplace.pk, instance.pk)
+    return World(org, system, plugin, obj.pk, marketplace.pk, instance.pk, _integration_instance(system).pk)
+
+
+def _integration_instance(system):
+    """A CONNECTED instance (authType none) of a definition whose method `ping` needs a `text` parameter."""
+    definition = integration_definitions.create(
+        system, name="Table API", version="1.0.0", default_config={"baseUrl": "http://127.0.0.1:9"},
+        methods=[{"name": "ping", "paramSchema": {"type": "object", "required": ["text"]}}])
+    integration_definitions.transition(system, definition.pk, "PUBLISHED")
+    return integration_instances.create(system, definition_id=definition.pk, name="Table")
+
+
+def _execute(principal, world):
+    """Execute `ping` without its parameter: past the authorization, the 400 says the caller was let in."""
+    with pytest.raises(ValidationFailed):
+        integration_execution.execute(principal, world.integration_id, "ping", {})
 
 
 def _bystanders_grant(world, resource_type):
@@ -127,6 +151,13 @@ ACTIONS = {
         ("edit", EDITOR, lambda p, w: instances.update_instance(p, w.instance_id, description="Changed")),
         ("disable", EDITOR, lambda p, w: instances.disable_instance(p, w.instance_id)),
         ("archive", MANAGER, lambda p, w: instances.archive_instance(p, w.instance_id)),
+    ],
+    INTEGRATION_INSTANCE: [
+        ("view", ANYONE, lambda p, w: integration_instances.get(p, w.integration_id)),
+        ("execute", EXECUTOR, _execute),
+        ("rename", ORG_ADMIN, lambda p, w: integration_instances.update(p, w.integration_id, name="Renamed")),
+        ("disconnect", ORG_ADMIN, lambda p, w: integration_instances.disconnect(p, w.integration_id)),
+        ("delete", ORG_ADMIN, lambda p, w: integration_instances.delete(p, w.integration_id)),
     ],
 }
 # Sharing is the same service for every type: see who has access, grant, revoke (the manager role).
@@ -184,7 +215,12 @@ def test_the_table_covers_every_registered_resource_type():
 @pytest.mark.parametrize(("resource_type", "needed", "call", "kind"), list(_cases()))
 def test_access_table(world, resource_type, needed, call, kind):
     principal, role, is_person = _caller(world, kind, resource_type)
-    if needed == PERSON:
+    if needed == ANYONE:
+        allowed, code = True, None
+    elif needed == EXECUTOR:
+        allowed = kind == "plugin key" or role is not None and ROLE_RANK[role] >= ROLE_RANK[EDITOR]
+        code, needed = "resource_access_denied", EDITOR
+    elif needed == PERSON:
         allowed, code = is_person, "org_capability_required"
     elif needed == ORG_ADMIN:
         allowed, code = principal.is_org_admin, "org_capability_required"

@@ -514,3 +514,43 @@ def test_an_org_admin_subscribes_a_receiver_sends_a_test_event_and_sees_it_deliv
     journey.goto("/admin/events/event/")
     expect(page.locator("#result_list")).to_contain_text("webhook.test")
     journey.shot("6-event-log")
+
+
+@pytest.mark.journey("tool-exposure")
+def test_an_org_admin_exposes_a_plugin_tool_to_members_and_takes_it_back(journey, org, org_admin, member,
+                                                                          crm_plugin):
+    from plexica.plugins.capabilities import grant_capability
+    from plexica.tools import list_tools
+    from registry.services import Registration, register_service
+
+    system = Principal.system(org)
+    grant_capability(system, "plugin-crm", "TOOLS")
+    register_service(system, Registration(
+        plugin_id="plugin-crm", service_name="crm.contacts", version="1.0.0", base_url="http://127.0.0.1:9",
+        endpoints=[{"method": "GET", "path": "/contacts/:id", "description": "One contact by id.",
+                    "permissions": ["crm:contacts:read"],
+                    "metadata": {"toolName": "get_contact", "inputSchema": {
+                        "type": "object", "required": ["id"], "properties": {"id": {"type": "string"}}}}}]))
+    tool = "plugin-crm.crm.contacts.get_contact"
+    mia = Principal(organization=org, membership=member, user=member.user)
+    assert tool not in [t.name for t in list_tools(mia)]
+
+    page = journey.page
+    journey.login("ada")
+    open_tab(journey, crm_plugin, "tools")
+    row = page.locator("#plugin-tools tr", has_text=tool)
+    expect(row).to_contain_text("offered")
+    expect(row).to_contain_text("admins only")
+    journey.shot("1-tools-tab")
+    with page.expect_navigation():
+        row.get_by_role("button", name="Expose to members").click()
+    row = page.locator("#plugin-tools tr", has_text=tool)
+    expect(row).to_contain_text("exposed")
+    journey.shot("2-exposed")
+    assert tool in [t.name for t in list_tools(mia)]
+
+    with page.expect_navigation():
+        row.get_by_role("button", name="Unexpose").click()
+    expect(page.locator("#plugin-tools tr", has_text=tool)).to_contain_text("admins only")
+    journey.shot("3-unexposed")
+    assert tool not in [t.name for t in list_tools(mia)]

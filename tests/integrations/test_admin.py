@@ -409,6 +409,20 @@ def test_adding_and_changing_an_instance_goes_through_the_services(logged_in, or
     assert (instance.name, instance.config) == ("CRM prod", {})
 
 
+def test_the_instance_page_shows_who_of_the_members_may_execute_it(logged_in, org, member, provider):
+    from connectors.sharing import INTEGRATION_INSTANCE
+    from plexica.access import services as access
+
+    instance = make_instance(org, make_definition(org, provider))
+    page = url("instance_change", instance.pk)
+    html = html_of(logged_in.get(page))
+    assert 'id="panel-access"' in html and 'id="access-none"' in html
+    assert f"resource_type={INTEGRATION_INSTANCE}&amp;resource_id={instance.pk}" in html  # add one, prefilled
+    access.grant(system(org), INTEGRATION_INSTANCE, instance.pk, access.EDITOR, membership_id=member.pk)
+    html = html_of(logged_in.get(page))
+    assert 'id="access-effective"' in html and "member mia" in html and "Editor" in html
+
+
 def test_an_instance_missing_config_shows_its_status_reason(logged_in, org, provider):
     definition = make_definition(org, provider, defaultConfig={})
     instance = make_instance(org, definition, name="Unconfigured")

@@ -437,3 +437,67 @@ def test_credentials_the_provider_refuses_are_auth_error_with_its_answer(admin_a
     assert error["details"] == {"statusCode": 401, "response": {"message": "Bad credentials"}}
     assert len(provider.api_calls("/things/x")) == 1  # a refusal is not retried
     assert IntegrationExecution.objects.get().outcome == "AUTH_ERROR"
+
+
+# Who executes: members need the editor role on the instance
+
+
+def test_a_member_executes_an_instances_methods_only_with_the_editor_role_on_it(api, admin_api, member, member_key,
+                                                                                plugin_key, provider):
+    instance = connected_instance(admin_api, provider)
+    grants = f"{BASE}/instances/{instance['id']}/grants"
+    mia = api(member_key.token)
+    refused = execute(mia, instance["id"], "getThing", {"id": "1"})
+    assert refused.status_code == 403
+    error = refused.json()["error"]
+    assert error["code"] == "RESOURCE_ACCESS_DENIED"
+    assert error["message"] == (f"Executing the methods of the integration instance {instance['id']} needs the "
+                                "editor role on it; you have no access to this integration instance.")
+    assert error["details"] == {"resourceType": "integration_instance", "resourceId": instance["id"],
+                                "requiredRole": "editor", "role": None}
+    assert mia.get(f"{BASE}/instances/{instance['id']}").status_code == 200  # reading needs no grant
+    assert execute(api(plugin_key.token), instance["id"], "getThing", {"id": "1"}).status_code == 200
+    assert not IntegrationExecution.objects.filter(actor_type="member").exists()
+
+    viewer = admin_api.post(grants, {"orgMembershipId": member.pk, "role": "viewer"}, format="json")
+    assert viewer.status_code == 201, viewer.json()
+    assert viewer.json()["item"]["resourceType"] == "integration_instance"
+    refused = execute(mia, instance["id"], "getThing", {"id": "1"}).json()["error"]
+    assert refused["details"]["role"] == "viewer" and refused["message"].endswith("; you are viewer.")
+
+    assert admin_api.post(grants, {"orgMembershipId": member.pk, "role": "editor"}, format="json").status_code == 200
+    answer = execute(mia, instance["id"], "getThing", {"id": "1"})
+    assert answer.status_code == 200 and answer.json()["data"]["path"] == "/public/things/1"
+    run = IntegrationExecution.objects.get(pk=answer.json()["executionId"])
+    assert (run.actor_type, run.actor_id) == ("member", "mia")
+
+    assert admin_api.delete(f"{grants}/{viewer.json()['item']['id']}").status_code == 204
+    assert execute(mia, instance["id"], "getThing", {"id": "1"}).status_code == 403
+
+
+def test_an_organization_wide_editor_grant_lets_every_member_execute_and_members_cannot_share(api, admin_api,
+                                                                                              member_key, provider):
+    instance = connected_instance(admin_api, provider)
+    grants = f"{BASE}/instances/{instance['id']}/grants"
+    mia = api(member_key.token)
+    answer = mia.post(grants, {"orgWide": True, "role": "editor"}, format="json")
+    assert answer.status_code == 403 and answer.json()["error"]["details"]["requiredRole"] == "manager"
+    assert mia.get(grants).status_code == 403
+    assert admin_api.post(grants, {"orgWide": True, "role": "editor"}, format="json").status_code == 201
+    assert [grant["orgWide"] for grant in admin_api.get(grants).json()["items"]] == [True]
+    assert execute(mia, instance["id"], "getThing", {"id": "1"}).status_code == 200
+
+
+def test_the_grants_of_another_organizations_instance_are_unknown_and_a_deleted_instance_takes_its_grants(
+        api, admin_api, other_org_key, provider):
+    from plexica.access.models import AccessGrant
+
+    instance = connected_instance(admin_api, provider)
+    grants = f"{BASE}/instances/{instance['id']}/grants"
+    assert admin_api.post(grants, {"orgWide": True, "role": "editor"}, format="json").status_code == 201
+    globex = api(other_org_key.token, tenant="globex")
+    assert globex.get(grants).status_code == 404
+    assert globex.post(grants, {"orgWide": True, "role": "editor"}, format="json").status_code == 404
+    assert admin_api.delete(f"{BASE}/instances/{instance['id']}").status_code == 204
+    grant = AccessGrant.objects.get(resource_id=instance["id"])
+    assert grant.revoked_at is not None

@@ -58,3 +58,21 @@ def test_another_organizations_key_sees_nothing_here(api, org, other_org_key):
     assert api(other_org_key.token).get(f"{BASE}/tools").status_code == 403
     narrow = issue_api_key(org, name="emitter", scopes=["events:emit"])[1]
     assert api(narrow).get(f"{BASE}/tools").status_code == 200  # each tool checks its own scopes
+
+
+def test_a_tool_whose_schema_refers_elsewhere_fails_as_the_tool_never_fetching_it(api, org_key):
+    from plexica import tools
+
+    def remote(principal):
+        yield tools.Tool(name="test.remote_ref", description="A schema pointing at another host.",
+                         input_schema={"type": "object", "properties": {"a": {"$ref": "http://169.254.169.254/x"}}},
+                         run=lambda p, args: {"ran": True})
+
+    tools.register_provider(remote)
+    try:
+        answer = api(org_key.token).post(f"{BASE}/invoke", {"tool": "test.remote_ref", "parameters": {"a": 1}},
+                                         format="json")
+    finally:
+        tools._PROVIDERS.remove(remote)
+    assert answer.status_code == 200
+    assert answer.json()["success"] is False and answer.json()["error"]["code"] == "tool_unusable"

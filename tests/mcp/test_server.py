@@ -89,6 +89,27 @@ def test_only_posts_are_served_and_big_bodies_are_refused(wsgi_server, asgi_serv
     assert refused.status_code == 413 and refused.json()["error"]["data"]["code"] == "payload_too_large"
 
 
+def _own_origin_cases(url, token):
+    host = url.split("://", 1)[1]
+    port = int(host.rsplit(":", 1)[1])
+    key = headers_for(token)
+    own = _post(url, {**key, "Origin": f"http://{host}"}, LIST)
+    assert own.status_code == 200 and "tools" in own.json()["result"]  # a page of this server: same-origin
+    # Another port or scheme of the same name is another origin; a rebound name comes as Host and Origin both.
+    assert _post(url, {**key, "Origin": f"http://127.0.0.1:{port + 1}"}, LIST).status_code == 403
+    assert _post(url, {**key, "Origin": f"https://{host}"}, LIST).status_code == 403
+    rebound = _post(url, {**key, "Host": "evil.example", "Origin": "http://evil.example"}, LIST)
+    assert rebound.status_code in (400, 421)  # Django's DisallowedHost under WSGI, the SDK's 421 under ASGI
+
+
+def test_the_servers_own_origin_is_same_origin_and_accepted(wsgi_server, org_key):
+    _own_origin_cases(wsgi_server, org_key.token)
+
+
+def test_the_asgi_process_accepts_its_own_origin_too(asgi_server, org_key):
+    _own_origin_cases(asgi_server, org_key.token)
+
+
 def test_the_asgi_process_serves_mcp_with_its_lifespan(asgi_server, org_key):
     async def body():
         async with mcp_session(asgi_server, org_key.token, mode="2026-07-28") as client:

@@ -67,6 +67,7 @@ def test_the_plugin_admin_has_every_apps_contribution(org_admin, crm_plugin):
         ("lifecycle", ["lifecycle_controls"]),
         ("services", ["status", "services"]),
         ("gateway", ["gateway_calls"]),
+        ("tools", ["tool_controls"]),
         ("config-objects", ["config_objects"]),
         ("marketplaces", ["marketplaces_offering"]),
         ("releases", ["releases"]),
@@ -77,7 +78,7 @@ def test_the_plugin_admin_has_every_apps_contribution(org_admin, crm_plugin):
         ("history", ["lifecycle_history", "change_history"]),
     ]
     assert set(page["views"]) == {"capabilities", "lifecycle", "archive", "restore", "release_create", "release_pin",
-                                  "release_unpin"}
+                                  "release_unpin", "tools"}
     assert "lifecycle_badge" in page["change fields"] and "lifecycle_badge" not in page["add fields"]
     assert {"lifecycle_badge", "catalog_badge"} <= set(page["read-only"])
     assert page["inlines"] == [PermissionGrantInline]

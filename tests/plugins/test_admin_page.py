@@ -26,11 +26,11 @@ from registry.models import PluginService, ServiceStatusTransition
 from tests.adminsite.querycount import assert_flat
 
 State = Plugin.LifecycleState
-PANELS = ["catalog_actions", "deletion", "lifecycle_controls", "services", "gateway_calls", "config_objects", "marketplaces_offering",
-          "releases", "declared_dependencies", "dependents", "uninstall_check", "access_grants", "lifecycle_history",
-          "change_history"]
-TABS = ["overview", "lifecycle", "services", "gateway", "config-objects", "marketplaces", "releases", "dependencies",
-        "capabilities", "permissions", "access", "history"]
+PANELS = ["catalog_actions", "deletion", "lifecycle_controls", "services", "gateway_calls", "tool_controls",
+          "config_objects", "marketplaces_offering", "releases", "declared_dependencies", "dependents", "uninstall_check",
+          "access_grants", "lifecycle_history", "change_history"]
+TABS = ["overview", "lifecycle", "services", "gateway", "tools", "config-objects", "marketplaces", "releases",
+        "dependencies", "capabilities", "permissions", "access", "history"]
 
 
 def page_url(plugin):

@@ -1,8 +1,9 @@
-"""The integrations' routes, under /api/v1/integrations/ (the seed's paths)."""
+"""The integrations' routes, under /api/v1/integrations/ (the seed's paths, and an instance's grants)."""
 
 from django.urls import path
 
 from connectors.integrations.api import views
+from plexica.access.api.views import grant_routes
 
 DEFINITION = "definitions/<str:definition_id>"
 INSTANCE = "instances/<str:integration_instance_id>"
@@ -27,4 +28,5 @@ urlpatterns = [
     path(f"{INSTANCE}/executions", views.ExecutionListView.as_view(), name="integration-execution-list"),
     path(f"{INSTANCE}/executions/<str:execution_id>", views.ExecutionDetailView.as_view(),
          name="integration-execution-detail"),
+    *grant_routes(INSTANCE, views.InstanceGrantViewSet, "integration-instance"),
 ]

@@ -1,5 +1,6 @@
 """/api/v1/integrations: definitions, instances, OAuth2, credentials and method execution (the seed
-integration-service-api.md). Views are thin: each calls one service function with the request's principal.
+integration-service-api.md), and an instance's access grants (who of the members may execute its methods).
+Views are thin: each calls one service function with the request's principal.
 
 Errors answer `{"error": {"code", "message", "details", "requestId"}}` with the seed's upper-case codes.
 Rate limits per key and minute (the seed's): reads 100, writes 50 (INTEGRATION_API_*_PER_MINUTE), with
@@ -16,6 +17,8 @@ from rest_framework.response import Response
 from connectors.integrations import definitions, execution, instances
 from connectors.integrations.api import serializers as s
 from connectors.integrations.models import IntegrationDefinition, IntegrationExecution, IntegrationInstance
+from connectors.sharing import INTEGRATION_INSTANCE
+from plexica.access.api.views import grant_viewset
 from plexica.api.errors import RateLimited
 from plexica.api.pagination import PagePagination
 from plexica.api.query import (
@@ -323,3 +326,10 @@ class ExecutionDetailView(IntegrationAPIView):
         run = execution.get_execution(request.principal, integration_instance_id, execution_id)
         return Response(s.execution_body(run, with_data=run.is_async))
 
+
+# Who of the members may execute an instance's methods (the editor role); the access service's rules.
+InstanceGrantViewSet = grant_viewset(
+    "IntegrationInstance", INTEGRATION_INSTANCE, "integration_instance_id",
+    lambda request, pk: instances.get(request.principal, pk).pk,
+    TAGS[0], "An integration instance id (iins_...).",
+)
