@@ -315,9 +315,12 @@ def find_mcp_tools(token, integration, service):
     """The names of the tools the mcp-* operations call, as plexica.tools.list_tools gives them to plugin-analytics'
     key (authenticated as the MCP server does): the Bench CRM instance's listContacts, and crm.contacts' GET
     /contacts. The seed stops, naming what it found, when either is missing."""
-    from mcp_server.auth import authenticate
+    from mcp_server.auth import Refused, authenticate
 
-    principal = authenticate(f"Bearer {token}", ORG)
+    try:
+        principal = authenticate(f"Bearer {token}", ORG)
+    except Refused as refused:
+        raise SystemExit(f"seed: the MCP server would refuse plugin-analytics' key: {refused.message}") from None
     found = plexica_tools.list_tools(principal)
 
     def one(what, matches):
