@@ -94,6 +94,8 @@ def parse_args(argv=None):
     add("--worker-class", default=env("BENCH_WORKER_CLASS", "sync"), help="gunicorn worker class")
     add("--threads", type=int, default=env("BENCH_THREADS", "1"), help="threads per gunicorn worker")
     add("--upstream-procs", type=int, default=env("BENCH_UPSTREAM_PROCS", "1"), help="upstream processes")
+    add("--asgi-workers", type=int, default=env("BENCH_ASGI_WORKERS", "1"),
+        help="uvicorn processes of the MCP operations (1, as `make asgi` runs)")
     add("--celery-pool", choices=CELERY_POOLS, default=env("BENCH_CELERY_POOL", "prefork"),
         help="pool of the Celery worker of the integration operations (the sync and webhooks phases: solo)")
     add("--celery-concurrency", type=int, default=env("BENCH_CELERY_CONCURRENCY", "0"),
@@ -116,8 +118,8 @@ def parse_args(argv=None):
     unknown = sorted(set(args.ops) - set(known))
     if unknown:
         parser.error(f"unknown operation(s) {', '.join(unknown)}; known: {', '.join(known)}")
-    if args.concurrency < 1 or args.duration <= 0 or args.warmup < 0 or args.workers < 1:
-        parser.error("concurrency and workers must be >= 1, duration > 0, warmup >= 0")
+    if args.concurrency < 1 or args.duration <= 0 or args.warmup < 0 or args.workers < 1 or args.asgi_workers < 1:
+        parser.error("concurrency, workers and asgi-workers must be >= 1, duration > 0, warmup >= 0")
     if args.client_procs <= 0:
         args.client_procs = min(args.concurrency, 32)
     if args.celery_concurrency < 0:
@@ -658,6 +660,10 @@ def render_table(report):
         f"clients: {config['concurrency']} keep-alive clients in {config['client_procs']} processes; "
         f"{config['warmup']:g}s warm-up + {config['duration']:g}s per operation",
     ]
+    targets = {op.name: op.target for op in OPERATIONS}
+    if any(targets.get(row["operation"]) == "plexica-asgi" for row in report["operations"]):
+        lines.append(f"asgi (MCP operations): uvicorn plexica.asgi:application --lifespan on, "
+                     f"{config['asgi_workers']} process(es)")
     if any(row.get("integration") for row in report["operations"]):
         pool = config["celery_pool"]
         lines.append(f"worker (integration operations only): celery --pool {pool}"
@@ -917,12 +923,12 @@ def start_asgi_for_operations(args, supervisor, env, log, ports, cpu_groups):
         return
     port = free_port()
     try:
-        asgi = stream.start_asgi(supervisor, env, log, port, ROOT)
+        asgi = stream.start_asgi(supervisor, env, log, port, ROOT, workers=args.asgi_workers)
     except RuntimeError as exc:
         raise BenchError(f"asgi: {exc}") from None
     ports["plexica-asgi"] = port
-    cpu_groups[asgi.pid] = "asgi"  # its own process group (Supervisor.start)
-    print(f"bench: uvicorn (plexica.asgi) on 127.0.0.1:{port}", flush=True)
+    cpu_groups[asgi.pid] = "asgi"  # its own process group (Supervisor.start), its workers' too
+    print(f"bench: uvicorn (plexica.asgi, {args.asgi_workers} process(es)) on 127.0.0.1:{port}", flush=True)
 
 
 def run_webhooks_phase(args, supervisor, env, context, ports, log):
@@ -950,7 +956,7 @@ def build_report(args, machine, facts, rows, sync_rows=(), stream_row=None, webh
         "config": {
             "duration": args.duration, "warmup": args.warmup, "concurrency": args.concurrency,
             "client_procs": args.client_procs, "workers": args.workers, "worker_class": args.worker_class,
-            "threads": args.threads, "upstream_procs": args.upstream_procs,
+            "threads": args.threads, "upstream_procs": args.upstream_procs, "asgi_workers": args.asgi_workers,
             "celery_pool": args.celery_pool, "celery_concurrency": args.celery_concurrency,
             "database": facts["database"], "database_version": facts["database_version"],
             "database_url": redact(args.database_url), "cache": facts["cache"],
