@@ -9,6 +9,8 @@ sends its own request, for example to write its own shared-data key. bench/seed.
 clients (--clients) to create what each one needs.
 """
 
+import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 
@@ -20,12 +22,15 @@ class Operation:
     key: str | None = "analytics_key"  # context entry holding the API key; None: no credentials
     body: object = None  # sent as JSON when not None
     headers: dict = field(default_factory=dict)
-    target: str = "plexica"  # "plexica" (gunicorn), "plexica-nometrics" (a second one, METRICS_ENABLED=0) or
-    # "upstream" (the upstream server, directly)
+    target: str = "plexica"  # "plexica" (gunicorn), "plexica-nometrics" (a second one, METRICS_ENABLED=0),
+    # "plexica-asgi" (uvicorn serving plexica.asgi, started beside gunicorn) or "upstream" (the upstream, directly)
     default: bool = True  # run without --ops; False: only when named in --ops
     sign_with: str | None = None  # context entry holding a webhook secret: adds X-Hub-Signature-256
     unique_header: str | None = None  # a header given a value never sent before, on every request
     worker: bool = False  # needs a running Celery worker: bench/run.py starts one for these operations only
+    # (body) -> None when a 2xx answer is a success, else what failed ("isError upstream_error"): counted as
+    # an error under that label. For answers whose status does not say (JSON-RPC: a failed tool is a 200).
+    outcome: Callable | None = None
 
 
 GATEWAY = "/api/plugin-gateway"
@@ -39,6 +44,49 @@ CALL = {
 }
 # What shared-set writes (bench/seed.py seeds the entries with it too): a small object, as a cache entry.
 SHARED_VALUE = {"count": 1250, "lastSync": "2026-01-31T12:00:00Z", "sources": ["import", "api"]}
+
+# MCP (issue 16): revision 2026-07-28, one self-contained POST a request. The SDK checks that the routing
+# headers repeat the body (mcp/shared/inbound.py): MCP-Protocol-Version its envelope's version, Mcp-Method its
+# method, Mcp-Name a tools/call's tool name.
+MCP_VERSION = "2026-07-28"
+MCP_META = {"io.modelcontextprotocol/protocolVersion": MCP_VERSION, "io.modelcontextprotocol/clientCapabilities": {}}
+
+
+def mcp_request(method, params, name=None):
+    """(body, headers) of one MCP request; `name` ("{placeholder}") is the tool a tools/call names."""
+    headers = {"Accept": "application/json, text/event-stream", "MCP-Protocol-Version": MCP_VERSION,
+               "Mcp-Method": method}
+    if name is not None:
+        headers["Mcp-Name"] = name
+    body = {"jsonrpc": "2.0", "id": 1, "method": method, "params": {**params, "_meta": MCP_META}}
+    return body, headers
+
+
+def mcp_tool_call(name, arguments):
+    return mcp_request("tools/call", {"name": name, "arguments": arguments}, name)
+
+
+def mcp_outcome(body):
+    """None for a JSON-RPC result that is not a tool's failure; else "rpc <code>" or "isError <the tool's code>"."""
+    try:
+        answer = json.loads(body)
+    except ValueError:
+        return "not JSON"
+    if "error" in answer:
+        return f"rpc {answer['error'].get('code')}"
+    result = answer.get("result") or {}
+    if result.get("isError"):
+        try:
+            code = json.loads(result["content"][0]["text"]).get("code")
+        except (LookupError, TypeError, ValueError):
+            code = None
+        return f"isError {code}"
+    return None
+
+
+MCP_INTEGRATION = mcp_tool_call("{mcp_integration_tool}", {"limit": int(CONTACTS_QUERY["limit"])})
+MCP_ENDPOINT = mcp_tool_call("{mcp_endpoint_tool}", {"limit": int(CONTACTS_QUERY["limit"])})
+MCP_LIST = mcp_request("tools/list", {})
 
 OPERATIONS = [
     # The floor: a Django request that touches neither the database nor the cache (--ops healthz,...).
@@ -60,6 +108,16 @@ OPERATIONS = [
         headers={"Accept": "application/json", "X-Tenant-ID": "{org_id}", "X-Tenant-Slug": "{org}",
                  "X-Caller-Plugin-ID": "plugin-analytics", "X-Request-ID": "bench"},
     ),
+    # MCP (issue 16) on the ASGI process: plugin-analytics' tools/call of crm.contacts' GET /contacts tool (the
+    # endpoint is registered with metadata.inputSchema): the gateway call `call` makes, GET /contacts?limit=10.
+    Operation("mcp-endpoint", "POST", "/mcp", target="plexica-asgi", outcome=mcp_outcome,
+              body=MCP_ENDPOINT[0], headers=MCP_ENDPOINT[1]),
+    # The same to gunicorn, through the WSGI bridge (mcp_server/bridge.py; only when named).
+    Operation("mcp-endpoint-wsgi", "POST", "/mcp", outcome=mcp_outcome, default=False,
+              body=MCP_ENDPOINT[0], headers=MCP_ENDPOINT[1]),
+    # tools/list for the same key (only when named): every provider's tools for plugin-analytics.
+    Operation("mcp-list", "POST", "/mcp", target="plexica-asgi", outcome=mcp_outcome, default=False,
+              body=MCP_LIST[0], headers=MCP_LIST[1]),
     # plugin-analytics reads an entry plugin-crm owns (every plugin of the org may read).
     Operation("shared-get", "GET", f"{GATEWAY}/shared-data/{{shared_namespace}}/{{shared_key}}"),
     # plugin-crm overwrites its own entry. Each client writes its own key ({client}): set takes a row
@@ -93,6 +151,11 @@ OPERATIONS = [
         "integration-execute", "POST", INTEGRATION_EXECUTE,
         body={"parameters": {"limit": int(CONTACTS_QUERY["limit"])}}, worker=True,
     ),
+    # MCP (issue 16) on the ASGI process, as production routes /mcp: plugin-analytics' tools/call of the Bench CRM
+    # instance's listContacts tool (the execution integration-execute makes, through the same executor and
+    # worker), one POST. The tool's name is the one plexica.tools.list_tools gives this key (bench/seed.py).
+    Operation("mcp-integration", "POST", "/mcp", target="plexica-asgi", worker=True, outcome=mcp_outcome,
+              body=MCP_INTEGRATION[0], headers=MCP_INTEGRATION[1]),
     # The same with ?async=true: 202 with the queued execution at once; the worker runs it afterwards
     # (bench/integrations.py reports what it finished, and the run waits for the backlog before going on).
     Operation(
@@ -129,6 +192,10 @@ DIFFERENCES = [
     ("gateway added latency (call - direct)", "call", "direct"),
     ("integration added latency (integration-execute - direct)", "integration-execute", "direct"),
     ("metrics' cost to a gateway call (call - call-nometrics)", "call", "call-nometrics"),
+    ("MCP added latency, integration (mcp-integration - integration-execute)", "mcp-integration",
+     "integration-execute"),
+    ("MCP added latency, endpoint (mcp-endpoint - call)", "mcp-endpoint", "call"),
+    ("MCP bridge vs ASGI (mcp-endpoint-wsgi - mcp-endpoint)", "mcp-endpoint-wsgi", "mcp-endpoint"),
 ]
 
 # The issues' design targets at 16 concurrent clients, checked and reported (not enforced):

@@ -94,6 +94,8 @@ def parse_args(argv=None):
     add("--worker-class", default=env("BENCH_WORKER_CLASS", "sync"), help="gunicorn worker class")
     add("--threads", type=int, default=env("BENCH_THREADS", "1"), help="threads per gunicorn worker")
     add("--upstream-procs", type=int, default=env("BENCH_UPSTREAM_PROCS", "1"), help="upstream processes")
+    add("--asgi-workers", type=int, default=env("BENCH_ASGI_WORKERS", "1"),
+        help="uvicorn processes of the MCP operations (1, as `make asgi` runs)")
     add("--celery-pool", choices=CELERY_POOLS, default=env("BENCH_CELERY_POOL", "prefork"),
         help="pool of the Celery worker of the integration operations (the sync and webhooks phases: solo)")
     add("--celery-concurrency", type=int, default=env("BENCH_CELERY_CONCURRENCY", "0"),
@@ -116,8 +118,8 @@ def parse_args(argv=None):
     unknown = sorted(set(args.ops) - set(known))
     if unknown:
         parser.error(f"unknown operation(s) {', '.join(unknown)}; known: {', '.join(known)}")
-    if args.concurrency < 1 or args.duration <= 0 or args.warmup < 0 or args.workers < 1:
-        parser.error("concurrency and workers must be >= 1, duration > 0, warmup >= 0")
+    if args.concurrency < 1 or args.duration <= 0 or args.warmup < 0 or args.workers < 1 or args.asgi_workers < 1:
+        parser.error("concurrency, workers and asgi-workers must be >= 1, duration > 0, warmup >= 0")
     if args.client_procs <= 0:
         args.client_procs = min(args.concurrency, 32)
     if args.celery_concurrency < 0:
@@ -302,9 +304,10 @@ def _format(value, context):
 
 
 def build_request(operation, context, ports):
-    """(host, port, method, path, body, headers, unique) for `operation`, its placeholders filled in.
+    """(host, port, method, path, body, headers, unique, outcome) for `operation`, its placeholders filled in.
 
-    `unique` is (header, prefix) when each request must carry a header value never sent before.
+    `unique` is (header, prefix) when each request must carry a header value never sent before; `outcome` the
+    operation's check of a 2xx answer's body (Operation.outcome), or None.
     """
     headers = {"Accept": "application/json", "User-Agent": "plexica-bench"}
     if operation.target.startswith("plexica"):
@@ -323,7 +326,7 @@ def build_request(operation, context, ports):
     if operation.unique_header:
         unique = (operation.unique_header, f"bench-{secrets.token_hex(6)}-{context.get('client', 0)}")
     path = _format(operation.path, context)
-    return ("127.0.0.1", ports[operation.target], operation.method, path, body, headers, unique)
+    return ("127.0.0.1", ports[operation.target], operation.method, path, body, headers, unique, operation.outcome)
 
 
 def _headers_for(headers, unique, counter):
@@ -340,19 +343,24 @@ def build_requests(operation, context, ports, clients):
 
 
 def request_once(request):
-    host, port, method, path, body, headers, unique = request
+    """(status, body) of one request; a 2xx answer its outcome check refuses is reported as status 0."""
+    host, port, method, path, body, headers, unique, *rest = request
+    outcome = rest[0] if rest else None
     connection = http.client.HTTPConnection(host, port, timeout=REQUEST_TIMEOUT)
     try:
         connection.request(method, path, body, _headers_for(headers, unique, itertools.count()))
         response = connection.getresponse()
-        return response.status, response.read()
+        answer = response.read()
+        if outcome is not None and 200 <= response.status < 300 and outcome(answer) is not None:
+            return 0, answer
+        return response.status, answer
     finally:
         connection.close()
 
 
 def _client_loop(request, start_at, measure_from, stop_at):
     """One client: requests back to back on one keep-alive connection; latencies of measured successes."""
-    host, port, method, path, body, headers, unique = request
+    host, port, method, path, body, headers, unique, outcome = request
     counter = itertools.count(1)  # request_once (the check before measuring) used 0
     connection = http.client.HTTPConnection(host, port, timeout=REQUEST_TIMEOUT)
     latencies, errors = array("d"), {}
@@ -370,20 +378,22 @@ def _client_loop(request, start_at, measure_from, stop_at):
             # http.client reconnects by itself when the server closed the connection (sync workers do).
             connection.request(method, path, body, _headers_for(headers, unique, counter))
             response = connection.getresponse()
-            response.read()
-            outcome = response.status
+            answer = response.read()
+            status = response.status
+            if outcome is not None and 200 <= status < 300:
+                status = outcome(answer) or status  # a failure the body reports: its label
         except (OSError, http.client.HTTPException) as exc:
             connection.close()
-            outcome = type(exc).__name__
+            status = type(exc).__name__
         elapsed = clock() - started
         if started < measure_from:
             continue
-        if isinstance(outcome, int) and 200 <= outcome < 300:
+        if isinstance(status, int) and 200 <= status < 300:
             latencies.append(elapsed)
         else:
-            errors[str(outcome)] = errors.get(str(outcome), 0) + 1
-            if not isinstance(outcome, int):
-                time.sleep(0.01)  # do not spin on a refused connection
+            errors[str(status)] = errors.get(str(status), 0) + 1
+            if not isinstance(status, int):
+                time.sleep(0.01)  # do not spin on a refused connection (or a stream of failures)
     connection.close()
     return latencies, errors
 
@@ -455,7 +465,7 @@ def measure(requests, args, cpu_groups):
 # On a small shared machine latency mostly measures who else wants the CPU; CPU time per request, by
 # process, says what each request costs and how much of the machine other work took ("other").
 
-CPU_CLASSES = ("gunicorn", "worker", "postgres", "redis", "upstream", "clients", "other")
+CPU_CLASSES = ("gunicorn", "asgi", "worker", "postgres", "redis", "upstream", "clients", "other")
 
 
 def _cpu_by_process(groups, database):
@@ -650,6 +660,10 @@ def render_table(report):
         f"clients: {config['concurrency']} keep-alive clients in {config['client_procs']} processes; "
         f"{config['warmup']:g}s warm-up + {config['duration']:g}s per operation",
     ]
+    targets = {op.name: op.target for op in OPERATIONS}
+    if any(targets.get(row["operation"]) == "plexica-asgi" for row in report["operations"]):
+        lines.append(f"asgi (MCP operations): uvicorn plexica.asgi:application --lifespan on, "
+                     f"{config['asgi_workers']} process(es)")
     if any(row.get("integration") for row in report["operations"]):
         pool = config["celery_pool"]
         lines.append(f"worker (integration operations only): celery --pool {pool}"
@@ -708,6 +722,8 @@ def prepare(args, supervisor, env, logs):
     run_step("migrate", [sys.executable, "manage.py", "migrate", "--noinput"], env)
     seed = [sys.executable, str(BENCH_DIR / "seed.py"), "--upstream-url", upstream_url,
             "--clients", str(args.concurrency)]
+    if any(name.startswith("mcp-") for name in args.ops):
+        seed.append("--mcp")  # the names of the tools they call, as tools/list gives them (or it stops)
     context = json.loads(run_step("seeding", seed, env).strip().splitlines()[-1])
     context["metrics_token"] = env["METRICS_TOKEN"]
     port = start_gunicorn(supervisor, args, env, logs["gunicorn"])
@@ -857,6 +873,9 @@ def run_operations(args, context, ports, cpu_groups, worker):
     for name, per_client in requests.items():  # fail fast, showing the answer, before measuring anything
         for request in {repr(request): request for request in per_client}.values():  # each distinct one once
             status, body = request_once(request)
+            if status == 0:  # a 2xx whose body reports a failure (Operation.outcome)
+                raise BenchError(f"{name}: {request[2]} {request[3]} answered a failure ({request[7](body)}): "
+                                 f"{body[:500]!r}")
             if not 200 <= status < 300:
                 raise BenchError(f"{name}: {request[2]} {request[3]} answered {status}: {body[:500]!r}")
     rows = []
@@ -893,8 +912,23 @@ def run_stream_phase(args, supervisor, env, context, ports, log):
     except (RuntimeError, OSError, TimeoutError) as exc:
         raise BenchError(f"stream: {exc}; see {log.name}") from None
     finally:
-        Supervisor._signal(asgi, signal.SIGTERM)
-        asgi.wait(timeout=15)
+        supervisor.stop(asgi)
+
+
+def start_asgi_for_operations(args, supervisor, env, log, ports, cpu_groups):
+    """uvicorn (plexica.asgi, its lifespan on: the MCP session manager) for the operations sent to it
+    (target "plexica-asgi"), started after the phases and kept for the request loops; its CPU is `asgi`."""
+    by_name = {op.name: op for op in OPERATIONS}
+    if not any(by_name[name].target == "plexica-asgi" for name in args.ops if name in by_name):
+        return
+    port = free_port()
+    try:
+        asgi = stream.start_asgi(supervisor, env, log, port, ROOT, workers=args.asgi_workers)
+    except RuntimeError as exc:
+        raise BenchError(f"asgi: {exc}") from None
+    ports["plexica-asgi"] = port
+    cpu_groups[asgi.pid] = "asgi"  # its own process group (Supervisor.start), its workers' too
+    print(f"bench: uvicorn (plexica.asgi, {args.asgi_workers} process(es)) on 127.0.0.1:{port}", flush=True)
 
 
 def run_webhooks_phase(args, supervisor, env, context, ports, log):
@@ -922,7 +956,7 @@ def build_report(args, machine, facts, rows, sync_rows=(), stream_row=None, webh
         "config": {
             "duration": args.duration, "warmup": args.warmup, "concurrency": args.concurrency,
             "client_procs": args.client_procs, "workers": args.workers, "worker_class": args.worker_class,
-            "threads": args.threads, "upstream_procs": args.upstream_procs,
+            "threads": args.threads, "upstream_procs": args.upstream_procs, "asgi_workers": args.asgi_workers,
             "celery_pool": args.celery_pool, "celery_concurrency": args.celery_concurrency,
             "database": facts["database"], "database_version": facts["database_version"],
             "database_url": redact(args.database_url), "cache": facts["cache"],
@@ -971,6 +1005,7 @@ def main(argv=None):
                           os.getpgrp(): "clients"}
             if "plexica-nometrics" in ports:
                 cpu_groups[supervisor.pid("gunicorn-nometrics")] = "gunicorn"
+            start_asgi_for_operations(args, supervisor, env, asgi_log, ports, cpu_groups)
             worker = IntegrationWorker(args, supervisor, env, worker_log, context, cpu_groups)
             rows = run_operations(args, context, ports, cpu_groups, worker)
         except BenchError as exc:

@@ -2,7 +2,7 @@
 
 Run by bench/run.py with the benchmark's settings in the environment (DATABASE_URL, REDIS_URL, ...):
 
-    python bench/seed.py --upstream-url http://127.0.0.1:3100 --clients 16
+    python bench/seed.py --upstream-url http://127.0.0.1:3100 --clients 16 [--mcp]
 
 Everything an operation needs (ids, tokens) goes into the printed context; operations use it as
 `{name}` placeholders. Tokens are reissued on every run (only their hashes are stored).
@@ -48,6 +48,8 @@ from dependencies.resolver import Dependency  # noqa: E402
 from dependencies.services import register_dependencies, resolve_dependencies  # noqa: E402
 from gateway.services import service_breaker  # noqa: E402
 from marketplaces.config_objects.models import ConfigObject  # noqa: E402
+from plexica import tools as plexica_tools  # noqa: E402
+from plexica.plugins.capabilities import grant_capability  # noqa: E402
 from plexica.plugins.models import Plugin  # noqa: E402
 from plexica.plugins.services import ensure_plugin, grant_permission  # noqa: E402
 from plexica.tenancy.principal import Principal  # noqa: E402
@@ -87,13 +89,20 @@ INTEGRATION_METHODS = [{
 }]
 INTEGRATION_CONFIG_SCHEMA = {"type": "object", "required": ["baseUrl"],
                              "properties": {"baseUrl": {"type": "string"}}}
+# mcp-endpoint: GET /contacts of crm.contacts is a tool (metadata.inputSchema; its arguments are the query). The
+# bench calls it with {"limit": 10}: the upstream gets GET /contacts?limit=10, the request `call` makes.
+CONTACTS_TOOL_SCHEMA = {"type": "object", "additionalProperties": False,
+                        "properties": {"limit": {"type": "integer", "minimum": 1, "maximum": 100}}}
 
 
-def seed(upstream_url, clients):
+def seed(upstream_url, clients, mcp=False):
     organization, _, _ = ensure_organization(ORG, "Benchmark org")
     crm, _ = ensure_plugin(organization, "plugin-crm")
     analytics, _ = ensure_plugin(organization, "plugin-analytics")
     grant_permission(_admin(organization), analytics.plugin_id, CONTACTS_READ)
+    # An endpoint with an inputSchema is a tool only while its plugin holds TOOLS (granting it to the legacy
+    # plugin keeps its default ROUTES, EVENTS_PUB and EVENTS_SUB); a second run changes nothing.
+    grant_capability(_admin(organization), crm.plugin_id, "TOOLS")
     keys = {}
     for short, plugin in (("crm", crm), ("analytics", analytics)):
         _, token, _ = reissue_api_key(organization, name=f"bench {plugin.plugin_id}", plugin=plugin)
@@ -107,7 +116,7 @@ def seed(upstream_url, clients):
             base_url=upstream_url,
             endpoints=[
                 {"method": "GET", "path": "/contacts", "description": "List contacts",
-                 "permissions": [CONTACTS_READ], "metadata": {}},
+                 "permissions": [CONTACTS_READ], "metadata": {"inputSchema": CONTACTS_TOOL_SCHEMA}},
                 {"method": "GET", "path": "/contacts/:id", "description": "Get a contact",
                  "permissions": [], "metadata": {}},
             ],
@@ -123,7 +132,9 @@ def seed(upstream_url, clients):
     admin_context = seed_admin_pages()
     ext_key = seed_extension_status()
     metrics_plugins = seed_metrics_plugins(organization, upstream_url)
+    mcp_tools = find_mcp_tools(keys["analytics"], integration, service) if mcp else {}
     return {
+        **mcp_tools,
         **admin_context,
         "ext_org": EXT_ORG,
         "ext_key": ext_key,
@@ -300,6 +311,39 @@ def seed_integration(organization, upstream_url):
     return instance
 
 
+def find_mcp_tools(token, integration, service):
+    """The names of the tools the mcp-* operations call, as plexica.tools.list_tools gives them to plugin-analytics'
+    key (authenticated as the MCP server does): the Bench CRM instance's listContacts, and crm.contacts' GET
+    /contacts. The seed stops, naming what it found, when either is missing."""
+    from mcp_server.auth import Refused, authenticate
+
+    try:
+        principal = authenticate(f"Bearer {token}", ORG)
+    except Refused as refused:
+        raise SystemExit(f"seed: the MCP server would refuse plugin-analytics' key: {refused.message}") from None
+    found = plexica_tools.list_tools(principal)
+
+    def one(what, matches):
+        names = [tool.name for tool in found if matches(tool)]
+        if len(names) != 1:
+            listed = ", ".join(f"{tool.name} ({tool.source}, {tool.meta})" for tool in found) or "none"
+            raise SystemExit(f"seed: plugin-analytics' key has {len(names) or 'no'} MCP tool(s) for {what} "
+                             f"(tools/list: {listed}); the mcp-* operations need exactly one")
+        return names[0]
+
+    return {
+        "mcp_integration_tool": one(
+            f"the {INTEGRATION} instance's {INTEGRATION_METHOD} ({integration.pk})",
+            lambda tool: tool.source == "integration" and tool.meta.get("instanceId") == integration.pk
+            and tool.meta.get("method") == INTEGRATION_METHOD),
+        "mcp_endpoint_tool": one(
+            f"GET /contacts of {service.service_name}",
+            lambda tool: tool.source == "plugin" and tool.meta.get("pluginId") == "plugin-crm"
+            and tool.meta.get("serviceName") == service.service_name and tool.meta.get("method") == "GET"
+            and tool.meta.get("path") == "/contacts"),
+    }
+
+
 def _admin(organization):
     """The organization acting as a whole (what an org key or admin can do), for the services below."""
     return Principal.system(organization)
@@ -415,8 +459,9 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description="Seed the benchmark data.")
     parser.add_argument("--upstream-url", required=True)
     parser.add_argument("--clients", type=int, default=16, help="concurrent clients (shared-set: a key each)")
+    parser.add_argument("--mcp", action="store_true", help="find the MCP tools the mcp-* operations call")
     args = parser.parse_args(argv)
-    print(json.dumps(seed(args.upstream_url, args.clients)), flush=True)
+    print(json.dumps(seed(args.upstream_url, args.clients, args.mcp)), flush=True)
 
 
 if __name__ == "__main__":

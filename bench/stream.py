@@ -24,10 +24,13 @@ STREAM_TYPE = "plugin-crm.bench.delivered"
 START_TIMEOUT = 60.0
 
 
-def start_asgi(supervisor, env, log, port, root):
-    """uvicorn serving plexica.asgi on `port`; returns once /healthz answers."""
+def start_asgi(supervisor, env, log, port, root, workers=1):
+    """uvicorn serving plexica.asgi on `port`, with its lifespan (which holds the MCP session manager open: /mcp
+    needs it), as production runs it, in `workers` processes; returns once /healthz answers."""
     command = [sys.executable, "-m", "uvicorn", "plexica.asgi:application", "--host", "127.0.0.1",
-               "--port", str(port), "--lifespan", "off", "--no-access-log", "--log-level", "warning"]
+               "--port", str(port), "--lifespan", "on", "--no-access-log", "--log-level", "warning"]
+    if workers > 1:
+        command += ["--workers", str(workers)]
     process = supervisor.start("asgi", command, env=env, cwd=root, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
