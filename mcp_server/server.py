@@ -225,8 +225,10 @@ class McpApp:
         scope.setdefault("state", {})["principal"] = principal
         principal_token = _principal.set(principal)
         request_token = request_id_var.set(incoming_request_id(request.headers.get("x-request-id")))
+        listing = tools.begin()  # the SDK's header check, the lookup and the call share one tools list
         try:
             await self.manager.handle_request(scope, receive, send)
         finally:
+            tools.end(listing)
             request_id_var.reset(request_token)
             _principal.reset(principal_token)

@@ -13,6 +13,7 @@ tool raises is the tool's error result (`ToolResult.error`), as MCP reports tool
 arguments that do not validate raise (UnknownTool, InvalidArguments): the caller's mistake, not the tool's.
 """
 
+import contextvars
 import json
 import re
 from collections.abc import Callable
@@ -76,6 +77,9 @@ class ToolBroken(DomainError):
 
 
 _PROVIDERS = []
+# Within one request (request_scope()), a caller's list is built once: the MCP SDK lists the tools to check a
+# call's headers, then the call finds its tool among them.
+_listed = contextvars.ContextVar("plexica_tools_listed", default=None)
 
 
 def register_provider(provider):
@@ -95,8 +99,44 @@ def slug(value, fallback):
     return cleaned[:60] or fallback
 
 
+class request_scope:
+    """`with request_scope():` (or `begin()` / `end(token)` around async work): list_tools() builds each
+    caller's list once inside it. The list is the request's: nothing outlives it."""
+
+    def __enter__(self):
+        self.token = begin()
+        return self
+
+    def __exit__(self, *exc):
+        end(self.token)
+
+
+def begin():
+    return _listed.set({})
+
+
+def end(token):
+    _listed.reset(token)
+
+
+def _caller_key(principal):
+    return (principal.organization.pk, getattr(principal.api_key, "pk", None),
+            getattr(principal.membership, "pk", None), getattr(principal.user, "pk", None),
+            principal.is_superuser, principal.is_system)
+
+
 def list_tools(principal):
     """Every tool `principal` may use, in name order (a name two providers claim: the first provider's)."""
+    cache = _listed.get()
+    if cache is not None:
+        key = _caller_key(principal)
+        if key not in cache:
+            cache[key] = _build(principal)
+        return cache[key]
+    return _build(principal)
+
+
+def _build(principal):
     seen = {}
     for provider in _PROVIDERS:
         for tool in provider(principal) or ():

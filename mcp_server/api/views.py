@@ -74,8 +74,9 @@ class InvokeView(McpHttpAPI):
     def post(self, request):
         serializer = s.InvokeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        result = tools.call_tool(request.principal, serializer.validated_data["tool"],
-                                 serializer.validated_data["parameters"])
+        with tools.request_scope():
+            result = tools.call_tool(request.principal, serializer.validated_data["tool"],
+                                     serializer.validated_data["parameters"])
         if result.is_error:
             return Response({"success": False, "error": result.error})
         return Response({"success": True, "result": result.data})

@@ -76,3 +76,27 @@ def test_a_tool_whose_schema_refers_elsewhere_fails_as_the_tool_never_fetching_i
         tools._PROVIDERS.remove(remote)
     assert answer.status_code == 200
     assert answer.json()["success"] is False and answer.json()["error"]["code"] == "tool_unusable"
+
+
+def test_one_request_builds_a_callers_tool_list_once(org_key, org):
+    from plexica import tools
+    from plexica.tenancy.principal import Principal
+
+    built = []
+
+    def counting(principal):
+        built.append(principal)
+        yield tools.Tool(name="test.count", description="Counts.", input_schema={"type": "object"},
+                         run=lambda p, args: {"ok": True})
+
+    tools.register_provider(counting)
+    try:
+        caller = Principal(organization=org, api_key=org_key.key)
+        with tools.request_scope():
+            tools.list_tools(caller)  # the SDK's header check
+            assert tools.call_tool(caller, "test.count", {}).data == {"ok": True}  # the lookup and the call
+        assert len(built) == 1
+        tools.list_tools(caller)  # outside a request: built anew
+        assert len(built) == 2
+    finally:
+        tools._PROVIDERS.remove(counting)
