@@ -5,6 +5,7 @@ import contextlib
 import os
 import subprocess
 import sys
+import threading
 import time
 from urllib.parse import quote
 
@@ -95,8 +96,22 @@ def mcp_session(url, token, *, tenant=None, mode="legacy", alternate=None, seen=
 
 
 def run(coroutine_function, *args):
-    """Run an async test body (the SDK's client) to completion from a sync test."""
-    return anyio.run(coroutine_function, *args)
+    """Run an async test body (the SDK's client) to completion from a sync test, in a thread of its own: the
+    browser tests' Playwright keeps an event loop running in the main thread for the whole session."""
+    outcome = {}
+
+    def body():
+        try:
+            outcome["value"] = anyio.run(coroutine_function, *args)
+        except BaseException as exc:  # re-raised in the test's thread
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=body, name="mcp-test-client")
+    thread.start()
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
 
 
 ECHO_SCHEMA = {"type": "object", "properties": {"text": {"type": "string", "maxLength": 50}},
