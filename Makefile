@@ -6,6 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 DEMO_UPSTREAM_PORT ?= 3100
 ASGI_PORT ?= 8001
+ASGI_WORKERS ?= 1
 
 .PHONY: install run test lint schema fuzz conformance worker beat asgi bench clean
 
@@ -57,7 +58,7 @@ beat: install
 # routes them here and everything else to gunicorn (deploy/nginx.conf). Its lifespan runs the MCP session
 # manager. `make run` needs none of it.
 asgi: $(BIN)/.installed-runtime
-	$(BIN)/uvicorn plexica.asgi:application --host $(HOST) --port $(ASGI_PORT) --lifespan on --no-access-log
+	$(BIN)/uvicorn plexica.asgi:application --host $(HOST) --port $(ASGI_PORT) --workers $(ASGI_WORKERS) --lifespan on --no-access-log
 
 # schemathesis over the whole OpenAPI schema against a live server (fuzz/run; embedded default unless
 # DATABASE_URL / REDIS_URL are set); e.g. make fuzz FUZZ_EXAMPLES=50.
