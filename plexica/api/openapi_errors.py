@@ -31,7 +31,10 @@ CODES_BY_STATUS = {
         "capability_required": "The plugin the key acts as lacks the capability the action needs; `details` "
                                "carry `required_capability` and the plugin's `granted_capabilities`.",
     },
-    404: {"not_found": "No such resource in this organization (or no such endpoint)."},
+    404: {"not_found": "No such resource in this organization (or no such endpoint).",
+          "tool_not_found": "No such tool for this caller (`/ext/mcp_http/invoke`), or none of that name in the "
+                            "plugin's registrations; `details.tool` names it.",
+          "tool_not_exposed": "The plugin's tool is not exposed to members (unexposing it again)."},
     413: {"payload_too_large": "The body is over the size limit."},
     415: {"unsupported_media_type": "The body is not `application/json`."},
     429: {"rate_limited": "Over the organization's or the key's requests per minute; see `Retry-After`."},
