@@ -8,10 +8,7 @@ a key needs the `gateway` scope, as every plugin gateway path does.
 from dependencies import services
 from plexica.ids import PLUGIN_ID_PATTERN
 from plexica.tenancy.models import ApiKey
-from plexica.tools import Tool, register_provider
-
-# JSON Schema's `$` is the very end; Python's (which jsonschema runs) also matches before a final line feed.
-END = r"(?!\n)"
+from plexica.tools import END, Tool, register_provider
 
 
 def resolve_dependencies(principal, arguments):

@@ -9,20 +9,15 @@ member what is shared with them, org admins everything); a key needs `api:read` 
 
 import base64
 import binascii
-from datetime import UTC
 
 from marketplaces.catalog.services.plugins import marketplace_ids
 from marketplaces.delivery import services as delivery
 from plexica.api.pagination import MAX_PAGE_SIZE
 from plexica.errors import Invalid
 from plexica.tenancy.models import ApiKey
-from plexica.tools import Tool, register_provider
+from plexica.tools import END, Tool, register_provider, timestamp
 
 DEFAULT_LIMIT = 50  # the delivery list's page size (plexica.api.pagination.CursorPagination)
-
-
-def _iso(moment):
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def plugin_item(plugin):
@@ -30,8 +25,8 @@ def plugin_item(plugin):
     return {
         "id": plugin.plugin_id, "name": plugin.name, "description": plugin.description,
         "version": plugin.version, "manifest": plugin.manifest, "lifecycleState": plugin.lifecycle_state,
-        "catalogStatus": plugin.catalog_status, "createdAt": _iso(plugin.created_at),
-        "updatedAt": _iso(plugin.updated_at),
+        "catalogStatus": plugin.catalog_status, "createdAt": timestamp(plugin.created_at),
+        "updatedAt": timestamp(plugin.updated_at),
         "pinnedReleaseId": plugin.pinned_release_id, "marketplaces": marketplace_ids(plugin),
     }
 
@@ -78,7 +73,7 @@ LIST_INSTALLABLE_PLUGINS = Tool(
         "properties": {
             "limit": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE,
                       "description": f"Page size (1 to {MAX_PAGE_SIZE}, {DEFAULT_LIMIT} by default)."},
-            "cursor": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,200}$(?!\n)",
+            "cursor": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,200}$" + END,
                        "description": "The nextCursor of the previous page."},
         },
         "additionalProperties": False,

@@ -16,6 +16,7 @@ arguments that do not validate raise (UnknownTool, InvalidArguments): the caller
 import contextvars
 import json
 import re
+from datetime import UTC
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -25,6 +26,14 @@ from plexica.errors import DomainError, Invalid, NotFound
 TOOL_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
 EMPTY_OBJECT_SCHEMA = {"type": "object", "properties": {}, "additionalProperties": False}
+# Ends a schema `pattern` that is anchored with `$`: jsonschema runs Python regexes, whose `$` also matches
+# before a trailing newline ("abc\n" would pass `^abc$`).
+END = r"(?!\n)"
+
+
+def timestamp(moment):
+    """A datetime as the HTTP API writes it (ISO 8601, UTC, a Z), or None."""
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z") if moment is not None else None
 
 
 @dataclass(frozen=True)

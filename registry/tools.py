@@ -5,17 +5,13 @@ services (registry.services.list_services, discover_service). Anyone in the orga
 HTTP; a key needs the `gateway` scope, as every plugin gateway path does.
 """
 
-from datetime import UTC
-
 from plexica.ids import PLUGIN_ID_PATTERN
 from plexica.tenancy.models import ApiKey
-from plexica.tools import Tool, register_provider
+from plexica.tools import END, Tool, register_provider, timestamp
 from registry import services
 from registry.api.serializers import SERVICE_NAME_PATTERN
 from registry.models import ServiceStatus
 
-# JSON Schema's `$` is the very end; Python's (which jsonschema runs) also matches before a final line feed.
-END = r"(?!\n)"
 
 DISCOVER_SERVICES_SCHEMA = {
     "type": "object",
@@ -38,10 +34,6 @@ DISCOVER_SERVICES_SCHEMA = {
 }
 
 
-def _iso(moment):
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
 def discover_services(principal, arguments):
     """`{"services", "count"}` as `GET /services` answers, or with `serviceName` `{"service"}` as discovery
     does; `pluginId` and `status` given with `serviceName` must match that service (else Service not
@@ -56,7 +48,7 @@ def discover_services(principal, arguments):
         return {"service": {**found, "status": str(found["status"])}}
     found = services.list_services(principal, plugin_id, status)
     return {
-        "services": [{**service, "status": str(service["status"]), "lastSeenAt": _iso(service["lastSeenAt"])}
+        "services": [{**service, "status": str(service["status"]), "lastSeenAt": timestamp(service["lastSeenAt"])}
                      for service in found],
         "count": len(found),
     }

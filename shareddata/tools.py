@@ -10,18 +10,15 @@ HTTP's headers become fields: `etag` is the ETag the HTTP answer carries, `ifMat
 (a read-modify-write without lost updates: a stale `ifMatch` is the 412 of HTTP).
 """
 
-from datetime import UTC
-
 from django.conf import settings
 
 from plexica.ids import PLUGIN_ID_PATTERN
 from plexica.tenancy.models import ApiKey
-from plexica.tools import Tool, register_provider
+from plexica.tools import END, Tool, register_provider, timestamp
 from shareddata import services
 from shareddata.api.serializers import MAX_TTL, NAME_PATTERN
 
 # JSON Schema's `$` is the very end; Python's (which jsonschema runs) also matches before a final line feed.
-END = r"(?!\n)"
 GATEWAY = (ApiKey.Scope.GATEWAY,)
 
 
@@ -36,10 +33,6 @@ IF_MATCH = {"type": "string", "minLength": 1, "maxLength": 1000, "description": 
     "Otherwise a 412 and nothing changes.")}
 
 
-def _iso(moment):
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z") if moment is not None else None
-
-
 # Reading
 
 
@@ -47,7 +40,7 @@ def shared_data_get(principal, arguments):
     """The entry as `GET /shared-data/{namespace}/{key}` answers it, with its ETag as `etag`."""
     entry = services.get_entry(principal, arguments["namespace"], arguments["key"])
     return {"namespace": entry.namespace, "key": entry.key, "value": entry.value,
-            "ownerId": entry.owner.plugin_id, "expiresAt": _iso(entry.expires_at), "etag": entry.etag}
+            "ownerId": entry.owner.plugin_id, "expiresAt": timestamp(entry.expires_at), "etag": entry.etag}
 
 
 SHARED_DATA_GET = Tool(

@@ -12,10 +12,7 @@ from plexica.events import types as event_types
 from plexica.events.stream import event_payload
 from plexica.plugins.capabilities import Capability, holds_capability
 from plexica.tenancy.models import ApiKey
-from plexica.tools import Tool, register_provider
-
-# JSON Schema's `$` is the very end; Python's (which jsonschema runs) also matches before a final line feed.
-END = r"(?!\n)"
+from plexica.tools import END, Tool, register_provider
 
 
 def emit_event(principal, arguments):
